@@ -1,0 +1,92 @@
+//! The authentication middleware every server runs in front of its routes.
+//! It reads `authorization: Bearer …`, verifies the token, and puts the
+//! [`Principal`] into the request extensions where handlers find it with
+//! [`principal`]. Only the explicit allow-list of public RPCs passes without
+//! a token.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use tonic::Status;
+
+use super::claims::Principal;
+use super::verifier::{AuthError, TokenVerifier};
+
+/// Paths every server serves without a token: health, reflection, JWKS.
+const INFRASTRUCTURE_PREFIXES: &[&str] = &[
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/.well-known/",
+];
+
+/// The verifier plus the allow-list of public RPCs.
+pub struct Authenticator {
+    verifier: TokenVerifier,
+    public_methods: HashSet<String>,
+}
+
+impl Authenticator {
+    /// `public_methods` are full gRPC paths such as
+    /// `/frevix.identity.v1.IdentityService/Login`.
+    pub fn new<'a>(verifier: TokenVerifier, public_methods: impl IntoIterator<Item = &'a str>) -> Self {
+        Self {
+            verifier,
+            public_methods: public_methods.into_iter().map(str::to_owned).collect(),
+        }
+    }
+
+    pub fn is_public(&self, path: &str) -> bool {
+        self.public_methods.contains(path)
+            || INFRASTRUCTURE_PREFIXES.iter().any(|prefix| path.starts_with(prefix))
+    }
+
+    pub fn verifier(&self) -> &TokenVerifier {
+        &self.verifier
+    }
+}
+
+/// The middleware; install with `axum::middleware::from_fn_with_state`.
+pub async fn authenticate(
+    State(auth): State<Arc<Authenticator>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let public = auth.is_public(request.uri().path());
+    let token = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+        .map(str::trim)
+        .map(str::to_owned);
+    match token {
+        // A public call with a valid token still learns who is calling.
+        Some(token) => match auth.verifier.verify(&token).await {
+            Ok(principal) => {
+                request.extensions_mut().insert(principal);
+                next.run(request).await
+            }
+            Err(_) if public => next.run(request).await,
+            Err(error) => reject(error),
+        },
+        None if public => next.run(request).await,
+        None => reject(AuthError::Missing),
+    }
+}
+
+fn reject(error: AuthError) -> Response {
+    error.into_status().into_http::<axum::body::Body>()
+}
+
+/// The caller of an authenticated RPC.
+pub fn principal<T>(request: &tonic::Request<T>) -> Result<Principal, Status> {
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| AuthError::Missing.into_status())
+}

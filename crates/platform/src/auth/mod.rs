@@ -1,0 +1,15 @@
+//! Authentication shared by every service: access tokens are ES256 JWTs that
+//! identity signs; each service verifies them again (defence in depth behind
+//! Envoy, and because services are reached directly in development), turns
+//! them into a typed [`Principal`], and lets only an explicit allow-list of
+//! public RPCs through without one.
+
+mod claims;
+mod jwks;
+mod layer;
+mod verifier;
+
+pub use claims::{AccessClaims, Principal, Role, Roles};
+pub use jwks::RemoteJwks;
+pub use layer::{Authenticator, authenticate, principal};
+pub use verifier::{AuthError, KeySet, TokenVerifier};

@@ -1,0 +1,124 @@
+//! Checks an access token: the algorithm is pinned to ES256 (so `alg: none`
+//! and HMAC confusion are impossible), the `kid` must name a trusted key, and
+//! signature, expiry, issuer and audience must all hold.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use tonic::Status;
+
+use super::claims::{AccessClaims, Principal, Roles};
+use super::jwks::RemoteJwks;
+use crate::config::AuthConfig;
+use crate::error::unauthenticated;
+use crate::ids::{AccountId, SessionId};
+
+/// Public keys by `kid`, shared with identity when it runs in the same process.
+#[derive(Clone, Default)]
+pub struct KeySet {
+    keys: Arc<RwLock<HashMap<String, DecodingKey>>>,
+}
+
+impl KeySet {
+    pub fn replace(&self, keys: HashMap<String, DecodingKey>) {
+        if let Ok(mut guard) = self.keys.write() {
+            *guard = keys;
+        }
+    }
+
+    pub fn get(&self, kid: &str) -> Option<DecodingKey> {
+        self.keys.read().ok()?.get(kid).cloned()
+    }
+}
+
+/// Why a token was refused. Every variant is UNAUTHENTICATED.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("an access token is required: send `authorization: Bearer <token>`")]
+    Missing,
+    #[error("the access token has expired; refresh it")]
+    Expired,
+    #[error("the access token is not valid")]
+    Invalid,
+}
+
+impl AuthError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "TOKEN_MISSING",
+            AuthError::Expired => "TOKEN_EXPIRED",
+            AuthError::Invalid => "TOKEN_INVALID",
+        }
+    }
+
+    pub fn into_status(self) -> Status {
+        unauthenticated(self.reason(), self.to_string())
+    }
+}
+
+enum Source {
+    Local(KeySet),
+    Remote(RemoteJwks),
+}
+
+/// Verifies access tokens against identity's keys.
+pub struct TokenVerifier {
+    validation: Validation,
+    source: Source,
+}
+
+impl TokenVerifier {
+    /// Trusts the keys in `keys` (identity in the same process).
+    pub fn local(config: &AuthConfig, keys: KeySet) -> Self {
+        Self {
+            validation: validation(config),
+            source: Source::Local(keys),
+        }
+    }
+
+    /// Trusts the keys served at `config.jwks_url`.
+    pub fn remote(config: &AuthConfig) -> Self {
+        Self {
+            validation: validation(config),
+            source: Source::Remote(RemoteJwks::new(
+                config.jwks_url.clone(),
+                std::time::Duration::from_secs(config.jwks_refresh_secs),
+            )),
+        }
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let header = decode_header(token).map_err(|_| AuthError::Invalid)?;
+        if header.alg != Algorithm::ES256 {
+            return Err(AuthError::Invalid);
+        }
+        let kid = header.kid.ok_or(AuthError::Invalid)?;
+        let key = match &self.source {
+            Source::Local(keys) => keys.get(&kid),
+            Source::Remote(remote) => remote.key(&kid).await,
+        }
+        .ok_or(AuthError::Invalid)?;
+        let data = decode::<AccessClaims>(token, &key, &self.validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+                _ => AuthError::Invalid,
+            }
+        })?;
+        let claims = data.claims;
+        Ok(Principal {
+            account_id: claims.sub.parse::<AccountId>().map_err(|_| AuthError::Invalid)?,
+            session_id: claims.sid.parse::<SessionId>().map_err(|_| AuthError::Invalid)?,
+            roles: Roles::from_roles(claims.roles),
+        })
+    }
+}
+
+fn validation(config: &AuthConfig) -> Validation {
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_issuer(&[config.issuer.as_str()]);
+    validation.set_audience(&[config.audience.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.leeway = 30;
+    validation
+}

@@ -1,0 +1,140 @@
+//! The one place where Frevix failures become gRPC statuses with `google.rpc`
+//! details, so every service answers bad input, broken preconditions, rate
+//! limits and internal faults the same way and clients can branch on a stable
+//! `ErrorInfo.reason` instead of parsing messages.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every Frevix error.
+pub const ERROR_DOMAIN: &str = "frevix.dev";
+
+/// Field violations collected while a request is parsed, so the caller learns
+/// about every bad field at once rather than one per round trip.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldViolations {
+    violations: Vec<(String, String)>,
+}
+
+impl FieldViolations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` (a dotted path such as `account.display_name`) is bad.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.violations.push((field.into(), description.into()));
+    }
+
+    /// Records a violation unless `ok` holds.
+    pub fn check(&mut self, ok: bool, field: &str, description: &str) {
+        if !ok {
+            self.add(field, description);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.violations
+            .iter()
+            .map(|(field, description)| (field.as_str(), description.as_str()))
+    }
+
+    /// `Ok(value)` when nothing was recorded, the violations otherwise.
+    pub fn finish<T>(self, value: T) -> Result<T, FieldViolations> {
+        if self.violations.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+
+    /// INVALID_ARGUMENT with a `BadRequest` detail listing every violation.
+    pub fn into_status(self) -> Status {
+        let fields: Vec<&str> = self.violations.iter().map(|(f, _)| f.as_str()).collect();
+        let message = format!("invalid request: check {}", fields.join(", "));
+        let mut details = ErrorDetails::new();
+        for (field, description) in &self.violations {
+            details.add_bad_request_violation(field.clone(), description.clone());
+        }
+        details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, HashMap::new());
+        Status::with_error_details(Code::InvalidArgument, message, details)
+    }
+
+    /// A single violation, for checks that stand alone.
+    pub fn single(field: impl Into<String>, description: impl Into<String>) -> Self {
+        let mut violations = Self::new();
+        violations.add(field, description);
+        violations
+    }
+}
+
+impl std::fmt::Display for FieldViolations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (field, description)) in self.violations.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{field}: {description}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FieldViolations {}
+
+/// A status with an `ErrorInfo` whose `reason` is a stable, machine-readable
+/// name such as `EMAIL_NOT_VERIFIED`.
+pub fn with_reason(code: Code, reason: &str, message: impl Into<String>) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    Status::with_error_details(code, message, details)
+}
+
+/// FAILED_PRECONDITION with `ErrorInfo` and a `PreconditionFailure` naming what
+/// the state forbids.
+pub fn failed_precondition(reason: &str, subject: &str, message: impl Into<String>) -> Status {
+    let message = message.into();
+    let mut details = ErrorDetails::new();
+    details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    details.add_precondition_failure_violation(reason, subject, message.clone());
+    Status::with_error_details(Code::FailedPrecondition, message, details)
+}
+
+/// RESOURCE_EXHAUSTED with a `RetryInfo` telling the caller when to come back.
+pub fn resource_exhausted(reason: &str, retry_after: Duration, message: impl Into<String>) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    details.set_retry_info(Some(retry_after));
+    Status::with_error_details(Code::ResourceExhausted, message, details)
+}
+
+/// INTERNAL with nothing of the cause in the answer: the cause chain is logged
+/// here, where the operator can read it.
+pub fn internal(error: &(dyn std::error::Error + 'static)) -> Status {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "internal error");
+    with_reason(Code::Internal, "INTERNAL", "internal error; it has been logged")
+}
+
+/// UNAUTHENTICATED for a missing, malformed, expired or untrusted token.
+pub fn unauthenticated(reason: &str, message: impl Into<String>) -> Status {
+    with_reason(Code::Unauthenticated, reason, message)
+}
+
+/// PERMISSION_DENIED: the caller is known but may not do this.
+pub fn permission_denied(reason: &str, message: impl Into<String>) -> Status {
+    with_reason(Code::PermissionDenied, reason, message)
+}

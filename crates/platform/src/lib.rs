@@ -1,0 +1,18 @@
+//! The shared platform of every Frevix service: what differs between the mesh
+//! and the all-in-one shape sits behind its seams (the database here; the
+//! event transport later), so services are written once.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod mail;
+pub mod money;
+pub mod paging;
+pub mod rate_limit;
+pub mod server;
+pub mod telemetry;
+
+pub use sea_orm;
+pub use sea_orm_migration;

@@ -1,0 +1,25 @@
+//! Frevix's protobuf contracts as Rust types: one module per protobuf package,
+//! generated at build time from `proto/`, plus the encoded descriptor set that
+//! server reflection serves so grpcurl and `buf curl` need no local files.
+
+// Generated code: its shape is prost's and tonic's, not ours.
+#![allow(clippy::all, clippy::pedantic, missing_docs)]
+
+/// Shared types: money, paging, the event envelope.
+pub mod common {
+    pub mod v1 {
+        tonic::include_proto!("frevix.common.v1");
+    }
+}
+
+/// Accounts, sessions and tokens.
+pub mod identity {
+    pub mod v1 {
+        tonic::include_proto!("frevix.identity.v1");
+    }
+}
+
+/// Every Frevix protobuf file and its imports, encoded as a
+/// `google.protobuf.FileDescriptorSet`.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/frevix_descriptor.bin"));
