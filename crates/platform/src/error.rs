@@ -57,13 +57,18 @@ impl FieldViolations {
 
     /// INVALID_ARGUMENT with a `BadRequest` detail listing every violation.
     pub fn into_status(self) -> Status {
+        self.into_status_with_reason("INVALID_ARGUMENT")
+    }
+
+    /// Like [`FieldViolations::into_status`], with a more specific `ErrorInfo.reason`.
+    pub fn into_status_with_reason(self, reason: &str) -> Status {
         let fields: Vec<&str> = self.violations.iter().map(|(f, _)| f.as_str()).collect();
         let message = format!("invalid request: check {}", fields.join(", "));
         let mut details = ErrorDetails::new();
         for (field, description) in &self.violations {
             details.add_bad_request_violation(field.clone(), description.clone());
         }
-        details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, HashMap::new());
+        details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
         Status::with_error_details(Code::InvalidArgument, message, details)
     }
 

@@ -1,0 +1,74 @@
+//! GetMe, UpdateAccount.
+
+use chrono::Utc;
+use frevix_platform::error::FieldViolations;
+use frevix_proto::identity::v1 as pb;
+use tonic::Request;
+
+use super::convert;
+use crate::Inner;
+use crate::domain::account::{DisplayName, parse_chosen_roles};
+use crate::error::{IdentityError, Result};
+use crate::store::accounts::{self, roles_of};
+
+pub async fn get_me(inner: &Inner, request: Request<pb::GetMeRequest>) -> Result<pb::GetMeResponse> {
+    let (_, account) = inner.live_caller(&request).await?;
+    Ok(pb::GetMeResponse {
+        account: Some(convert::account(&account)),
+    })
+}
+
+pub async fn update_account(
+    inner: &Inner,
+    request: Request<pb::UpdateAccountRequest>,
+) -> Result<pb::UpdateAccountResponse> {
+    let (principal, current) = inner.live_caller(&request).await?;
+    let req = request.into_inner();
+    let mut violations = FieldViolations::new();
+    let Some(changes) = req.account else {
+        return Err(FieldViolations::single("account", "is required").into());
+    };
+    if !changes.id.is_empty() && changes.id != current.id.to_string() {
+        violations.add("account.id", "must be empty or the caller's own id");
+    }
+    let paths = req.update_mask.map(|mask| mask.paths).unwrap_or_default();
+    if paths.is_empty() {
+        violations.add("update_mask", "must name at least one of: display_name, roles");
+    }
+    let mut display_name = current.display_name.clone();
+    let mut roles = roles_of(&current);
+    for path in &paths {
+        match path.as_str() {
+            "display_name" => {
+                if let Some(name) = DisplayName::parse("account.display_name", &changes.display_name, &mut violations) {
+                    display_name = name.as_str().to_owned();
+                }
+            }
+            "roles" => {
+                // ADMIN is not chosen here: it is kept as it is.
+                let chosen: Vec<i32> = changes
+                    .roles
+                    .iter()
+                    .copied()
+                    .filter(|role| *role != pb::Role::Admin as i32 || !roles.admin)
+                    .collect();
+                if let Some(mut chosen) = parse_chosen_roles("account.roles", &chosen, &mut violations) {
+                    chosen.admin = roles.admin;
+                    roles = chosen;
+                }
+            }
+            other => violations.add(
+                "update_mask.paths",
+                format!("`{other}` cannot be updated; use display_name or roles"),
+            ),
+        }
+    }
+    violations.finish(())?;
+    accounts::update_profile(&inner.db, principal.account_id, &display_name, roles, Utc::now()).await?;
+    let row = accounts::find_account_by_id(&inner.db, principal.account_id)
+        .await?
+        .ok_or(IdentityError::NotFound("account"))?;
+    Ok(pb::UpdateAccountResponse {
+        account: Some(convert::account(&row)),
+    })
+}

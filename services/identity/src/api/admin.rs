@@ -1,0 +1,134 @@
+//! ADMIN RPCs: ListAccounts, SuspendAccount, ReinstateAccount.
+
+use chrono::Utc;
+use frevix_platform::auth::Principal;
+use frevix_platform::error::FieldViolations;
+use frevix_platform::ids::AccountId;
+use frevix_platform::paging::{PageLimits, finish_page, fingerprint, parse_page};
+use frevix_proto::identity::v1 as pb;
+use sea_orm::TransactionTrait;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::convert;
+use crate::Inner;
+use crate::domain::account::{AccountStatus, role_from_proto};
+use crate::error::{IdentityError, Result};
+use crate::store::accounts::{self, AccountFilter, AccountRow, status_of};
+use crate::store::sessions;
+
+const LIMITS: PageLimits = PageLimits {
+    default_size: 20,
+    max_size: 100,
+};
+
+async fn admin_caller<T>(inner: &Inner, request: &Request<T>) -> Result<Principal> {
+    let (principal, _) = inner.live_caller(request).await?;
+    if !principal.is_admin() {
+        return Err(IdentityError::AdminRequired);
+    }
+    Ok(principal)
+}
+
+pub async fn list_accounts(inner: &Inner, request: Request<pb::ListAccountsRequest>) -> Result<pb::ListAccountsResponse> {
+    admin_caller(inner, &request).await?;
+    let req = request.into_inner();
+    let mut violations = FieldViolations::new();
+    let mut filter = AccountFilter {
+        email_contains: req.email_contains.trim().to_lowercase(),
+        ..AccountFilter::default()
+    };
+    if filter.email_contains.len() > 254 {
+        violations.add("email_contains", "must be at most 254 characters");
+    }
+    match pb::Role::try_from(req.role) {
+        Ok(role) => filter.role = role_from_proto(role),
+        Err(_) => violations.add("role", "is not a known role"),
+    }
+    match pb::AccountStatus::try_from(req.status) {
+        Ok(status) => filter.status = AccountStatus::from_proto(status).map(AccountStatus::as_str),
+        Err(_) => violations.add("status", "is not a known status"),
+    }
+    let filters = fingerprint(&filter);
+    let page = parse_page::<Uuid>(req.page.as_ref(), LIMITS, &filters, &mut violations);
+    violations.finish(())?;
+    let rows = accounts::list_accounts(&inner.db, &filter, page.after, page.size + 1).await?;
+    let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
+    Ok(pb::ListAccountsResponse {
+        accounts: rows.iter().map(convert::account).collect(),
+        page: Some(page),
+    })
+}
+
+async fn target(inner: &Inner, field_value: &str) -> Result<AccountRow> {
+    let mut violations = FieldViolations::new();
+    let id = AccountId::parse_field("account_id", field_value, &mut violations);
+    let id = violations.finish(id)?.ok_or(IdentityError::NotFound("account"))?;
+    accounts::find_account_by_id(&inner.db, id)
+        .await?
+        .ok_or(IdentityError::NotFound("account"))
+}
+
+pub async fn suspend_account(
+    inner: &Inner,
+    request: Request<pb::SuspendAccountRequest>,
+) -> Result<pb::SuspendAccountResponse> {
+    let admin = admin_caller(inner, &request).await?;
+    let req = request.into_inner();
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(FieldViolations::single("reason", "must be 1 to 500 characters").into());
+    }
+    let account = target(inner, &req.account_id).await?;
+    let id = AccountId(account.id);
+    if id == admin.account_id {
+        return Err(IdentityError::Precondition {
+            reason: "CANNOT_SUSPEND_SELF",
+            subject: "account",
+            message: "an ADMIN cannot suspend their own account",
+        });
+    }
+    if status_of(&account) != AccountStatus::Suspended {
+        let now = Utc::now();
+        let txn = inner.db.begin().await?;
+        accounts::update_account_status(&txn, id, AccountStatus::Suspended, Some(reason.to_owned()), now).await?;
+        let revoked = sessions::revoke_all_sessions(&txn, id, None, "account_suspended", now).await?;
+        txn.commit().await?;
+        tracing::info!(account_id = %id, admin_id = %admin.account_id, revoked, "account suspended");
+    }
+    let row = accounts::find_account_by_id(&inner.db, id)
+        .await?
+        .ok_or(IdentityError::NotFound("account"))?;
+    Ok(pb::SuspendAccountResponse {
+        account: Some(convert::account(&row)),
+    })
+}
+
+pub async fn reinstate_account(
+    inner: &Inner,
+    request: Request<pb::ReinstateAccountRequest>,
+) -> Result<pb::ReinstateAccountResponse> {
+    let admin = admin_caller(inner, &request).await?;
+    let account = target(inner, &request.get_ref().account_id).await?;
+    let id = AccountId(account.id);
+    if status_of(&account) != AccountStatus::Suspended {
+        return Err(IdentityError::Precondition {
+            reason: "ACCOUNT_NOT_SUSPENDED",
+            subject: "account",
+            message: "only a suspended account can be reinstated",
+        });
+    }
+    let status = if account.email_verified_at.is_some() {
+        AccountStatus::Active
+    } else {
+        AccountStatus::PendingVerification
+    };
+    accounts::update_account_status(&inner.db, id, status, None, Utc::now()).await?;
+    tracing::info!(account_id = %id, admin_id = %admin.account_id, "account reinstated");
+    let row = accounts::find_account_by_id(&inner.db, id)
+        .await?
+        .ok_or(IdentityError::NotFound("account"))?;
+    Ok(pb::ReinstateAccountResponse {
+        account: Some(convert::account(&row)),
+    })
+}

@@ -1,0 +1,113 @@
+//! Login, Refresh, Logout.
+
+use chrono::Utc;
+use frevix_platform::error::FieldViolations;
+use frevix_platform::ids::{AccountId, SessionId};
+use frevix_platform::server::{client_address, user_agent};
+use frevix_proto::identity::v1 as pb;
+use sea_orm::TransactionTrait;
+use tonic::Request;
+
+use super::convert;
+use super::support::{login_allowed, within};
+use crate::Inner;
+use crate::domain::account::Email;
+use crate::domain::{password, throttle, tokens};
+use crate::error::{IdentityError, Result};
+use crate::store::{accounts, sessions};
+
+pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<pb::LoginResponse> {
+    let address = client_address(&request, inner.trust_forwarded_for);
+    let agent = user_agent(&request);
+    let req = request.into_inner();
+    let mut violations = FieldViolations::new();
+    let email = Email::parse("email", &req.email, &mut violations);
+    if req.password.is_empty() {
+        violations.add("password", "is required");
+    } else if req.password.chars().count() > password::MAX_LENGTH {
+        violations.add("password", "must be at most 128 characters");
+    }
+    let device_name = req.device_name.trim();
+    if device_name.chars().count() > 100 || device_name.chars().any(char::is_control) {
+        violations.add("device_name", "must be at most 100 printable characters");
+    }
+    let email = violations.finish(email)?.ok_or(IdentityError::InvalidCredentials)?;
+    within(&inner.limits.login_per_address, &address)?;
+    within(&inner.limits.login_per_account, email.as_str())?;
+
+    let account = accounts::find_account_by_email(&inner.db, email.as_str()).await?;
+    let Some(account) = account else {
+        inner.verify_password(req.password, None).await?;
+        return Err(IdentityError::InvalidCredentials);
+    };
+    let now = Utc::now();
+    if let Some(wait) = throttle::login_wait(account.failed_logins, account.last_failed_login_at, now) {
+        return Err(IdentityError::LoginThrottled(wait));
+    }
+    let id = AccountId(account.id);
+    if !inner.verify_password(req.password, Some(account.password_hash.clone())).await? {
+        accounts::record_failed_login(&inner.db, id, Utc::now()).await?;
+        tracing::info!(account_id = %id, "failed login");
+        return Err(IdentityError::InvalidCredentials);
+    }
+    login_allowed(&account)?;
+
+    let device_name = if device_name.is_empty() { "unnamed device" } else { device_name };
+    let txn = inner.db.begin().await?;
+    accounts::clear_failed_logins(&txn, id).await?;
+    let tokens = inner
+        .open_session(&txn, &account, (device_name.to_owned(), agent, address), now)
+        .await?;
+    txn.commit().await?;
+    tracing::info!(account_id = %id, session_id = %tokens.session_id, "logged in");
+    Ok(pb::LoginResponse {
+        tokens: Some(tokens),
+        account: Some(convert::account(&account)),
+    })
+}
+
+pub async fn refresh(inner: &Inner, req: pb::RefreshRequest) -> Result<pb::RefreshResponse> {
+    if req.refresh_token.is_empty() || req.refresh_token.len() > 200 {
+        return Err(FieldViolations::single("refresh_token", "must be the refresh token from Login or Refresh").into());
+    }
+    let hash = tokens::hash_refresh_token(&req.refresh_token);
+    let now = Utc::now();
+    let txn = inner.db.begin().await?;
+    let Some(token) = sessions::find_refresh_token(&txn, &hash).await? else {
+        return Err(IdentityError::RefreshTokenInvalid);
+    };
+    let session_id = SessionId(token.session_id);
+    let Some(session) = sessions::find_session(&txn, session_id).await? else {
+        return Err(IdentityError::RefreshTokenInvalid);
+    };
+    let account_id = AccountId(session.account_id);
+    let reused = token.used_at.is_some() || !sessions::use_refresh_token(&txn, token.id, now).await?;
+    if reused {
+        // A rotated token came back: it leaked. End the whole session (RFC 9700).
+        if sessions::revoke_session(&txn, account_id, session_id, "refresh_token_reuse", now).await? {
+            tracing::warn!(account_id = %account_id, session_id = %session_id, "refresh token reuse; session revoked");
+        }
+        txn.commit().await?;
+        return Err(IdentityError::RefreshTokenReused);
+    }
+    if !sessions::is_live(&session, now) {
+        return Err(IdentityError::RefreshTokenInvalid);
+    }
+    let account = accounts::find_account_by_id(&txn, account_id)
+        .await?
+        .ok_or(IdentityError::RefreshTokenInvalid)?;
+    login_allowed(&account)?;
+    let tokens = inner
+        .rotate_tokens(&txn, &account, session_id, session.expires_at, now)
+        .await?;
+    sessions::touch_session(&txn, session_id, now).await?;
+    txn.commit().await?;
+    Ok(pb::RefreshResponse { tokens: Some(tokens) })
+}
+
+pub async fn logout(inner: &Inner, request: Request<pb::LogoutRequest>) -> Result<pb::LogoutResponse> {
+    let (principal, _) = inner.live_caller(&request).await?;
+    sessions::revoke_session(&inner.db, principal.account_id, principal.session_id, "logout", Utc::now()).await?;
+    tracing::info!(account_id = %principal.account_id, session_id = %principal.session_id, "logged out");
+    Ok(pb::LogoutResponse {})
+}

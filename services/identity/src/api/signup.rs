@@ -1,0 +1,158 @@
+//! SignUp, VerifyEmail, ResendVerification.
+
+use chrono::Utc;
+use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
+use frevix_platform::db::is_unique_violation;
+use frevix_platform::error::FieldViolations;
+use frevix_platform::ids::AccountId;
+use frevix_platform::server::client_address;
+use frevix_proto::identity::v1 as pb;
+use prost::Message as _;
+use sea_orm::TransactionTrait;
+use tonic::Request;
+
+use super::convert;
+use super::support::{is_pending, within};
+use crate::Inner;
+use crate::domain::account::{AccountStatus, DisplayName, Email, parse_chosen_roles};
+use crate::domain::codes::{self, Purpose};
+use crate::domain::password;
+use crate::error::{IdentityError, Result};
+use crate::store::accounts::{self, NewAccount, status_of};
+
+const SIGN_UP_SCOPE: &str = "identity.SignUp";
+
+pub async fn sign_up(inner: &Inner, request: Request<pb::SignUpRequest>) -> Result<pb::SignUpResponse> {
+    let address = client_address(&request, inner.trust_forwarded_for);
+    let mut violations = FieldViolations::new();
+    let key = IdempotencyKey::from_metadata(request.metadata(), &mut violations);
+    let req = request.into_inner();
+    let email = Email::parse("email", &req.email, &mut violations);
+    let name = DisplayName::parse("display_name", &req.display_name, &mut violations);
+    let roles = parse_chosen_roles("roles", &req.roles, &mut violations);
+    password::check_policy("password", &req.password, &req.email, &mut violations);
+    let (Some(email), Some(name), Some(roles)) = (email, name, roles) else {
+        return Err(violations.into());
+    };
+    violations.finish(())?;
+
+    let request_hash = idempotency::request_hash(&req);
+    if let Some(key) = &key
+        && let Prior::Response(bytes) = idempotency::find_prior(&inner.db, SIGN_UP_SCOPE, key, &request_hash).await?
+    {
+        return decode_stored(&bytes);
+    }
+    within(&inner.limits.sign_up_per_address, &address)?;
+    if accounts::find_account_by_email(&inner.db, email.as_str()).await?.is_some() {
+        return Err(IdentityError::EmailTaken);
+    }
+
+    let password_hash = inner.hash_password(req.password.clone()).await?;
+    let now = Utc::now();
+    let result: Result<pb::SignUpResponse> = async {
+        let txn = inner.db.begin().await?;
+        let row = accounts::insert_account(
+            &txn,
+            NewAccount {
+                id: AccountId::generate(),
+                email: email.as_str(),
+                display_name: name.as_str(),
+                password_hash,
+                status: AccountStatus::PendingVerification,
+                roles,
+                now,
+            },
+        )
+        .await?;
+        inner.send_code(&txn, &row, Purpose::VerifyEmail, now).await?;
+        let response = pb::SignUpResponse {
+            account: Some(convert::account(&row)),
+        };
+        if let Some(key) = &key {
+            idempotency::record(&txn, SIGN_UP_SCOPE, key, &request_hash, &response).await?;
+        }
+        txn.commit().await?;
+        tracing::info!(account_id = %row.id, "account signed up");
+        Ok(response)
+    }
+    .await;
+
+    match result {
+        Err(IdentityError::Database(error)) if is_unique_violation(&error) => {
+            // A racing retry with the same key may have won: answer as it did.
+            if let Some(key) = &key
+                && let Prior::Response(bytes) =
+                    idempotency::find_prior(&inner.db, SIGN_UP_SCOPE, key, &request_hash).await?
+            {
+                return decode_stored(&bytes);
+            }
+            Err(IdentityError::EmailTaken)
+        }
+        other => other,
+    }
+}
+
+fn decode_stored(bytes: &[u8]) -> Result<pb::SignUpResponse> {
+    pb::SignUpResponse::decode(bytes).map_err(|e| IdentityError::Internal(format!("stored response: {e}")))
+}
+
+fn parse_code(field: &str, code: &str, violations: &mut FieldViolations) {
+    if !codes::is_well_formed(code) {
+        violations.add(field, "must be the 6 digits from the email");
+    }
+}
+
+pub async fn verify_email(inner: &Inner, req: pb::VerifyEmailRequest) -> Result<pb::VerifyEmailResponse> {
+    let mut violations = FieldViolations::new();
+    let email = Email::parse("email", &req.email, &mut violations);
+    parse_code("code", &req.code, &mut violations);
+    let email = violations.finish(email)?.ok_or(IdentityError::CodeInvalid)?;
+
+    let Some(account) = accounts::find_account_by_email(&inner.db, email.as_str()).await? else {
+        return Err(IdentityError::CodeInvalid);
+    };
+    match status_of(&account) {
+        AccountStatus::Active => return Err(IdentityError::AlreadyVerified),
+        AccountStatus::Suspended => return Err(IdentityError::AccountSuspended),
+        AccountStatus::PendingVerification => {}
+    }
+    let code_id = inner.check_code(&account, Purpose::VerifyEmail, &req.code).await?;
+    let now = Utc::now();
+    let txn = inner.db.begin().await?;
+    if !crate::store::codes::consume_code(&txn, code_id, now).await? {
+        return Err(IdentityError::CodeInvalid);
+    }
+    let id = AccountId(account.id);
+    accounts::update_account_status(&txn, id, AccountStatus::Active, None, now).await?;
+    let row = accounts::find_account_by_id(&txn, id)
+        .await?
+        .ok_or(IdentityError::NotFound("account"))?;
+    txn.commit().await?;
+    tracing::info!(account_id = %row.id, "email verified");
+    Ok(pb::VerifyEmailResponse {
+        account: Some(convert::account(&row)),
+    })
+}
+
+pub async fn resend_verification(
+    inner: &Inner,
+    request: Request<pb::ResendVerificationRequest>,
+) -> Result<pb::ResendVerificationResponse> {
+    let address = client_address(&request, inner.trust_forwarded_for);
+    let mut violations = FieldViolations::new();
+    let email = Email::parse("email", &request.get_ref().email, &mut violations);
+    let email = violations.finish(email)?.ok_or(IdentityError::CodeInvalid)?;
+    // Limits apply to every address asked about, so they reveal nothing.
+    within(&inner.limits.mail_per_address, &address)?;
+    within(&inner.limits.mail_per_email, email.as_str())?;
+
+    if let Some(account) = accounts::find_account_by_email(&inner.db, email.as_str()).await?
+        && is_pending(&account)
+    {
+        let now = Utc::now();
+        let txn = inner.db.begin().await?;
+        inner.send_code(&txn, &account, Purpose::VerifyEmail, now).await?;
+        txn.commit().await?;
+    }
+    Ok(pb::ResendVerificationResponse {})
+}

@@ -1,0 +1,206 @@
+//! What several handlers need: the live caller, password hashing off the
+//! runtime, rate-limit checks, issuing tokens, mailing codes.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Duration, Utc};
+use frevix_platform::auth::{AccessClaims, Principal, principal};
+use frevix_platform::ids::{AccountId, SessionId};
+use frevix_platform::mail::Mail;
+use frevix_platform::rate_limit::KeyedLimiter;
+use frevix_proto::identity::v1 as pb;
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use super::convert::timestamp;
+use crate::Inner;
+use crate::domain::account::{AccountStatus, LoginRefusal, may_log_in};
+use crate::domain::codes::{self, CodeCheck, Purpose};
+use crate::domain::{password, tokens};
+use crate::error::{IdentityError, Result};
+use crate::store::accounts::{AccountRow, find_account_by_id, roles_of, status_of};
+use crate::store::{codes as code_store, sessions};
+
+/// A hash to verify against when the email is unknown, so a login for an
+/// unknown email costs as much as one for a known email.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| password::hash("frevix-timing-equalizer").unwrap_or_default());
+
+impl Inner {
+    /// The caller, provided their session is live and their account active:
+    /// identity checks this on every call, so logout and suspension take
+    /// effect at once here (other services honour tokens until expiry).
+    pub async fn live_caller<T>(&self, request: &tonic::Request<T>) -> Result<(Principal, AccountRow)> {
+        let principal = principal(request).map_err(|_| IdentityError::SessionRevoked)?;
+        let now = Utc::now();
+        let session = sessions::find_session(&self.db, principal.session_id).await?;
+        let live = session.is_some_and(|s| s.account_id == principal.account_id.0 && sessions::is_live(&s, now));
+        if !live {
+            return Err(IdentityError::SessionRevoked);
+        }
+        let account = find_account_by_id(&self.db, principal.account_id)
+            .await?
+            .ok_or(IdentityError::SessionRevoked)?;
+        login_allowed(&account)?;
+        Ok((principal, account))
+    }
+
+    /// Hashes off the runtime, with at most `max_concurrent_hashes` at once.
+    pub async fn hash_password(&self, text: String) -> Result<String> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| IdentityError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || password::hash(&text))
+            .await
+            .map_err(|e| IdentityError::Internal(e.to_string()))?
+            .map_err(IdentityError::from)
+    }
+
+    /// Verifies off the runtime; `stored = None` burns the same time and fails.
+    pub async fn verify_password(&self, text: String, stored: Option<String>) -> Result<bool> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| IdentityError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || match stored {
+            Some(stored) => password::verify(&text, &stored),
+            None => password::verify(&text, &DUMMY_HASH).map(|_| false),
+        })
+        .await
+        .map_err(|e| IdentityError::Internal(e.to_string()))?
+        .map_err(IdentityError::from)
+    }
+
+    /// Creates a session with its first refresh token and signs an access token.
+    pub async fn open_session(
+        &self,
+        db: &impl ConnectionTrait,
+        account: &AccountRow,
+        device: (String, String, String),
+        now: DateTime<Utc>,
+    ) -> Result<pb::TokenPair> {
+        let (device_name, user_agent, ip_address) = device;
+        let session_id = SessionId::generate();
+        let expires_at = now + Duration::days(i64::try_from(self.config.session_ttl_days).unwrap_or(30));
+        sessions::insert_session(
+            db,
+            sessions::NewSession {
+                id: session_id,
+                account_id: AccountId(account.id),
+                device_name,
+                user_agent,
+                ip_address,
+                now,
+                expires_at,
+            },
+        )
+        .await?;
+        self.rotate_tokens(db, account, session_id, expires_at, now).await
+    }
+
+    /// Stores a fresh refresh token for `session` and signs an access token.
+    pub async fn rotate_tokens(
+        &self,
+        db: &impl ConnectionTrait,
+        account: &AccountRow,
+        session: SessionId,
+        session_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<pb::TokenPair> {
+        let refresh_token = tokens::generate_refresh_token();
+        sessions::insert_refresh_token(db, session, tokens::hash_refresh_token(&refresh_token), now).await?;
+        let ttl = Duration::seconds(i64::try_from(self.config.access_token_ttl_secs).unwrap_or(900));
+        let expires_at = now + ttl;
+        let claims = AccessClaims {
+            sub: account.id.to_string(),
+            sid: session.to_string(),
+            roles: roles_of(account).to_vec(),
+            iss: self.auth.issuer.clone(),
+            aud: self.auth.audience.clone(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            jti: Uuid::new_v4().to_string(),
+        };
+        Ok(pb::TokenPair {
+            access_token: self.keys.sign(&claims)?,
+            access_token_expire_time: Some(timestamp(expires_at)),
+            refresh_token,
+            refresh_token_expire_time: Some(timestamp(session_expires_at)),
+            session_id: session.to_string(),
+        })
+    }
+
+    /// Stores a new code of `purpose` and mails it (in the background, so the
+    /// answer takes as long whether or not an email was sent).
+    pub async fn send_code(
+        &self,
+        db: &impl ConnectionTrait,
+        account: &AccountRow,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let code = codes::generate();
+        let id = Uuid::now_v7();
+        let ttl = Duration::seconds(i64::try_from(self.config.code_ttl_secs).unwrap_or(900));
+        code_store::replace_code(db, AccountId(account.id), purpose, id, codes::hash(id, &code), now + ttl, now)
+            .await?;
+        let minutes = self.config.code_ttl_secs / 60;
+        let (subject, what) = match purpose {
+            Purpose::VerifyEmail => ("Your Frevix verification code", "verify your email address"),
+            Purpose::ResetPassword => ("Your Frevix password reset code", "reset your password"),
+        };
+        let mail = Mail {
+            to: account.email.clone(),
+            subject: subject.to_owned(),
+            text: format!(
+                "Hello {name},\n\nUse this code to {what} on Frevix:\n\n    {code}\n\n\
+                 It expires in {minutes} minutes. If you did not ask for it, ignore this message.\n",
+                name = account.display_name,
+            ),
+        };
+        let mailer = self.mailer.clone();
+        tokio::spawn(async move {
+            if let Err(error) = mailer.send(mail).await {
+                tracing::error!(%error, "mailing a code failed; the user can ask again");
+            }
+        });
+        Ok(())
+    }
+
+    /// Checks a mailed code, counting wrong attempts. Returns the code's id.
+    pub async fn check_code(&self, account: &AccountRow, purpose: Purpose, given: &str) -> Result<Uuid> {
+        let Some((stored, _)) = code_store::find_latest_code(&self.db, AccountId(account.id), purpose).await? else {
+            return Err(IdentityError::CodeInvalid);
+        };
+        match codes::check(&stored, given, Utc::now(), self.config.code_max_attempts) {
+            CodeCheck::Accepted => Ok(stored.id),
+            CodeCheck::Wrong => {
+                code_store::record_wrong_attempt(&self.db, stored.id).await?;
+                Err(IdentityError::CodeInvalid)
+            }
+            CodeCheck::Expired => Err(IdentityError::CodeInvalid),
+            CodeCheck::AttemptsExceeded => Err(IdentityError::CodeAttemptsExceeded),
+        }
+    }
+}
+
+/// Whether the account may hold a session.
+pub fn login_allowed(account: &AccountRow) -> Result<()> {
+    may_log_in(status_of(account)).map_err(|refusal| match refusal {
+        LoginRefusal::EmailNotVerified => IdentityError::EmailNotVerified,
+        LoginRefusal::Suspended => IdentityError::AccountSuspended,
+    })
+}
+
+/// `Ok` if `key` is within `limiter`'s rate.
+pub fn within(limiter: &KeyedLimiter, key: &str) -> Result<()> {
+    limiter.check(key).map_err(IdentityError::RateLimited)
+}
+
+/// Whether an account is waiting for verification.
+pub fn is_pending(account: &AccountRow) -> bool {
+    status_of(account) == AccountStatus::PendingVerification
+}

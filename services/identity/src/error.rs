@@ -1,0 +1,147 @@
+//! Everything identity answers besides success, each mapped once to a gRPC
+//! status with a stable `ErrorInfo.reason`.
+
+use std::time::Duration;
+
+use frevix_platform::auth::AuthError;
+use frevix_platform::db::idempotency::IdempotencyError;
+use frevix_platform::error::{self, FieldViolations};
+use tonic::{Code, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// INVALID_ARGUMENT with a `BadRequest` per field.
+    #[error("{0}")]
+    InvalidArgument(#[from] FieldViolations),
+    /// UNAUTHENTICATED `INVALID_CREDENTIALS`: unknown email or wrong password,
+    /// deliberately indistinguishable.
+    #[error("the email or password is wrong")]
+    InvalidCredentials,
+    /// FAILED_PRECONDITION `EMAIL_NOT_VERIFIED`.
+    #[error("verify your email address first (see the code we mailed you)")]
+    EmailNotVerified,
+    /// FAILED_PRECONDITION `ACCOUNT_SUSPENDED`.
+    #[error("this account is suspended")]
+    AccountSuspended,
+    /// FAILED_PRECONDITION `ALREADY_VERIFIED`.
+    #[error("this email address is already verified")]
+    AlreadyVerified,
+    /// ALREADY_EXISTS `EMAIL_TAKEN`.
+    #[error("an account with this email address already exists")]
+    EmailTaken,
+    /// INVALID_ARGUMENT on `code`, reason `CODE_INVALID`.
+    #[error("the code is wrong or has expired")]
+    CodeInvalid,
+    /// FAILED_PRECONDITION `CODE_ATTEMPTS_EXCEEDED`.
+    #[error("too many wrong codes; request a new one")]
+    CodeAttemptsExceeded,
+    /// UNAUTHENTICATED `REFRESH_TOKEN_INVALID`.
+    #[error("the refresh token is not valid; log in again")]
+    RefreshTokenInvalid,
+    /// UNAUTHENTICATED `REFRESH_TOKEN_REUSED`: the session is revoked.
+    #[error("this refresh token was already used; the session has been revoked, log in again")]
+    RefreshTokenReused,
+    /// UNAUTHENTICATED `SESSION_REVOKED`.
+    #[error("this session has ended; log in again")]
+    SessionRevoked,
+    /// UNAUTHENTICATED with the token's fault.
+    #[error(transparent)]
+    Unauthenticated(#[from] AuthError),
+    /// PERMISSION_DENIED `ADMIN_REQUIRED`.
+    #[error("only an ADMIN may do this")]
+    AdminRequired,
+    /// NOT_FOUND `{0}_NOT_FOUND`.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// FAILED_PRECONDITION with its own reason.
+    #[error("{message}")]
+    Precondition {
+        reason: &'static str,
+        subject: &'static str,
+        message: &'static str,
+    },
+    /// RESOURCE_EXHAUSTED `RATE_LIMITED` with `RetryInfo`.
+    #[error("too many requests; retry later")]
+    RateLimited(Duration),
+    /// RESOURCE_EXHAUSTED `LOGIN_THROTTLED` with `RetryInfo`.
+    #[error("too many failed logins for this account; wait before trying again")]
+    LoginThrottled(Duration),
+    /// ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED`.
+    #[error("this idempotency key was used with a different request")]
+    IdempotencyKeyReused,
+    /// INTERNAL.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// INTERNAL.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<IdempotencyError> for IdentityError {
+    fn from(error: IdempotencyError) -> Self {
+        match error {
+            IdempotencyError::Conflict => IdentityError::IdempotencyKeyReused,
+            IdempotencyError::Db(db) => IdentityError::Database(db),
+        }
+    }
+}
+
+impl From<crate::domain::password::HashError> for IdentityError {
+    fn from(error: crate::domain::password::HashError) -> Self {
+        IdentityError::Internal(error.to_string())
+    }
+}
+
+impl From<IdentityError> for Status {
+    fn from(error: IdentityError) -> Status {
+        let message = error.to_string();
+        match error {
+            IdentityError::InvalidArgument(violations) => violations.into_status(),
+            IdentityError::InvalidCredentials => {
+                error::unauthenticated("INVALID_CREDENTIALS", message)
+            }
+            IdentityError::EmailNotVerified => {
+                error::failed_precondition("EMAIL_NOT_VERIFIED", "account", message)
+            }
+            IdentityError::AccountSuspended => {
+                error::failed_precondition("ACCOUNT_SUSPENDED", "account", message)
+            }
+            IdentityError::AlreadyVerified => {
+                error::failed_precondition("ALREADY_VERIFIED", "account", message)
+            }
+            IdentityError::EmailTaken => error::with_reason(Code::AlreadyExists, "EMAIL_TAKEN", message),
+            IdentityError::CodeInvalid => {
+                FieldViolations::single("code", message).into_status_with_reason("CODE_INVALID")
+            }
+            IdentityError::CodeAttemptsExceeded => {
+                error::failed_precondition("CODE_ATTEMPTS_EXCEEDED", "code", message)
+            }
+            IdentityError::RefreshTokenInvalid => {
+                error::unauthenticated("REFRESH_TOKEN_INVALID", message)
+            }
+            IdentityError::RefreshTokenReused => error::unauthenticated("REFRESH_TOKEN_REUSED", message),
+            IdentityError::SessionRevoked => error::unauthenticated("SESSION_REVOKED", message),
+            IdentityError::Unauthenticated(auth) => auth.into_status(),
+            IdentityError::AdminRequired => error::permission_denied("ADMIN_REQUIRED", message),
+            IdentityError::NotFound(what) => error::with_reason(
+                Code::NotFound,
+                &format!("{}_NOT_FOUND", what.to_uppercase()),
+                message,
+            ),
+            IdentityError::Precondition {
+                reason, subject, ..
+            } => error::failed_precondition(reason, subject, message),
+            IdentityError::RateLimited(wait) => error::resource_exhausted("RATE_LIMITED", wait, message),
+            IdentityError::LoginThrottled(wait) => {
+                error::resource_exhausted("LOGIN_THROTTLED", wait, message)
+            }
+            IdentityError::IdempotencyKeyReused => {
+                error::with_reason(Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED", message)
+            }
+            IdentityError::Database(ref source) => error::internal(source),
+            IdentityError::Internal(_) => error::internal(&error),
+        }
+    }
+}
+
+pub type Result<T, E = IdentityError> = std::result::Result<T, E>;

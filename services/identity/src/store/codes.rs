@@ -1,0 +1,95 @@
+//! Queries on `email_codes`.
+
+use chrono::{DateTime, Utc};
+use frevix_platform::ids::AccountId;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use super::entities::email_codes::{self, Entity as Codes};
+use crate::domain::codes::{Purpose, StoredCode};
+
+/// Stores a new code, retiring any earlier one of the same purpose.
+pub async fn replace_code(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    purpose: Purpose,
+    id: Uuid,
+    code_hash: String,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    Codes::update_many()
+        .col_expr(email_codes::Column::ConsumedAt, Expr::value(Some(now)))
+        .filter(email_codes::Column::AccountId.eq(account.0))
+        .filter(email_codes::Column::Purpose.eq(purpose.as_str()))
+        .filter(email_codes::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
+    email_codes::ActiveModel {
+        id: Set(id),
+        account_id: Set(account.0),
+        purpose: Set(purpose.as_str().to_owned()),
+        code_hash: Set(code_hash),
+        attempts: Set(0),
+        expires_at: Set(expires_at),
+        consumed_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The newest code of `purpose` for the account, if any.
+pub async fn find_latest_code(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    purpose: Purpose,
+) -> Result<Option<(StoredCode, DateTime<Utc>)>, DbErr> {
+    let row = Codes::find()
+        .filter(email_codes::Column::AccountId.eq(account.0))
+        .filter(email_codes::Column::Purpose.eq(purpose.as_str()))
+        .order_by_desc(email_codes::Column::Id)
+        .one(db)
+        .await?;
+    Ok(row.map(|row| {
+        (
+            StoredCode {
+                id: row.id,
+                code_hash: row.code_hash,
+                attempts: row.attempts,
+                expires_at: row.expires_at,
+                consumed: row.consumed_at.is_some(),
+            },
+            row.created_at,
+        )
+    }))
+}
+
+/// Counts a wrong attempt.
+pub async fn record_wrong_attempt(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    Codes::update_many()
+        .col_expr(
+            email_codes::Column::Attempts,
+            Expr::col(email_codes::Column::Attempts).add(1),
+        )
+        .filter(email_codes::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks a code used; false if another request used it first.
+pub async fn consume_code(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let result = Codes::update_many()
+        .col_expr(email_codes::Column::ConsumedAt, Expr::value(Some(now)))
+        .filter(email_codes::Column::Id.eq(id))
+        .filter(email_codes::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
