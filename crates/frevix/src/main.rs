@@ -1,1 +1,161 @@
-fn main() {}
+//! `frevix`: serve the marketplace (all-in-one or one service of the mesh)
+//! and run operator commands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use frevix::app::App;
+use frevix::config::{FrevixConfig, LogFormat, Overrides, Shape};
+use frevix_identity::admin::{AdminOutcome, create_admin};
+use frevix_platform::db::connect_and_migrate;
+use frevix_platform::telemetry;
+use secrecy::ExposeSecret;
+
+#[derive(Parser)]
+#[command(name = "frevix", version, about = "Frevix, the freelance marketplace backend")]
+struct Cli {
+    /// A TOML configuration file (FREVIX_… environment variables override it).
+    #[arg(long, global = true, env = "FREVIX_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every service on one port (all), or one service of the mesh.
+    Serve {
+        #[arg(value_enum)]
+        what: Serve,
+        /// Address to listen on [all: 127.0.0.1:50050, identity: 127.0.0.1:50051].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Where the all-in-one shape keeps its SQLite files and mail [./data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Operator commands.
+    Admin {
+        #[command(subcommand)]
+        command: Admin,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Serve {
+    All,
+    Identity,
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Create an ADMIN account, or grant ADMIN to an existing account.
+    /// The password comes from FREVIX_ADMIN_PASSWORD or is generated and printed.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Frevix Admin")]
+        display_name: String,
+        /// Use the all-in-one database under this directory (else identity.database.url).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { what, listen, data_dir } => {
+            let shape = match what {
+                Serve::All => Shape::AllInOne,
+                Serve::Identity => Shape::Identity,
+            };
+            let config = FrevixConfig::load(shape, cli.config.as_deref(), &Overrides { listen, data_dir })?;
+            serve(shape, config).await
+        }
+        Command::Admin {
+            command: Admin::CreateAdmin {
+                email,
+                display_name,
+                data_dir,
+            },
+        } => {
+            let shape = if data_dir.is_some() || std::env::var_os("FREVIX_IDENTITY__DATABASE__URL").is_none() {
+                Shape::AllInOne
+            } else {
+                Shape::Identity
+            };
+            let mut config: FrevixConfig =
+                frevix_platform::config::load(&FrevixConfig::default(), cli.config.as_deref())?;
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            config.resolve(shape);
+            let db = connect_and_migrate::<frevix_identity::Migrator>(
+                config.identity.database.url.expose_secret(),
+                1,
+            )
+            .await
+            .context("identity database")?;
+            let (password, generated) = match std::env::var("FREVIX_ADMIN_PASSWORD") {
+                Ok(password) => (password, false),
+                Err(_) => (generate_password(), true),
+            };
+            match create_admin(&db, &email, &display_name, &password).await {
+                Ok(AdminOutcome::Created(id)) => {
+                    println!("created ADMIN account {id} for {email}");
+                    if generated {
+                        println!("password: {password}");
+                    }
+                }
+                Ok(AdminOutcome::Promoted(id)) => {
+                    println!("granted ADMIN to existing account {id} ({email}); its password is unchanged");
+                }
+                Err(error) => anyhow::bail!("cannot create the admin: {error}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(shape: Shape, config: FrevixConfig) -> anyhow::Result<()> {
+    let format = match config.log_format {
+        LogFormat::Json => telemetry::LogFormat::Json,
+        LogFormat::Text => telemetry::LogFormat::Text,
+    };
+    let telemetry = telemetry::init(&format!("frevix-{}", shape.name()), format)
+        .map_err(|e| anyhow::anyhow!("telemetry: {e}"))?;
+    let app = App::build(&config, shape).await?;
+    let addr = app.local_addr()?;
+    if shape == Shape::AllInOne {
+        println!(
+            "\nFrevix all-in-one is listening on {addr} (gRPC, grpc-web, reflection, health)\n\
+             data: {data}   mail (verification codes): {mail}\n\n\
+             try:  grpcurl -plaintext {addr} list\n      \
+             grpcurl -plaintext -d '{{\"email\":\"ada@example.com\",\"password\":\"correct horse battery\",\"display_name\":\"Ada\",\"roles\":[\"ROLE_CLIENT\"]}}' {addr} frevix.identity.v1.IdentityService/SignUp\n",
+            data = config.data_dir.display(),
+            mail = config.mail.dir.display(),
+        );
+    }
+    tracing::info!(%addr, shape = shape.name(), "listening");
+    let result = app.serve(frevix_platform::server::shutdown_signal()).await;
+    tracing::info!("stopped");
+    telemetry.shutdown();
+    result
+}
+
+fn generate_password() -> String {
+    use rand::Rng as _;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..20)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
+}

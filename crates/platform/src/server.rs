@@ -20,6 +20,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Service, ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::auth::{Authenticator, authenticate};
@@ -123,6 +124,7 @@ impl Server {
             .layer(tonic_web::GrpcWebLayer::new())
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(TraceLayer::new_for_grpc().make_span_with(crate::telemetry::request_span))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 config.max_concurrent_requests,
             ));
@@ -135,7 +137,6 @@ impl Server {
             .http2_keepalive_interval(Some(Duration::from_secs(config.keepalive_interval_secs)))
             .http2_keepalive_timeout(Some(Duration::from_secs(config.keepalive_timeout_secs)))
             .tcp_nodelay(true)
-            .trace_fn(crate::telemetry::request_span)
             .layer(layers)
             .add_routes(tonic::service::Routes::from(app))
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {

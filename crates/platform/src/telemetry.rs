@@ -99,7 +99,7 @@ impl Extractor for HeaderExtractor<'_> {
 }
 
 /// The span of one incoming call, a child of the caller's trace if it sent one.
-pub fn request_span(request: &http::Request<()>) -> tracing::Span {
+pub fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let request_id = request
         .headers()

@@ -1,1 +1,43 @@
-//! placeholder
+//! Test harness for Frevix: boots the real application in-process on port 0
+//! against a fresh database per test (PostgreSQL, cloned from a migrated
+//! template, or an SQLite file as the all-in-one shape uses), captures mail
+//! through a real SMTP server (or the all-in-one `.eml` directory), and hands
+//! out typed gRPC clients.
+//!
+//! Write a test once as `async fn name(backend: Backend)` and run it on both
+//! backends with [`on_both_backends!`].
+
+// Test support: a failed set-up should stop the test loudly, with a message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod app;
+mod mail;
+mod postgres;
+pub mod status;
+
+pub use app::{Backend, TestApp, TestUser, authed, unique_email};
+pub use postgres::TestDatabase;
+
+/// Runs each listed `async fn name(backend: Backend)` on PostgreSQL and on
+/// SQLite, as `postgres::name` and `sqlite::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+    };
+}

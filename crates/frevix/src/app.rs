@@ -1,0 +1,85 @@
+//! Assembles and runs Frevix: every service of a shape on one server, with
+//! its database, mailer and authentication wired from the configuration.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use frevix_identity::{Dependencies, Identity, Migrator as IdentityMigrator};
+use frevix_platform::auth::{Authenticator, KeySet, TokenVerifier};
+use frevix_platform::db::connect_and_migrate;
+use frevix_platform::mail::Mailer;
+use frevix_platform::server::Server;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::config::{FrevixConfig, Shape};
+
+/// A built server bound to its port, not yet serving.
+pub struct App {
+    server: Server,
+    listener: TcpListener,
+}
+
+impl App {
+    /// Connects databases (applying migrations), builds the services of
+    /// `shape`, and binds the listener.
+    pub async fn build(config: &FrevixConfig, shape: Shape) -> anyhow::Result<App> {
+        let listener = TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+        Self::build_on(config, shape, listener).await
+    }
+
+    /// Like [`App::build`] on a listener the caller bound (port 0 in tests).
+    pub async fn build_on(config: &FrevixConfig, shape: Shape, listener: TcpListener) -> anyhow::Result<App> {
+        let keys = KeySet::default();
+        let verifier = if config.auth.jwks_url.is_empty() {
+            TokenVerifier::local(&config.auth, keys.clone())
+        } else {
+            TokenVerifier::remote(&config.auth)
+        };
+        let mut public_methods = Vec::new();
+        public_methods.extend_from_slice(frevix_identity::PUBLIC_METHODS);
+        let auth = Arc::new(Authenticator::new(verifier, public_methods));
+        let mut server = Server::new(config.server.clone(), auth);
+
+        match shape {
+            Shape::AllInOne | Shape::Identity => {
+                let db = connect_and_migrate::<IdentityMigrator>(
+                    config.identity.database.url.expose_secret(),
+                    config.identity.database.max_connections,
+                )
+                .await
+                .context("identity database")?;
+                let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail")?);
+                let identity = Identity::build(
+                    config.identity.clone(),
+                    Dependencies {
+                        db,
+                        auth: config.auth.clone(),
+                        mailer,
+                        verification_keys: keys,
+                        trust_forwarded_for: config.server.trust_forwarded_for,
+                    },
+                )
+                .await
+                .context("identity")?;
+                server.add_service(identity.grpc_service(server.max_message_bytes()));
+                server.add_http(identity.http_routes());
+            }
+        }
+        Ok(App { server, listener })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` resolves, then drains.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        self.server.serve(self.listener, shutdown).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,130 @@
+//! The whole Frevix configuration: shared sections plus one per service.
+//! Loaded as defaults → `--config` TOML file → `FREVIX_…` environment →
+//! command-line flags, then validated with the failing key named.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use frevix_identity::IdentityConfig;
+use frevix_platform::config::{self, AuthConfig, ConfigError, MailConfig, ServerConfig};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// What to serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Every service on one port, SQLite files under the data directory.
+    AllInOne,
+    /// Identity alone, for the mesh.
+    Identity,
+}
+
+impl Shape {
+    pub fn default_listen(self) -> SocketAddr {
+        match self {
+            Shape::AllInOne => SocketAddr::from(([127, 0, 0, 1], 50050)),
+            Shape::Identity => SocketAddr::from(([127, 0, 0, 1], 50051)),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::AllInOne => "all",
+            Shape::Identity => "identity",
+        }
+    }
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FrevixConfig {
+    /// Where the all-in-one shape keeps its SQLite files and mail.
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub server: ServerConfig,
+    pub auth: AuthConfig,
+    pub mail: MailConfig,
+    pub identity: IdentityConfig,
+}
+
+impl Default for FrevixConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            log_format: LogFormat::Json,
+            server: ServerConfig::default(),
+            auth: AuthConfig::default(),
+            mail: MailConfig::default(),
+            identity: IdentityConfig::default(),
+        }
+    }
+}
+
+/// Command-line values that override every other layer.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl FrevixConfig {
+    /// Loads and validates the configuration for `shape`.
+    pub fn load(shape: Shape, file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut defaults = FrevixConfig::default();
+        defaults.server.listen = shape.default_listen();
+        if shape == Shape::AllInOne {
+            defaults.log_format = LogFormat::Text;
+        }
+        let mut loaded: FrevixConfig = config::load(&defaults, file)?;
+        if let Some(listen) = overrides.listen {
+            loaded.server.listen = listen;
+        }
+        if let Some(dir) = &overrides.data_dir {
+            loaded.data_dir = dir.clone();
+        }
+        loaded.resolve(shape);
+        loaded.validate(shape)?;
+        Ok(loaded)
+    }
+
+    /// Fills in what the shape implies: the all-in-one shape keeps each
+    /// service's SQLite file and the mail under the data directory.
+    pub fn resolve(&mut self, shape: Shape) {
+        if shape == Shape::AllInOne {
+            if self.identity.database.url.expose_secret().is_empty() {
+                let path = self.data_dir.join("identity.db");
+                self.identity.database.url = SecretString::from(frevix_platform::db::sqlite_url(&path));
+            }
+            if self.mail.dir == MailConfig::default().dir {
+                self.mail.dir = self.data_dir.join("mail");
+            }
+        }
+    }
+
+    pub fn validate(&self, shape: Shape) -> Result<(), ConfigError> {
+        self.server.validate("server")?;
+        self.identity.database.validate("identity.database")?;
+        self.identity.validate()?;
+        if self.auth.issuer.is_empty() {
+            return Err(ConfigError::invalid("auth.issuer", "must not be empty"));
+        }
+        if self.auth.audience.is_empty() {
+            return Err(ConfigError::invalid("auth.audience", "must not be empty"));
+        }
+        if shape != Shape::AllInOne && self.mail.smtp_url.expose_secret().is_empty() {
+            return Err(ConfigError::invalid(
+                "mail.smtp_url",
+                "is required when serving one service (the mesh): set FREVIX_MAIL__SMTP_URL=smtp://host:port",
+            ));
+        }
+        Ok(())
+    }
+}

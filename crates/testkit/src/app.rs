@@ -1,0 +1,264 @@
+//! A running Frevix for one test.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use frevix::app::App;
+use frevix::config::{FrevixConfig, Shape};
+use frevix_proto::identity::v1::{self as pb, identity_service_client::IdentityServiceClient};
+use secrecy::SecretString;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+use crate::mail::{CapturedMail, SmtpSink, code_in, read_mail};
+use crate::postgres::TestDatabase;
+
+/// Which database (and mail path) a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL, with mail over SMTP: the mesh's parts.
+    Postgres,
+    /// SQLite files, with mail as `.eml` files: the all-in-one shape.
+    Sqlite,
+}
+
+/// A verified, logged-in user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub email: String,
+    pub password: String,
+    pub account_id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub session_id: String,
+}
+
+/// One running application.
+pub struct TestApp {
+    pub backend: Backend,
+    pub addr: SocketAddr,
+    pub config: FrevixConfig,
+    pub identity: IdentityServiceClient<Channel>,
+    mail_dir: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    _smtp: Option<SmtpSink>,
+    _database: Option<TestDatabase>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+static TRACING: Once = Once::new();
+
+fn init_tracing() {
+    TRACING.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = frevix_platform::telemetry::init("frevix-test", frevix_platform::telemetry::LogFormat::Text);
+        }
+    });
+}
+
+/// A unique address, so tests never collide on one database.
+pub fn unique_email(prefix: &str) -> String {
+    format!("{prefix}-{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn authed<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns with a configuration `tweak` applied last.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut FrevixConfig)) -> TestApp {
+        init_tracing();
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = FrevixConfig::default();
+        config.data_dir = dir.path().join("data");
+        config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.server.shutdown_grace_secs = 2;
+        let (database, smtp, mail_dir) = match backend {
+            Backend::Postgres => {
+                let database = TestDatabase::create::<frevix_identity::Migrator>("identity").await;
+                config.identity.database.url = SecretString::from(database.url.clone());
+                let maildir = dir.path().join("maildir");
+                let smtp = SmtpSink::start(&maildir).await;
+                config.mail.smtp_url = SecretString::from(format!("smtp://127.0.0.1:{}", smtp.port));
+                (Some(database), Some(smtp), maildir)
+            }
+            Backend::Sqlite => (None, None, config.data_dir.join("mail")),
+        };
+        config.resolve(Shape::AllInOne);
+        tweak(&mut config);
+        let mut app = Self::start(backend, config, Shape::AllInOne, mail_dir).await;
+        app._smtp = smtp;
+        app._database = database;
+        app._dir = Some(dir);
+        app
+    }
+
+    /// A second server on the same databases and mail, configured by
+    /// `tweak` (for example to verify tokens through this one's JWKS).
+    pub async fn spawn_beside(&self, shape: Shape, tweak: impl FnOnce(&mut FrevixConfig)) -> TestApp {
+        let mut config = self.config.clone();
+        config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        if shape != Shape::AllInOne && self.backend == Backend::Sqlite {
+            // The mesh shape insists on SMTP; nothing is mailed in these tests.
+            config.mail.smtp_url = SecretString::from("smtp://127.0.0.1:9");
+        }
+        tweak(&mut config);
+        Self::start(self.backend, config, shape, self.mail_dir.clone()).await
+    }
+
+    async fn start(backend: Backend, config: FrevixConfig, shape: Shape, mail_dir: PathBuf) -> TestApp {
+        config.validate(shape).unwrap();
+        let listener = tokio::net::TcpListener::bind(config.server.listen).await.unwrap();
+        let app = App::build_on(&config, shape, listener).await.unwrap();
+        let addr = app.local_addr().unwrap();
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.serve(async move {
+            let _ = stop.await;
+        }));
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        TestApp {
+            backend,
+            addr,
+            config,
+            identity: IdentityServiceClient::new(channel),
+            mail_dir,
+            shutdown: Some(shutdown),
+            task: Some(task),
+            _smtp: None,
+            _database: None,
+            _dir: None,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every message sent to `to` so far, oldest first.
+    pub fn mail_to(&self, to: &str) -> Vec<CapturedMail> {
+        read_mail(&self.mail_dir, to)
+    }
+
+    /// Waits for the `nth` (1-based) message to `to` and returns its code.
+    pub async fn code_from_mail(&self, to: &str, nth: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mail = self.mail_to(to);
+            if let Some(message) = mail.get(nth - 1) {
+                return code_in(message).unwrap_or_else(|| panic!("no code in mail: {}", message.raw));
+            }
+            assert!(Instant::now() < deadline, "no mail #{nth} to {to} within 10 s (have {})", mail.len());
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Signs up a CLIENT + FREELANCER account (not verified yet).
+    pub async fn sign_up(&self, email: &str, password: &str) -> pb::Account {
+        self.identity
+            .clone()
+            .sign_up(pb::SignUpRequest {
+                email: email.to_owned(),
+                password: password.to_owned(),
+                display_name: "Test Person".to_owned(),
+                roles: vec![pb::Role::Client as i32, pb::Role::Freelancer as i32],
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .account
+            .unwrap()
+    }
+
+    /// Signs up, verifies through the mailed code, and logs in.
+    pub async fn register(&self) -> TestUser {
+        let email = unique_email("user");
+        let password = "a perfectly fine passphrase".to_owned();
+        self.sign_up(&email, &password).await;
+        let code = self.code_from_mail(&email, 1).await;
+        self.identity
+            .clone()
+            .verify_email(pb::VerifyEmailRequest {
+                email: email.clone(),
+                code,
+            })
+            .await
+            .unwrap();
+        self.login(&email, &password).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestUser {
+        let response = self
+            .identity
+            .clone()
+            .login(pb::LoginRequest {
+                email: email.to_owned(),
+                password: password.to_owned(),
+                device_name: "test".to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let tokens = response.tokens.unwrap();
+        TestUser {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            account_id: response.account.unwrap().id,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            session_id: tokens.session_id,
+        }
+    }
+
+    /// An ADMIN, created the way an operator does (`frevix admin create-admin`).
+    pub async fn admin(&self) -> TestUser {
+        let email = unique_email("admin");
+        let password = "an operator's long passphrase".to_owned();
+        let db = frevix_platform::db::connect_and_migrate::<frevix_identity::Migrator>(
+            secrecy::ExposeSecret::expose_secret(&self.config.identity.database.url),
+            1,
+        )
+        .await
+        .unwrap();
+        frevix_identity::admin::create_admin(&db, &email, "Operator", &password)
+            .await
+            .unwrap();
+        db.close().await.unwrap();
+        self.login(&email, &password).await
+    }
+
+    /// Stops serving and waits for the drain.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}

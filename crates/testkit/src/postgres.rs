@@ -1,0 +1,115 @@
+//! A fresh PostgreSQL database per test, cloned from a template that holds
+//! the service's migrated schema. The template is built once per schema
+//! version (its name carries a hash of the migration names) under an
+//! advisory lock, so parallel test processes share it safely.
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm_migration::MigratorTrait;
+use sha2::{Digest, Sha256};
+
+/// Where tests find PostgreSQL; `make test` sets it.
+pub fn admin_url() -> String {
+    std::env::var("FREVIX_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, _) = url.rsplit_once('/').expect("database url has a path");
+    format!("{base}/{name}")
+}
+
+async fn connect_one(url: &str) -> DatabaseConnection {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.max_connections(1).sqlx_logging(false);
+    Database::connect(options)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url}: {e} (run scripts/test-services.sh)"))
+}
+
+/// A database dropped when the test ends.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+    admin_url: String,
+}
+
+impl TestDatabase {
+    /// Clones a fresh database for `service` with the schema of `M`.
+    pub async fn create<M: MigratorTrait>(service: &str) -> TestDatabase {
+        let admin_url = admin_url();
+        let names: Vec<String> = M::migrations().iter().map(|m| m.name().to_owned()).collect();
+        let digest = Sha256::digest(names.join(",").as_bytes());
+        let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let template = format!("frevix_tpl_{service}_{hash}");
+
+        let admin = connect_one(&admin_url).await;
+        admin
+            .execute_unprepared("SELECT pg_advisory_lock(727001)")
+            .await
+            .unwrap();
+        let exists = admin
+            .query_one_raw(Statement::from_sql_and_values(
+                admin.get_database_backend(),
+                "SELECT 1 FROM pg_database WHERE datname = $1",
+                [template.clone().into()],
+            ))
+            .await
+            .unwrap()
+            .is_some();
+        if !exists {
+            let building = format!("{template}_building");
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"))
+                .await
+                .unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{building}\""))
+                .await
+                .unwrap();
+            let db = connect_one(&with_database(&admin_url, &building)).await;
+            M::up(&db, None).await.unwrap();
+            db.close().await.unwrap();
+            admin
+                .execute_unprepared(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""))
+                .await
+                .unwrap();
+        }
+        let name = format!("frevix_test_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""))
+            .await
+            .unwrap();
+        admin
+            .execute_unprepared("SELECT pg_advisory_unlock(727001)")
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        TestDatabase {
+            url: with_database(&admin_url, &name),
+            name,
+            admin_url,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let admin = connect_one(&admin_url).await;
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await;
+                let _ = admin.close().await;
+            });
+        })
+        .join();
+    }
+}

@@ -1,0 +1,30 @@
+//! Reading the `google.rpc` details of an error status.
+
+use tonic::Status;
+use tonic_types::StatusExt;
+
+/// The `ErrorInfo.reason`, or an empty string.
+pub fn reason(status: &Status) -> String {
+    status
+        .get_error_details()
+        .error_info()
+        .map(|info| info.reason.clone())
+        .unwrap_or_default()
+}
+
+/// The fields named by the `BadRequest` detail.
+pub fn violated_fields(status: &Status) -> Vec<String> {
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|bad| bad.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The `RetryInfo.retry_delay`, if any.
+pub fn retry_after(status: &Status) -> Option<std::time::Duration> {
+    status
+        .get_error_details()
+        .retry_info()
+        .and_then(|info| info.retry_delay)
+}
