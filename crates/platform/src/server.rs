@@ -113,18 +113,20 @@ impl Server {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
 
+        // grpc-web translation covers the gRPC routes only: plain HTTP routes
+        // (JWKS, webhooks) answer ordinary HTTP/1.1 clients as they are.
         let app = routes
             .routes()
             .into_axum_router()
+            .layer(tonic_web::GrpcWebLayer::new())
             .merge(http)
-            .layer(axum::middleware::from_fn_with_state(auth, authenticate));
+            .layer(axum::middleware::from_fn_with_state(auth, authenticate))
+            .layer(TraceLayer::new_for_grpc().make_span_with(crate::telemetry::request_span));
 
         let layers = ServiceBuilder::new()
             .layer(cors(&config))
-            .layer(tonic_web::GrpcWebLayer::new())
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(TraceLayer::new_for_grpc().make_span_with(crate::telemetry::request_span))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 config.max_concurrent_requests,
             ));
