@@ -128,3 +128,82 @@ impl FrevixConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_the_file_and_flags_override_both() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "frevix.toml",
+                "[server]\nlisten = \"127.0.0.1:6000\"\nrequest_timeout_secs = 7\n",
+            )?;
+            jail.set_env("FREVIX_SERVER__REQUEST_TIMEOUT_SECS", "9");
+            jail.set_env("FREVIX_IDENTITY__ACCESS_TOKEN_TTL_SECS", "600");
+            let config = FrevixConfig::load(
+                Shape::AllInOne,
+                Some(Path::new("frevix.toml")),
+                &Overrides {
+                    listen: None,
+                    data_dir: Some(PathBuf::from("elsewhere")),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            assert_eq!(config.server.listen, SocketAddr::from(([127, 0, 0, 1], 6000)));
+            assert_eq!(config.server.request_timeout_secs, 9);
+            assert_eq!(config.identity.access_token_ttl_secs, 600);
+            assert_eq!(
+                config.identity.database.url.expose_secret(),
+                "sqlite://elsewhere/identity.db?mode=rwc"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FREVIX_IDENTITY__CODE_MAX_ATTEMPTS", "0");
+            let error = FrevixConfig::load(Shape::AllInOne, None, &Overrides::default()).unwrap_err();
+            assert!(error.to_string().contains("identity.code_max_attempts"), "{error}");
+
+            jail.set_env("FREVIX_IDENTITY__CODE_MAX_ATTEMPTS", "5");
+            jail.set_env("FREVIX_SERVER__LISTEN", "not an address");
+            let error = FrevixConfig::load(Shape::AllInOne, None, &Overrides::default()).unwrap_err();
+            assert!(error.to_string().to_lowercase().contains("server.listen"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn one_service_needs_a_database_url_and_smtp() {
+        figment::Jail::expect_with(|_| {
+            let error = FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
+            assert!(error.to_string().contains("identity.database.url"), "{error}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FREVIX_IDENTITY__DATABASE__URL", "postgres://db/identity");
+            let error = FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
+            assert!(error.to_string().contains("mail.smtp_url"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_never_show_in_a_dump() {
+        let mut config = FrevixConfig::default();
+        config.identity.database.url = SecretString::from("postgres://user:hunter2@db/identity");
+        let dumped = format!("{config:?} {}", serde_json_like(&config));
+        assert!(!dumped.contains("hunter2"), "{dumped}");
+    }
+
+    fn serde_json_like(config: &FrevixConfig) -> String {
+        figment::Figment::from(figment::providers::Serialized::defaults(config))
+            .extract::<figment::value::Value>()
+            .map(|value| format!("{value:?}"))
+            .unwrap_or_default()
+    }
+}
