@@ -33,7 +33,11 @@ impl App {
     }
 
     /// Like [`App::build`] on a listener the caller bound (port 0 in tests).
-    pub async fn build_on(config: &FrevixConfig, shape: Shape, listener: TcpListener) -> anyhow::Result<App> {
+    pub async fn build_on(
+        config: &FrevixConfig,
+        shape: Shape,
+        listener: TcpListener,
+    ) -> anyhow::Result<App> {
         let keys = KeySet::default();
         let verifier = if config.auth.jwks_url.is_empty() {
             TokenVerifier::local(&config.auth, keys.clone())
@@ -78,7 +82,10 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then drains.
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         self.server.serve(self.listener, shutdown).await?;
         Ok(())
     }

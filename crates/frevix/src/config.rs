@@ -77,7 +77,11 @@ pub struct Overrides {
 
 impl FrevixConfig {
     /// Loads and validates the configuration for `shape`.
-    pub fn load(shape: Shape, file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+    pub fn load(
+        shape: Shape,
+        file: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
         let mut defaults = FrevixConfig::default();
         defaults.server.listen = shape.default_listen();
         if shape == Shape::AllInOne {
@@ -101,7 +105,8 @@ impl FrevixConfig {
         if shape == Shape::AllInOne {
             if self.identity.database.url.expose_secret().is_empty() {
                 let path = self.data_dir.join("identity.db");
-                self.identity.database.url = SecretString::from(frevix_platform::db::sqlite_url(&path));
+                self.identity.database.url =
+                    SecretString::from(frevix_platform::db::sqlite_url(&path));
             }
             if self.mail.dir == MailConfig::default().dir {
                 self.mail.dir = self.data_dir.join("mail");
@@ -130,6 +135,8 @@ impl FrevixConfig {
 }
 
 #[cfg(test)]
+// figment::Jail's closures return its own (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -151,7 +158,10 @@ mod tests {
                 },
             )
             .map_err(|e| e.to_string())?;
-            assert_eq!(config.server.listen, SocketAddr::from(([127, 0, 0, 1], 6000)));
+            assert_eq!(
+                config.server.listen,
+                SocketAddr::from(([127, 0, 0, 1], 6000))
+            );
             assert_eq!(config.server.request_timeout_secs, 9);
             assert_eq!(config.identity.access_token_ttl_secs, 600);
             assert_eq!(
@@ -166,13 +176,21 @@ mod tests {
     fn a_bad_value_names_its_key() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("FREVIX_IDENTITY__CODE_MAX_ATTEMPTS", "0");
-            let error = FrevixConfig::load(Shape::AllInOne, None, &Overrides::default()).unwrap_err();
-            assert!(error.to_string().contains("identity.code_max_attempts"), "{error}");
+            let error =
+                FrevixConfig::load(Shape::AllInOne, None, &Overrides::default()).unwrap_err();
+            assert!(
+                error.to_string().contains("identity.code_max_attempts"),
+                "{error}"
+            );
 
             jail.set_env("FREVIX_IDENTITY__CODE_MAX_ATTEMPTS", "5");
             jail.set_env("FREVIX_SERVER__LISTEN", "not an address");
-            let error = FrevixConfig::load(Shape::AllInOne, None, &Overrides::default()).unwrap_err();
-            assert!(error.to_string().to_lowercase().contains("server.listen"), "{error}");
+            let error =
+                FrevixConfig::load(Shape::AllInOne, None, &Overrides::default()).unwrap_err();
+            assert!(
+                error.to_string().to_lowercase().contains("server.listen"),
+                "{error}"
+            );
             Ok(())
         });
     }
@@ -180,13 +198,18 @@ mod tests {
     #[test]
     fn one_service_needs_a_database_url_and_smtp() {
         figment::Jail::expect_with(|_| {
-            let error = FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
-            assert!(error.to_string().contains("identity.database.url"), "{error}");
+            let error =
+                FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
+            assert!(
+                error.to_string().contains("identity.database.url"),
+                "{error}"
+            );
             Ok(())
         });
         figment::Jail::expect_with(|jail| {
             jail.set_env("FREVIX_IDENTITY__DATABASE__URL", "postgres://db/identity");
-            let error = FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
+            let error =
+                FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
             assert!(error.to_string().contains("mail.smtp_url"), "{error}");
             Ok(())
         });

@@ -14,7 +14,11 @@ use frevix_platform::telemetry;
 use secrecy::ExposeSecret;
 
 #[derive(Parser)]
-#[command(name = "frevix", version, about = "Frevix, the freelance marketplace backend")]
+#[command(
+    name = "frevix",
+    version,
+    about = "Frevix, the freelance marketplace backend"
+)]
 struct Cli {
     /// A TOML configuration file (FREVIX_… environment variables override it).
     #[arg(long, global = true, env = "FREVIX_CONFIG")]
@@ -66,28 +70,41 @@ enum Admin {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run(cli))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { what, listen, data_dir } => {
+        Command::Serve {
+            what,
+            listen,
+            data_dir,
+        } => {
             let shape = match what {
                 Serve::All => Shape::AllInOne,
                 Serve::Identity => Shape::Identity,
             };
-            let config = FrevixConfig::load(shape, cli.config.as_deref(), &Overrides { listen, data_dir })?;
+            let config = FrevixConfig::load(
+                shape,
+                cli.config.as_deref(),
+                &Overrides { listen, data_dir },
+            )?;
             serve(shape, config).await
         }
         Command::Admin {
-            command: Admin::CreateAdmin {
-                email,
-                display_name,
-                data_dir,
-            },
+            command:
+                Admin::CreateAdmin {
+                    email,
+                    display_name,
+                    data_dir,
+                },
         } => {
-            let shape = if data_dir.is_some() || std::env::var_os("FREVIX_IDENTITY__DATABASE__URL").is_none() {
+            let shape = if data_dir.is_some()
+                || std::env::var_os("FREVIX_IDENTITY__DATABASE__URL").is_none()
+            {
                 Shape::AllInOne
             } else {
                 Shape::Identity
@@ -116,7 +133,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
                 Ok(AdminOutcome::Promoted(id)) => {
-                    println!("granted ADMIN to existing account {id} ({email}); its password is unchanged");
+                    println!(
+                        "granted ADMIN to existing account {id} ({email}); its password is unchanged"
+                    );
                 }
                 Err(error) => anyhow::bail!("cannot create the admin: {error}"),
             }

@@ -2,6 +2,10 @@
 //! (v1 and the v1alpha grpcurl 1.8 speaks), grpc-web and CORS for browsers,
 //! and a clean stop.
 
+// Tests are written as plain async fns run by on_both_backends!, which
+// clippy does not see as tests: a failed expectation should panic here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Stdio;
 
 use frevix_proto::identity::v1 as pb;
@@ -12,7 +16,11 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 async fn channel(app: &TestApp) -> Channel {
-    Channel::from_shared(app.url()).unwrap().connect().await.unwrap()
+    Channel::from_shared(app.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
 }
 
 async fn health_reports_every_service_serving(backend: Backend) {
@@ -53,8 +61,14 @@ async fn reflection_lists_the_services_in_both_versions(backend: Backend) {
             panic!("unexpected reflection answer");
         };
         let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
-        assert!(names.contains(&"frevix.identity.v1.IdentityService".to_owned()), "{names:?}");
-        assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
+        assert!(
+            names.contains(&"frevix.identity.v1.IdentityService".to_owned()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"grpc.health.v1.Health".to_owned()),
+            "{names:?}"
+        );
     }
     {
         use tonic_reflection::pb::v1alpha::{
@@ -82,7 +96,12 @@ async fn reflection_lists_the_services_in_both_versions(backend: Backend) {
 }
 
 /// Posts one grpc-web call over HTTP/1.1 with curl, as a browser would.
-async fn grpc_web(app: &TestApp, method: &str, message: &impl prost::Message, token: Option<&str>) -> (String, Vec<u8>) {
+async fn grpc_web(
+    app: &TestApp,
+    method: &str,
+    message: &impl prost::Message,
+    token: Option<&str>,
+) -> (String, Vec<u8>) {
     let payload = message.encode_to_vec();
     let mut frame = vec![0u8];
     frame.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
@@ -92,11 +111,19 @@ async fn grpc_web(app: &TestApp, method: &str, message: &impl prost::Message, to
     let mut command = tokio::process::Command::new("curl");
     command
         .args(["-s", "--http1.1", "-D", "-", "-o", "-", "-X", "POST"])
-        .args(["-H", "content-type: application/grpc-web+proto", "-H", "x-grpc-web: 1"])
+        .args([
+            "-H",
+            "content-type: application/grpc-web+proto",
+            "-H",
+            "x-grpc-web: 1",
+        ])
         .args(["-H", "origin: http://localhost:5173"])
         .arg("--data-binary")
         .arg(format!("@{}", body.path().display()))
-        .arg(format!("{}/frevix.identity.v1.IdentityService/{method}", app.url()))
+        .arg(format!(
+            "{}/frevix.identity.v1.IdentityService/{method}",
+            app.url()
+        ))
         .stdout(Stdio::piped());
     if let Some(token) = token {
         command.args(["-H", &format!("authorization: Bearer {token}")]);
@@ -104,36 +131,63 @@ async fn grpc_web(app: &TestApp, method: &str, message: &impl prost::Message, to
     let output = command.output().await.unwrap();
     let text = String::from_utf8_lossy(&output.stdout).to_string();
     let split = text.find("\r\n\r\n").map_or(0, |i| i + 4);
-    (text[..split].to_lowercase(), output.stdout[split..].to_vec())
+    (
+        text[..split].to_lowercase(),
+        output.stdout[split..].to_vec(),
+    )
 }
 
 async fn browsers_call_over_grpc_web_with_cors(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let user = app.register().await;
 
-    let (headers, body) = grpc_web(&app, "GetMe", &pb::GetMeRequest {}, Some(&user.access_token)).await;
+    let (headers, body) = grpc_web(
+        &app,
+        "GetMe",
+        &pb::GetMeRequest {},
+        Some(&user.access_token),
+    )
+    .await;
     assert!(headers.starts_with("http/1.1 200"), "{headers}");
-    assert!(headers.contains("content-type: application/grpc-web"), "{headers}");
+    assert!(
+        headers.contains("content-type: application/grpc-web"),
+        "{headers}"
+    );
     assert!(headers.contains("access-control-allow-origin"), "{headers}");
     let body = String::from_utf8_lossy(&body);
     assert!(body.contains(&user.email), "the account comes back: {body}");
-    assert!(body.contains("grpc-status:0"), "trailers in the body: {body}");
+    assert!(
+        body.contains("grpc-status:0"),
+        "trailers in the body: {body}"
+    );
 
     let (headers, _) = grpc_web(&app, "GetMe", &pb::GetMeRequest {}, None).await;
-    assert!(headers.contains("grpc-status: 16"), "unauthenticated: {headers}");
+    assert!(
+        headers.contains("grpc-status: 16"),
+        "unauthenticated: {headers}"
+    );
 
     let preflight = tokio::process::Command::new("curl")
         .args(["-s", "-D", "-", "-o", "/dev/null", "-X", "OPTIONS"])
         .args(["-H", "origin: http://localhost:5173"])
         .args(["-H", "access-control-request-method: POST"])
-        .args(["-H", "access-control-request-headers: content-type,x-grpc-web,authorization"])
-        .arg(format!("{}/frevix.identity.v1.IdentityService/GetMe", app.url()))
+        .args([
+            "-H",
+            "access-control-request-headers: content-type,x-grpc-web,authorization",
+        ])
+        .arg(format!(
+            "{}/frevix.identity.v1.IdentityService/GetMe",
+            app.url()
+        ))
         .output()
         .await
         .unwrap();
     let preflight = String::from_utf8_lossy(&preflight.stdout).to_lowercase();
     assert!(preflight.starts_with("http/1.1 200"), "{preflight}");
-    assert!(preflight.contains("access-control-allow-headers"), "{preflight}");
+    assert!(
+        preflight.contains("access-control-allow-headers"),
+        "{preflight}"
+    );
 }
 
 async fn a_stopped_server_drains_and_refuses_new_calls(backend: Backend) {

@@ -95,10 +95,26 @@ impl Default for ServerConfig {
 impl ServerConfig {
     pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         positive(prefix, "request_timeout_secs", self.request_timeout_secs)?;
-        positive(prefix, "max_concurrent_requests", self.max_concurrent_requests as u64)?;
-        positive(prefix, "max_concurrent_streams", u64::from(self.max_concurrent_streams))?;
-        positive(prefix, "keepalive_interval_secs", self.keepalive_interval_secs)?;
-        positive(prefix, "keepalive_timeout_secs", self.keepalive_timeout_secs)?;
+        positive(
+            prefix,
+            "max_concurrent_requests",
+            self.max_concurrent_requests as u64,
+        )?;
+        positive(
+            prefix,
+            "max_concurrent_streams",
+            u64::from(self.max_concurrent_streams),
+        )?;
+        positive(
+            prefix,
+            "keepalive_interval_secs",
+            self.keepalive_interval_secs,
+        )?;
+        positive(
+            prefix,
+            "keepalive_timeout_secs",
+            self.keepalive_timeout_secs,
+        )?;
         if !(1024..=64 * 1024 * 1024).contains(&self.max_message_bytes) {
             return Err(ConfigError::invalid(
                 format!("{prefix}.max_message_bytes"),
@@ -115,7 +131,10 @@ impl ServerConfig {
 
 fn positive(prefix: &str, key: &str, value: u64) -> Result<(), ConfigError> {
     if value == 0 {
-        return Err(ConfigError::invalid(format!("{prefix}.{key}"), "must be greater than 0"));
+        return Err(ConfigError::invalid(
+            format!("{prefix}.{key}"),
+            "must be greater than 0",
+        ));
     }
     Ok(())
 }
@@ -202,7 +221,10 @@ impl Default for MailConfig {
 }
 
 /// Secrets serialize as a placeholder, so a dumped config never shows them.
-fn serialize_redacted<S: serde::Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+fn serialize_redacted<S: serde::Serializer>(
+    secret: &SecretString,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     if secret.expose_secret().is_empty() {
         s.serialize_str("")
     } else {

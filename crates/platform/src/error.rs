@@ -113,7 +113,11 @@ pub fn failed_precondition(reason: &str, subject: &str, message: impl Into<Strin
 }
 
 /// RESOURCE_EXHAUSTED with a `RetryInfo` telling the caller when to come back.
-pub fn resource_exhausted(reason: &str, retry_after: Duration, message: impl Into<String>) -> Status {
+pub fn resource_exhausted(
+    reason: &str,
+    retry_after: Duration,
+    message: impl Into<String>,
+) -> Status {
     let mut details = ErrorDetails::new();
     details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
     details.set_retry_info(Some(retry_after));
@@ -131,7 +135,11 @@ pub fn internal(error: &(dyn std::error::Error + 'static)) -> Status {
         source = cause.source();
     }
     tracing::error!(error = %chain, "internal error");
-    with_reason(Code::Internal, "INTERNAL", "internal error; it has been logged")
+    with_reason(
+        Code::Internal,
+        "INTERNAL",
+        "internal error; it has been logged",
+    )
 }
 
 /// UNAUTHENTICATED for a missing, malformed, expired or untrusted token.

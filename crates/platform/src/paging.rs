@@ -152,8 +152,12 @@ mod tests {
                 page_size: 0,
                 page_token: bad,
             };
-            let _: Page<i64> = parse_page(Some(&request), LIMITS, &fingerprint(&"b"), &mut violations);
-            assert_eq!(violations.iter().next().map(|v| v.0), Some("page.page_token"));
+            let _: Page<i64> =
+                parse_page(Some(&request), LIMITS, &fingerprint(&"b"), &mut violations);
+            assert_eq!(
+                violations.iter().next().map(|v| v.0),
+                Some("page.page_token")
+            );
         }
     }
 
@@ -166,7 +170,10 @@ mod tests {
                 page_token: String::new(),
             };
             let _: Page<i64> = parse_page(Some(&request), LIMITS, "", &mut violations);
-            assert_eq!(violations.iter().next().map(|v| v.0), Some("page.page_size"));
+            assert_eq!(
+                violations.iter().next().map(|v| v.0),
+                Some("page.page_size")
+            );
         }
     }
 

@@ -20,8 +20,8 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Service, ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::auth::{Authenticator, authenticate};
 use crate::config::ServerConfig;
@@ -150,7 +150,10 @@ impl Server {
             result = &mut server => return result.map_err(ServeError::from),
             () = shutdown => {}
         }
-        tracing::info!(grace_secs = config.shutdown_grace_secs, "shutting down: draining calls");
+        tracing::info!(
+            grace_secs = config.shutdown_grace_secs,
+            "shutting down: draining calls"
+        );
         set_health(&health, &service_names, ServingStatus::NotServing).await;
         let _ = drain_tx.send(());
         match tokio::time::timeout(Duration::from_secs(config.shutdown_grace_secs), server).await {
@@ -171,7 +174,11 @@ async fn set_health(health: &HealthReporter, names: &[&'static str], status: Ser
 }
 
 fn cors(config: &ServerConfig) -> CorsLayer {
-    let origins = if config.cors_allowed_origins.iter().any(|origin| origin == "*") {
+    let origins = if config
+        .cors_allowed_origins
+        .iter()
+        .any(|origin| origin == "*")
+    {
         AllowOrigin::any()
     } else {
         AllowOrigin::list(
@@ -191,7 +198,12 @@ fn cors(config: &ServerConfig) -> CorsLayer {
         "x-request-id",
         "traceparent",
     ];
-    let exposed = ["grpc-status", "grpc-message", "grpc-status-details-bin", "x-request-id"];
+    let exposed = [
+        "grpc-status",
+        "grpc-message",
+        "grpc-status-details-bin",
+        "x-request-id",
+    ];
     CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([Method::POST, Method::GET, Method::OPTIONS])

@@ -28,7 +28,10 @@ pub struct Telemetry {
 }
 
 /// Installs the global subscriber. `RUST_LOG` filters (default `info`).
-pub fn init(service_name: &str, format: LogFormat) -> Result<Telemetry, Box<dyn std::error::Error>> {
+pub fn init(
+    service_name: &str,
+    format: LogFormat,
+) -> Result<Telemetry, Box<dyn std::error::Error>> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let mut telemetry = Telemetry::default();
     let otel_layer = if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
@@ -36,12 +39,16 @@ pub fn init(service_name: &str, format: LogFormat) -> Result<Telemetry, Box<dyn 
         let resource = Resource::builder()
             .with_service_name(service_name.to_owned())
             .build();
-        let spans = opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?;
+        let spans = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()?;
         let tracer_provider = SdkTracerProvider::builder()
             .with_batch_exporter(spans)
             .with_resource(resource.clone())
             .build();
-        let metrics = opentelemetry_otlp::MetricExporter::builder().with_tonic().build()?;
+        let metrics = opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .build()?;
         let meter_provider = SdkMeterProvider::builder()
             .with_periodic_exporter(metrics)
             .with_resource(resource)

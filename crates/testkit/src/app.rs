@@ -55,14 +55,20 @@ static TRACING: Once = Once::new();
 fn init_tracing() {
     TRACING.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            let _ = frevix_platform::telemetry::init("frevix-test", frevix_platform::telemetry::LogFormat::Text);
+            let _ = frevix_platform::telemetry::init(
+                "frevix-test",
+                frevix_platform::telemetry::LogFormat::Text,
+            );
         }
     });
 }
 
 /// A unique address, so tests never collide on one database.
 pub fn unique_email(prefix: &str) -> String {
-    format!("{prefix}-{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{prefix}-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 /// `message` with `authorization: Bearer <token>`.
@@ -83,8 +89,10 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut FrevixConfig)) -> TestApp {
         init_tracing();
         let dir = tempfile::tempdir().unwrap();
-        let mut config = FrevixConfig::default();
-        config.data_dir = dir.path().join("data");
+        let mut config = FrevixConfig {
+            data_dir: dir.path().join("data"),
+            ..FrevixConfig::default()
+        };
         config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         config.server.shutdown_grace_secs = 2;
         let (database, smtp, mail_dir) = match backend {
@@ -93,7 +101,8 @@ impl TestApp {
                 config.identity.database.url = SecretString::from(database.url.clone());
                 let maildir = dir.path().join("maildir");
                 let smtp = SmtpSink::start(&maildir).await;
-                config.mail.smtp_url = SecretString::from(format!("smtp://127.0.0.1:{}", smtp.port));
+                config.mail.smtp_url =
+                    SecretString::from(format!("smtp://127.0.0.1:{}", smtp.port));
                 (Some(database), Some(smtp), maildir)
             }
             Backend::Sqlite => (None, None, config.data_dir.join("mail")),
@@ -109,7 +118,11 @@ impl TestApp {
 
     /// A second server on the same databases and mail, configured by
     /// `tweak` (for example to verify tokens through this one's JWKS).
-    pub async fn spawn_beside(&self, shape: Shape, tweak: impl FnOnce(&mut FrevixConfig)) -> TestApp {
+    pub async fn spawn_beside(
+        &self,
+        shape: Shape,
+        tweak: impl FnOnce(&mut FrevixConfig),
+    ) -> TestApp {
         let mut config = self.config.clone();
         config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         if shape != Shape::AllInOne && self.backend == Backend::Sqlite {
@@ -120,9 +133,16 @@ impl TestApp {
         Self::start(self.backend, config, shape, self.mail_dir.clone()).await
     }
 
-    async fn start(backend: Backend, config: FrevixConfig, shape: Shape, mail_dir: PathBuf) -> TestApp {
+    async fn start(
+        backend: Backend,
+        config: FrevixConfig,
+        shape: Shape,
+        mail_dir: PathBuf,
+    ) -> TestApp {
         config.validate(shape).unwrap();
-        let listener = tokio::net::TcpListener::bind(config.server.listen).await.unwrap();
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .unwrap();
         let app = App::build_on(&config, shape, listener).await.unwrap();
         let addr = app.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
@@ -163,9 +183,14 @@ impl TestApp {
         loop {
             let mail = self.mail_to(to);
             if let Some(message) = mail.get(nth - 1) {
-                return code_in(message).unwrap_or_else(|| panic!("no code in mail: {}", message.raw));
+                return code_in(message)
+                    .unwrap_or_else(|| panic!("no code in mail: {}", message.raw));
             }
-            assert!(Instant::now() < deadline, "no mail #{nth} to {to} within 10 s (have {})", mail.len());
+            assert!(
+                Instant::now() < deadline,
+                "no mail #{nth} to {to} within 10 s (have {})",
+                mail.len()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

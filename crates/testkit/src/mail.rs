@@ -37,13 +37,27 @@ impl SmtpSink {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start aiosmtpd with {}: {e} (run scripts/tools.sh)", python.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start aiosmtpd with {}: {e} (run scripts/tools.sh)",
+                    python.display()
+                )
+            });
         let deadline = Instant::now() + Duration::from_secs(15);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start on port {port}");
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not start on port {port}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        SmtpSink { port, _child: child }
+        SmtpSink {
+            port,
+            _child: child,
+        }
     }
 }
 
@@ -103,7 +117,9 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 pub fn code_in(mail: &CapturedMail) -> Option<String> {
     mail.raw.lines().find_map(|line| {
         let candidate = line.trim();
-        (line.starts_with("    ") && candidate.len() == 6 && candidate.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| candidate.to_owned())
+        (line.starts_with("    ")
+            && candidate.len() == 6
+            && candidate.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| candidate.to_owned())
     })
 }

@@ -21,9 +21,9 @@ fn with_database(url: &str, name: &str) -> String {
 async fn connect_one(url: &str) -> DatabaseConnection {
     let mut options = ConnectOptions::new(url.to_owned());
     options.max_connections(1).sqlx_logging(false);
-    Database::connect(options)
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url}: {e} (run scripts/test-services.sh)"))
+    Database::connect(options).await.unwrap_or_else(|e| {
+        panic!("cannot reach PostgreSQL at {url}: {e} (run scripts/test-services.sh)")
+    })
 }
 
 /// A database dropped when the test ends.
@@ -37,7 +37,10 @@ impl TestDatabase {
     /// Clones a fresh database for `service` with the schema of `M`.
     pub async fn create<M: MigratorTrait>(service: &str) -> TestDatabase {
         let admin_url = admin_url();
-        let names: Vec<String> = M::migrations().iter().map(|m| m.name().to_owned()).collect();
+        let names: Vec<String> = M::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
         let digest = Sha256::digest(names.join(",").as_bytes());
         let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
         let template = format!("frevix_tpl_{service}_{hash}");
@@ -59,7 +62,9 @@ impl TestDatabase {
         if !exists {
             let building = format!("{template}_building");
             admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"))
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+                ))
                 .await
                 .unwrap();
             admin
@@ -70,13 +75,17 @@ impl TestDatabase {
             M::up(&db, None).await.unwrap();
             db.close().await.unwrap();
             admin
-                .execute_unprepared(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""))
+                .execute_unprepared(&format!(
+                    "ALTER DATABASE \"{building}\" RENAME TO \"{template}\""
+                ))
                 .await
                 .unwrap();
         }
         let name = format!("frevix_test_{}", uuid::Uuid::new_v4().simple());
         admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""))
+            .execute_unprepared(&format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+            ))
             .await
             .unwrap();
         admin

@@ -17,7 +17,12 @@ pub fn violated_fields(status: &Status) -> Vec<String> {
     status
         .get_error_details()
         .bad_request()
-        .map(|bad| bad.field_violations.iter().map(|v| v.field.clone()).collect())
+        .map(|bad| {
+            bad.field_violations
+                .iter()
+                .map(|v| v.field.clone())
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -64,16 +64,39 @@ impl Default for IdentityConfig {
 impl IdentityConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let checks: [(&str, u64, u64, u64); 6] = [
-            ("identity.access_token_ttl_secs", self.access_token_ttl_secs, 60, 3600),
+            (
+                "identity.access_token_ttl_secs",
+                self.access_token_ttl_secs,
+                60,
+                3600,
+            ),
             ("identity.session_ttl_days", self.session_ttl_days, 1, 365),
-            ("identity.signing_key_rotation_days", self.signing_key_rotation_days, 1, 365),
+            (
+                "identity.signing_key_rotation_days",
+                self.signing_key_rotation_days,
+                1,
+                365,
+            ),
             ("identity.code_ttl_secs", self.code_ttl_secs, 60, 86_400),
-            ("identity.code_max_attempts", u64::try_from(self.code_max_attempts).unwrap_or(0), 1, 20),
-            ("identity.max_concurrent_hashes", self.max_concurrent_hashes as u64, 1, 256),
+            (
+                "identity.code_max_attempts",
+                u64::try_from(self.code_max_attempts).unwrap_or(0),
+                1,
+                20,
+            ),
+            (
+                "identity.max_concurrent_hashes",
+                self.max_concurrent_hashes as u64,
+                1,
+                256,
+            ),
         ];
         for (key, value, min, max) in checks {
             if !(min..=max).contains(&value) {
-                return Err(ConfigError::invalid(key, format!("must be between {min} and {max}")));
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("must be between {min} and {max}"),
+                ));
             }
         }
         Ok(())

@@ -109,7 +109,9 @@ impl From<IdentityError> for Status {
             IdentityError::AlreadyVerified => {
                 error::failed_precondition("ALREADY_VERIFIED", "account", message)
             }
-            IdentityError::EmailTaken => error::with_reason(Code::AlreadyExists, "EMAIL_TAKEN", message),
+            IdentityError::EmailTaken => {
+                error::with_reason(Code::AlreadyExists, "EMAIL_TAKEN", message)
+            }
             IdentityError::CodeInvalid => {
                 FieldViolations::single("code", message).into_status_with_reason("CODE_INVALID")
             }
@@ -119,7 +121,9 @@ impl From<IdentityError> for Status {
             IdentityError::RefreshTokenInvalid => {
                 error::unauthenticated("REFRESH_TOKEN_INVALID", message)
             }
-            IdentityError::RefreshTokenReused => error::unauthenticated("REFRESH_TOKEN_REUSED", message),
+            IdentityError::RefreshTokenReused => {
+                error::unauthenticated("REFRESH_TOKEN_REUSED", message)
+            }
             IdentityError::SessionRevoked => error::unauthenticated("SESSION_REVOKED", message),
             IdentityError::Unauthenticated(auth) => auth.into_status(),
             IdentityError::AdminRequired => error::permission_denied("ADMIN_REQUIRED", message),
@@ -131,7 +135,9 @@ impl From<IdentityError> for Status {
             IdentityError::Precondition {
                 reason, subject, ..
             } => error::failed_precondition(reason, subject, message),
-            IdentityError::RateLimited(wait) => error::resource_exhausted("RATE_LIMITED", wait, message),
+            IdentityError::RateLimited(wait) => {
+                error::resource_exhausted("RATE_LIMITED", wait, message)
+            }
             IdentityError::LoginThrottled(wait) => {
                 error::resource_exhausted("LOGIN_THROTTLED", wait, message)
             }

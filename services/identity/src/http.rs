@@ -17,11 +17,7 @@ pub fn routes(keys: KeyRing) -> axum::Router {
 
 async fn jwks(State(keys): State<KeyRing>) -> Response {
     match keys.jwks() {
-        Ok(set) => (
-            [(header::CACHE_CONTROL, "public, max-age=300")],
-            Json(set),
-        )
-            .into_response(),
+        Ok(set) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(set)).into_response(),
         Err(error) => {
             tracing::error!(%error, "jwks unavailable");
             StatusCode::SERVICE_UNAVAILABLE.into_response()

@@ -89,7 +89,10 @@ impl KeyRing {
         let mut verification = HashMap::new();
         for row in rows {
             let jwk: Jwk = serde_json::from_str(&row.public_jwk).map_err(internal)?;
-            verification.insert(row.kid.clone(), DecodingKey::from_jwk(&jwk).map_err(internal)?);
+            verification.insert(
+                row.kid.clone(),
+                DecodingKey::from_jwk(&jwk).map_err(internal)?,
+            );
             jwks.keys.push(jwk);
         }
         let current = Current {

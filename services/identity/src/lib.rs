@@ -86,9 +86,18 @@ impl Identity {
         ring.spawn_refresher(deps.db.clone());
         let r = &config.rate_limits;
         let limits = Limiters {
-            login_per_address: KeyedLimiter::per_minute(r.login_per_address, r.login_per_address / 2),
-            login_per_account: KeyedLimiter::per_minute(r.login_per_account, r.login_per_account / 2),
-            sign_up_per_address: KeyedLimiter::per_minute(r.sign_up_per_address, r.sign_up_per_address / 2),
+            login_per_address: KeyedLimiter::per_minute(
+                r.login_per_address,
+                r.login_per_address / 2,
+            ),
+            login_per_account: KeyedLimiter::per_minute(
+                r.login_per_account,
+                r.login_per_account / 2,
+            ),
+            sign_up_per_address: KeyedLimiter::per_minute(
+                r.sign_up_per_address,
+                r.sign_up_per_address / 2,
+            ),
             mail_per_address: KeyedLimiter::per_minute(r.mail_per_address, r.mail_per_address / 2),
             mail_per_email: KeyedLimiter::per_minute(r.mail_per_email, r.mail_per_email),
         };

@@ -1,5 +1,9 @@
 //! Rate limits and slowed-down guessing: RESOURCE_EXHAUSTED with RetryInfo.
 
+// Tests are written as plain async fns run by on_both_backends!, which
+// clippy does not see as tests: a failed expectation should panic here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use frevix_proto::identity::v1 as pb;
 use frevix_testkit::status::{reason, retry_after};
 use frevix_testkit::{Backend, TestApp, on_both_backends, unique_email};
@@ -15,7 +19,10 @@ async fn repeated_failed_logins_slow_the_account_down(backend: Backend) {
         device_name: String::new(),
     };
     for _ in 0..5 {
-        let error = identity.login(attempt("not my password at all")).await.unwrap_err();
+        let error = identity
+            .login(attempt("not my password at all"))
+            .await
+            .unwrap_err();
         assert_eq!(reason(&error), "INVALID_CREDENTIALS");
     }
     // Even the right password must wait now.
@@ -64,7 +71,9 @@ async fn reset_mails_are_limited_per_email_without_revealing_it(backend: Backend
         let mut outcomes = Vec::new();
         for _ in 0..4 {
             let result = identity
-                .request_password_reset(pb::RequestPasswordResetRequest { email: email.clone() })
+                .request_password_reset(pb::RequestPasswordResetRequest {
+                    email: email.clone(),
+                })
                 .await;
             outcomes.push(result.map(|_| ()).map_err(|e| reason(&e)));
         }

@@ -1,6 +1,10 @@
 //! ADMIN RPCs: listing accounts with filters and pages, suspension locking an
 //! account out at once, and everyone else kept away from them.
 
+// Tests are written as plain async fns run by on_both_backends!, which
+// clippy does not see as tests: a failed expectation should panic here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use frevix_proto::common::v1::PageRequest;
 use frevix_proto::identity::v1 as pb;
 use frevix_testkit::status::{reason, violated_fields};
@@ -12,7 +16,10 @@ async fn only_admins_reach_admin_rpcs(backend: Backend) {
     let mut identity = app.identity.clone();
     let user = app.register().await;
     let list = identity
-        .list_accounts(authed(&user.access_token, pb::ListAccountsRequest::default()))
+        .list_accounts(authed(
+            &user.access_token,
+            pb::ListAccountsRequest::default(),
+        ))
         .await
         .unwrap_err();
     assert_eq!(list.code(), Code::PermissionDenied);
@@ -83,7 +90,10 @@ async fn accounts_are_listed_newest_first_with_filters_and_pages(backend: Backen
         .into_inner();
     assert_eq!(by_email.accounts.len(), 1);
     assert_eq!(by_email.accounts[0].email, pending);
-    assert_eq!(by_email.accounts[0].status, pb::AccountStatus::PendingVerification as i32);
+    assert_eq!(
+        by_email.accounts[0].status,
+        pb::AccountStatus::PendingVerification as i32
+    );
 
     let admins = identity
         .list_accounts(authed(
@@ -126,7 +136,10 @@ async fn accounts_are_listed_newest_first_with_filters_and_pages(backend: Backen
         ))
         .await
         .unwrap_err();
-    assert_eq!(violated_fields(&bad), ["role", "page.page_size", "page.page_token"]);
+    assert_eq!(
+        violated_fields(&bad),
+        ["role", "page.page_size", "page.page_token"]
+    );
 }
 
 async fn a_suspended_account_is_locked_out_at_once(backend: Backend) {

@@ -1,6 +1,10 @@
 //! Bad input is INVALID_ARGUMENT naming every bad field, and no answer ever
 //! carries a password hash, a mailed code or a stored token hash.
 
+// Tests are written as plain async fns run by on_both_backends!, which
+// clippy does not see as tests: a failed expectation should panic here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use frevix_proto::identity::v1 as pb;
 use frevix_testkit::status::violated_fields;
 use frevix_testkit::{Backend, TestApp, authed, on_both_backends, unique_email};
@@ -22,7 +26,10 @@ async fn every_invalid_field_is_named(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(sign_up.code(), Code::InvalidArgument);
-    assert_eq!(violated_fields(&sign_up), ["email", "display_name", "roles", "password"]);
+    assert_eq!(
+        violated_fields(&sign_up),
+        ["email", "display_name", "roles", "password"]
+    );
 
     let long_name = identity
         .sign_up(pb::SignUpRequest {
@@ -52,7 +59,10 @@ async fn every_invalid_field_is_named(backend: Backend) {
         })
         .await
         .unwrap_err();
-    assert_eq!(violated_fields(&login), ["email", "password", "device_name"]);
+    assert_eq!(
+        violated_fields(&login),
+        ["email", "password", "device_name"]
+    );
 
     let refresh = identity
         .refresh(pb::RefreshRequest {
@@ -155,12 +165,18 @@ async fn no_answer_carries_a_hash_or_a_code(backend: Backend) {
     answers.push(format!("{login:?}"));
     let refresh_token = login.get_ref().tokens.clone().unwrap().refresh_token;
     let me = identity
-        .get_me(authed(&login.get_ref().tokens.clone().unwrap().access_token, pb::GetMeRequest {}))
+        .get_me(authed(
+            &login.get_ref().tokens.clone().unwrap().access_token,
+            pb::GetMeRequest {},
+        ))
         .await
         .unwrap();
     answers.push(format!("{me:?}"));
     let listed = identity
-        .list_accounts(authed(&admin.access_token, pb::ListAccountsRequest::default()))
+        .list_accounts(authed(
+            &admin.access_token,
+            pb::ListAccountsRequest::default(),
+        ))
         .await
         .unwrap();
     answers.push(format!("{listed:?}"));
@@ -170,11 +186,20 @@ async fn no_answer_carries_a_hash_or_a_code(backend: Backend) {
         .map(|b| format!("{b:02x}"))
         .collect();
     for answer in &answers {
-        assert!(!answer.contains("argon2"), "a password hash leaked: {answer}");
+        assert!(
+            !answer.contains("argon2"),
+            "a password hash leaked: {answer}"
+        );
         assert!(!answer.contains(&code), "the mailed code leaked: {answer}");
         assert!(!answer.contains(password), "the password leaked: {answer}");
-        assert!(!answer.contains(&token_hash), "a token hash leaked: {answer}");
+        assert!(
+            !answer.contains(&token_hash),
+            "a token hash leaked: {answer}"
+        );
     }
 }
 
-on_both_backends!(every_invalid_field_is_named, no_answer_carries_a_hash_or_a_code);
+on_both_backends!(
+    every_invalid_field_is_named,
+    no_answer_carries_a_hash_or_a_code
+);

@@ -1,6 +1,10 @@
 //! The main path of an account: sign-up, verification by mailed code, login,
 //! refresh rotation, sessions, logout.
 
+// Tests are written as plain async fns run by on_both_backends!, which
+// clippy does not see as tests: a failed expectation should panic here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use frevix_proto::identity::v1 as pb;
 use frevix_testkit::status::{reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, authed, on_both_backends, unique_email};
@@ -15,7 +19,10 @@ async fn the_whole_path_from_sign_up_to_logout_works(backend: Backend) {
 
     let account = app.sign_up(&email.to_uppercase(), PASSWORD).await;
     assert_eq!(account.email, email, "emails are stored lower-cased");
-    assert_eq!(account.status, pb::AccountStatus::PendingVerification as i32);
+    assert_eq!(
+        account.status,
+        pb::AccountStatus::PendingVerification as i32
+    );
 
     let refused = identity
         .login(pb::LoginRequest {
@@ -42,7 +49,10 @@ async fn the_whole_path_from_sign_up_to_logout_works(backend: Backend) {
     assert_eq!(verified.status, pb::AccountStatus::Active as i32);
 
     let again = identity
-        .verify_email(pb::VerifyEmailRequest { email: email.clone(), code })
+        .verify_email(pb::VerifyEmailRequest {
+            email: email.clone(),
+            code,
+        })
         .await
         .unwrap_err();
     assert_eq!(reason(&again), "ALREADY_VERIFIED");
@@ -232,11 +242,21 @@ async fn sign_up_retried_with_the_same_idempotency_key_answers_the_first_result(
     };
     let keyed = |message: pb::SignUpRequest, key: &str| {
         let mut request = tonic::Request::new(message);
-        request.metadata_mut().insert("idempotency-key", key.parse().unwrap());
+        request
+            .metadata_mut()
+            .insert("idempotency-key", key.parse().unwrap());
         request
     };
-    let first = identity.sign_up(keyed(request.clone(), "k-1")).await.unwrap().into_inner();
-    let second = identity.sign_up(keyed(request.clone(), "k-1")).await.unwrap().into_inner();
+    let first = identity
+        .sign_up(keyed(request.clone(), "k-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    let second = identity
+        .sign_up(keyed(request.clone(), "k-1"))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(first, second);
 
     let different = pb::SignUpRequest {
@@ -262,7 +282,9 @@ async fn a_resent_code_replaces_the_first(backend: Backend) {
     app.sign_up(&email, PASSWORD).await;
     let first = app.code_from_mail(&email, 1).await;
     identity
-        .resend_verification(pb::ResendVerificationRequest { email: email.clone() })
+        .resend_verification(pb::ResendVerificationRequest {
+            email: email.clone(),
+        })
         .await
         .unwrap();
     let second = app.code_from_mail(&email, 2).await;
@@ -277,7 +299,10 @@ async fn a_resent_code_replaces_the_first(backend: Backend) {
         assert_eq!(violated_fields(&stale), ["code"]);
     }
     identity
-        .verify_email(pb::VerifyEmailRequest { email, code: second })
+        .verify_email(pb::VerifyEmailRequest {
+            email,
+            code: second,
+        })
         .await
         .unwrap();
 }
@@ -325,7 +350,10 @@ async fn account_details_and_roles_can_be_updated(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
-    assert_eq!(violated_fields(&bad), ["account.roles", "update_mask.paths"]);
+    assert_eq!(
+        violated_fields(&bad),
+        ["account.roles", "update_mask.paths"]
+    );
 }
 
 on_both_backends!(

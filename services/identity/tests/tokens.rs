@@ -2,6 +2,10 @@
 //! second server that trusts identity only through its JWKS over HTTP, as a
 //! service in another process does, and throw bad tokens at it.
 
+// Tests are written as plain async fns run by on_both_backends!, which
+// clippy does not see as tests: a failed expectation should panic here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
@@ -78,11 +82,19 @@ async fn tokens_are_checked_by_another_servers_auth_layer(backend: Backend) {
 
     let mut wrong_issuer = genuine.clone();
     wrong_issuer.iss = "https://evil.example".into();
-    forged.push(("wrong issuer", sign(&kid, &key, &wrong_issuer), "TOKEN_INVALID"));
+    forged.push((
+        "wrong issuer",
+        sign(&kid, &key, &wrong_issuer),
+        "TOKEN_INVALID",
+    ));
 
     let mut wrong_audience = genuine.clone();
     wrong_audience.aud = "someone-else".into();
-    forged.push(("wrong audience", sign(&kid, &key, &wrong_audience), "TOKEN_INVALID"));
+    forged.push((
+        "wrong audience",
+        sign(&kid, &key, &wrong_audience),
+        "TOKEN_INVALID",
+    ));
 
     let parts: Vec<&str> = user.access_token.split('.').collect();
     let mut payload: serde_json::Value =
@@ -96,18 +108,32 @@ async fn tokens_are_checked_by_another_servers_auth_layer(backend: Backend) {
     );
     forged.push(("tampered payload", tampered, "TOKEN_INVALID"));
 
-    let none_header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#));
+    let none_header =
+        URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#));
     let alg_none = format!("{none_header}.{}.", parts[1]);
     forged.push(("alg none", alg_none, "TOKEN_INVALID"));
 
-    let hs_header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#));
-    forged.push(("alg HS256", format!("{hs_header}.{}.{}", parts[1], parts[2]), "TOKEN_INVALID"));
+    let hs_header =
+        URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#));
+    forged.push((
+        "alg HS256",
+        format!("{hs_header}.{}.{}", parts[1], parts[2]),
+        "TOKEN_INVALID",
+    ));
 
     let stranger = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
     let stranger_pem = stranger.to_pkcs8_pem(LineEnding::LF).unwrap();
     let stranger_key = EncodingKey::from_ec_pem(stranger_pem.as_bytes()).unwrap();
-    forged.push(("wrong key, same kid", sign(&kid, &stranger_key, &genuine), "TOKEN_INVALID"));
-    forged.push(("unknown kid", sign("no-such-kid", &stranger_key, &genuine), "TOKEN_INVALID"));
+    forged.push((
+        "wrong key, same kid",
+        sign(&kid, &stranger_key, &genuine),
+        "TOKEN_INVALID",
+    ));
+    forged.push((
+        "unknown kid",
+        sign("no-such-kid", &stranger_key, &genuine),
+        "TOKEN_INVALID",
+    ));
     forged.push(("garbage", "not.a.jwt".to_owned(), "TOKEN_INVALID"));
 
     for (case, token, expected_reason) in forged {

@@ -62,7 +62,9 @@ impl RemoteJwks {
     }
 }
 
-async fn fetch(url: &str) -> Result<HashMap<String, DecodingKey>, Box<dyn std::error::Error + Send + Sync>> {
+async fn fetch(
+    url: &str,
+) -> Result<HashMap<String, DecodingKey>, Box<dyn std::error::Error + Send + Sync>> {
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let uri: http::Uri = url.parse()?;
     let response = tokio::time::timeout(Duration::from_secs(5), client.get(uri)).await??;

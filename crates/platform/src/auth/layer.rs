@@ -32,7 +32,10 @@ pub struct Authenticator {
 impl Authenticator {
     /// `public_methods` are full gRPC paths such as
     /// `/frevix.identity.v1.IdentityService/Login`.
-    pub fn new<'a>(verifier: TokenVerifier, public_methods: impl IntoIterator<Item = &'a str>) -> Self {
+    pub fn new<'a>(
+        verifier: TokenVerifier,
+        public_methods: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
         Self {
             verifier,
             public_methods: public_methods.into_iter().map(str::to_owned).collect(),
@@ -41,7 +44,9 @@ impl Authenticator {
 
     pub fn is_public(&self, path: &str) -> bool {
         self.public_methods.contains(path)
-            || INFRASTRUCTURE_PREFIXES.iter().any(|prefix| path.starts_with(prefix))
+            || INFRASTRUCTURE_PREFIXES
+                .iter()
+                .any(|prefix| path.starts_with(prefix))
     }
 
     pub fn verifier(&self) -> &TokenVerifier {
@@ -60,7 +65,11 @@ pub async fn authenticate(
         .headers()
         .get(http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .map(str::to_owned);
     match token {

@@ -99,16 +99,21 @@ impl TokenVerifier {
             Source::Remote(remote) => remote.key(&kid).await,
         }
         .ok_or(AuthError::Invalid)?;
-        let data = decode::<AccessClaims>(token, &key, &self.validation).map_err(|e| {
-            match e.kind() {
+        let data =
+            decode::<AccessClaims>(token, &key, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
                 _ => AuthError::Invalid,
-            }
-        })?;
+            })?;
         let claims = data.claims;
         Ok(Principal {
-            account_id: claims.sub.parse::<AccountId>().map_err(|_| AuthError::Invalid)?,
-            session_id: claims.sid.parse::<SessionId>().map_err(|_| AuthError::Invalid)?,
+            account_id: claims
+                .sub
+                .parse::<AccountId>()
+                .map_err(|_| AuthError::Invalid)?,
+            session_id: claims
+                .sid
+                .parse::<SessionId>()
+                .map_err(|_| AuthError::Invalid)?,
             roles: Roles::from_roles(claims.roles),
         })
     }

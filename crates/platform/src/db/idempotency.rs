@@ -28,10 +28,7 @@ impl IdempotencyKey {
         match value.to_str() {
             Ok(text) if (1..=128).contains(&text.len()) => Some(IdempotencyKey(text.to_owned())),
             _ => {
-                violations.add(
-                    METADATA_KEY,
-                    "must be 1 to 128 visible ASCII characters",
-                );
+                violations.add(METADATA_KEY, "must be 1 to 128 visible ASCII characters");
                 None
             }
         }
@@ -145,7 +142,11 @@ mod migration {
                         .table(Alias::new("idempotency_keys"))
                         .col(ColumnDef::new(Alias::new("scope")).string().not_null())
                         .col(ColumnDef::new(Alias::new("key")).string().not_null())
-                        .col(ColumnDef::new(Alias::new("request_hash")).string().not_null())
+                        .col(
+                            ColumnDef::new(Alias::new("request_hash"))
+                                .string()
+                                .not_null(),
+                        )
                         .col(ColumnDef::new(Alias::new("response")).blob().not_null())
                         .col(
                             ColumnDef::new(Alias::new("created_at"))

@@ -50,7 +50,11 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(if engine == Engine::Sqlite { 1 } else { max_connections })
+        .max_connections(if engine == Engine::Sqlite {
+            1
+        } else {
+            max_connections
+        })
         .min_connections(if engine == Engine::Sqlite { 1 } else { 0 })
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))

@@ -11,7 +11,10 @@ use crate::domain::account::{DisplayName, parse_chosen_roles};
 use crate::error::{IdentityError, Result};
 use crate::store::accounts::{self, roles_of};
 
-pub async fn get_me(inner: &Inner, request: Request<pb::GetMeRequest>) -> Result<pb::GetMeResponse> {
+pub async fn get_me(
+    inner: &Inner,
+    request: Request<pb::GetMeRequest>,
+) -> Result<pb::GetMeResponse> {
     let (_, account) = inner.live_caller(&request).await?;
     Ok(pb::GetMeResponse {
         account: Some(convert::account(&account)),
@@ -33,14 +36,21 @@ pub async fn update_account(
     }
     let paths = req.update_mask.map(|mask| mask.paths).unwrap_or_default();
     if paths.is_empty() {
-        violations.add("update_mask", "must name at least one of: display_name, roles");
+        violations.add(
+            "update_mask",
+            "must name at least one of: display_name, roles",
+        );
     }
     let mut display_name = current.display_name.clone();
     let mut roles = roles_of(&current);
     for path in &paths {
         match path.as_str() {
             "display_name" => {
-                if let Some(name) = DisplayName::parse("account.display_name", &changes.display_name, &mut violations) {
+                if let Some(name) = DisplayName::parse(
+                    "account.display_name",
+                    &changes.display_name,
+                    &mut violations,
+                ) {
                     display_name = name.as_str().to_owned();
                 }
             }
@@ -52,7 +62,9 @@ pub async fn update_account(
                     .copied()
                     .filter(|role| *role != pb::Role::Admin as i32 || !roles.admin)
                     .collect();
-                if let Some(mut chosen) = parse_chosen_roles("account.roles", &chosen, &mut violations) {
+                if let Some(mut chosen) =
+                    parse_chosen_roles("account.roles", &chosen, &mut violations)
+                {
                     chosen.admin = roles.admin;
                     roles = chosen;
                 }
@@ -64,7 +76,14 @@ pub async fn update_account(
         }
     }
     violations.finish(())?;
-    accounts::update_profile(&inner.db, principal.account_id, &display_name, roles, Utc::now()).await?;
+    accounts::update_profile(
+        &inner.db,
+        principal.account_id,
+        &display_name,
+        roles,
+        Utc::now(),
+    )
+    .await?;
     let row = accounts::find_account_by_id(&inner.db, principal.account_id)
         .await?
         .ok_or(IdentityError::NotFound("account"))?;

@@ -4,7 +4,7 @@ use chrono::Utc;
 use frevix_platform::auth::Principal;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
-use frevix_platform::paging::{PageLimits, finish_page, fingerprint, parse_page};
+use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::identity::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
@@ -30,7 +30,10 @@ async fn admin_caller<T>(inner: &Inner, request: &Request<T>) -> Result<Principa
     Ok(principal)
 }
 
-pub async fn list_accounts(inner: &Inner, request: Request<pb::ListAccountsRequest>) -> Result<pb::ListAccountsResponse> {
+pub async fn list_accounts(
+    inner: &Inner,
+    request: Request<pb::ListAccountsRequest>,
+) -> Result<pb::ListAccountsResponse> {
     admin_caller(inner, &request).await?;
     let req = request.into_inner();
     let mut violations = FieldViolations::new();
@@ -63,7 +66,9 @@ pub async fn list_accounts(inner: &Inner, request: Request<pb::ListAccountsReque
 async fn target(inner: &Inner, field_value: &str) -> Result<AccountRow> {
     let mut violations = FieldViolations::new();
     let id = AccountId::parse_field("account_id", field_value, &mut violations);
-    let id = violations.finish(id)?.ok_or(IdentityError::NotFound("account"))?;
+    let id = violations
+        .finish(id)?
+        .ok_or(IdentityError::NotFound("account"))?;
     accounts::find_account_by_id(&inner.db, id)
         .await?
         .ok_or(IdentityError::NotFound("account"))
@@ -91,8 +96,16 @@ pub async fn suspend_account(
     if status_of(&account) != AccountStatus::Suspended {
         let now = Utc::now();
         let txn = inner.db.begin().await?;
-        accounts::update_account_status(&txn, id, AccountStatus::Suspended, Some(reason.to_owned()), now).await?;
-        let revoked = sessions::revoke_all_sessions(&txn, id, None, "account_suspended", now).await?;
+        accounts::update_account_status(
+            &txn,
+            id,
+            AccountStatus::Suspended,
+            Some(reason.to_owned()),
+            now,
+        )
+        .await?;
+        let revoked =
+            sessions::revoke_all_sessions(&txn, id, None, "account_suspended", now).await?;
         txn.commit().await?;
         tracing::info!(account_id = %id, admin_id = %admin.account_id, revoked, "account suspended");
     }

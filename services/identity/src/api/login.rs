@@ -31,7 +31,9 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
     if device_name.chars().count() > 100 || device_name.chars().any(char::is_control) {
         violations.add("device_name", "must be at most 100 printable characters");
     }
-    let email = violations.finish(email)?.ok_or(IdentityError::InvalidCredentials)?;
+    let email = violations
+        .finish(email)?
+        .ok_or(IdentityError::InvalidCredentials)?;
     within(&inner.limits.login_per_address, &address)?;
     within(&inner.limits.login_per_account, email.as_str())?;
 
@@ -41,22 +43,36 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
         return Err(IdentityError::InvalidCredentials);
     };
     let now = Utc::now();
-    if let Some(wait) = throttle::login_wait(account.failed_logins, account.last_failed_login_at, now) {
+    if let Some(wait) =
+        throttle::login_wait(account.failed_logins, account.last_failed_login_at, now)
+    {
         return Err(IdentityError::LoginThrottled(wait));
     }
     let id = AccountId(account.id);
-    if !inner.verify_password(req.password, Some(account.password_hash.clone())).await? {
+    if !inner
+        .verify_password(req.password, Some(account.password_hash.clone()))
+        .await?
+    {
         accounts::record_failed_login(&inner.db, id, Utc::now()).await?;
         tracing::info!(account_id = %id, "failed login");
         return Err(IdentityError::InvalidCredentials);
     }
     login_allowed(&account)?;
 
-    let device_name = if device_name.is_empty() { "unnamed device" } else { device_name };
+    let device_name = if device_name.is_empty() {
+        "unnamed device"
+    } else {
+        device_name
+    };
     let txn = inner.db.begin().await?;
     accounts::clear_failed_logins(&txn, id).await?;
     let tokens = inner
-        .open_session(&txn, &account, (device_name.to_owned(), agent, address), now)
+        .open_session(
+            &txn,
+            &account,
+            (device_name.to_owned(), agent, address),
+            now,
+        )
         .await?;
     txn.commit().await?;
     tracing::info!(account_id = %id, session_id = %tokens.session_id, "logged in");
@@ -68,7 +84,11 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
 
 pub async fn refresh(inner: &Inner, req: pb::RefreshRequest) -> Result<pb::RefreshResponse> {
     if req.refresh_token.is_empty() || req.refresh_token.len() > 200 {
-        return Err(FieldViolations::single("refresh_token", "must be the refresh token from Login or Refresh").into());
+        return Err(FieldViolations::single(
+            "refresh_token",
+            "must be the refresh token from Login or Refresh",
+        )
+        .into());
     }
     let hash = tokens::hash_refresh_token(&req.refresh_token);
     let now = Utc::now();
@@ -81,10 +101,13 @@ pub async fn refresh(inner: &Inner, req: pb::RefreshRequest) -> Result<pb::Refre
         return Err(IdentityError::RefreshTokenInvalid);
     };
     let account_id = AccountId(session.account_id);
-    let reused = token.used_at.is_some() || !sessions::use_refresh_token(&txn, token.id, now).await?;
+    let reused =
+        token.used_at.is_some() || !sessions::use_refresh_token(&txn, token.id, now).await?;
     if reused {
         // A rotated token came back: it leaked. End the whole session (RFC 9700).
-        if sessions::revoke_session(&txn, account_id, session_id, "refresh_token_reuse", now).await? {
+        if sessions::revoke_session(&txn, account_id, session_id, "refresh_token_reuse", now)
+            .await?
+        {
             tracing::warn!(account_id = %account_id, session_id = %session_id, "refresh token reuse; session revoked");
         }
         txn.commit().await?;
@@ -102,12 +125,24 @@ pub async fn refresh(inner: &Inner, req: pb::RefreshRequest) -> Result<pb::Refre
         .await?;
     sessions::touch_session(&txn, session_id, now).await?;
     txn.commit().await?;
-    Ok(pb::RefreshResponse { tokens: Some(tokens) })
+    Ok(pb::RefreshResponse {
+        tokens: Some(tokens),
+    })
 }
 
-pub async fn logout(inner: &Inner, request: Request<pb::LogoutRequest>) -> Result<pb::LogoutResponse> {
+pub async fn logout(
+    inner: &Inner,
+    request: Request<pb::LogoutRequest>,
+) -> Result<pb::LogoutResponse> {
     let (principal, _) = inner.live_caller(&request).await?;
-    sessions::revoke_session(&inner.db, principal.account_id, principal.session_id, "logout", Utc::now()).await?;
+    sessions::revoke_session(
+        &inner.db,
+        principal.account_id,
+        principal.session_id,
+        "logout",
+        Utc::now(),
+    )
+    .await?;
     tracing::info!(account_id = %principal.account_id, session_id = %principal.session_id, "logged out");
     Ok(pb::LogoutResponse {})
 }

@@ -41,7 +41,10 @@ impl IdentityService for IdentityApi {
         answer(signup::sign_up(&self.inner, request).await)
     }
 
-    async fn verify_email(&self, request: Request<pb::VerifyEmailRequest>) -> Answer<pb::VerifyEmailResponse> {
+    async fn verify_email(
+        &self,
+        request: Request<pb::VerifyEmailRequest>,
+    ) -> Answer<pb::VerifyEmailResponse> {
         answer(signup::verify_email(&self.inner, request.into_inner()).await)
     }
 
@@ -64,11 +67,17 @@ impl IdentityService for IdentityApi {
         answer(login::logout(&self.inner, request).await)
     }
 
-    async fn list_sessions(&self, request: Request<pb::ListSessionsRequest>) -> Answer<pb::ListSessionsResponse> {
+    async fn list_sessions(
+        &self,
+        request: Request<pb::ListSessionsRequest>,
+    ) -> Answer<pb::ListSessionsResponse> {
         answer(sessions::list_sessions(&self.inner, request).await)
     }
 
-    async fn revoke_session(&self, request: Request<pb::RevokeSessionRequest>) -> Answer<pb::RevokeSessionResponse> {
+    async fn revoke_session(
+        &self,
+        request: Request<pb::RevokeSessionRequest>,
+    ) -> Answer<pb::RevokeSessionResponse> {
         answer(sessions::revoke_session(&self.inner, request).await)
     }
 
@@ -79,11 +88,17 @@ impl IdentityService for IdentityApi {
         answer(password::request_password_reset(&self.inner, request).await)
     }
 
-    async fn reset_password(&self, request: Request<pb::ResetPasswordRequest>) -> Answer<pb::ResetPasswordResponse> {
+    async fn reset_password(
+        &self,
+        request: Request<pb::ResetPasswordRequest>,
+    ) -> Answer<pb::ResetPasswordResponse> {
         answer(password::reset_password(&self.inner, request.into_inner()).await)
     }
 
-    async fn change_password(&self, request: Request<pb::ChangePasswordRequest>) -> Answer<pb::ChangePasswordResponse> {
+    async fn change_password(
+        &self,
+        request: Request<pb::ChangePasswordRequest>,
+    ) -> Answer<pb::ChangePasswordResponse> {
         answer(password::change_password(&self.inner, request).await)
     }
 
@@ -91,15 +106,24 @@ impl IdentityService for IdentityApi {
         answer(account::get_me(&self.inner, request).await)
     }
 
-    async fn update_account(&self, request: Request<pb::UpdateAccountRequest>) -> Answer<pb::UpdateAccountResponse> {
+    async fn update_account(
+        &self,
+        request: Request<pb::UpdateAccountRequest>,
+    ) -> Answer<pb::UpdateAccountResponse> {
         answer(account::update_account(&self.inner, request).await)
     }
 
-    async fn list_accounts(&self, request: Request<pb::ListAccountsRequest>) -> Answer<pb::ListAccountsResponse> {
+    async fn list_accounts(
+        &self,
+        request: Request<pb::ListAccountsRequest>,
+    ) -> Answer<pb::ListAccountsResponse> {
         answer(admin::list_accounts(&self.inner, request).await)
     }
 
-    async fn suspend_account(&self, request: Request<pb::SuspendAccountRequest>) -> Answer<pb::SuspendAccountResponse> {
+    async fn suspend_account(
+        &self,
+        request: Request<pb::SuspendAccountRequest>,
+    ) -> Answer<pb::SuspendAccountResponse> {
         answer(admin::suspend_account(&self.inner, request).await)
     }
 

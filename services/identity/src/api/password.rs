@@ -23,7 +23,9 @@ pub async fn request_password_reset(
     let address = client_address(&request, inner.trust_forwarded_for);
     let mut violations = FieldViolations::new();
     let email = Email::parse("email", &request.get_ref().email, &mut violations);
-    let email = violations.finish(email)?.ok_or(IdentityError::CodeInvalid)?;
+    let email = violations
+        .finish(email)?
+        .ok_or(IdentityError::CodeInvalid)?;
     // Limits apply to every address asked about, so they reveal nothing.
     within(&inner.limits.mail_per_address, &address)?;
     within(&inner.limits.mail_per_email, email.as_str())?;
@@ -31,26 +33,40 @@ pub async fn request_password_reset(
     if let Some(account) = accounts::find_account_by_email(&inner.db, email.as_str()).await? {
         let now = Utc::now();
         let txn = inner.db.begin().await?;
-        inner.send_code(&txn, &account, Purpose::ResetPassword, now).await?;
+        inner
+            .send_code(&txn, &account, Purpose::ResetPassword, now)
+            .await?;
         txn.commit().await?;
     }
     // The same answer, in the same time, whether or not the account exists.
     Ok(pb::RequestPasswordResetResponse {})
 }
 
-pub async fn reset_password(inner: &Inner, req: pb::ResetPasswordRequest) -> Result<pb::ResetPasswordResponse> {
+pub async fn reset_password(
+    inner: &Inner,
+    req: pb::ResetPasswordRequest,
+) -> Result<pb::ResetPasswordResponse> {
     let mut violations = FieldViolations::new();
     let email = Email::parse("email", &req.email, &mut violations);
     if !codes::is_well_formed(&req.code) {
         violations.add("code", "must be the 6 digits from the email");
     }
-    password::check_policy("new_password", &req.new_password, &req.email, &mut violations);
-    let email = violations.finish(email)?.ok_or(IdentityError::CodeInvalid)?;
+    password::check_policy(
+        "new_password",
+        &req.new_password,
+        &req.email,
+        &mut violations,
+    );
+    let email = violations
+        .finish(email)?
+        .ok_or(IdentityError::CodeInvalid)?;
 
     let Some(account) = accounts::find_account_by_email(&inner.db, email.as_str()).await? else {
         return Err(IdentityError::CodeInvalid);
     };
-    let code_id = inner.check_code(&account, Purpose::ResetPassword, &req.code).await?;
+    let code_id = inner
+        .check_code(&account, Purpose::ResetPassword, &req.code)
+        .await?;
     let hash = inner.hash_password(req.new_password).await?;
     let now = Utc::now();
     let id = AccountId(account.id);
@@ -76,10 +92,17 @@ pub async fn change_password(
     let (principal, account) = inner.live_caller(&request).await?;
     let req = request.into_inner();
     let mut violations = FieldViolations::new();
-    if req.current_password.is_empty() || req.current_password.chars().count() > password::MAX_LENGTH {
+    if req.current_password.is_empty()
+        || req.current_password.chars().count() > password::MAX_LENGTH
+    {
         violations.add("current_password", "is required");
     }
-    password::check_policy("new_password", &req.new_password, &account.email, &mut violations);
+    password::check_policy(
+        "new_password",
+        &req.new_password,
+        &account.email,
+        &mut violations,
+    );
     if req.new_password == req.current_password {
         violations.add("new_password", "must differ from the current password");
     }
@@ -88,7 +111,9 @@ pub async fn change_password(
         .verify_password(req.current_password, Some(account.password_hash.clone()))
         .await?
     {
-        return Err(FieldViolations::single("current_password", "is not the current password").into());
+        return Err(
+            FieldViolations::single("current_password", "is not the current password").into(),
+        );
     }
     let hash = inner.hash_password(req.new_password).await?;
     let now = Utc::now();

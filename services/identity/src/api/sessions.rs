@@ -3,7 +3,7 @@
 use chrono::Utc;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::SessionId;
-use frevix_platform::paging::{PageLimits, finish_page, fingerprint, parse_page};
+use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::identity::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
@@ -18,14 +18,24 @@ const LIMITS: PageLimits = PageLimits {
     max_size: 100,
 };
 
-pub async fn list_sessions(inner: &Inner, request: Request<pb::ListSessionsRequest>) -> Result<pb::ListSessionsResponse> {
+pub async fn list_sessions(
+    inner: &Inner,
+    request: Request<pb::ListSessionsRequest>,
+) -> Result<pb::ListSessionsResponse> {
     let (principal, _) = inner.live_caller(&request).await?;
     let req = request.into_inner();
     let mut violations = FieldViolations::new();
     let filters = fingerprint(&principal.account_id.0);
     let page = parse_page::<Uuid>(req.page.as_ref(), LIMITS, &filters, &mut violations);
     violations.finish(())?;
-    let rows = sessions::list_live_sessions(&inner.db, principal.account_id, page.after, page.size + 1, Utc::now()).await?;
+    let rows = sessions::list_live_sessions(
+        &inner.db,
+        principal.account_id,
+        page.after,
+        page.size + 1,
+        Utc::now(),
+    )
+    .await?;
     let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
     Ok(pb::ListSessionsResponse {
         sessions: rows
@@ -43,8 +53,18 @@ pub async fn revoke_session(
     let (principal, _) = inner.live_caller(&request).await?;
     let mut violations = FieldViolations::new();
     let id = SessionId::parse_field("session_id", &request.get_ref().session_id, &mut violations);
-    let id = violations.finish(id)?.ok_or(IdentityError::NotFound("session"))?;
-    if !sessions::revoke_session(&inner.db, principal.account_id, id, "revoked_by_user", Utc::now()).await? {
+    let id = violations
+        .finish(id)?
+        .ok_or(IdentityError::NotFound("session"))?;
+    if !sessions::revoke_session(
+        &inner.db,
+        principal.account_id,
+        id,
+        "revoked_by_user",
+        Utc::now(),
+    )
+    .await?
+    {
         return Err(IdentityError::NotFound("session"));
     }
     Ok(pb::RevokeSessionResponse {})

@@ -22,7 +22,10 @@ use crate::store::accounts::{self, NewAccount, status_of};
 
 const SIGN_UP_SCOPE: &str = "identity.SignUp";
 
-pub async fn sign_up(inner: &Inner, request: Request<pb::SignUpRequest>) -> Result<pb::SignUpResponse> {
+pub async fn sign_up(
+    inner: &Inner,
+    request: Request<pb::SignUpRequest>,
+) -> Result<pb::SignUpResponse> {
     let address = client_address(&request, inner.trust_forwarded_for);
     let mut violations = FieldViolations::new();
     let key = IdempotencyKey::from_metadata(request.metadata(), &mut violations);
@@ -38,12 +41,16 @@ pub async fn sign_up(inner: &Inner, request: Request<pb::SignUpRequest>) -> Resu
 
     let request_hash = idempotency::request_hash(&req);
     if let Some(key) = &key
-        && let Prior::Response(bytes) = idempotency::find_prior(&inner.db, SIGN_UP_SCOPE, key, &request_hash).await?
+        && let Prior::Response(bytes) =
+            idempotency::find_prior(&inner.db, SIGN_UP_SCOPE, key, &request_hash).await?
     {
         return decode_stored(&bytes);
     }
     within(&inner.limits.sign_up_per_address, &address)?;
-    if accounts::find_account_by_email(&inner.db, email.as_str()).await?.is_some() {
+    if accounts::find_account_by_email(&inner.db, email.as_str())
+        .await?
+        .is_some()
+    {
         return Err(IdentityError::EmailTaken);
     }
 
@@ -64,7 +71,9 @@ pub async fn sign_up(inner: &Inner, request: Request<pb::SignUpRequest>) -> Resu
             },
         )
         .await?;
-        inner.send_code(&txn, &row, Purpose::VerifyEmail, now).await?;
+        inner
+            .send_code(&txn, &row, Purpose::VerifyEmail, now)
+            .await?;
         let response = pb::SignUpResponse {
             account: Some(convert::account(&row)),
         };
@@ -93,7 +102,8 @@ pub async fn sign_up(inner: &Inner, request: Request<pb::SignUpRequest>) -> Resu
 }
 
 fn decode_stored(bytes: &[u8]) -> Result<pb::SignUpResponse> {
-    pb::SignUpResponse::decode(bytes).map_err(|e| IdentityError::Internal(format!("stored response: {e}")))
+    pb::SignUpResponse::decode(bytes)
+        .map_err(|e| IdentityError::Internal(format!("stored response: {e}")))
 }
 
 fn parse_code(field: &str, code: &str, violations: &mut FieldViolations) {
@@ -102,11 +112,16 @@ fn parse_code(field: &str, code: &str, violations: &mut FieldViolations) {
     }
 }
 
-pub async fn verify_email(inner: &Inner, req: pb::VerifyEmailRequest) -> Result<pb::VerifyEmailResponse> {
+pub async fn verify_email(
+    inner: &Inner,
+    req: pb::VerifyEmailRequest,
+) -> Result<pb::VerifyEmailResponse> {
     let mut violations = FieldViolations::new();
     let email = Email::parse("email", &req.email, &mut violations);
     parse_code("code", &req.code, &mut violations);
-    let email = violations.finish(email)?.ok_or(IdentityError::CodeInvalid)?;
+    let email = violations
+        .finish(email)?
+        .ok_or(IdentityError::CodeInvalid)?;
 
     let Some(account) = accounts::find_account_by_email(&inner.db, email.as_str()).await? else {
         return Err(IdentityError::CodeInvalid);
@@ -116,7 +131,9 @@ pub async fn verify_email(inner: &Inner, req: pb::VerifyEmailRequest) -> Result<
         AccountStatus::Suspended => return Err(IdentityError::AccountSuspended),
         AccountStatus::PendingVerification => {}
     }
-    let code_id = inner.check_code(&account, Purpose::VerifyEmail, &req.code).await?;
+    let code_id = inner
+        .check_code(&account, Purpose::VerifyEmail, &req.code)
+        .await?;
     let now = Utc::now();
     let txn = inner.db.begin().await?;
     if !crate::store::codes::consume_code(&txn, code_id, now).await? {
@@ -141,7 +158,9 @@ pub async fn resend_verification(
     let address = client_address(&request, inner.trust_forwarded_for);
     let mut violations = FieldViolations::new();
     let email = Email::parse("email", &request.get_ref().email, &mut violations);
-    let email = violations.finish(email)?.ok_or(IdentityError::CodeInvalid)?;
+    let email = violations
+        .finish(email)?
+        .ok_or(IdentityError::CodeInvalid)?;
     // Limits apply to every address asked about, so they reveal nothing.
     within(&inner.limits.mail_per_address, &address)?;
     within(&inner.limits.mail_per_email, email.as_str())?;
@@ -151,7 +170,9 @@ pub async fn resend_verification(
     {
         let now = Utc::now();
         let txn = inner.db.begin().await?;
-        inner.send_code(&txn, &account, Purpose::VerifyEmail, now).await?;
+        inner
+            .send_code(&txn, &account, Purpose::VerifyEmail, now)
+            .await?;
         txn.commit().await?;
     }
     Ok(pb::ResendVerificationResponse {})

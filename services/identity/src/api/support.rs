@@ -30,11 +30,15 @@ impl Inner {
     /// The caller, provided their session is live and their account active:
     /// identity checks this on every call, so logout and suspension take
     /// effect at once here (other services honour tokens until expiry).
-    pub async fn live_caller<T>(&self, request: &tonic::Request<T>) -> Result<(Principal, AccountRow)> {
+    pub async fn live_caller<T>(
+        &self,
+        request: &tonic::Request<T>,
+    ) -> Result<(Principal, AccountRow)> {
         let principal = principal(request).map_err(|_| IdentityError::SessionRevoked)?;
         let now = Utc::now();
         let session = sessions::find_session(&self.db, principal.session_id).await?;
-        let live = session.is_some_and(|s| s.account_id == principal.account_id.0 && sessions::is_live(&s, now));
+        let live = session
+            .is_some_and(|s| s.account_id == principal.account_id.0 && sessions::is_live(&s, now));
         if !live {
             return Err(IdentityError::SessionRevoked);
         }
@@ -84,7 +88,8 @@ impl Inner {
     ) -> Result<pb::TokenPair> {
         let (device_name, user_agent, ip_address) = device;
         let session_id = SessionId::generate();
-        let expires_at = now + Duration::days(i64::try_from(self.config.session_ttl_days).unwrap_or(30));
+        let expires_at =
+            now + Duration::days(i64::try_from(self.config.session_ttl_days).unwrap_or(30));
         sessions::insert_session(
             db,
             sessions::NewSession {
@@ -98,7 +103,8 @@ impl Inner {
             },
         )
         .await?;
-        self.rotate_tokens(db, account, session_id, expires_at, now).await
+        self.rotate_tokens(db, account, session_id, expires_at, now)
+            .await
     }
 
     /// Stores a fresh refresh token for `session` and signs an access token.
@@ -111,8 +117,15 @@ impl Inner {
         now: DateTime<Utc>,
     ) -> Result<pb::TokenPair> {
         let refresh_token = tokens::generate_refresh_token();
-        sessions::insert_refresh_token(db, session, tokens::hash_refresh_token(&refresh_token), now).await?;
-        let ttl = Duration::seconds(i64::try_from(self.config.access_token_ttl_secs).unwrap_or(900));
+        sessions::insert_refresh_token(
+            db,
+            session,
+            tokens::hash_refresh_token(&refresh_token),
+            now,
+        )
+        .await?;
+        let ttl =
+            Duration::seconds(i64::try_from(self.config.access_token_ttl_secs).unwrap_or(900));
         let expires_at = now + ttl;
         let claims = AccessClaims {
             sub: account.id.to_string(),
@@ -145,8 +158,16 @@ impl Inner {
         let code = codes::generate();
         let id = Uuid::now_v7();
         let ttl = Duration::seconds(i64::try_from(self.config.code_ttl_secs).unwrap_or(900));
-        code_store::replace_code(db, AccountId(account.id), purpose, id, codes::hash(id, &code), now + ttl, now)
-            .await?;
+        code_store::replace_code(
+            db,
+            AccountId(account.id),
+            purpose,
+            id,
+            codes::hash(id, &code),
+            now + ttl,
+            now,
+        )
+        .await?;
         let minutes = self.config.code_ttl_secs / 60;
         let (subject, what) = match purpose {
             Purpose::VerifyEmail => ("Your Frevix verification code", "verify your email address"),
@@ -171,8 +192,15 @@ impl Inner {
     }
 
     /// Checks a mailed code, counting wrong attempts. Returns the code's id.
-    pub async fn check_code(&self, account: &AccountRow, purpose: Purpose, given: &str) -> Result<Uuid> {
-        let Some((stored, _)) = code_store::find_latest_code(&self.db, AccountId(account.id), purpose).await? else {
+    pub async fn check_code(
+        &self,
+        account: &AccountRow,
+        purpose: Purpose,
+        given: &str,
+    ) -> Result<Uuid> {
+        let Some((stored, _)) =
+            code_store::find_latest_code(&self.db, AccountId(account.id), purpose).await?
+        else {
             return Err(IdentityError::CodeInvalid);
         };
         match codes::check(&stored, given, Utc::now(), self.config.code_max_attempts) {

@@ -76,7 +76,10 @@ impl Email {
             return None;
         }
         if normalized.len() > 254 || !email_address::EmailAddress::is_valid(&normalized) {
-            violations.add(field, "must be a valid email address of at most 254 characters");
+            violations.add(
+                field,
+                "must be a valid email address of at most 254 characters",
+            );
             return None;
         }
         Some(Email(normalized))
@@ -113,7 +116,11 @@ impl DisplayName {
 
 /// Parses the roles a person may choose: a non-empty subset of CLIENT and
 /// FREELANCER. ADMIN is granted only by an operator.
-pub fn parse_chosen_roles(field: &str, roles: &[i32], violations: &mut FieldViolations) -> Option<Roles> {
+pub fn parse_chosen_roles(
+    field: &str,
+    roles: &[i32],
+    violations: &mut FieldViolations,
+) -> Option<Roles> {
     let mut chosen = Roles::default();
     for value in roles {
         match pb::Role::try_from(*value) {
@@ -187,6 +194,9 @@ mod tests {
             may_log_in(AccountStatus::PendingVerification),
             Err(LoginRefusal::EmailNotVerified)
         );
-        assert_eq!(may_log_in(AccountStatus::Suspended), Err(LoginRefusal::Suspended));
+        assert_eq!(
+            may_log_in(AccountStatus::Suspended),
+            Err(LoginRefusal::Suspended)
+        );
     }
 }

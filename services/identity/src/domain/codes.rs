@@ -112,8 +112,14 @@ mod tests {
     #[test]
     fn the_right_code_is_accepted_until_the_attempts_run_out() {
         let now = Utc::now();
-        assert_eq!(check(&stored("123456", 0), "123456", now, 5), CodeCheck::Accepted);
-        assert_eq!(check(&stored("123456", 0), "654321", now, 5), CodeCheck::Wrong);
+        assert_eq!(
+            check(&stored("123456", 0), "123456", now, 5),
+            CodeCheck::Accepted
+        );
+        assert_eq!(
+            check(&stored("123456", 0), "654321", now, 5),
+            CodeCheck::Wrong
+        );
         assert_eq!(
             check(&stored("123456", 5), "123456", now, 5),
             CodeCheck::AttemptsExceeded

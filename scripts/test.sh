@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test against real PostgreSQL, NATS and an SMTP server. Uses the
+# ones on the usual local ports when they answer and starts its own otherwise
+# (scripts/test-services.sh), so it works on a fresh machine too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+eval "$(scripts/test-services.sh)"
+
+# Test databases of runs that were killed, and templates of older schemas.
+psql "$FREVIX_TEST_DATABASE_URL" -Atc \
+  "SELECT datname FROM pg_database WHERE datname LIKE 'frevix_test_%' OR datname LIKE 'frevix_tpl_%'" |
+  while read -r db; do
+    [ -n "$db" ] && psql "$FREVIX_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
+  done
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  echo "cargo-nextest not found; using cargo test" >&2
+  cargo test --workspace --no-fail-fast
+fi
