@@ -31,6 +31,10 @@ impl ConfigError {
     }
 }
 
+/// `FREVIX_…` variables that belong to tools (the test harness, benchmarks,
+/// `--config`, `admin create-admin`) rather than to the configuration.
+const TOOL_VARIABLES: &[&str] = &["test_", "bench_", "admin_", "config"];
+
 /// Loads `T` from `defaults`, then `file` (if given), then the environment.
 pub fn load<T: DeserializeOwned + Serialize>(
     defaults: &T,
@@ -47,7 +51,14 @@ pub fn load<T: DeserializeOwned + Serialize>(
         figment = figment.merge(Toml::file(file));
     }
     figment
-        .merge(Env::prefixed("FREVIX_").split("__"))
+        .merge(
+            Env::prefixed("FREVIX_")
+                .filter(|key| {
+                    let key = key.as_str().to_ascii_lowercase();
+                    !TOOL_VARIABLES.iter().any(|tool| key.starts_with(tool))
+                })
+                .split("__"),
+        )
         .extract()
         .map_err(|e| ConfigError::Load(Box::new(e)))
 }
