@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use frevix_identity::{Dependencies, Identity, Migrator as IdentityMigrator};
 use frevix_platform::auth::{Authenticator, KeySet, TokenVerifier};
 use frevix_platform::db::connect_and_migrate;
+use frevix_platform::events::{Background, EventBus};
 use frevix_platform::mail::Mailer;
 use frevix_platform::server::Server;
 use secrecy::ExposeSecret;
@@ -20,6 +21,9 @@ use crate::config::{FrevixConfig, Shape};
 pub struct App {
     server: Server,
     listener: TcpListener,
+    /// Relays and consumers, stopped after the server has drained.
+    background: Vec<Background>,
+    shutdown_grace: std::time::Duration,
 }
 
 impl App {
@@ -48,6 +52,8 @@ impl App {
         public_methods.extend_from_slice(frevix_identity::PUBLIC_METHODS);
         let auth = Arc::new(Authenticator::new(verifier, public_methods));
         let mut server = Server::new(config.server.clone(), auth);
+        let bus = EventBus::connect(&config.events).await.context("events")?;
+        let mut background = Vec::new();
 
         match shape {
             Shape::AllInOne | Shape::Identity => {
@@ -58,12 +64,18 @@ impl App {
                 .await
                 .context("identity database")?;
                 let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail")?);
+                let (outbox, relay) = bus
+                    .producer(frevix_identity::PRODUCER, db.clone())
+                    .await
+                    .context("identity events")?;
+                background.push(relay.spawn());
                 let identity = Identity::build(
                     config.identity.clone(),
                     Dependencies {
                         db,
                         auth: config.auth.clone(),
                         mailer,
+                        outbox,
                         verification_keys: keys,
                         trust_forwarded_for: config.server.trust_forwarded_for,
                     },
@@ -74,7 +86,12 @@ impl App {
                 server.add_http(identity.http_routes());
             }
         }
-        Ok(App { server, listener })
+        Ok(App {
+            server,
+            listener,
+            background,
+            shutdown_grace: std::time::Duration::from_secs(config.server.shutdown_grace_secs),
+        })
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -86,7 +103,12 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        self.server.serve(self.listener, shutdown).await?;
+        let served = self.server.serve(self.listener, shutdown).await;
+        // Calls have drained; let relays publish what they committed.
+        for task in self.background {
+            task.shutdown(self.shutdown_grace).await;
+        }
+        served?;
         Ok(())
     }
 }

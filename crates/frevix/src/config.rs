@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use frevix_identity::IdentityConfig;
 use frevix_platform::config::{self, AuthConfig, ConfigError, MailConfig, ServerConfig};
+use frevix_platform::events::EventsConfig;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,7 @@ pub struct FrevixConfig {
     pub server: ServerConfig,
     pub auth: AuthConfig,
     pub mail: MailConfig,
+    pub events: EventsConfig,
     pub identity: IdentityConfig,
 }
 
@@ -63,6 +65,7 @@ impl Default for FrevixConfig {
             server: ServerConfig::default(),
             auth: AuthConfig::default(),
             mail: MailConfig::default(),
+            events: EventsConfig::default(),
             identity: IdentityConfig::default(),
         }
     }
@@ -123,6 +126,13 @@ impl FrevixConfig {
         }
         if self.auth.audience.is_empty() {
             return Err(ConfigError::invalid("auth.audience", "must not be empty"));
+        }
+        self.events.validate()?;
+        if shape != Shape::AllInOne && self.events.nats_url.is_empty() {
+            return Err(ConfigError::invalid(
+                "events.nats_url",
+                "is required when serving one service (the mesh): set FREVIX_EVENTS__NATS_URL=nats://host:4222",
+            ));
         }
         if shape != Shape::AllInOne && self.mail.smtp_url.expose_secret().is_empty() {
             return Err(ConfigError::invalid(
@@ -208,6 +218,7 @@ mod tests {
         });
         figment::Jail::expect_with(|jail| {
             jail.set_env("FREVIX_IDENTITY__DATABASE__URL", "postgres://db/identity");
+            jail.set_env("FREVIX_EVENTS__NATS_URL", "nats://127.0.0.1:4222");
             let error =
                 FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
             assert!(error.to_string().contains("mail.smtp_url"), "{error}");

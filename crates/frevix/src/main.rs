@@ -4,12 +4,15 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod tail;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use frevix::app::App;
 use frevix::config::{FrevixConfig, LogFormat, Overrides, Shape};
 use frevix_identity::admin::{AdminOutcome, create_admin};
 use frevix_platform::db::connect_and_migrate;
+use frevix_platform::events::Outbox;
 use frevix_platform::telemetry;
 use secrecy::ExposeSecret;
 
@@ -45,6 +48,28 @@ enum Command {
         #[command(subcommand)]
         command: Admin,
     },
+    /// Domain events.
+    Events {
+        #[command(subcommand)]
+        command: Events,
+    },
+}
+
+#[derive(Subcommand)]
+enum Events {
+    /// Print events as JSON lines as they flow: from JetStream when
+    /// FREVIX_EVENTS__NATS_URL is set, else from the all-in-one data directory.
+    Tail {
+        /// Only this producing service [all of them].
+        #[arg(long)]
+        service: Option<String>,
+        /// Start from the oldest event kept instead of new ones.
+        #[arg(long)]
+        from_start: bool,
+        /// The all-in-one data directory [./data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -78,6 +103,14 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Events {
+            command:
+                Events::Tail {
+                    service,
+                    from_start,
+                    data_dir,
+                },
+        } => tail::run(cli.config.as_deref(), service, from_start, data_dir).await,
         Command::Serve {
             what,
             listen,
@@ -125,7 +158,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(password) => (password, false),
                 Err(_) => (generate_password(), true),
             };
-            match create_admin(&db, &email, &display_name, &password).await {
+            let outbox = Outbox::new(
+                frevix_identity::PRODUCER,
+                config.events.subject_prefix.clone(),
+            );
+            match create_admin(&db, &outbox, &email, &display_name, &password).await {
                 Ok(AdminOutcome::Created(id)) => {
                     println!("created ADMIN account {id} for {email}");
                     if generated {

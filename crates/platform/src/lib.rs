@@ -1,11 +1,12 @@
 //! The shared platform of every Frevix service: what differs between the mesh
-//! and the all-in-one shape sits behind its seams (the database here; the
-//! event transport later), so services are written once.
+//! and the all-in-one shape sits behind its two seams (the database and the
+//! event transport), so services are written once.
 
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod mail;
 pub mod money;

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use frevix_platform::auth::Roles;
 use frevix_platform::error::FieldViolations;
+use frevix_platform::events::Outbox;
 use frevix_platform::ids::AccountId;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
@@ -23,6 +24,7 @@ pub enum AdminOutcome {
 /// (verifying it), in which case `password` is left unchanged.
 pub async fn create_admin(
     db: &DatabaseConnection,
+    outbox: &Outbox,
     email: &str,
     display_name: &str,
     password_text: &str,
@@ -41,6 +43,9 @@ pub async fn create_admin(
         let txn = db.begin().await?;
         accounts::update_profile(&txn, id, &existing.display_name, roles, now).await?;
         accounts::update_account_status(&txn, id, AccountStatus::Active, None, now).await?;
+        if let Some(row) = accounts::find_account_by_id(&txn, id).await? {
+            crate::events::account_updated(outbox, &txn, &row).await?;
+        }
         txn.commit().await?;
         return Ok(AdminOutcome::Promoted(id));
     }
@@ -53,8 +58,9 @@ pub async fn create_admin(
         .await
         .map_err(|e| IdentityError::Internal(e.to_string()))??;
     let id = AccountId::generate();
-    accounts::insert_account(
-        db,
+    let txn = db.begin().await?;
+    let row = accounts::insert_account(
+        &txn,
         NewAccount {
             id,
             email: email.as_str(),
@@ -69,5 +75,8 @@ pub async fn create_admin(
         },
     )
     .await?;
+    crate::events::user_registered(outbox, &txn, &row).await?;
+    crate::events::email_verified(outbox, &txn, &row).await?;
+    txn.commit().await?;
     Ok(AdminOutcome::Created(id))
 }

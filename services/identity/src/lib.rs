@@ -8,6 +8,7 @@ mod api;
 pub mod config;
 pub mod domain;
 pub mod error;
+mod events;
 mod http;
 pub mod keys;
 pub mod store;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use frevix_platform::auth::KeySet;
 use frevix_platform::config::AuthConfig;
+use frevix_platform::events::Outbox;
 use frevix_platform::mail::Mailer;
 use frevix_platform::rate_limit::KeyedLimiter;
 use frevix_proto::identity::v1::identity_service_server::IdentityServiceServer;
@@ -25,6 +27,9 @@ use tokio::sync::Semaphore;
 pub use api::IdentityApi;
 pub use config::IdentityConfig;
 pub use store::Migrator;
+
+/// The name identity publishes its events under (`frevix.identity.>`).
+pub const PRODUCER: &str = "identity";
 
 /// RPCs anyone may call without an access token.
 pub const PUBLIC_METHODS: &[&str] = &[
@@ -44,6 +49,7 @@ pub(crate) struct Inner {
     pub auth: AuthConfig,
     pub keys: keys::KeyRing,
     pub mailer: Arc<Mailer>,
+    pub outbox: Outbox,
     pub hashing: Semaphore,
     pub limits: Limiters,
     pub trust_forwarded_for: bool,
@@ -69,6 +75,8 @@ pub struct Dependencies {
     pub db: DatabaseConnection,
     pub auth: AuthConfig,
     pub mailer: Arc<Mailer>,
+    /// Where identity's events are written (see `frevix.identity.v1` events).
+    pub outbox: Outbox,
     /// Where the public keys go so this process's verifier trusts them.
     pub verification_keys: KeySet,
     pub trust_forwarded_for: bool,
@@ -109,6 +117,7 @@ impl Identity {
                 auth: deps.auth,
                 keys: ring,
                 mailer: deps.mailer,
+                outbox: deps.outbox,
                 limits,
                 trust_forwarded_for: deps.trust_forwarded_for,
             }),

@@ -9,7 +9,9 @@ use super::convert;
 use crate::Inner;
 use crate::domain::account::{DisplayName, parse_chosen_roles};
 use crate::error::{IdentityError, Result};
+use crate::events;
 use crate::store::accounts::{self, roles_of};
+use sea_orm::TransactionTrait;
 
 pub async fn get_me(
     inner: &Inner,
@@ -76,17 +78,14 @@ pub async fn update_account(
         }
     }
     violations.finish(())?;
-    accounts::update_profile(
-        &inner.db,
-        principal.account_id,
-        &display_name,
-        roles,
-        Utc::now(),
-    )
-    .await?;
-    let row = accounts::find_account_by_id(&inner.db, principal.account_id)
+    let txn = inner.db.begin().await?;
+    accounts::update_profile(&txn, principal.account_id, &display_name, roles, Utc::now()).await?;
+    let row = accounts::find_account_by_id(&txn, principal.account_id)
         .await?
         .ok_or(IdentityError::NotFound("account"))?;
+    events::account_updated(&inner.outbox, &txn, &row).await?;
+    txn.commit().await?;
+    inner.outbox.committed();
     Ok(pb::UpdateAccountResponse {
         account: Some(convert::account(&row)),
     })

@@ -14,6 +14,7 @@ use super::convert;
 use crate::Inner;
 use crate::domain::account::{AccountStatus, role_from_proto};
 use crate::error::{IdentityError, Result};
+use crate::events;
 use crate::store::accounts::{self, AccountFilter, AccountRow, status_of};
 use crate::store::sessions;
 
@@ -106,7 +107,11 @@ pub async fn suspend_account(
         .await?;
         let revoked =
             sessions::revoke_all_sessions(&txn, id, None, "account_suspended", now).await?;
+        if let Some(row) = accounts::find_account_by_id(&txn, id).await? {
+            events::account_suspended(&inner.outbox, &txn, &row, reason).await?;
+        }
         txn.commit().await?;
+        inner.outbox.committed();
         tracing::info!(account_id = %id, admin_id = %admin.account_id, revoked, "account suspended");
     }
     let row = accounts::find_account_by_id(&inner.db, id)
@@ -136,11 +141,15 @@ pub async fn reinstate_account(
     } else {
         AccountStatus::PendingVerification
     };
-    accounts::update_account_status(&inner.db, id, status, None, Utc::now()).await?;
-    tracing::info!(account_id = %id, admin_id = %admin.account_id, "account reinstated");
-    let row = accounts::find_account_by_id(&inner.db, id)
+    let txn = inner.db.begin().await?;
+    accounts::update_account_status(&txn, id, status, None, Utc::now()).await?;
+    let row = accounts::find_account_by_id(&txn, id)
         .await?
         .ok_or(IdentityError::NotFound("account"))?;
+    events::account_reinstated(&inner.outbox, &txn, &row).await?;
+    txn.commit().await?;
+    inner.outbox.committed();
+    tracing::info!(account_id = %id, admin_id = %admin.account_id, "account reinstated");
     Ok(pb::ReinstateAccountResponse {
         account: Some(convert::account(&row)),
     })

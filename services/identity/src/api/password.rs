@@ -14,6 +14,7 @@ use crate::domain::account::{AccountStatus, Email};
 use crate::domain::codes::{self, Purpose};
 use crate::domain::password;
 use crate::error::{IdentityError, Result};
+use crate::events;
 use crate::store::{accounts, codes as code_store, sessions};
 
 pub async fn request_password_reset(
@@ -78,9 +79,13 @@ pub async fn reset_password(
     // The mailed code proves the address too.
     if is_pending(&account) {
         accounts::update_account_status(&txn, id, AccountStatus::Active, None, now).await?;
+        if let Some(row) = accounts::find_account_by_id(&txn, id).await? {
+            events::email_verified(&inner.outbox, &txn, &row).await?;
+        }
     }
     let revoked = sessions::revoke_all_sessions(&txn, id, None, "password_reset", now).await?;
     txn.commit().await?;
+    inner.outbox.committed();
     tracing::info!(account_id = %id, revoked, "password reset");
     Ok(pb::ResetPasswordResponse {})
 }

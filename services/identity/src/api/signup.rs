@@ -18,6 +18,7 @@ use crate::domain::account::{AccountStatus, DisplayName, Email, parse_chosen_rol
 use crate::domain::codes::{self, Purpose};
 use crate::domain::password;
 use crate::error::{IdentityError, Result};
+use crate::events;
 use crate::store::accounts::{self, NewAccount, status_of};
 
 const SIGN_UP_SCOPE: &str = "identity.SignUp";
@@ -74,6 +75,7 @@ pub async fn sign_up(
         inner
             .send_code(&txn, &row, Purpose::VerifyEmail, now)
             .await?;
+        events::user_registered(&inner.outbox, &txn, &row).await?;
         let response = pb::SignUpResponse {
             account: Some(convert::account(&row)),
         };
@@ -81,6 +83,7 @@ pub async fn sign_up(
             idempotency::record(&txn, SIGN_UP_SCOPE, key, &request_hash, &response).await?;
         }
         txn.commit().await?;
+        inner.outbox.committed();
         tracing::info!(account_id = %row.id, "account signed up");
         Ok(response)
     }
@@ -144,7 +147,9 @@ pub async fn verify_email(
     let row = accounts::find_account_by_id(&txn, id)
         .await?
         .ok_or(IdentityError::NotFound("account"))?;
+    events::email_verified(&inner.outbox, &txn, &row).await?;
     txn.commit().await?;
+    inner.outbox.committed();
     tracing::info!(account_id = %row.id, "email verified");
     Ok(pb::VerifyEmailResponse {
         account: Some(convert::account(&row)),

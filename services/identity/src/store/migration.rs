@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(frevix_platform::db::idempotency::Migration),
             Box::new(InitialSchema),
+            Box::new(frevix_platform::events::schema::OutboxTable),
         ]
     }
 }

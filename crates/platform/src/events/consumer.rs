@@ -1,0 +1,225 @@
+//! What consumers share on both transports: the handler contract, the
+//! inbox that makes redelivery harmless, and bounded retries with backoff
+//! before an event is set aside as a dead letter.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbErr, EntityTrait, TransactionTrait,
+};
+
+use super::envelope::{ReceivedEvent, consume_span};
+use super::schema::{consumer_offsets, dead_letters, inbox};
+use tracing::Instrument as _;
+
+/// A handler's failure: the transaction is rolled back and the event retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HandlerError(pub String);
+
+impl From<DbErr> for HandlerError {
+    fn from(error: DbErr) -> Self {
+        HandlerError(format!("database: {error}"))
+    }
+}
+
+impl From<super::EnvelopeError> for HandlerError {
+    fn from(error: super::EnvelopeError) -> Self {
+        HandlerError(error.to_string())
+    }
+}
+
+/// Applies events. Everything it writes goes through `txn`, which also
+/// records the event in the inbox, so an event is applied at most once.
+#[async_trait::async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError>;
+}
+
+/// A durable consumer.
+#[derive(Debug, Clone)]
+pub struct ConsumerSpec {
+    /// Durable name, unique per consuming service, e.g. `marketplace-profiles`.
+    pub name: String,
+    /// The producing service whose stream is read.
+    pub producer: String,
+    /// Full protobuf names of the events wanted; empty means all.
+    pub event_types: Vec<String>,
+    /// Attempts before the event becomes a dead letter.
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubles each time, capped at `max_backoff`.
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl ConsumerSpec {
+    pub fn new(name: impl Into<String>, producer: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            producer: producer.into(),
+            event_types: Vec::new(),
+            max_attempts: 5,
+            first_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.event_types.is_empty() || self.event_types.iter().any(|wanted| wanted == event_type)
+    }
+
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
+        (self.first_backoff * factor).min(self.max_backoff)
+    }
+}
+
+/// What became of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Applied,
+    /// In the inbox already: a redelivery.
+    Duplicate,
+    /// Not wanted by this consumer.
+    Skipped,
+    /// Failed every attempt.
+    DeadLetter(String),
+}
+
+/// Where an in-process consumer keeps its position.
+pub(crate) struct Cursor<'a> {
+    pub consumer: &'a str,
+    pub stream_seq: i64,
+}
+
+/// Applies `event` with retries; the cursor (in-process) moves in the same
+/// transaction as the handler's writes. Dead letters are returned, not stored.
+pub(crate) async fn apply_with_retries(
+    db: &DatabaseConnection,
+    spec: &ConsumerSpec,
+    event: &ReceivedEvent,
+    handler: &dyn EventHandler,
+    cursor: Option<Cursor<'_>>,
+    first_attempt: u32,
+) -> Result<Outcome, DbErr> {
+    if !spec.wants(event.event_type()) {
+        if let Some(cursor) = &cursor {
+            save_cursor(db, cursor).await?;
+        }
+        return Ok(Outcome::Skipped);
+    }
+    let span = consume_span(&spec.name, event);
+    let mut attempt = first_attempt.max(1);
+    loop {
+        match apply_once(db, spec, event, handler, cursor.as_ref())
+            .instrument(span.clone())
+            .await
+        {
+            Ok(outcome) => return Ok(outcome),
+            Err(error) => {
+                let _entered = span.enter();
+                if attempt >= spec.max_attempts {
+                    tracing::error!(attempt, %error, "event failed every attempt; dead-lettering");
+                    return Ok(Outcome::DeadLetter(error.0));
+                }
+                let wait = spec.backoff(attempt);
+                tracing::warn!(attempt, %error, wait_ms = wait.as_millis() as u64, "event handler failed; retrying");
+                drop(_entered);
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+async fn apply_once(
+    db: &DatabaseConnection,
+    spec: &ConsumerSpec,
+    event: &ReceivedEvent,
+    handler: &dyn EventHandler,
+    cursor: Option<&Cursor<'_>>,
+) -> Result<Outcome, HandlerError> {
+    let txn = db.begin().await?;
+    let seen = inbox::Entity::find_by_id((spec.name.clone(), event.id))
+        .one(&txn)
+        .await?
+        .is_some();
+    if !seen {
+        handler.handle(&txn, event).await?;
+        inbox::ActiveModel {
+            consumer: Set(spec.name.clone()),
+            event_id: Set(event.id),
+            applied_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    if let Some(cursor) = cursor {
+        save_cursor(&txn, cursor).await?;
+    }
+    txn.commit().await?;
+    Ok(if seen {
+        Outcome::Duplicate
+    } else {
+        Outcome::Applied
+    })
+}
+
+/// Records a dead letter (in-process) and moves the cursor past it.
+pub(crate) async fn store_dead_letter(
+    db: &DatabaseConnection,
+    spec: &ConsumerSpec,
+    event: &ReceivedEvent,
+    error: &str,
+    envelope: Vec<u8>,
+    cursor: Option<Cursor<'_>>,
+) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    dead_letters::Entity::insert(dead_letters::ActiveModel {
+        consumer: Set(spec.name.clone()),
+        event_id: Set(event.id),
+        error: Set(error.to_owned()),
+        envelope: Set(envelope),
+        failed_at: Set(Utc::now()),
+    })
+    .on_conflict_do_nothing()
+    .exec(&txn)
+    .await?;
+    if let Some(cursor) = &cursor {
+        save_cursor(&txn, cursor).await?;
+    }
+    txn.commit().await
+}
+
+pub(crate) async fn load_cursor(db: &impl ConnectionTrait, consumer: &str) -> Result<i64, DbErr> {
+    Ok(consumer_offsets::Entity::find_by_id(consumer.to_owned())
+        .one(db)
+        .await?
+        .map_or(0, |row| row.stream_seq))
+}
+
+async fn save_cursor(db: &impl ConnectionTrait, cursor: &Cursor<'_>) -> Result<(), DbErr> {
+    let row = consumer_offsets::ActiveModel {
+        consumer: Set(cursor.consumer.to_owned()),
+        stream_seq: Set(cursor.stream_seq),
+        updated_at: Set(Utc::now()),
+    };
+    consumer_offsets::Entity::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(consumer_offsets::Column::Consumer)
+                .update_columns([
+                    consumer_offsets::Column::StreamSeq,
+                    consumer_offsets::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}

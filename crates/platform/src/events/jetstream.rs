@@ -1,0 +1,302 @@
+//! The JetStream transport: one stream per producing service (file storage,
+//! duplicate window, `Nats-Msg-Id` = event id), relays that publish outbox
+//! batches and wait for every ack, and durable pull consumers that ack only
+//! after the handler's transaction commits. Poison events go to the
+//! `<prefix>.dlq.<consumer>` subject with the error in a header.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::message::AckKind;
+use async_nats::jetstream::stream::{self, StorageType};
+use async_nats::jetstream::{self, Context};
+use bytes::Bytes;
+use frevix_proto::common::v1::EventEnvelope;
+use prost::Message as _;
+use sea_orm::DatabaseConnection;
+use tokio_stream::StreamExt as _;
+
+use super::consumer::{ConsumerSpec, EventHandler, Outcome, apply_with_retries};
+use super::envelope::ReceivedEvent;
+use super::outbox::RelayError;
+use super::schema::outbox;
+use super::{Background, BusError, EventsConfig, stopped};
+
+/// A connection to NATS with JetStream.
+pub struct JetStreamBus {
+    config: EventsConfig,
+    client: async_nats::Client,
+    js: Context,
+    streams_ready: AtomicBool,
+}
+
+fn nats(error: impl std::fmt::Display) -> BusError {
+    BusError::Nats(error.to_string())
+}
+
+impl JetStreamBus {
+    /// Connects; if NATS is down the client keeps trying in the background
+    /// while outboxes absorb the writes.
+    pub async fn connect(config: EventsConfig) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("frevix")
+            .retry_on_initial_connect()
+            .connect(config.nats_url.as_str())
+            .await
+            .map_err(nats)?;
+        let js = jetstream::new(client.clone());
+        Ok(Self {
+            config,
+            client,
+            js,
+            streams_ready: AtomicBool::new(false),
+        })
+    }
+
+    pub fn config(&self) -> &EventsConfig {
+        &self.config
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.js
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    fn stream_config(&self, name: String, subjects: Vec<String>) -> stream::Config {
+        stream::Config {
+            name,
+            subjects,
+            storage: StorageType::File,
+            num_replicas: self.config.stream_replicas,
+            duplicate_window: Duration::from_secs(self.config.duplicate_window_secs),
+            max_age: Duration::from_secs(self.config.max_age_days * 24 * 3600),
+            ..Default::default()
+        }
+    }
+
+    /// Creates or updates the stream of `producer`.
+    pub async fn ensure_stream(&self, producer: &str) -> Result<stream::Stream, BusError> {
+        let config = self.stream_config(
+            self.config.stream_name(producer),
+            vec![format!("{}.{producer}.>", self.config.subject_prefix)],
+        );
+        let name = config.name.clone();
+        self.js
+            .create_or_update_stream(config)
+            .await
+            .map_err(nats)?;
+        self.streams_ready.store(true, Ordering::Relaxed);
+        self.js.get_stream(name).await.map_err(nats)
+    }
+
+    async fn ensure_dead_letter_stream(&self) -> Result<(), BusError> {
+        let config = self.stream_config(
+            self.config.stream_name("dlq"),
+            vec![format!("{}.dlq.>", self.config.subject_prefix)],
+        );
+        self.js
+            .create_or_update_stream(config)
+            .await
+            .map_err(nats)?;
+        Ok(())
+    }
+
+    /// Publishes rows in order and waits for every ack.
+    pub(crate) async fn publish_batch(&self, rows: &[outbox::Model]) -> Result<(), RelayError> {
+        let failed = |e: &dyn std::fmt::Display| RelayError::Publish(e.to_string());
+        if !self.streams_ready.load(Ordering::Relaxed) {
+            if let Some(producer) = rows.first().and_then(|row| row.subject.split('.').nth(1)) {
+                self.ensure_stream(producer).await.map_err(|e| failed(&e))?;
+            }
+        }
+        let mut acks = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", row.event_id.to_string().as_str());
+            headers.insert("Frevix-Event-Type", row.event_type.as_str());
+            if let Ok(envelope) = EventEnvelope::decode(row.envelope.as_slice()) {
+                for (key, value) in &envelope.trace_context {
+                    headers.insert(key.as_str(), value.as_str());
+                }
+            }
+            let ack = self
+                .js
+                .publish_with_headers(
+                    row.subject.clone(),
+                    headers,
+                    Bytes::from(row.envelope.clone()),
+                )
+                .await
+                .map_err(|e| failed(&e))?;
+            acks.push(ack);
+        }
+        for ack in acks {
+            let ack = ack.await.map_err(|e| failed(&e))?;
+            if ack.duplicate {
+                tracing::debug!(
+                    sequence = ack.sequence,
+                    "jetstream dropped a re-published event"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn consume(
+        self: Arc<Self>,
+        spec: ConsumerSpec,
+        db: DatabaseConnection,
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<Background, BusError> {
+        let stream = self.ensure_stream(&spec.producer).await?;
+        self.ensure_dead_letter_stream().await?;
+        let consumer: jetstream::consumer::PullConsumer = stream
+            .get_or_create_consumer(
+                &spec.name,
+                pull::Config {
+                    durable_name: Some(spec.name.clone()),
+                    ack_policy: AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(30),
+                    max_ack_pending: 256,
+                    deliver_policy: DeliverPolicy::All,
+                    filter_subject: format!("{}.{}.>", self.config.subject_prefix, spec.producer),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(nats)?;
+        Ok(Background::spawn(move |mut stop| async move {
+            let mut lag_report = tokio::time::interval(Duration::from_secs(10));
+            let mut consumer = consumer;
+            loop {
+                let mut messages = match consumer.messages().await {
+                    Ok(messages) => messages,
+                    Err(error) => {
+                        tracing::warn!(consumer = %spec.name, %error, "cannot pull; retrying");
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                            () = stopped(&mut stop) => return,
+                        }
+                    }
+                };
+                loop {
+                    let next = tokio::select! {
+                        next = messages.next() => next,
+                        _ = lag_report.tick() => {
+                            if let Ok(info) = consumer.info().await {
+                                consumer_lag_gauge().record(
+                                    info.num_pending,
+                                    &[opentelemetry::KeyValue::new("consumer", spec.name.clone())],
+                                );
+                            }
+                            continue;
+                        }
+                        () = stopped(&mut stop) => return,
+                    };
+                    match next {
+                        Some(Ok(message)) => {
+                            self.handle(&spec, &db, handler.as_ref(), message).await
+                        }
+                        Some(Err(error)) => {
+                            tracing::warn!(consumer = %spec.name, %error, "pull error");
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }))
+    }
+
+    async fn handle(
+        &self,
+        spec: &ConsumerSpec,
+        db: &DatabaseConnection,
+        handler: &dyn EventHandler,
+        message: jetstream::Message,
+    ) {
+        let (stream_seq, delivered) = message
+            .info()
+            .map(|info| {
+                (
+                    info.stream_sequence,
+                    u32::try_from(info.delivered).unwrap_or(1),
+                )
+            })
+            .unwrap_or((0, 1));
+        let event = match ReceivedEvent::open(&message.payload, stream_seq, delivered) {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::error!(consumer = %spec.name, %error, "undecodable event; dead-lettering");
+                self.dead_letter(spec, &message, "undecodable", &error.to_string())
+                    .await;
+                return;
+            }
+        };
+        match apply_with_retries(db, spec, &event, handler, None, delivered).await {
+            Ok(Outcome::DeadLetter(error)) => {
+                self.dead_letter(spec, &message, &event.id.to_string(), &error)
+                    .await;
+            }
+            Ok(_) => {
+                if let Err(error) = message.double_ack().await {
+                    // Unacked, it comes back; the inbox makes that harmless.
+                    tracing::warn!(consumer = %spec.name, %error, "ack failed");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(consumer = %spec.name, %error, "database unavailable; event will be redelivered");
+                let _ = message
+                    .ack_with(AckKind::Nak(Some(spec.backoff(delivered))))
+                    .await;
+            }
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        spec: &ConsumerSpec,
+        message: &jetstream::Message,
+        event_id: &str,
+        error: &str,
+    ) {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("{}:{event_id}", spec.name).as_str());
+        headers.insert(
+            "Frevix-Error",
+            error.chars().take(1000).collect::<String>().as_str(),
+        );
+        headers.insert("Frevix-Original-Subject", message.subject.as_str());
+        headers.insert("Frevix-Event-Id", event_id);
+        let subject = format!("{}.dlq.{}", self.config.subject_prefix, spec.name);
+        let published = match self
+            .js
+            .publish_with_headers(subject, headers, message.payload.clone())
+            .await
+        {
+            Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match published {
+            Ok(()) => {
+                let _ = message.double_ack_with(AckKind::Term).await;
+            }
+            Err(error) => {
+                tracing::error!(consumer = %spec.name, %error, "dead-letter publish failed; will retry");
+                let _ = message.ack_with(AckKind::Nak(Some(spec.max_backoff))).await;
+            }
+        }
+    }
+}
+
+fn consumer_lag_gauge() -> opentelemetry::metrics::Gauge<u64> {
+    opentelemetry::global::meter("frevix")
+        .u64_gauge("frevix.consumer.lag")
+        .with_description("events in the stream not yet handled by the consumer")
+        .build()
+}

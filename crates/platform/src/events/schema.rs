@@ -1,0 +1,214 @@
+//! The tables of the event backbone, in each service's own database:
+//! `outbox` (what the service published, written in the state change's
+//! transaction), `inbox` (which events a consumer has applied, written in the
+//! handler's transaction), `consumer_offsets` (in-process cursors) and
+//! `dead_letters` (in-process poison events).
+
+pub mod outbox {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox")]
+    pub struct Model {
+        /// Insert order.
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        #[sea_orm(unique)]
+        pub event_id: Uuid,
+        pub subject: String,
+        pub event_type: String,
+        pub aggregate_id: String,
+        /// The encoded `EventEnvelope`.
+        pub envelope: Vec<u8>,
+        pub created_at: ChronoDateTimeUtc,
+        pub published_at: Option<ChronoDateTimeUtc>,
+        /// Position in the in-process stream, assigned by the relay.
+        pub stream_seq: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod inbox {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "inbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub consumer: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: Uuid,
+        pub applied_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod consumer_offsets {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "consumer_offsets")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub consumer: String,
+        pub stream_seq: i64,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod dead_letters {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "dead_letters")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub consumer: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: Uuid,
+        pub error: String,
+        pub envelope: Vec<u8>,
+        pub failed_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub use migrations::{ConsumerTables, OutboxTable};
+
+mod migrations {
+    use sea_orm_migration::prelude::*;
+
+    fn col(name: &str) -> ColumnDef {
+        ColumnDef::new(Alias::new(name))
+    }
+
+    /// The `outbox` table; producers include it in their migrator.
+    pub struct OutboxTable;
+
+    impl MigrationName for OutboxTable {
+        fn name(&self) -> &str {
+            "m20261121_000010_outbox"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for OutboxTable {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Alias::new("outbox"))
+                        .col(
+                            col("seq")
+                                .big_integer()
+                                .not_null()
+                                .auto_increment()
+                                .primary_key(),
+                        )
+                        .col(col("event_id").uuid().not_null().unique_key())
+                        .col(col("subject").string().not_null())
+                        .col(col("event_type").string().not_null())
+                        .col(col("aggregate_id").string().not_null())
+                        .col(col("envelope").blob().not_null())
+                        .col(col("created_at").timestamp_with_time_zone().not_null())
+                        .col(col("published_at").timestamp_with_time_zone().null())
+                        .col(col("stream_seq").big_integer().null())
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("outbox_unpublished")
+                        .table(Alias::new("outbox"))
+                        .col(Alias::new("published_at"))
+                        .col(Alias::new("seq"))
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("outbox_stream_seq")
+                        .table(Alias::new("outbox"))
+                        .col(Alias::new("stream_seq"))
+                        .to_owned(),
+                )
+                .await
+        }
+    }
+
+    /// `inbox`, `consumer_offsets` and `dead_letters`; consumers include it.
+    pub struct ConsumerTables;
+
+    impl MigrationName for ConsumerTables {
+        fn name(&self) -> &str {
+            "m20261121_000011_consumer_tables"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for ConsumerTables {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Alias::new("inbox"))
+                        .col(col("consumer").string().not_null())
+                        .col(col("event_id").uuid().not_null())
+                        .col(col("applied_at").timestamp_with_time_zone().not_null())
+                        .primary_key(
+                            Index::create()
+                                .col(Alias::new("consumer"))
+                                .col(Alias::new("event_id")),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Alias::new("consumer_offsets"))
+                        .col(col("consumer").string().not_null().primary_key())
+                        .col(col("stream_seq").big_integer().not_null())
+                        .col(col("updated_at").timestamp_with_time_zone().not_null())
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Alias::new("dead_letters"))
+                        .col(col("consumer").string().not_null())
+                        .col(col("event_id").uuid().not_null())
+                        .col(col("error").text().not_null())
+                        .col(col("envelope").blob().not_null())
+                        .col(col("failed_at").timestamp_with_time_zone().not_null())
+                        .primary_key(
+                            Index::create()
+                                .col(Alias::new("consumer"))
+                                .col(Alias::new("event_id")),
+                        )
+                        .to_owned(),
+                )
+                .await
+        }
+    }
+}
