@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use frevix::app::App;
 use frevix::config::{FrevixConfig, Shape};
+use frevix_platform::events::{JetStreamBus, Tail};
 use frevix_proto::identity::v1::{self as pb, identity_service_client::IdentityServiceClient};
 use secrecy::SecretString;
 use tokio::sync::oneshot;
@@ -14,6 +15,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
 use crate::mail::{CapturedMail, SmtpSink, code_in, read_mail};
+use crate::events::TestStreams;
 use crate::postgres::TestDatabase;
 
 /// Which database (and mail path) a test runs on.
@@ -46,6 +48,7 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     _smtp: Option<SmtpSink>,
+    _streams: Option<TestStreams>,
     _database: Option<TestDatabase>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -95,6 +98,7 @@ impl TestApp {
         };
         config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         config.server.shutdown_grace_secs = 2;
+        let mut streams = None;
         let (database, smtp, mail_dir) = match backend {
             Backend::Postgres => {
                 let database = TestDatabase::create::<frevix_identity::Migrator>("identity").await;
@@ -103,6 +107,10 @@ impl TestApp {
                 let smtp = SmtpSink::start(&maildir).await;
                 config.mail.smtp_url =
                     SecretString::from(format!("smtp://127.0.0.1:{}", smtp.port));
+                let isolated = TestStreams::new();
+                config.events.nats_url = isolated.url.clone();
+                config.events.subject_prefix = isolated.prefix.clone();
+                streams = Some(isolated);
                 (Some(database), Some(smtp), maildir)
             }
             Backend::Sqlite => (None, None, config.data_dir.join("mail")),
@@ -111,6 +119,7 @@ impl TestApp {
         tweak(&mut config);
         let mut app = Self::start(backend, config, Shape::AllInOne, mail_dir).await;
         app._smtp = smtp;
+        app._streams = streams;
         app._database = database;
         app._dir = Some(dir);
         app
@@ -163,6 +172,7 @@ impl TestApp {
             shutdown: Some(shutdown),
             task: Some(task),
             _smtp: None,
+            _streams: None,
             _database: None,
             _dir: None,
         }
@@ -262,11 +272,60 @@ impl TestApp {
         )
         .await
         .unwrap();
-        frevix_identity::admin::create_admin(&db, &email, "Operator", &password)
+        let outbox = frevix_platform::events::Outbox::new(
+            frevix_identity::PRODUCER,
+            self.config.events.subject_prefix.clone(),
+        );
+        frevix_identity::admin::create_admin(&db, &outbox, &email, "Operator", &password)
             .await
             .unwrap();
         db.close().await.unwrap();
         self.login(&email, &password).await
+    }
+
+    /// Waits (up to 10 s) for an event of type `E` from `producer` that
+    /// satisfies `wanted`, reading the producer's stream from its start.
+    pub async fn wait_for_event<E: prost::Name + Default>(
+        &self,
+        producer: &str,
+        wanted: impl Fn(&E) -> bool,
+    ) -> E {
+        let mut tail = self.tail(producer).await;
+        let deadline = Duration::from_secs(10);
+        tokio::time::timeout(deadline, async {
+            loop {
+                let event = tail.next().await.unwrap();
+                if let Ok(decoded) = event.decode::<E>()
+                    && wanted(&decoded)
+                {
+                    return decoded;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no matching {} within {deadline:?}", E::full_name()))
+    }
+
+    /// Every event `producer` has published so far, in stream order.
+    pub async fn published_events(&self, producer: &str) -> Vec<frevix_platform::events::ReceivedEvent> {
+        let mut tail = self.tail(producer).await;
+        let mut events = Vec::new();
+        while let Ok(Ok(event)) = tokio::time::timeout(Duration::from_millis(500), tail.next()).await {
+            events.push(event);
+        }
+        events
+    }
+
+    async fn tail(&self, producer: &str) -> Tail {
+        assert_eq!(producer, frevix_identity::PRODUCER, "only identity publishes so far");
+        if self.config.events.nats_url.is_empty() {
+            let url = secrecy::ExposeSecret::expose_secret(&self.config.identity.database.url).to_owned();
+            let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+            Tail::outbox(db, true).await.unwrap()
+        } else {
+            let bus = JetStreamBus::connect(self.config.events.clone()).await.unwrap();
+            Tail::jetstream(&bus, producer, true).await.unwrap()
+        }
     }
 
     /// Stops serving and waits for the drain.

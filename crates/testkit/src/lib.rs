@@ -11,11 +11,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod app;
+mod events;
 mod mail;
 mod postgres;
 pub mod status;
 
 pub use app::{Backend, TestApp, TestUser, authed, unique_email};
+pub use events::{TestStreams, nats_url};
 pub use postgres::TestDatabase;
 
 /// Runs each listed `async fn name(backend: Backend)` on PostgreSQL and on
