@@ -14,8 +14,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-use crate::mail::{CapturedMail, SmtpSink, code_in, read_mail};
 use crate::events::TestStreams;
+use crate::mail::{CapturedMail, SmtpSink, code_in, read_mail};
 use crate::postgres::TestDatabase;
 
 /// Which database (and mail path) a test runs on.
@@ -307,23 +307,35 @@ impl TestApp {
     }
 
     /// Every event `producer` has published so far, in stream order.
-    pub async fn published_events(&self, producer: &str) -> Vec<frevix_platform::events::ReceivedEvent> {
+    pub async fn published_events(
+        &self,
+        producer: &str,
+    ) -> Vec<frevix_platform::events::ReceivedEvent> {
         let mut tail = self.tail(producer).await;
         let mut events = Vec::new();
-        while let Ok(Ok(event)) = tokio::time::timeout(Duration::from_millis(500), tail.next()).await {
+        while let Ok(Ok(event)) =
+            tokio::time::timeout(Duration::from_millis(500), tail.next()).await
+        {
             events.push(event);
         }
         events
     }
 
     async fn tail(&self, producer: &str) -> Tail {
-        assert_eq!(producer, frevix_identity::PRODUCER, "only identity publishes so far");
+        assert_eq!(
+            producer,
+            frevix_identity::PRODUCER,
+            "only identity publishes so far"
+        );
         if self.config.events.nats_url.is_empty() {
-            let url = secrecy::ExposeSecret::expose_secret(&self.config.identity.database.url).to_owned();
+            let url =
+                secrecy::ExposeSecret::expose_secret(&self.config.identity.database.url).to_owned();
             let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
             Tail::outbox(db, true).await.unwrap()
         } else {
-            let bus = JetStreamBus::connect(self.config.events.clone()).await.unwrap();
+            let bus = JetStreamBus::connect(self.config.events.clone())
+                .await
+                .unwrap();
             Tail::jetstream(&bus, producer, true).await.unwrap()
         }
     }

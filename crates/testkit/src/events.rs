@@ -43,7 +43,9 @@ impl Drop for TestStreams {
                 .unwrap();
             runtime.block_on(async {
                 let connect = async_nats::ConnectOptions::new().connect(url.as_str());
-                let Ok(Ok(client)) = tokio::time::timeout(std::time::Duration::from_secs(2), connect).await else {
+                let Ok(Ok(client)) =
+                    tokio::time::timeout(std::time::Duration::from_secs(2), connect).await
+                else {
                     return;
                 };
                 let js = jetstream::new(client);

@@ -5,7 +5,8 @@
 //! `<prefix>.dlq.<consumer>` subject with the error in a header.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -30,7 +31,8 @@ pub struct JetStreamBus {
     config: EventsConfig,
     client: async_nats::Client,
     js: Context,
-    streams_ready: AtomicBool,
+    /// Producers whose stream is known to exist.
+    streams_ready: Mutex<HashSet<String>>,
 }
 
 fn nats(error: impl std::fmt::Display) -> BusError {
@@ -52,7 +54,7 @@ impl JetStreamBus {
             config,
             client,
             js,
-            streams_ready: AtomicBool::new(false),
+            streams_ready: Mutex::new(HashSet::new()),
         })
     }
 
@@ -91,7 +93,9 @@ impl JetStreamBus {
             .create_or_update_stream(config)
             .await
             .map_err(nats)?;
-        self.streams_ready.store(true, Ordering::Relaxed);
+        if let Ok(mut ready) = self.streams_ready.lock() {
+            ready.insert(producer.to_owned());
+        }
         self.js.get_stream(name).await.map_err(nats)
     }
 
@@ -110,10 +114,12 @@ impl JetStreamBus {
     /// Publishes rows in order and waits for every ack.
     pub(crate) async fn publish_batch(&self, rows: &[outbox::Model]) -> Result<(), RelayError> {
         let failed = |e: &dyn std::fmt::Display| RelayError::Publish(e.to_string());
-        if !self.streams_ready.load(Ordering::Relaxed) {
-            if let Some(producer) = rows.first().and_then(|row| row.subject.split('.').nth(1)) {
-                self.ensure_stream(producer).await.map_err(|e| failed(&e))?;
-            }
+        // The stream may not exist yet if NATS was down when the service started.
+        let producer = rows.first().and_then(|row| row.subject.split('.').nth(1));
+        if let Some(producer) = producer
+            && !self.streams_ready.lock().is_ok_and(|ready| ready.contains(producer))
+        {
+            self.ensure_stream(producer).await.map_err(|e| failed(&e))?;
         }
         let mut acks = Vec::with_capacity(rows.len());
         for row in rows {

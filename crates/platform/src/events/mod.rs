@@ -141,8 +141,12 @@ impl EventBus {
         producer: &'static str,
         db: DatabaseConnection,
     ) -> Result<(Outbox, Relay), BusError> {
-        if let EventBus::JetStream(bus) = self {
-            bus.ensure_stream(producer).await?;
+        if let EventBus::JetStream(bus) = self
+            && let Err(error) = bus.ensure_stream(producer).await
+        {
+            // Start anyway: the outbox keeps the events and the relay
+            // creates the stream once NATS answers.
+            tracing::warn!(producer, %error, "cannot create the event stream yet");
         }
         if let EventBus::InProcess(bus) = self {
             bus.register(producer, db.clone());
