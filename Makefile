@@ -26,5 +26,5 @@ lint: tools ## rustfmt check, clippy -D warnings, buf lint (and buf breaking aga
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-bench: ## benchmarks as ratios to baselines measured in the same run
-	$(CARGO) run --release -p frevix-bench
+bench: tools ## benchmarks as ratios to baselines measured in the same run
+	scripts/bench.sh

@@ -5,11 +5,15 @@
 //!   verification, so 1.0 would mean everything else is free).
 //! - Authenticated GetMe requests/s with latency percentiles.
 //!
-//! The server runs in this process on the all-in-one shape (SQLite) or, with
-//! `FREVIX_BENCH_BACKEND=postgres`, on PostgreSQL.
+//! - Event relay throughput and commit → consumer latency (see [`events`]).
+//!
+//! The identity server runs in this process on the all-in-one shape (SQLite)
+//! or, with `FREVIX_BENCH_BACKEND=postgres`, on PostgreSQL.
 
 // A benchmark driver: a failed set-up should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod events;
 
 use std::time::{Duration, Instant};
 
@@ -51,6 +55,10 @@ async fn main() {
         p50.as_secs_f64() * 1000.0,
         p99.as_secs_f64() * 1000.0
     );
+    app.stop().await;
+
+    println!();
+    events::run().await;
 }
 
 async fn raw_hashes_per_second(threads: usize) -> f64 {

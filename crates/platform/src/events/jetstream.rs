@@ -4,8 +4,8 @@
 //! after the handler's transaction commits. Poison events go to the
 //! `<prefix>.dlq.<consumer>` subject with the error in a header.
 
-use std::sync::Arc;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -117,7 +117,10 @@ impl JetStreamBus {
         // The stream may not exist yet if NATS was down when the service started.
         let producer = rows.first().and_then(|row| row.subject.split('.').nth(1));
         if let Some(producer) = producer
-            && !self.streams_ready.lock().is_ok_and(|ready| ready.contains(producer))
+            && !self
+                .streams_ready
+                .lock()
+                .is_ok_and(|ready| ready.contains(producer))
         {
             self.ensure_stream(producer).await.map_err(|e| failed(&e))?;
         }

@@ -1,0 +1,185 @@
+//! Event backbone figures on PostgreSQL and JetStream:
+//! - relay throughput (outbox commit → JetStream ack) as a ratio to raw
+//!   async-nats publishing into a stream with the same settings, with the
+//!   same number of acks in flight;
+//! - latency from the producer's commit to the consumer's handler at a
+//!   steady 1,000 events/s (the consumer's commit follows in the same
+//!   transaction).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+use frevix_platform::events::{
+    ConsumerSpec, EventBus, EventHandler, EventsConfig, HandlerError, ReceivedEvent,
+};
+use frevix_proto::identity::v1::AccountUpdated;
+use frevix_testkit::{TestDatabase, TestStreams};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm_migration::prelude::*;
+
+const EVENTS: usize = 20_000;
+
+struct BenchMigrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for BenchMigrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(frevix_platform::events::schema::OutboxTable),
+            Box::new(frevix_platform::events::schema::ConsumerTables),
+        ]
+    }
+}
+
+pub async fn run() {
+    let streams = TestStreams::new();
+    let config = EventsConfig {
+        nats_url: streams.url.clone(),
+        subject_prefix: streams.prefix.clone(),
+        relay_poll_ms: 10,
+        ..EventsConfig::default()
+    };
+    let producer_db = TestDatabase::create::<BenchMigrator>("bench").await;
+    let db = frevix_platform::db::connect_and_migrate::<BenchMigrator>(&producer_db.url, 10)
+        .await
+        .unwrap();
+    let bus = EventBus::connect(&config).await.unwrap();
+    let EventBus::JetStream(js) = &bus else {
+        unreachable!()
+    };
+
+    // Baseline: raw publishing, same stream settings, same acks in flight.
+    js.ensure_stream("raw").await.unwrap();
+    let payload = bytes::Bytes::from(vec![7u8; 200]);
+    let started = Instant::now();
+    for batch in 0..EVENTS / 256 + 1 {
+        let mut acks = Vec::new();
+        for i in 0..256 {
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", format!("raw-{batch}-{i}").as_str());
+            acks.push(
+                js.context()
+                    .publish_with_headers(
+                        format!("{}.raw.bench", config.subject_prefix),
+                        headers,
+                        payload.clone(),
+                    )
+                    .await
+                    .unwrap(),
+            );
+        }
+        for ack in acks {
+            ack.await.unwrap();
+        }
+    }
+    let raw = ((EVENTS / 256 + 1) * 256) as f64 / started.elapsed().as_secs_f64();
+    println!("baseline  raw async-nats publish (256 acks in flight) msgs/s: {raw:.0}");
+
+    // Relay: the same number of events committed first, then drained.
+    let (outbox, relay) = bus.producer("bench", db.clone()).await.unwrap();
+    for chunk in 0..EVENTS / 500 {
+        let txn = db.begin().await.unwrap();
+        for i in 0..500 {
+            let event = AccountUpdated {
+                account_id: format!("agg{}", i % 50),
+                display_name: format!("{chunk}-{i}"),
+                roles: vec![],
+            };
+            outbox
+                .publish(&txn, "account", &event.account_id, &event)
+                .await
+                .unwrap();
+        }
+        txn.commit().await.unwrap();
+    }
+    let started = Instant::now();
+    relay.drain().await.unwrap();
+    let relayed = EVENTS as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "relay     outbox → JetStream ack events/s: {relayed:.0}   ratio to raw publish: {:.2}",
+        relayed / raw
+    );
+
+    // Latency at a steady 1,000 events/s through relay and consumer.
+    let consumer_db_guard = TestDatabase::create::<BenchMigrator>("bench").await;
+    let consumer_db =
+        frevix_platform::db::connect_and_migrate::<BenchMigrator>(&consumer_db_guard.url, 10)
+            .await
+            .unwrap();
+    let clock = Arc::new(Clock::default());
+    let relaying = relay.spawn();
+    let consumer = bus
+        .consume(
+            ConsumerSpec::new("latency", "bench"),
+            consumer_db,
+            clock.clone(),
+        )
+        .await
+        .unwrap();
+    // Skip the backlog of the throughput run.
+    while clock.seen.lock().unwrap().len() < EVENTS {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut committed = HashMap::new();
+    let mut ticker = tokio::time::interval(Duration::from_millis(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let steady = 5_000;
+    let started = Instant::now();
+    for i in 0..steady {
+        ticker.tick().await;
+        let txn = db.begin().await.unwrap();
+        let event = AccountUpdated {
+            account_id: format!("agg{}", i % 50),
+            display_name: format!("steady-{i}"),
+            roles: vec![],
+        };
+        let id = outbox
+            .publish(&txn, "account", &event.account_id, &event)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        committed.insert(id, Instant::now());
+        outbox.committed();
+    }
+    let rate = f64::from(steady) / started.elapsed().as_secs_f64();
+    while clock.seen.lock().unwrap().len() < EVENTS + steady as usize {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seen = clock.seen.lock().unwrap().clone();
+    let mut latencies: Vec<Duration> = committed
+        .iter()
+        .filter_map(|(id, at)| {
+            seen.get(id)
+                .map(|handled| handled.saturating_duration_since(*at))
+        })
+        .collect();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
+    println!(
+        "latency   commit → consumer handler at {rate:.0} events/s: p50 {:.2} ms   p99 {:.2} ms",
+        at(0.5).as_secs_f64() * 1000.0,
+        at(0.99).as_secs_f64() * 1000.0
+    );
+    consumer.shutdown(Duration::from_secs(2)).await;
+    relaying.shutdown(Duration::from_secs(2)).await;
+}
+
+/// Notes when each event reached the handler.
+#[derive(Default)]
+struct Clock {
+    seen: Mutex<HashMap<uuid::Uuid, Instant>>,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for Clock {
+    async fn handle(
+        &self,
+        _txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        self.seen.lock().unwrap().insert(event.id, Instant::now());
+        Ok(())
+    }
+}
