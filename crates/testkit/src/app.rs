@@ -138,8 +138,18 @@ impl TestApp {
             // The mesh shape insists on SMTP; nothing is mailed in these tests.
             config.mail.smtp_url = SecretString::from("smtp://127.0.0.1:9");
         }
+        // The mesh shape insists on JetStream too.
+        let mut streams = None;
+        if shape != Shape::AllInOne && config.events.nats_url.is_empty() {
+            let isolated = TestStreams::new();
+            config.events.nats_url = isolated.url.clone();
+            config.events.subject_prefix = isolated.prefix.clone();
+            streams = Some(isolated);
+        }
         tweak(&mut config);
-        Self::start(self.backend, config, shape, self.mail_dir.clone()).await
+        let mut app = Self::start(self.backend, config, shape, self.mail_dir.clone()).await;
+        app._streams = streams;
+        app
     }
 
     async fn start(
