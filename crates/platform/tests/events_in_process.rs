@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use frevix_platform::events::{ConsumerSpec, EventBus, EventsConfig, Tail};
-use frevix_proto::identity::v1::AccountUpdated;
 use sea_orm::{ConnectionTrait, Statement};
 use support::*;
 
@@ -131,46 +130,15 @@ async fn two_relays_publish_each_event_once_in_order_per_aggregate() {
     let (outbox, first) = bus.producer("identity", first_db.clone()).await.unwrap();
     let (_, second) = bus.producer("identity", second_db).await.unwrap();
     let relays = [first.clone().spawn(), second.spawn()];
-    let writers: Vec<_> = (0..5)
-        .map(|a| {
-            let (db, outbox) = (first_db.clone(), outbox.clone());
-            tokio::spawn(async move {
-                write_events(&db, &outbox, &format!("agg{a}"), &numbered("v", 0..40)).await
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer.await.unwrap();
-    }
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while first.depth().await.unwrap() > 0 {
-        assert!(std::time::Instant::now() < deadline, "relays did not drain");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    write_concurrently(&first_db, &outbox).await;
+    wait_drained(&first).await;
     let mut tail = Tail::outbox(first_db.clone(), true).await.unwrap();
-    let mut by_aggregate: std::collections::HashMap<String, Vec<String>> = Default::default();
-    let mut sequences = Vec::new();
-    for _ in 0..200 {
-        let event = tail.next().await.unwrap();
-        sequences.push(event.stream_seq);
-        let event: AccountUpdated = event.decode().unwrap();
-        by_aggregate
-            .entry(event.account_id)
-            .or_default()
-            .push(event.display_name);
-    }
+    let sequences = assert_in_order_per_aggregate(&mut tail).await;
     assert_eq!(
         sequences,
         (1..=200).collect::<Vec<u64>>(),
         "each event numbered once"
     );
-    for a in 0..5 {
-        assert_eq!(
-            by_aggregate[&format!("agg{a}")],
-            numbered("v", 0..40),
-            "agg{a} in order"
-        );
-    }
     for relay in relays {
         relay.shutdown(Duration::from_secs(2)).await;
     }

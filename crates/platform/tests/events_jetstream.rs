@@ -204,22 +204,8 @@ async fn two_relays_publish_each_event_once_in_order_per_aggregate() {
         .unwrap();
     let relays = [first.clone().spawn(), second.spawn()];
 
-    let writers: Vec<_> = (0..5)
-        .map(|a| {
-            let (db, outbox) = (first_db.clone(), outbox.clone());
-            tokio::spawn(async move {
-                write_events(&db, &outbox, &format!("agg{a}"), &numbered("v", 0..40)).await
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer.await.unwrap();
-    }
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while first.depth().await.unwrap() > 0 {
-        assert!(std::time::Instant::now() < deadline, "relays did not drain");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    write_concurrently(&first_db, &outbox).await;
+    wait_drained(&first).await;
     assert_eq!(
         stream_messages(&first_bus, "identity").await,
         200,
@@ -230,21 +216,7 @@ async fn two_relays_publish_each_event_once_in_order_per_aggregate() {
         panic!()
     };
     let mut tail = Tail::jetstream(js, "identity", true).await.unwrap();
-    let mut by_aggregate: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for _ in 0..200 {
-        let event: AccountUpdated = tail.next().await.unwrap().decode().unwrap();
-        by_aggregate
-            .entry(event.account_id)
-            .or_default()
-            .push(event.display_name);
-    }
-    for a in 0..5 {
-        assert_eq!(
-            by_aggregate[&format!("agg{a}")],
-            numbered("v", 0..40),
-            "agg{a} in order"
-        );
-    }
+    assert_in_order_per_aggregate(&mut tail).await;
     for relay in relays {
         relay.shutdown(Duration::from_secs(2)).await;
     }

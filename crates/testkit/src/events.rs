@@ -36,31 +36,24 @@ impl Drop for TestStreams {
     fn drop(&mut self) {
         let url = self.url.clone();
         let stream_prefix = format!("{}_", self.prefix.to_uppercase());
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let connect = async_nats::ConnectOptions::new().connect(url.as_str());
-                let Ok(Ok(client)) =
-                    tokio::time::timeout(std::time::Duration::from_secs(2), connect).await
-                else {
-                    return;
-                };
-                let js = jetstream::new(client);
-                let mut names = js.stream_names();
-                let mut doomed = Vec::new();
-                while let Some(Ok(name)) = names.next().await {
-                    if name.starts_with(&stream_prefix) {
-                        doomed.push(name);
-                    }
+        crate::finish_in_thread(async move {
+            let connect = async_nats::ConnectOptions::new().connect(url.as_str());
+            let Ok(Ok(client)) =
+                tokio::time::timeout(std::time::Duration::from_secs(2), connect).await
+            else {
+                return;
+            };
+            let js = jetstream::new(client);
+            let mut names = js.stream_names();
+            let mut doomed = Vec::new();
+            while let Some(Ok(name)) = names.next().await {
+                if name.starts_with(&stream_prefix) {
+                    doomed.push(name);
                 }
-                for name in doomed {
-                    let _ = js.delete_stream(&name).await;
-                }
-            });
-        })
-        .join();
+            }
+            for name in doomed {
+                let _ = js.delete_stream(&name).await;
+            }
+        });
     }
 }

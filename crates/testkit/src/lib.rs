@@ -20,6 +20,22 @@ pub use app::{Backend, TestApp, TestUser, authed, unique_email};
 pub use events::{TestStreams, nats_url};
 pub use postgres::TestDatabase;
 
+/// Runs `work` to completion on a runtime of its own in another thread: for
+/// clean-up in `Drop`, which runs inside the test's runtime and cannot block it.
+pub(crate) fn finish_in_thread<F>(work: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(work);
+    })
+    .join();
+}
+
 /// Runs each listed `async fn name(backend: Backend)` on PostgreSQL and on
 /// SQLite, as `postgres::name` and `sqlite::name`.
 #[macro_export]

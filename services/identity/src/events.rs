@@ -10,6 +10,18 @@ use crate::store::accounts::{AccountRow, roles_of};
 
 const AGGREGATE: &str = "account";
 
+async fn emit<E: prost::Name>(
+    outbox: &Outbox,
+    db: &impl ConnectionTrait,
+    row: &AccountRow,
+    event: &E,
+) -> Result<(), DbErr> {
+    outbox
+        .publish(db, AGGREGATE, &row.id.to_string(), event)
+        .await
+        .map(|_| ())
+}
+
 fn roles(row: &AccountRow) -> Vec<i32> {
     roles_of(row)
         .to_vec()
@@ -29,10 +41,7 @@ pub async fn user_registered(
         display_name: row.display_name.clone(),
         roles: roles(row),
     };
-    outbox
-        .publish(db, AGGREGATE, &row.id.to_string(), &event)
-        .await?;
-    Ok(())
+    emit(outbox, db, row, &event).await
 }
 
 pub async fn email_verified(
@@ -44,10 +53,7 @@ pub async fn email_verified(
         account_id: row.id.to_string(),
         email: row.email.clone(),
     };
-    outbox
-        .publish(db, AGGREGATE, &row.id.to_string(), &event)
-        .await?;
-    Ok(())
+    emit(outbox, db, row, &event).await
 }
 
 pub async fn account_updated(
@@ -60,10 +66,7 @@ pub async fn account_updated(
         display_name: row.display_name.clone(),
         roles: roles(row),
     };
-    outbox
-        .publish(db, AGGREGATE, &row.id.to_string(), &event)
-        .await?;
-    Ok(())
+    emit(outbox, db, row, &event).await
 }
 
 pub async fn account_suspended(
@@ -76,10 +79,7 @@ pub async fn account_suspended(
         account_id: row.id.to_string(),
         reason: reason.to_owned(),
     };
-    outbox
-        .publish(db, AGGREGATE, &row.id.to_string(), &event)
-        .await?;
-    Ok(())
+    emit(outbox, db, row, &event).await
 }
 
 pub async fn account_reinstated(
@@ -90,8 +90,5 @@ pub async fn account_reinstated(
     let event = pb::AccountReinstated {
         account_id: row.id.to_string(),
     };
-    outbox
-        .publish(db, AGGREGATE, &row.id.to_string(), &event)
-        .await?;
-    Ok(())
+    emit(outbox, db, row, &event).await
 }

@@ -286,3 +286,51 @@ impl Drop for OwnNats {
 pub fn shared<T>(value: T) -> Arc<T> {
     Arc::new(value)
 }
+
+/// Writes 40 events to each of five aggregates from five concurrent tasks.
+pub async fn write_concurrently(db: &DatabaseConnection, outbox: &Outbox) {
+    let writers: Vec<_> = (0..5)
+        .map(|a| {
+            let (db, outbox) = (db.clone(), outbox.clone());
+            tokio::spawn(async move {
+                write_events(&db, &outbox, &format!("agg{a}"), &numbered("v", 0..40)).await
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+}
+
+/// Waits until `relay`'s outbox has nothing left to publish.
+pub async fn wait_drained(relay: &frevix_platform::events::Relay) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while relay.depth().await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "relays did not drain");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads the 200 events of [`write_concurrently`] from `tail`, checks every
+/// aggregate came in order, and returns the stream sequences seen.
+pub async fn assert_in_order_per_aggregate(tail: &mut frevix_platform::events::Tail) -> Vec<u64> {
+    let mut by_aggregate: HashMap<String, Vec<String>> = HashMap::new();
+    let mut sequences = Vec::new();
+    for _ in 0..200 {
+        let event = tail.next().await.unwrap();
+        sequences.push(event.stream_seq);
+        let event: AccountUpdated = event.decode().unwrap();
+        by_aggregate
+            .entry(event.account_id)
+            .or_default()
+            .push(event.display_name);
+    }
+    for a in 0..5 {
+        assert_eq!(
+            by_aggregate[&format!("agg{a}")],
+            numbered("v", 0..40),
+            "agg{a} in order"
+        );
+    }
+    sequences
+}

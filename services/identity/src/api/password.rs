@@ -8,7 +8,7 @@ use frevix_proto::identity::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
 
-use super::support::{is_pending, within};
+use super::support::is_pending;
 use crate::Inner;
 use crate::domain::account::{AccountStatus, Email};
 use crate::domain::codes::{self, Purpose};
@@ -22,23 +22,14 @@ pub async fn request_password_reset(
     request: Request<pb::RequestPasswordResetRequest>,
 ) -> Result<pb::RequestPasswordResetResponse> {
     let address = client_address(&request, inner.trust_forwarded_for);
-    let mut violations = FieldViolations::new();
-    let email = Email::parse("email", &request.get_ref().email, &mut violations);
-    let email = violations
-        .finish(email)?
-        .ok_or(IdentityError::CodeInvalid)?;
-    // Limits apply to every address asked about, so they reveal nothing.
-    within(&inner.limits.mail_per_address, &address)?;
-    within(&inner.limits.mail_per_email, email.as_str())?;
-
-    if let Some(account) = accounts::find_account_by_email(&inner.db, email.as_str()).await? {
-        let now = Utc::now();
-        let txn = inner.db.begin().await?;
-        inner
-            .send_code(&txn, &account, Purpose::ResetPassword, now)
-            .await?;
-        txn.commit().await?;
-    }
+    inner
+        .mail_code_on_request(
+            &address,
+            &request.get_ref().email,
+            Purpose::ResetPassword,
+            |_| true,
+        )
+        .await?;
     // The same answer, in the same time, whether or not the account exists.
     Ok(pb::RequestPasswordResetResponse {})
 }

@@ -161,24 +161,13 @@ pub async fn resend_verification(
     request: Request<pb::ResendVerificationRequest>,
 ) -> Result<pb::ResendVerificationResponse> {
     let address = client_address(&request, inner.trust_forwarded_for);
-    let mut violations = FieldViolations::new();
-    let email = Email::parse("email", &request.get_ref().email, &mut violations);
-    let email = violations
-        .finish(email)?
-        .ok_or(IdentityError::CodeInvalid)?;
-    // Limits apply to every address asked about, so they reveal nothing.
-    within(&inner.limits.mail_per_address, &address)?;
-    within(&inner.limits.mail_per_email, email.as_str())?;
-
-    if let Some(account) = accounts::find_account_by_email(&inner.db, email.as_str()).await?
-        && is_pending(&account)
-    {
-        let now = Utc::now();
-        let txn = inner.db.begin().await?;
-        inner
-            .send_code(&txn, &account, Purpose::VerifyEmail, now)
-            .await?;
-        txn.commit().await?;
-    }
+    inner
+        .mail_code_on_request(
+            &address,
+            &request.get_ref().email,
+            Purpose::VerifyEmail,
+            is_pending,
+        )
+        .await?;
     Ok(pb::ResendVerificationResponse {})
 }

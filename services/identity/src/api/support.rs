@@ -14,12 +14,17 @@ use uuid::Uuid;
 
 use super::convert::timestamp;
 use crate::Inner;
+use crate::domain::account::Email;
 use crate::domain::account::{AccountStatus, LoginRefusal, may_log_in};
 use crate::domain::codes::{self, CodeCheck, Purpose};
 use crate::domain::{password, tokens};
 use crate::error::{IdentityError, Result};
-use crate::store::accounts::{AccountRow, find_account_by_id, roles_of, status_of};
+use crate::store::accounts::{
+    AccountRow, find_account_by_email, find_account_by_id, roles_of, status_of,
+};
 use crate::store::{codes as code_store, sessions};
+use frevix_platform::error::FieldViolations;
+use sea_orm::TransactionTrait;
 
 /// A hash to verify against when the email is unknown, so a login for an
 /// unknown email costs as much as one for a known email.
@@ -188,6 +193,33 @@ impl Inner {
                 tracing::error!(%error, "mailing a code failed; the user can ask again");
             }
         });
+        Ok(())
+    }
+
+    /// Mails a fresh code of `purpose` to `email_text` if it belongs to an
+    /// account that `eligible` accepts; limits apply to every address asked
+    /// about, so neither the answer nor a refusal reveals whether it exists.
+    pub async fn mail_code_on_request(
+        &self,
+        client_address: &str,
+        email_text: &str,
+        purpose: Purpose,
+        eligible: impl Fn(&AccountRow) -> bool,
+    ) -> Result<()> {
+        let mut violations = FieldViolations::new();
+        let email = Email::parse("email", email_text, &mut violations);
+        let email = violations
+            .finish(email)?
+            .ok_or(IdentityError::CodeInvalid)?;
+        within(&self.limits.mail_per_address, client_address)?;
+        within(&self.limits.mail_per_email, email.as_str())?;
+        if let Some(account) = find_account_by_email(&self.db, email.as_str()).await?
+            && eligible(&account)
+        {
+            let txn = self.db.begin().await?;
+            self.send_code(&txn, &account, purpose, Utc::now()).await?;
+            txn.commit().await?;
+        }
         Ok(())
     }
 
