@@ -122,26 +122,39 @@ pub async fn run() {
     while clock.seen.lock().unwrap().len() < EVENTS {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut committed = HashMap::new();
-    let mut ticker = tokio::time::interval(Duration::from_millis(1));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let steady = 5_000;
+    // Four writers at 250 events/s each, as concurrent requests would.
+    let steady: u32 = 5_000;
     let started = Instant::now();
-    for i in 0..steady {
-        ticker.tick().await;
-        let txn = db.begin().await.unwrap();
-        let event = AccountUpdated {
-            account_id: format!("agg{}", i % 50),
-            display_name: format!("steady-{i}"),
-            roles: vec![],
-        };
-        let id = outbox
-            .publish(&txn, "account", &event.account_id, &event)
-            .await
-            .unwrap();
-        txn.commit().await.unwrap();
-        committed.insert(id, Instant::now());
-        outbox.committed();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (db, outbox) = (db.clone(), outbox.clone());
+            tokio::spawn(async move {
+                let mut committed = HashMap::new();
+                let mut ticker = tokio::time::interval(Duration::from_millis(4));
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                for i in 0..steady / 4 {
+                    ticker.tick().await;
+                    let txn = db.begin().await.unwrap();
+                    let event = AccountUpdated {
+                        account_id: format!("agg{w}-{}", i % 10),
+                        display_name: format!("steady-{w}-{i}"),
+                        roles: vec![],
+                    };
+                    let id = outbox
+                        .publish(&txn, "account", &event.account_id, &event)
+                        .await
+                        .unwrap();
+                    txn.commit().await.unwrap();
+                    committed.insert(id, Instant::now());
+                    outbox.committed();
+                }
+                committed
+            })
+        })
+        .collect();
+    let mut committed = HashMap::new();
+    for writer in writers {
+        committed.extend(writer.await.unwrap());
     }
     let rate = f64::from(steady) / started.elapsed().as_secs_f64();
     while clock.seen.lock().unwrap().len() < EVENTS + steady as usize {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbErr, EntityTrait, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
 };
 
 use super::envelope::{ReceivedEvent, consume_span};
@@ -136,6 +136,56 @@ pub(crate) async fn apply_with_retries(
             }
         }
     }
+}
+
+/// The fast path: applies every event of `events` in one transaction (one
+/// inbox lookup and one inbox insert for the batch) and moves the cursor to
+/// `cursor` with it. If a handler fails, nothing is changed and the index of
+/// the failed event is returned; the caller then goes one event at a time,
+/// counting that failure as the event's first attempt, so order and the
+/// dead-letter rules hold.
+pub(crate) async fn apply_batch(
+    db: &DatabaseConnection,
+    spec: &ConsumerSpec,
+    events: &[ReceivedEvent],
+    handler: &dyn EventHandler,
+    cursor: Option<Cursor<'_>>,
+) -> Result<Result<(), usize>, DbErr> {
+    let txn = db.begin().await?;
+    let ids: Vec<uuid::Uuid> = events.iter().map(|event| event.id).collect();
+    let mut seen: std::collections::HashSet<uuid::Uuid> = inbox::Entity::find()
+        .filter(inbox::Column::Consumer.eq(spec.name.clone()))
+        .filter(inbox::Column::EventId.is_in(ids))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|row| row.event_id)
+        .collect();
+    let mut applied = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        if !spec.wants(event.event_type()) || !seen.insert(event.id) {
+            continue;
+        }
+        let span = consume_span(&spec.name, event);
+        if let Err(error) = handler.handle(&txn, event).instrument(span).await {
+            tracing::debug!(consumer = %spec.name, %error, "batch failed; going one by one");
+            txn.rollback().await?;
+            return Ok(Err(index));
+        }
+        applied.push(inbox::ActiveModel {
+            consumer: Set(spec.name.clone()),
+            event_id: Set(event.id),
+            applied_at: Set(Utc::now()),
+        });
+    }
+    if !applied.is_empty() {
+        inbox::Entity::insert_many(applied).exec(&txn).await?;
+    }
+    if let Some(cursor) = &cursor {
+        save_cursor(&txn, cursor).await?;
+    }
+    txn.commit().await?;
+    Ok(Ok(()))
 }
 
 async fn apply_once(

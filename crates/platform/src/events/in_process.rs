@@ -12,7 +12,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use tokio::sync::watch;
 
 use super::consumer::{
-    ConsumerSpec, Cursor, EventHandler, Outcome, apply_with_retries, load_cursor, store_dead_letter,
+    ConsumerSpec, Cursor, EventHandler, Outcome, apply_batch, apply_with_retries, load_cursor,
+    store_dead_letter,
 };
 use super::envelope::ReceivedEvent;
 use super::schema::outbox;
@@ -122,7 +123,26 @@ async fn consume_batch(
         .limit(100)
         .all(log)
         .await?;
-    for row in &rows {
+    let events: Result<Vec<ReceivedEvent>, _> = rows
+        .iter()
+        .map(|row| {
+            let seq = u64::try_from(row.stream_seq.unwrap_or_default()).unwrap_or(0);
+            ReceivedEvent::open(&row.envelope, seq, 1)
+        })
+        .collect();
+    let mut failed_in_batch = None;
+    if let (Ok(events), Some(last)) = (events, rows.last()) {
+        let cursor = Cursor {
+            consumer: &spec.name,
+            stream_seq: last.stream_seq.unwrap_or_default(),
+        };
+        match apply_batch(db, spec, &events, handler, Some(cursor)).await? {
+            Ok(()) => return Ok(rows.len()),
+            Err(index) => failed_in_batch = Some(index),
+        }
+    }
+    // One at a time: retries, dead letters, and the cursor after each event.
+    for (index, row) in rows.iter().enumerate() {
         let stream_seq = row.stream_seq.unwrap_or_default();
         let cursor = Cursor {
             consumer: &spec.name,
@@ -154,8 +174,15 @@ async fn consume_batch(
                 continue;
             }
         };
-        if let Outcome::DeadLetter(error) =
-            apply_with_retries(db, spec, &event, handler, Some(cursor), 1).await?
+        if let Outcome::DeadLetter(error) = apply_with_retries(
+            db,
+            spec,
+            &event,
+            handler,
+            Some(cursor),
+            first_attempt(failed_in_batch, index),
+        )
+        .await?
         {
             let cursor = Cursor {
                 consumer: &spec.name,
@@ -165,4 +192,10 @@ async fn consume_batch(
         }
     }
     Ok(rows.len())
+}
+
+/// The attempt an event starts at when going one by one: the event that
+/// failed in the batch has used its first attempt there.
+pub(crate) fn first_attempt(failed_in_batch: Option<usize>, index: usize) -> u32 {
+    if failed_in_batch == Some(index) { 2 } else { 1 }
 }

@@ -20,7 +20,7 @@ use prost::Message as _;
 use sea_orm::DatabaseConnection;
 use tokio_stream::StreamExt as _;
 
-use super::consumer::{ConsumerSpec, EventHandler, Outcome, apply_with_retries};
+use super::consumer::{ConsumerSpec, EventHandler, Outcome, apply_batch, apply_with_retries};
 use super::envelope::ReceivedEvent;
 use super::outbox::RelayError;
 use super::schema::outbox;
@@ -184,8 +184,11 @@ impl JetStreamBus {
             let mut lag_report = tokio::time::interval(Duration::from_secs(10));
             let mut consumer = consumer;
             loop {
-                let mut messages = match consumer.messages().await {
-                    Ok(messages) => messages,
+                // Whatever arrives within 2 ms is applied in one transaction.
+                let mut chunks = match consumer.messages().await {
+                    Ok(messages) => {
+                        Box::pin(messages.chunks_timeout(128, Duration::from_millis(2)))
+                    }
                     Err(error) => {
                         tracing::warn!(consumer = %spec.name, %error, "cannot pull; retrying");
                         tokio::select! {
@@ -196,7 +199,7 @@ impl JetStreamBus {
                 };
                 loop {
                     let next = tokio::select! {
-                        next = messages.next() => next,
+                        next = chunks.next() => next,
                         _ = lag_report.tick() => {
                             if let Ok(info) = consumer.info().await {
                                 consumer_lag_gauge().record(
@@ -209,17 +212,57 @@ impl JetStreamBus {
                         () = stopped(&mut stop) => return,
                     };
                     match next {
-                        Some(Ok(message)) => {
-                            self.handle(&spec, &db, handler.as_ref(), message).await
-                        }
-                        Some(Err(error)) => {
-                            tracing::warn!(consumer = %spec.name, %error, "pull error");
-                        }
+                        Some(chunk) => self.handle_chunk(&spec, &db, handler.as_ref(), chunk).await,
                         None => break,
                     }
                 }
             }
         }))
+    }
+
+    async fn handle_chunk<E: std::fmt::Display>(
+        &self,
+        spec: &ConsumerSpec,
+        db: &DatabaseConnection,
+        handler: &dyn EventHandler,
+        chunk: Vec<Result<jetstream::Message, E>>,
+    ) {
+        let mut messages = Vec::with_capacity(chunk.len());
+        for item in chunk {
+            match item {
+                Ok(message) => messages.push(message),
+                Err(error) => tracing::warn!(consumer = %spec.name, %error, "pull error"),
+            }
+        }
+        let events: Option<Vec<ReceivedEvent>> = messages
+            .iter()
+            .map(|message| {
+                let (seq, delivered) = delivery(message);
+                ReceivedEvent::open(&message.payload, seq, delivered).ok()
+            })
+            .collect();
+        let mut failed_in_batch = None;
+        if let Some(events) = events
+            && !events.is_empty()
+        {
+            match apply_batch(db, spec, &events, handler, None).await {
+                Ok(Ok(())) => {
+                    for message in &messages {
+                        // Unacked, it comes back; the inbox makes that harmless.
+                        if let Err(error) = message.ack().await {
+                            tracing::warn!(consumer = %spec.name, %error, "ack failed");
+                        }
+                    }
+                    return;
+                }
+                Ok(Err(index)) => failed_in_batch = Some(index),
+                Err(error) => tracing::warn!(consumer = %spec.name, %error, "batch failed"),
+            }
+        }
+        for (index, message) in messages.into_iter().enumerate() {
+            let used = u32::from(failed_in_batch == Some(index));
+            self.handle(spec, db, handler, message, used).await;
+        }
     }
 
     async fn handle(
@@ -228,16 +271,9 @@ impl JetStreamBus {
         db: &DatabaseConnection,
         handler: &dyn EventHandler,
         message: jetstream::Message,
+        attempts_used: u32,
     ) {
-        let (stream_seq, delivered) = message
-            .info()
-            .map(|info| {
-                (
-                    info.stream_sequence,
-                    u32::try_from(info.delivered).unwrap_or(1),
-                )
-            })
-            .unwrap_or((0, 1));
+        let (stream_seq, delivered) = delivery(&message);
         let event = match ReceivedEvent::open(&message.payload, stream_seq, delivered) {
             Ok(event) => event,
             Err(error) => {
@@ -247,7 +283,7 @@ impl JetStreamBus {
                 return;
             }
         };
-        match apply_with_retries(db, spec, &event, handler, None, delivered).await {
+        match apply_with_retries(db, spec, &event, handler, None, delivered + attempts_used).await {
             Ok(Outcome::DeadLetter(error)) => {
                 self.dead_letter(spec, &message, &event.id.to_string(), &error)
                     .await;
@@ -301,6 +337,19 @@ impl JetStreamBus {
             }
         }
     }
+}
+
+/// Stream sequence and delivery count of a message.
+fn delivery(message: &jetstream::Message) -> (u64, u32) {
+    message
+        .info()
+        .map(|info| {
+            (
+                info.stream_sequence,
+                u32::try_from(info.delivered).unwrap_or(1),
+            )
+        })
+        .unwrap_or((0, 1))
 }
 
 fn consumer_lag_gauge() -> opentelemetry::metrics::Gauge<u64> {
