@@ -62,14 +62,7 @@ async fn events_survive_a_restart_and_are_applied_once_in_order() {
         .consume(spec(), consumer_db.clone(), Arc::new(Recorder::default()))
         .await
         .unwrap();
-    let rows = wait_applied(&consumer_db, 25, Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        applied(&consumer_db).await.len(),
-        25,
-        "each event applied once"
-    );
-    assert_eq!(values_of(&rows, "a"), numbered("v", 0..25));
+    assert_applied_once_in_order(&consumer_db, "a", &numbered("v", 0..25)).await;
     consumer.shutdown(Duration::from_secs(2)).await;
     relaying.shutdown(Duration::from_secs(2)).await;
 }

@@ -194,6 +194,20 @@ pub async fn wait_applied(
     }
 }
 
+/// Waits for `expected` (the values of one aggregate) to be applied, lets any
+/// redelivery arrive, and checks each was applied exactly once, in order.
+pub async fn assert_applied_once_in_order(
+    db: &DatabaseConnection,
+    aggregate: &str,
+    expected: &[String],
+) {
+    wait_applied(db, expected.len(), Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rows = applied(db).await;
+    assert_eq!(rows.len(), expected.len(), "each event applied once");
+    assert_eq!(values_of(&rows, aggregate), expected, "in order");
+}
+
 /// Values of `aggregate` in applied order.
 pub fn values_of(rows: &[(String, String, String)], aggregate: &str) -> Vec<String> {
     rows.iter()
