@@ -19,6 +19,7 @@ use crate::config::{FrevixConfig, Shape};
 
 /// A built server bound to its port, not yet serving.
 pub struct App {
+    bus: EventBus,
     server: Server,
     listener: TcpListener,
     /// Relays and consumers, stopped after the server has drained.
@@ -49,49 +50,79 @@ impl App {
             TokenVerifier::remote(&config.auth)
         };
         let mut public_methods = Vec::new();
-        public_methods.extend_from_slice(frevix_identity::PUBLIC_METHODS);
+        if shape.serves_identity() {
+            public_methods.extend_from_slice(frevix_identity::PUBLIC_METHODS);
+        }
+        if shape.serves_marketplace() {
+            public_methods.extend_from_slice(frevix_marketplace::PUBLIC_METHODS);
+        }
         let auth = Arc::new(Authenticator::new(verifier, public_methods));
         let mut server = Server::new(config.server.clone(), auth);
         let bus = EventBus::connect(&config.events).await.context("events")?;
         let mut background = Vec::new();
 
-        match shape {
-            Shape::AllInOne | Shape::Identity => {
-                let db = connect_and_migrate::<IdentityMigrator>(
-                    config.identity.database.url.expose_secret(),
-                    config.identity.database.max_connections,
-                )
+        if shape.serves_identity() {
+            let db = connect_and_migrate::<IdentityMigrator>(
+                config.identity.database.url.expose_secret(),
+                config.identity.database.max_connections,
+            )
+            .await
+            .context("identity database")?;
+            let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail")?);
+            let (outbox, relay) = bus
+                .producer(frevix_identity::PRODUCER, db.clone())
                 .await
-                .context("identity database")?;
-                let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail")?);
-                let (outbox, relay) = bus
-                    .producer(frevix_identity::PRODUCER, db.clone())
+                .context("identity events")?;
+            background.push(relay.spawn());
+            let identity = Identity::build(
+                config.identity.clone(),
+                Dependencies {
+                    db,
+                    auth: config.auth.clone(),
+                    mailer,
+                    outbox,
+                    verification_keys: keys,
+                    trust_forwarded_for: config.server.trust_forwarded_for,
+                },
+            )
+            .await
+            .context("identity")?;
+            server.add_service(identity.grpc_service(server.max_message_bytes()));
+            server.add_http(identity.http_routes());
+        }
+        if shape.serves_marketplace() {
+            let db = connect_and_migrate::<frevix_marketplace::Migrator>(
+                config.marketplace.database.url.expose_secret(),
+                config.marketplace.database.max_connections,
+            )
+            .await
+            .context("marketplace database")?;
+            let (outbox, relay) = bus
+                .producer(frevix_marketplace::PRODUCER, db.clone())
+                .await
+                .context("marketplace events")?;
+            background.push(relay.spawn());
+            let marketplace = frevix_marketplace::Marketplace::new(db, outbox);
+            background.extend(
+                marketplace
+                    .consume(&bus)
                     .await
-                    .context("identity events")?;
-                background.push(relay.spawn());
-                let identity = Identity::build(
-                    config.identity.clone(),
-                    Dependencies {
-                        db,
-                        auth: config.auth.clone(),
-                        mailer,
-                        outbox,
-                        verification_keys: keys,
-                        trust_forwarded_for: config.server.trust_forwarded_for,
-                    },
-                )
-                .await
-                .context("identity")?;
-                server.add_service(identity.grpc_service(server.max_message_bytes()));
-                server.add_http(identity.http_routes());
-            }
+                    .context("marketplace consumers")?,
+            );
+            server.add_service(marketplace.grpc_service(server.max_message_bytes()));
         }
         Ok(App {
+            bus,
             server,
             listener,
             background,
             shutdown_grace: std::time::Duration::from_secs(config.server.shutdown_grace_secs),
         })
+    }
+
+    /// The event transport this process uses (tests publish through it).
+    pub fn events(&self) -> EventBus {
+        self.bus.clone()
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {

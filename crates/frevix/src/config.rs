@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use frevix_identity::IdentityConfig;
+use frevix_marketplace::MarketplaceConfig;
 use frevix_platform::config::{self, AuthConfig, ConfigError, MailConfig, ServerConfig};
 use frevix_platform::events::EventsConfig;
 use secrecy::{ExposeSecret, SecretString};
@@ -18,6 +19,8 @@ pub enum Shape {
     AllInOne,
     /// Identity alone, for the mesh.
     Identity,
+    /// Marketplace alone, for the mesh.
+    Marketplace,
 }
 
 impl Shape {
@@ -25,6 +28,7 @@ impl Shape {
         match self {
             Shape::AllInOne => SocketAddr::from(([127, 0, 0, 1], 50050)),
             Shape::Identity => SocketAddr::from(([127, 0, 0, 1], 50051)),
+            Shape::Marketplace => SocketAddr::from(([127, 0, 0, 1], 50052)),
         }
     }
 
@@ -32,7 +36,16 @@ impl Shape {
         match self {
             Shape::AllInOne => "all",
             Shape::Identity => "identity",
+            Shape::Marketplace => "marketplace",
         }
+    }
+
+    pub fn serves_identity(self) -> bool {
+        matches!(self, Shape::AllInOne | Shape::Identity)
+    }
+
+    pub fn serves_marketplace(self) -> bool {
+        matches!(self, Shape::AllInOne | Shape::Marketplace)
     }
 }
 
@@ -55,6 +68,7 @@ pub struct FrevixConfig {
     pub mail: MailConfig,
     pub events: EventsConfig,
     pub identity: IdentityConfig,
+    pub marketplace: MarketplaceConfig,
 }
 
 impl Default for FrevixConfig {
@@ -67,6 +81,7 @@ impl Default for FrevixConfig {
             mail: MailConfig::default(),
             events: EventsConfig::default(),
             identity: IdentityConfig::default(),
+            marketplace: MarketplaceConfig::default(),
         }
     }
 }
@@ -111,6 +126,11 @@ impl FrevixConfig {
                 self.identity.database.url =
                     SecretString::from(frevix_platform::db::sqlite_url(&path));
             }
+            if self.marketplace.database.url.expose_secret().is_empty() {
+                let path = self.data_dir.join("marketplace.db");
+                self.marketplace.database.url =
+                    SecretString::from(frevix_platform::db::sqlite_url(&path));
+            }
             if self.mail.dir == MailConfig::default().dir {
                 self.mail.dir = self.data_dir.join("mail");
             }
@@ -119,8 +139,19 @@ impl FrevixConfig {
 
     pub fn validate(&self, shape: Shape) -> Result<(), ConfigError> {
         self.server.validate("server")?;
-        self.identity.database.validate("identity.database")?;
-        self.identity.validate()?;
+        if shape.serves_identity() {
+            self.identity.database.validate("identity.database")?;
+            self.identity.validate()?;
+        }
+        if shape.serves_marketplace() {
+            self.marketplace.database.validate("marketplace.database")?;
+        }
+        if !shape.serves_identity() && self.auth.jwks_url.is_empty() {
+            return Err(ConfigError::invalid(
+                "auth.jwks_url",
+                "is required without identity in the process: set FREVIX_AUTH__JWKS_URL=http://identity:50051/.well-known/jwks.json",
+            ));
+        }
         if self.auth.issuer.is_empty() {
             return Err(ConfigError::invalid("auth.issuer", "must not be empty"));
         }
@@ -134,7 +165,7 @@ impl FrevixConfig {
                 "is required when serving one service (the mesh): set FREVIX_EVENTS__NATS_URL=nats://host:4222",
             ));
         }
-        if shape != Shape::AllInOne && self.mail.smtp_url.expose_secret().is_empty() {
+        if shape == Shape::Identity && self.mail.smtp_url.expose_secret().is_empty() {
             return Err(ConfigError::invalid(
                 "mail.smtp_url",
                 "is required when serving one service (the mesh): set FREVIX_MAIL__SMTP_URL=smtp://host:port",

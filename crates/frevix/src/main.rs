@@ -36,7 +36,8 @@ enum Command {
     Serve {
         #[arg(value_enum)]
         what: Serve,
-        /// Address to listen on [all: 127.0.0.1:50050, identity: 127.0.0.1:50051].
+        /// Address to listen on [all: 127.0.0.1:50050, identity: 127.0.0.1:50051,
+        /// marketplace: 127.0.0.1:50052].
         #[arg(long)]
         listen: Option<SocketAddr>,
         /// Where the all-in-one shape keeps its SQLite files and mail [./data].
@@ -76,6 +77,7 @@ enum Events {
 enum Serve {
     All,
     Identity,
+    Marketplace,
 }
 
 #[derive(Subcommand)]
@@ -119,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let shape = match what {
                 Serve::All => Shape::AllInOne,
                 Serve::Identity => Shape::Identity,
+                Serve::Marketplace => Shape::Marketplace,
             };
             let config = FrevixConfig::load(
                 shape,

@@ -19,6 +19,20 @@ pub mod identity {
     }
 }
 
+/// Catalog, profiles, gigs.
+pub mod marketplace {
+    pub mod v1 {
+        tonic::include_proto!("frevix.marketplace.v1");
+    }
+}
+
+/// Contracts' events (the service comes later; its events are consumed now).
+pub mod contracts {
+    pub mod v1 {
+        tonic::include_proto!("frevix.contracts.v1");
+    }
+}
+
 /// Every Frevix protobuf file and its imports, encoded as a
 /// `google.protobuf.FileDescriptorSet`.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -8,7 +8,11 @@ use std::time::{Duration, Instant};
 use frevix::app::App;
 use frevix::config::{FrevixConfig, Shape};
 use frevix_platform::events::{JetStreamBus, Tail};
+use std::collections::HashMap;
+
+use frevix_platform::events::{Background, EventBus, Outbox};
 use frevix_proto::identity::v1::{self as pb, identity_service_client::IdentityServiceClient};
+use frevix_proto::marketplace::v1::marketplace_service_client::MarketplaceServiceClient;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -44,12 +48,17 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub config: FrevixConfig,
     pub identity: IdentityServiceClient<Channel>,
+    pub marketplace: MarketplaceServiceClient<Channel>,
+    /// The process's event transport, for publishing as another service.
+    pub bus: EventBus,
+    fake_producers:
+        tokio::sync::Mutex<HashMap<String, (Outbox, Background, sea_orm::DatabaseConnection)>>,
     mail_dir: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     _smtp: Option<SmtpSink>,
     _streams: Option<TestStreams>,
-    _database: Option<TestDatabase>,
+    _databases: Vec<TestDatabase>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -101,8 +110,12 @@ impl TestApp {
         let mut streams = None;
         let (database, smtp, mail_dir) = match backend {
             Backend::Postgres => {
-                let database = TestDatabase::create::<frevix_identity::Migrator>("identity").await;
-                config.identity.database.url = SecretString::from(database.url.clone());
+                let identity = TestDatabase::create::<frevix_identity::Migrator>("identity").await;
+                config.identity.database.url = SecretString::from(identity.url.clone());
+                let marketplace =
+                    TestDatabase::create::<frevix_marketplace::Migrator>("marketplace").await;
+                config.marketplace.database.url = SecretString::from(marketplace.url.clone());
+                let database = vec![identity, marketplace];
                 let maildir = dir.path().join("maildir");
                 let smtp = SmtpSink::start(&maildir).await;
                 config.mail.smtp_url =
@@ -111,16 +124,16 @@ impl TestApp {
                 config.events.nats_url = isolated.url.clone();
                 config.events.subject_prefix = isolated.prefix.clone();
                 streams = Some(isolated);
-                (Some(database), Some(smtp), maildir)
+                (database, Some(smtp), maildir)
             }
-            Backend::Sqlite => (None, None, config.data_dir.join("mail")),
+            Backend::Sqlite => (Vec::new(), None, config.data_dir.join("mail")),
         };
         config.resolve(Shape::AllInOne);
         tweak(&mut config);
         let mut app = Self::start(backend, config, Shape::AllInOne, mail_dir).await;
         app._smtp = smtp;
         app._streams = streams;
-        app._database = database;
+        app._databases = database;
         app._dir = Some(dir);
         app
     }
@@ -163,6 +176,7 @@ impl TestApp {
             .await
             .unwrap();
         let app = App::build_on(&config, shape, listener).await.unwrap();
+        let bus = app.events();
         let addr = app.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(app.serve(async move {
@@ -177,13 +191,16 @@ impl TestApp {
             backend,
             addr,
             config,
-            identity: IdentityServiceClient::new(channel),
+            identity: IdentityServiceClient::new(channel.clone()),
+            marketplace: MarketplaceServiceClient::new(channel),
+            bus,
+            fake_producers: tokio::sync::Mutex::new(HashMap::new()),
             mail_dir,
             shutdown: Some(shutdown),
             task: Some(task),
             _smtp: None,
             _streams: None,
-            _database: None,
+            _databases: Vec::new(),
             _dir: None,
         }
     }
@@ -331,15 +348,46 @@ impl TestApp {
         events
     }
 
+    /// Publishes `event` as `producer` would (a service not built yet, such
+    /// as contracts), through this process's transport.
+    pub async fn publish_as<E: prost::Name>(
+        &self,
+        producer: &'static str,
+        aggregate_id: &str,
+        event: &E,
+    ) {
+        let mut producers = self.fake_producers.lock().await;
+        if !producers.contains_key(producer) {
+            let dir = self
+                ._dir
+                .as_ref()
+                .map_or_else(std::env::temp_dir, |d| d.path().to_path_buf());
+            let name = format!("fake-{producer}-{}.db", uuid::Uuid::new_v4().simple());
+            let url = frevix_platform::db::sqlite_url(&dir.join(name));
+            let db = frevix_platform::db::connect_and_migrate::<FakeProducer>(&url, 1)
+                .await
+                .unwrap();
+            let (outbox, relay) = self.bus.producer(producer, db.clone()).await.unwrap();
+            producers.insert(producer.to_owned(), (outbox, relay.spawn(), db));
+        }
+        let (outbox, _, db) = &producers[producer];
+        let txn = sea_orm::TransactionTrait::begin(db).await.unwrap();
+        outbox
+            .publish(&txn, "test", aggregate_id, event)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        outbox.committed();
+    }
+
     async fn tail(&self, producer: &str) -> Tail {
-        assert_eq!(
-            producer,
-            frevix_identity::PRODUCER,
-            "only identity publishes so far"
-        );
         if self.config.events.nats_url.is_empty() {
-            let url =
-                secrecy::ExposeSecret::expose_secret(&self.config.identity.database.url).to_owned();
+            let url = match producer {
+                "identity" => &self.config.identity.database.url,
+                "marketplace" => &self.config.marketplace.database.url,
+                other => panic!("no outbox known for {other}"),
+            };
+            let url = secrecy::ExposeSecret::expose_secret(url).to_owned();
             let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
             Tail::outbox(db, true).await.unwrap()
         } else {
@@ -366,5 +414,15 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+}
+
+/// The outbox table alone: the database of a producer a test stands in for.
+struct FakeProducer;
+
+#[async_trait::async_trait]
+impl sea_orm_migration::MigratorTrait for FakeProducer {
+    fn migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
+        vec![Box::new(frevix_platform::events::schema::OutboxTable)]
     }
 }

@@ -1,0 +1,183 @@
+//! The gRPC face of marketplace: parse the request (bad input names every
+//! bad field), check who is calling, apply the domain rules, persist with the
+//! outbox events in one transaction, answer.
+
+mod catalog;
+mod gigs;
+mod profiles;
+
+use std::sync::Arc;
+
+use frevix_platform::auth::{Principal, Role, principal};
+use frevix_proto::marketplace::v1::{self as pb, marketplace_service_server::MarketplaceService};
+use tonic::{Request, Response, Status};
+
+use crate::Inner;
+use crate::error::{MarketplaceError, Result};
+
+/// Implements `frevix.marketplace.v1.MarketplaceService`.
+pub struct MarketplaceApi {
+    inner: Arc<Inner>,
+}
+
+impl MarketplaceApi {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        Self { inner }
+    }
+}
+
+type Answer<T> = std::result::Result<Response<T>, Status>;
+
+fn answer<T>(result: Result<T>) -> Answer<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+/// The caller, who must hold `role`.
+fn caller_with<T>(request: &Request<T>, role: Role) -> Result<Principal> {
+    let caller = principal(request).map_err(|_| frevix_platform::auth::AuthError::Missing)?;
+    if caller.roles.contains(role) {
+        return Ok(caller);
+    }
+    Err(match role {
+        Role::Freelancer => MarketplaceError::PermissionDenied {
+            reason: "FREELANCER_ROLE_REQUIRED",
+            message: "only FREELANCER accounts may do this; add the role with UpdateAccount",
+        },
+        Role::Client => MarketplaceError::PermissionDenied {
+            reason: "CLIENT_ROLE_REQUIRED",
+            message: "only CLIENT accounts may do this; add the role with UpdateAccount",
+        },
+        Role::Admin => MarketplaceError::PermissionDenied {
+            reason: "ADMIN_REQUIRED",
+            message: "only an ADMIN may do this",
+        },
+    })
+}
+
+#[tonic::async_trait]
+impl MarketplaceService for MarketplaceApi {
+    async fn list_categories(
+        &self,
+        request: Request<pb::ListCategoriesRequest>,
+    ) -> Answer<pb::ListCategoriesResponse> {
+        answer(catalog::list_categories(&self.inner, request).await)
+    }
+
+    async fn create_category(
+        &self,
+        request: Request<pb::CreateCategoryRequest>,
+    ) -> Answer<pb::CreateCategoryResponse> {
+        answer(catalog::create_category(&self.inner, request).await)
+    }
+
+    async fn search_skills(
+        &self,
+        request: Request<pb::SearchSkillsRequest>,
+    ) -> Answer<pb::SearchSkillsResponse> {
+        answer(catalog::search_skills(&self.inner, request).await)
+    }
+
+    async fn get_freelancer_profile(
+        &self,
+        request: Request<pb::GetFreelancerProfileRequest>,
+    ) -> Answer<pb::GetFreelancerProfileResponse> {
+        answer(profiles::get_freelancer(&self.inner, request).await)
+    }
+
+    async fn update_freelancer_profile(
+        &self,
+        request: Request<pb::UpdateFreelancerProfileRequest>,
+    ) -> Answer<pb::UpdateFreelancerProfileResponse> {
+        answer(profiles::update_freelancer(&self.inner, request).await)
+    }
+
+    async fn get_client_profile(
+        &self,
+        request: Request<pb::GetClientProfileRequest>,
+    ) -> Answer<pb::GetClientProfileResponse> {
+        answer(profiles::get_client(&self.inner, request).await)
+    }
+
+    async fn update_client_profile(
+        &self,
+        request: Request<pb::UpdateClientProfileRequest>,
+    ) -> Answer<pb::UpdateClientProfileResponse> {
+        answer(profiles::update_client(&self.inner, request).await)
+    }
+
+    async fn create_gig(
+        &self,
+        request: Request<pb::CreateGigRequest>,
+    ) -> Answer<pb::CreateGigResponse> {
+        answer(gigs::create_gig(&self.inner, request).await)
+    }
+
+    async fn update_gig(
+        &self,
+        request: Request<pb::UpdateGigRequest>,
+    ) -> Answer<pb::UpdateGigResponse> {
+        answer(gigs::update_gig(&self.inner, request).await)
+    }
+
+    async fn get_gig(&self, request: Request<pb::GetGigRequest>) -> Answer<pb::GetGigResponse> {
+        answer(gigs::get_gig(&self.inner, request).await)
+    }
+
+    async fn list_my_gigs(
+        &self,
+        request: Request<pb::ListMyGigsRequest>,
+    ) -> Answer<pb::ListMyGigsResponse> {
+        answer(gigs::list_my_gigs(&self.inner, request).await)
+    }
+
+    async fn publish_gig(
+        &self,
+        request: Request<pb::PublishGigRequest>,
+    ) -> Answer<pb::PublishGigResponse> {
+        let id = request.get_ref().gig_id.clone();
+        answer(
+            gigs::change_status(
+                &self.inner,
+                &request,
+                &id,
+                crate::domain::gig::GigAction::Publish,
+            )
+            .await
+            .map(|gig| pb::PublishGigResponse { gig: Some(gig) }),
+        )
+    }
+
+    async fn pause_gig(
+        &self,
+        request: Request<pb::PauseGigRequest>,
+    ) -> Answer<pb::PauseGigResponse> {
+        let id = request.get_ref().gig_id.clone();
+        answer(
+            gigs::change_status(
+                &self.inner,
+                &request,
+                &id,
+                crate::domain::gig::GigAction::Pause,
+            )
+            .await
+            .map(|gig| pb::PauseGigResponse { gig: Some(gig) }),
+        )
+    }
+
+    async fn archive_gig(
+        &self,
+        request: Request<pb::ArchiveGigRequest>,
+    ) -> Answer<pb::ArchiveGigResponse> {
+        let id = request.get_ref().gig_id.clone();
+        answer(
+            gigs::change_status(
+                &self.inner,
+                &request,
+                &id,
+                crate::domain::gig::GigAction::Archive,
+            )
+            .await
+            .map(|gig| pb::ArchiveGigResponse { gig: Some(gig) }),
+        )
+    }
+}

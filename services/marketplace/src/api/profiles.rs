@@ -1,0 +1,118 @@
+//! Get and update freelancer and client profiles.
+
+use chrono::Utc;
+use frevix_platform::auth::Role;
+use frevix_platform::error::FieldViolations;
+use frevix_proto::marketplace::v1 as pb;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::caller_with;
+use crate::Inner;
+use crate::convert;
+use crate::error::{MarketplaceError, Result};
+use crate::store::{catalog, profiles};
+
+fn account_id(text: &str) -> Result<Uuid> {
+    let mut violations = FieldViolations::new();
+    let id = frevix_platform::ids::parse_uuid("account_id", text, &mut violations);
+    Ok(violations.finish(id)?.unwrap_or_default())
+}
+
+pub async fn get_freelancer(
+    inner: &Inner,
+    request: Request<pb::GetFreelancerProfileRequest>,
+) -> Result<pb::GetFreelancerProfileResponse> {
+    let id = account_id(&request.get_ref().account_id)?;
+    let row = profiles::find_freelancer(&inner.db, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
+    Ok(pb::GetFreelancerProfileResponse {
+        profile: Some(convert::freelancer(&row)),
+    })
+}
+
+pub async fn update_freelancer(
+    inner: &Inner,
+    request: Request<pb::UpdateFreelancerProfileRequest>,
+) -> Result<pb::UpdateFreelancerProfileResponse> {
+    let caller = caller_with(&request, Role::Freelancer)?;
+    let req = request.into_inner();
+    let Some(changes) = req.profile else {
+        return Err(FieldViolations::single("profile", "is required").into());
+    };
+    let id = caller.account_id.0;
+    let now = Utc::now();
+    profiles::ensure_freelancer(&inner.db, id, "", now).await?;
+    let row = profiles::find_freelancer(&inner.db, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
+    let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
+    let mut violations = FieldViolations::new();
+    let fields = profiles::freelancer_fields(&row).patch(&changes, &paths, &mut violations);
+    if let Some(fields) = &fields {
+        let unknown = catalog::unknown_skills(&inner.db, &fields.skills).await?;
+        if !unknown.is_empty() {
+            violations.add(
+                "profile.skills",
+                format!(
+                    "not in the catalog: {} (see SearchSkills)",
+                    unknown.join(", ")
+                ),
+            );
+        }
+    }
+    let fields = violations
+        .finish(fields)?
+        .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
+    profiles::update_freelancer(&inner.db, id, &fields, now).await?;
+    let row = profiles::find_freelancer(&inner.db, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
+    Ok(pb::UpdateFreelancerProfileResponse {
+        profile: Some(convert::freelancer(&row)),
+    })
+}
+
+pub async fn get_client(
+    inner: &Inner,
+    request: Request<pb::GetClientProfileRequest>,
+) -> Result<pb::GetClientProfileResponse> {
+    let id = account_id(&request.get_ref().account_id)?;
+    let row = profiles::find_client(&inner.db, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("client_profile"))?;
+    Ok(pb::GetClientProfileResponse {
+        profile: Some(convert::client(&row)),
+    })
+}
+
+pub async fn update_client(
+    inner: &Inner,
+    request: Request<pb::UpdateClientProfileRequest>,
+) -> Result<pb::UpdateClientProfileResponse> {
+    let caller = caller_with(&request, Role::Client)?;
+    let req = request.into_inner();
+    let Some(changes) = req.profile else {
+        return Err(FieldViolations::single("profile", "is required").into());
+    };
+    let id = caller.account_id.0;
+    let now = Utc::now();
+    profiles::ensure_client(&inner.db, id, "", now).await?;
+    let row = profiles::find_client(&inner.db, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("client_profile"))?;
+    let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
+    let mut violations = FieldViolations::new();
+    let fields = profiles::client_fields(&row).patch(&changes, &paths, &mut violations);
+    let fields = violations
+        .finish(fields)?
+        .ok_or(MarketplaceError::NotFound("client_profile"))?;
+    profiles::update_client(&inner.db, id, &fields, now).await?;
+    let row = profiles::find_client(&inner.db, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("client_profile"))?;
+    Ok(pb::UpdateClientProfileResponse {
+        profile: Some(convert::client(&row)),
+    })
+}

@@ -1,0 +1,68 @@
+//! Frevix marketplace: the category and skill catalog, freelancer and client
+//! profiles (made from identity's events, rated from contracts' events), and
+//! gigs with their DRAFT → PUBLISHED ⇄ PAUSED → ARCHIVED life.
+
+mod api;
+pub mod config;
+mod convert;
+pub mod domain;
+pub mod error;
+mod events;
+pub mod store;
+
+use std::sync::Arc;
+
+use frevix_platform::events::{Background, BusError, EventBus, Outbox};
+use frevix_proto::marketplace::v1::marketplace_service_server::MarketplaceServiceServer;
+use sea_orm::DatabaseConnection;
+
+pub use api::MarketplaceApi;
+pub use config::MarketplaceConfig;
+pub use store::Migrator;
+
+/// The name marketplace publishes its events under (`frevix.marketplace.>`).
+pub const PRODUCER: &str = "marketplace";
+
+/// RPCs anyone may call without an access token.
+pub const PUBLIC_METHODS: &[&str] = &[
+    "/frevix.marketplace.v1.MarketplaceService/ListCategories",
+    "/frevix.marketplace.v1.MarketplaceService/SearchSkills",
+    "/frevix.marketplace.v1.MarketplaceService/GetFreelancerProfile",
+    "/frevix.marketplace.v1.MarketplaceService/GetClientProfile",
+    "/frevix.marketplace.v1.MarketplaceService/GetGig",
+];
+
+/// What the handlers share.
+pub(crate) struct Inner {
+    pub db: DatabaseConnection,
+    pub outbox: Outbox,
+}
+
+/// The marketplace service, ready to be served.
+#[derive(Clone)]
+pub struct Marketplace {
+    inner: Arc<Inner>,
+}
+
+impl Marketplace {
+    pub fn new(db: DatabaseConnection, outbox: Outbox) -> Self {
+        Self {
+            inner: Arc::new(Inner { db, outbox }),
+        }
+    }
+
+    /// The gRPC service with message-size limits both ways.
+    pub fn grpc_service(
+        &self,
+        max_message_bytes: usize,
+    ) -> MarketplaceServiceServer<MarketplaceApi> {
+        MarketplaceServiceServer::new(MarketplaceApi::new(self.inner.clone()))
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes)
+    }
+
+    /// Starts the consumers of identity's and contracts' events.
+    pub async fn consume(&self, bus: &EventBus) -> Result<Vec<Background>, BusError> {
+        events::consume(bus, &self.inner.db).await
+    }
+}

@@ -1,0 +1,7 @@
+//! sea-orm entities of marketplace's tables.
+
+pub mod categories;
+pub mod client_profiles;
+pub mod freelancer_profiles;
+pub mod gigs;
+pub mod skills;

@@ -1,0 +1,154 @@
+//! Queries on `gigs`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::entities::gigs;
+use super::{from_json, to_json};
+use crate::domain::gig::{GigContent, GigStatus};
+
+pub use gigs::Model as GigRow;
+
+pub async fn insert_gig(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    seller: Uuid,
+    content: &GigContent,
+    now: DateTime<Utc>,
+) -> Result<GigRow, DbErr> {
+    gigs::ActiveModel {
+        id: Set(id),
+        seller_id: Set(seller),
+        title: Set(content.title.clone()),
+        description: Set(content.description.clone()),
+        category_id: Set(content.category_id),
+        tags: Set(to_json(&content.tags)),
+        packages: Set(to_json(&content.packages)),
+        extras: Set(to_json(&content.extras)),
+        requirements: Set(to_json(&content.requirements)),
+        gallery: Set(to_json(&content.gallery)),
+        status: Set(GigStatus::Draft.as_str().to_owned()),
+        currency: Set(content.currency().cloned().unwrap_or_default()),
+        min_price_minor: Set(content.min_price_minor()),
+        min_delivery_days: Set(content.min_delivery_days()),
+        rating_sum: Set(0),
+        review_count: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        published_at: Set(None),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find_gig(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<GigRow>, DbErr> {
+    gigs::Entity::find_by_id(id).one(db).await
+}
+
+pub fn content_of(row: &GigRow) -> GigContent {
+    GigContent {
+        title: row.title.clone(),
+        description: row.description.clone(),
+        category_id: row.category_id,
+        tags: from_json(&row.tags),
+        packages: from_json(&row.packages),
+        extras: from_json(&row.extras),
+        requirements: from_json(&row.requirements),
+        gallery: from_json(&row.gallery),
+    }
+}
+
+pub fn status_of(row: &GigRow) -> GigStatus {
+    GigStatus::parse(&row.status).unwrap_or(GigStatus::Archived)
+}
+
+pub async fn update_content(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    content: &GigContent,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use gigs::Column as C;
+    gigs::Entity::update_many()
+        .col_expr(C::Title, Expr::value(content.title.clone()))
+        .col_expr(C::Description, Expr::value(content.description.clone()))
+        .col_expr(C::CategoryId, Expr::value(content.category_id))
+        .col_expr(C::Tags, Expr::value(to_json(&content.tags)))
+        .col_expr(C::Packages, Expr::value(to_json(&content.packages)))
+        .col_expr(C::Extras, Expr::value(to_json(&content.extras)))
+        .col_expr(C::Requirements, Expr::value(to_json(&content.requirements)))
+        .col_expr(C::Gallery, Expr::value(to_json(&content.gallery)))
+        .col_expr(
+            C::Currency,
+            Expr::value(content.currency().cloned().unwrap_or_default()),
+        )
+        .col_expr(C::MinPriceMinor, Expr::value(content.min_price_minor()))
+        .col_expr(C::MinDeliveryDays, Expr::value(content.min_delivery_days()))
+        .col_expr(C::UpdatedAt, Expr::value(now))
+        .filter(C::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Moves a gig from `from` to `to`; false if its status changed meanwhile.
+pub async fn update_status(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    from: GigStatus,
+    to: GigStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use gigs::Column as C;
+    let mut update = gigs::Entity::update_many()
+        .col_expr(C::Status, Expr::value(to.as_str()))
+        .col_expr(C::UpdatedAt, Expr::value(now));
+    if to == GigStatus::Published {
+        update = update.col_expr(C::PublishedAt, Expr::value(Some(now)));
+    }
+    let result = update
+        .filter(C::Id.eq(id))
+        .filter(C::Status.eq(from.as_str()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// A seller's gigs, newest first, after `after`.
+pub async fn list_seller_gigs(
+    db: &impl ConnectionTrait,
+    seller: Uuid,
+    status: Option<GigStatus>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<GigRow>, DbErr> {
+    let mut query = gigs::Entity::find().filter(gigs::Column::SellerId.eq(seller));
+    if let Some(status) = status {
+        query = query.filter(gigs::Column::Status.eq(status.as_str()));
+    }
+    if let Some(after) = after {
+        query = query.filter(gigs::Column::Id.lt(after));
+    }
+    query
+        .order_by_desc(gigs::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Adds a review to a gig's rating.
+pub async fn add_gig_review(db: &impl ConnectionTrait, id: Uuid, rating: i32) -> Result<(), DbErr> {
+    use gigs::Column as C;
+    gigs::Entity::update_many()
+        .col_expr(C::RatingSum, Expr::col(C::RatingSum).add(i64::from(rating)))
+        .col_expr(C::ReviewCount, Expr::col(C::ReviewCount).add(1))
+        .filter(C::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
