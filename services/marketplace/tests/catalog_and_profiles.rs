@@ -45,7 +45,11 @@ async fn the_seeded_catalog_is_a_two_level_tree(backend: Backend) {
         .categories;
     assert!(tree.len() >= 5);
     let tech = tree.iter().find(|c| c.slug == "programming-tech").unwrap();
-    assert!(tech.children.iter().any(|c| c.slug == "web-development" && c.parent_id == tech.id));
+    assert!(
+        tech.children
+            .iter()
+            .any(|c| c.slug == "web-development" && c.parent_id == tech.id)
+    );
 
     let skills = marketplace
         .search_skills(pb::SearchSkillsRequest {
@@ -56,7 +60,10 @@ async fn the_seeded_catalog_is_a_two_level_tree(backend: Backend) {
         .unwrap()
         .into_inner()
         .skills;
-    assert_eq!(skills.iter().map(|s| s.slug.as_str()).collect::<Vec<_>>(), ["rust"]);
+    assert_eq!(
+        skills.iter().map(|s| s.slug.as_str()).collect::<Vec<_>>(),
+        ["rust"]
+    );
     let bad = marketplace
         .search_skills(pb::SearchSkillsRequest {
             prefix: " ".into(),
@@ -160,7 +167,9 @@ async fn a_freelancer_profile_follows_the_account_and_its_owner_edits_it(backend
                     ..Default::default()
                 }),
                 update_mask: Some(prost_types::FieldMask {
-                    paths: ["skills", "availability", "hourly_rate", "email"].map(String::from).to_vec(),
+                    paths: ["skills", "availability", "hourly_rate", "email"]
+                        .map(String::from)
+                        .to_vec(),
                 }),
             },
         ))
@@ -195,7 +204,8 @@ async fn ratings_and_completed_contracts_come_from_contract_events(backend: Back
             comment: "great".into(),
             gig_id: String::new(),
         };
-        app.publish_as("contracts", &review.contract_id, &review).await;
+        app.publish_as("contracts", &review.contract_id, &review)
+            .await;
     }
     let completed = contracts::ContractCompleted {
         contract_id: uuid::Uuid::new_v4().to_string(),
@@ -204,7 +214,8 @@ async fn ratings_and_completed_contracts_come_from_contract_events(backend: Back
         gig_id: String::new(),
         total: None,
     };
-    app.publish_as("contracts", &completed.contract_id, &completed).await;
+    app.publish_as("contracts", &completed.contract_id, &completed)
+        .await;
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let profile = loop {

@@ -227,11 +227,12 @@ impl GigContent {
     }
 
     fn check_currencies(&self, violations: &mut FieldViolations) {
-        if self
-            .extras
-            .iter()
-            .any(|extra| Some(&extra.currency) != self.currency())
-        {
+        // Without valid packages there is nothing to compare with (and that
+        // is reported already).
+        let Some(currency) = self.currency() else {
+            return;
+        };
+        if self.extras.iter().any(|extra| &extra.currency != currency) {
             violations.add("gig.extras", "must be priced in the packages' currency");
         }
     }
