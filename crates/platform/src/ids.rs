@@ -81,3 +81,17 @@ typed_id!(
     /// A login session in identity; the `sid` of an access token.
     SessionId
 );
+
+/// Namespace of contract ids derived from what they were made from.
+const CONTRACT_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x3c0e_52a1_9b1d_4e0a_8f6e_2b7d_91c4_a55e);
+
+/// The id of the contract an accepted proposal becomes: the same on every
+/// replay, so a client can poll for it at once and a redelivered event
+/// creates nothing twice.
+pub fn contract_id_for_proposal(proposal_id: uuid::Uuid) -> uuid::Uuid {
+    uuid::Uuid::new_v5(
+        &CONTRACT_NAMESPACE,
+        format!("proposal:{proposal_id}").as_bytes(),
+    )
+}

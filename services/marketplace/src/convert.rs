@@ -7,6 +7,9 @@ use frevix_proto::marketplace::v1 as pb;
 use crate::store::catalog::{CategoryRow, SkillRow};
 use crate::store::from_json;
 use crate::store::gigs::{GigRow, content_of, status_of};
+use crate::store::jobs::{
+    JobRow, ProposalRow, budget_of, job_status, proposal_content, proposal_status,
+};
 use crate::store::profiles::{ClientRow, FreelancerRow};
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
@@ -150,6 +153,68 @@ pub fn gig(row: &GigRow, seller_display_name: &str) -> pb::Gig {
         status: status_of(row).to_proto() as i32,
         average_rating: average(row.rating_sum, row.review_count),
         review_count: row.review_count,
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.updated_at)),
+    }
+}
+
+pub fn job(row: &JobRow) -> pb::Job {
+    let budget = match budget_of(row) {
+        crate::domain::job::Budget::Fixed { currency, minor } => {
+            money(&currency, minor).map(pb::job::Budget::FixedPrice)
+        }
+        crate::domain::job::Budget::Hourly { currency, min, max } => {
+            Some(pb::job::Budget::Hourly(pb::HourlyRange {
+                min: money(&currency, min),
+                max: money(&currency, max),
+            }))
+        }
+    };
+    pb::Job {
+        id: row.id.to_string(),
+        client_id: row.client_id.to_string(),
+        title: row.title.clone(),
+        description: row.description.clone(),
+        category_id: row.category_id.to_string(),
+        skills: from_json(&row.skills),
+        budget,
+        expected_duration: row.expected_duration,
+        experience_level: row.experience_level,
+        visibility: row.visibility,
+        status: job_status(row).to_proto() as i32,
+        proposal_count: row.proposal_count,
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.updated_at)),
+    }
+}
+
+pub fn milestones(row: &ProposalRow) -> Vec<pb::ProposedMilestone> {
+    proposal_content(row)
+        .milestones
+        .into_iter()
+        .map(|m| pb::ProposedMilestone {
+            title: m.title,
+            amount: money(&row.currency, m.amount_minor),
+            due_in_days: m.due_in_days,
+        })
+        .collect()
+}
+
+pub fn bid(row: &ProposalRow) -> Option<common::Money> {
+    money(&row.currency, row.bid_minor)
+}
+
+pub fn proposal(row: &ProposalRow, freelancer_display_name: &str) -> pb::Proposal {
+    pb::Proposal {
+        id: row.id.to_string(),
+        job_id: row.job_id.to_string(),
+        freelancer_id: row.freelancer_id.to_string(),
+        freelancer_display_name: freelancer_display_name.to_owned(),
+        cover_letter: row.cover_letter.clone(),
+        bid: bid(row),
+        estimated_days: row.estimated_days,
+        milestones: milestones(row),
+        status: proposal_status(row).to_proto() as i32,
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
     }

@@ -38,6 +38,15 @@ pub enum MarketplaceError {
     /// ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED`.
     #[error("this idempotency key was used with a different request")]
     IdempotencyKeyReused,
+    /// FAILED_PRECONDITION `PROPOSAL_STATUS`: the status forbids the action.
+    #[error(transparent)]
+    IllegalProposalMove(#[from] crate::domain::job::IllegalProposalMove),
+    /// ALREADY_EXISTS with its own reason, such as `PROPOSAL_EXISTS`.
+    #[error("{message}")]
+    Conflict {
+        reason: &'static str,
+        message: &'static str,
+    },
     /// ALREADY_EXISTS `CATEGORY_EXISTS`.
     #[error("a category with this name already exists")]
     CategoryExists,
@@ -77,6 +86,12 @@ impl From<MarketplaceError> for Status {
             } => error::failed_precondition(reason, subject, message),
             MarketplaceError::IdempotencyKeyReused => {
                 error::with_reason(Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED", message)
+            }
+            MarketplaceError::IllegalProposalMove(_) => {
+                error::failed_precondition("PROPOSAL_STATUS", "proposal", message)
+            }
+            MarketplaceError::Conflict { reason, .. } => {
+                error::with_reason(Code::AlreadyExists, reason, message)
             }
             MarketplaceError::CategoryExists => {
                 error::with_reason(Code::AlreadyExists, "CATEGORY_EXISTS", message)

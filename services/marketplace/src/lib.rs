@@ -30,6 +30,7 @@ pub const PUBLIC_METHODS: &[&str] = &[
     "/frevix.marketplace.v1.MarketplaceService/GetFreelancerProfile",
     "/frevix.marketplace.v1.MarketplaceService/GetClientProfile",
     "/frevix.marketplace.v1.MarketplaceService/GetGig",
+    "/frevix.marketplace.v1.MarketplaceService/GetJob",
 ];
 
 /// What the handlers share.

@@ -4,7 +4,9 @@
 
 mod catalog;
 mod gigs;
+mod jobs;
 mod profiles;
+mod proposals;
 
 use std::sync::Arc;
 
@@ -179,5 +181,90 @@ impl MarketplaceService for MarketplaceApi {
             .await
             .map(|gig| pb::ArchiveGigResponse { gig: Some(gig) }),
         )
+    }
+
+    async fn post_job(&self, request: Request<pb::PostJobRequest>) -> Answer<pb::PostJobResponse> {
+        answer(jobs::post_job(&self.inner, request).await)
+    }
+
+    async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Answer<pb::GetJobResponse> {
+        answer(jobs::get_job(&self.inner, request).await)
+    }
+
+    async fn list_my_jobs(
+        &self,
+        request: Request<pb::ListMyJobsRequest>,
+    ) -> Answer<pb::ListMyJobsResponse> {
+        answer(jobs::list_my_jobs(&self.inner, request).await)
+    }
+
+    async fn close_job(
+        &self,
+        request: Request<pb::CloseJobRequest>,
+    ) -> Answer<pb::CloseJobResponse> {
+        answer(jobs::close_job(&self.inner, request).await)
+    }
+
+    async fn submit_proposal(
+        &self,
+        request: Request<pb::SubmitProposalRequest>,
+    ) -> Answer<pb::SubmitProposalResponse> {
+        answer(proposals::submit(&self.inner, request).await)
+    }
+
+    async fn update_proposal(
+        &self,
+        request: Request<pb::UpdateProposalRequest>,
+    ) -> Answer<pb::UpdateProposalResponse> {
+        answer(proposals::update(&self.inner, request).await)
+    }
+
+    async fn withdraw_proposal(
+        &self,
+        request: Request<pb::WithdrawProposalRequest>,
+    ) -> Answer<pb::WithdrawProposalResponse> {
+        answer(proposals::withdraw(&self.inner, request).await)
+    }
+
+    async fn get_proposal(
+        &self,
+        request: Request<pb::GetProposalRequest>,
+    ) -> Answer<pb::GetProposalResponse> {
+        answer(proposals::get(&self.inner, request).await)
+    }
+
+    async fn list_job_proposals(
+        &self,
+        request: Request<pb::ListJobProposalsRequest>,
+    ) -> Answer<pb::ListJobProposalsResponse> {
+        answer(proposals::list_for_job(&self.inner, request).await)
+    }
+
+    async fn list_my_proposals(
+        &self,
+        request: Request<pb::ListMyProposalsRequest>,
+    ) -> Answer<pb::ListMyProposalsResponse> {
+        answer(proposals::list_mine(&self.inner, request).await)
+    }
+
+    async fn shortlist_proposal(
+        &self,
+        request: Request<pb::ShortlistProposalRequest>,
+    ) -> Answer<pb::ShortlistProposalResponse> {
+        answer(proposals::shortlist(&self.inner, request).await)
+    }
+
+    async fn decline_proposal(
+        &self,
+        request: Request<pb::DeclineProposalRequest>,
+    ) -> Answer<pb::DeclineProposalResponse> {
+        answer(proposals::decline(&self.inner, request).await)
+    }
+
+    async fn accept_proposal(
+        &self,
+        request: Request<pb::AcceptProposalRequest>,
+    ) -> Answer<pb::AcceptProposalResponse> {
+        answer(proposals::accept(&self.inner, request).await)
     }
 }

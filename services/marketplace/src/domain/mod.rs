@@ -3,5 +3,6 @@
 
 pub mod catalog;
 pub mod gig;
+pub mod job;
 pub mod profile;
 pub mod text;

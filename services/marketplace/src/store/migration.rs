@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::events::schema::ConsumerTables),
             Box::new(InitialSchema),
             Box::new(Seeds),
+            Box::new(JobsAndProposals),
         ]
     }
 }
@@ -220,4 +221,89 @@ async fn insert_category(
         ])
         .to_owned();
     manager.exec_stmt(insert).await
+}
+
+struct JobsAndProposals;
+
+impl MigrationName for JobsAndProposals {
+    fn name(&self) -> &str {
+        "m20261121_000022_jobs_and_proposals"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for JobsAndProposals {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                table("jobs")
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("client_id").uuid().not_null())
+                    .col(col("title").string_len(100).not_null())
+                    .col(col("description").text().not_null())
+                    .col(col("category_id").uuid().not_null())
+                    .col(col("skills").text().not_null())
+                    .col(col("hourly").boolean().not_null())
+                    .col(col("currency").string_len(3).not_null())
+                    .col(col("budget_min_minor").big_integer().not_null())
+                    .col(col("budget_max_minor").big_integer().not_null())
+                    .col(col("expected_duration").integer().not_null())
+                    .col(col("experience_level").integer().not_null())
+                    .col(col("visibility").integer().not_null())
+                    .col(col("status").string_len(16).not_null())
+                    .col(col("proposal_count").integer().not_null())
+                    .col(col("created_at").timestamp_with_time_zone().not_null())
+                    .col(col("updated_at").timestamp_with_time_zone().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("jobs_client")
+                    .table(Alias::new("jobs"))
+                    .col(Alias::new("client_id"))
+                    .col(Alias::new("id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                table("proposals")
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("job_id").uuid().not_null())
+                    .col(col("freelancer_id").uuid().not_null())
+                    .col(col("cover_letter").text().not_null())
+                    .col(col("currency").string_len(3).not_null())
+                    .col(col("bid_minor").big_integer().not_null())
+                    .col(col("estimated_days").integer().not_null())
+                    .col(col("milestones").text().not_null())
+                    .col(col("status").string_len(16).not_null())
+                    .col(col("created_at").timestamp_with_time_zone().not_null())
+                    .col(col("updated_at").timestamp_with_time_zone().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("proposals_one_per_job")
+                    .table(Alias::new("proposals"))
+                    .col(Alias::new("job_id"))
+                    .col(Alias::new("freelancer_id"))
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("proposals_freelancer")
+                    .table(Alias::new("proposals"))
+                    .col(Alias::new("freelancer_id"))
+                    .col(Alias::new("id"))
+                    .to_owned(),
+            )
+            .await
+    }
 }

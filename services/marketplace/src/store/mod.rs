@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod entities;
 pub mod gigs;
+pub mod jobs;
 pub mod migration;
 pub mod profiles;
 

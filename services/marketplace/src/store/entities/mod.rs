@@ -4,4 +4,6 @@ pub mod categories;
 pub mod client_profiles;
 pub mod freelancer_profiles;
 pub mod gigs;
+pub mod jobs;
+pub mod proposals;
 pub mod skills;

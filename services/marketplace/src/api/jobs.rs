@@ -1,0 +1,202 @@
+//! Jobs: post, read, list, close.
+
+use chrono::Utc;
+use frevix_platform::auth::{Principal, Role, principal};
+use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
+use frevix_platform::error::FieldViolations;
+use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
+use frevix_proto::marketplace::v1 as pb;
+use prost::Message as _;
+use sea_orm::TransactionTrait;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::caller_with;
+use crate::Inner;
+use crate::convert;
+use crate::domain::job::{JobContent, JobStatus};
+use crate::error::{MarketplaceError, Result};
+use crate::events::publish;
+use crate::store::jobs::{self, JobRow, job_status};
+use crate::store::{catalog, profiles};
+
+const LIMITS: PageLimits = PageLimits {
+    default_size: 20,
+    max_size: 100,
+};
+
+pub(crate) fn parse_id(field: &str, text: &str) -> Result<Uuid> {
+    let mut violations = FieldViolations::new();
+    let id = frevix_platform::ids::parse_uuid(field, text, &mut violations);
+    Ok(violations.finish(id)?.unwrap_or_default())
+}
+
+/// Whether `viewer` may read `job`.
+pub(crate) fn can_see(job: &JobRow, viewer: Option<&Principal>) -> bool {
+    job.visibility == pb::JobVisibility::Public as i32
+        || viewer.is_some_and(|v| v.account_id.0 == job.client_id)
+}
+
+/// The job, if `caller` owns it: someone else's job they can see is
+/// PERMISSION_DENIED, one they cannot see NOT_FOUND.
+pub(crate) async fn owned_job(inner: &Inner, caller: &Principal, id: Uuid) -> Result<JobRow> {
+    let job = jobs::find_job(&inner.db, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("job"))?;
+    if job.client_id == caller.account_id.0 {
+        Ok(job)
+    } else if can_see(&job, Some(caller)) {
+        Err(MarketplaceError::PermissionDenied {
+            reason: "NOT_JOB_OWNER",
+            message: "only the client who posted this job may do this",
+        })
+    } else {
+        Err(MarketplaceError::NotFound("job"))
+    }
+}
+
+pub(crate) fn job_not_open() -> MarketplaceError {
+    MarketplaceError::Precondition {
+        reason: "JOB_NOT_OPEN",
+        subject: "job",
+        message: "the job is no longer open",
+    }
+}
+
+pub async fn post_job(
+    inner: &Inner,
+    request: Request<pb::PostJobRequest>,
+) -> Result<pb::PostJobResponse> {
+    let caller = caller_with(&request, Role::Client)?;
+    let mut violations = FieldViolations::new();
+    let key = IdempotencyKey::from_metadata(request.metadata(), &mut violations);
+    let req = request.into_inner();
+    let Some(job) = &req.job else {
+        return Err(FieldViolations::single("job", "is required").into());
+    };
+    let content = JobContent::parse(job, &mut violations);
+    if let Some(content) = &content {
+        match catalog::find_category(&inner.db, content.category_id).await? {
+            Some(row) if row.parent_id.is_some() => {}
+            _ => violations.add(
+                "job.category_id",
+                "must be a subcategory from ListCategories",
+            ),
+        }
+        let unknown = catalog::unknown_skills(&inner.db, &content.skills).await?;
+        if !unknown.is_empty() {
+            violations.add(
+                "job.skills",
+                format!("not in the catalog: {}", unknown.join(", ")),
+            );
+        }
+    }
+    let content = violations
+        .finish(content)?
+        .ok_or(MarketplaceError::NotFound("job"))?;
+    let scope = format!("marketplace.PostJob:{}", caller.account_id);
+    let request_hash = idempotency::request_hash(&req);
+    if let Some(key) = &key
+        && let Prior::Response(bytes) =
+            idempotency::find_prior(&inner.db, &scope, key, &request_hash).await?
+    {
+        return pb::PostJobResponse::decode(bytes.as_slice())
+            .map_err(|e| MarketplaceError::Database(sea_orm::DbErr::Custom(e.to_string())));
+    }
+    let now = Utc::now();
+    profiles::ensure_client(&inner.db, caller.account_id.0, "", now).await?;
+    let txn = inner.db.begin().await?;
+    let row = jobs::insert_job(&txn, Uuid::now_v7(), caller.account_id.0, &content, now).await?;
+    publish::job_posted(&inner.outbox, &txn, &row).await?;
+    let response = pb::PostJobResponse {
+        job: Some(convert::job(&row)),
+    };
+    if let Some(key) = &key {
+        idempotency::record(&txn, &scope, key, &request_hash, &response).await?;
+    }
+    txn.commit().await?;
+    inner.outbox.committed();
+    tracing::info!(job_id = %row.id, client_id = %caller.account_id, "job posted");
+    Ok(response)
+}
+
+pub async fn get_job(
+    inner: &Inner,
+    request: Request<pb::GetJobRequest>,
+) -> Result<pb::GetJobResponse> {
+    let viewer = principal(&request).ok();
+    let id = parse_id("job_id", &request.get_ref().job_id)?;
+    let job = jobs::find_job(&inner.db, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("job"))?;
+    if !can_see(&job, viewer.as_ref()) {
+        return Err(MarketplaceError::NotFound("job"));
+    }
+    Ok(pb::GetJobResponse {
+        job: Some(convert::job(&job)),
+    })
+}
+
+pub async fn list_my_jobs(
+    inner: &Inner,
+    request: Request<pb::ListMyJobsRequest>,
+) -> Result<pb::ListMyJobsResponse> {
+    let caller = principal(&request).map_err(|_| frevix_platform::auth::AuthError::Missing)?;
+    let req = request.into_inner();
+    let mut violations = FieldViolations::new();
+    let status = match pb::JobStatus::try_from(req.status) {
+        Ok(status) => JobStatus::from_proto(status),
+        Err(_) => {
+            violations.add("status", "is not a known status");
+            None
+        }
+    };
+    let filters = fingerprint(&(caller.account_id.0, req.status));
+    let page = parse_page::<Uuid>(req.page.as_ref(), LIMITS, &filters, &mut violations);
+    violations.finish(())?;
+    let rows = jobs::list_client_jobs(
+        &inner.db,
+        caller.account_id.0,
+        status,
+        page.after,
+        page.size + 1,
+    )
+    .await?;
+    let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
+    Ok(pb::ListMyJobsResponse {
+        jobs: rows.iter().map(convert::job).collect(),
+        page: Some(page),
+    })
+}
+
+pub async fn close_job(
+    inner: &Inner,
+    request: Request<pb::CloseJobRequest>,
+) -> Result<pb::CloseJobResponse> {
+    let caller = principal(&request).map_err(|_| frevix_platform::auth::AuthError::Missing)?;
+    let id = parse_id("job_id", &request.get_ref().job_id)?;
+    let job = owned_job(inner, &caller, id).await?;
+    match job_status(&job) {
+        JobStatus::Closed => {
+            return Ok(pb::CloseJobResponse {
+                job: Some(convert::job(&job)),
+            });
+        }
+        JobStatus::Filled => return Err(job_not_open()),
+        JobStatus::Open => {}
+    }
+    let now = Utc::now();
+    let txn = inner.db.begin().await?;
+    if !jobs::update_job_status(&txn, id, JobStatus::Open, JobStatus::Closed, now).await? {
+        return Err(job_not_open());
+    }
+    let job = jobs::find_job(&txn, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("job"))?;
+    publish::job_closed(&inner.outbox, &txn, &job, pb::JobStatus::Closed).await?;
+    txn.commit().await?;
+    inner.outbox.committed();
+    Ok(pb::CloseJobResponse {
+        job: Some(convert::job(&job)),
+    })
+}

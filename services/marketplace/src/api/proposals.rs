@@ -1,0 +1,449 @@
+//! Proposals: submit, edit, withdraw, read, list, and the client's
+//! shortlist, decline and accept.
+
+use chrono::Utc;
+use frevix_platform::auth::{Principal, Role, principal};
+use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
+use frevix_platform::db::is_unique_violation;
+use frevix_platform::error::FieldViolations;
+use frevix_platform::ids::contract_id_for_proposal;
+use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
+use frevix_proto::marketplace::v1 as pb;
+use prost::Message as _;
+use sea_orm::TransactionTrait;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::caller_with;
+use super::jobs::{can_see, job_not_open, owned_job, parse_id};
+use crate::Inner;
+use crate::convert;
+use crate::domain::job::{
+    JobStatus, PROPOSAL_UPDATABLE, ProposalAction, ProposalContent, ProposalStatus,
+    proposal_transition,
+};
+use crate::error::{MarketplaceError, Result};
+use crate::events::publish;
+use crate::store::jobs::{self, JobRow, ProposalRow, budget_of, job_status, proposal_status};
+use crate::store::profiles;
+
+const LIMITS: PageLimits = PageLimits {
+    default_size: 20,
+    max_size: 100,
+};
+
+fn caller<T>(request: &Request<T>) -> Result<Principal> {
+    Ok(principal(request).map_err(|_| frevix_platform::auth::AuthError::Missing)?)
+}
+
+async fn name_of(inner: &Inner, freelancer: Uuid) -> Result<String> {
+    Ok(profiles::find_freelancer(&inner.db, freelancer)
+        .await?
+        .map(|p| p.display_name)
+        .unwrap_or_default())
+}
+
+async fn answer(inner: &Inner, row: &ProposalRow) -> Result<pb::Proposal> {
+    Ok(convert::proposal(
+        row,
+        &name_of(inner, row.freelancer_id).await?,
+    ))
+}
+
+/// The proposal and its job, if `caller` is its freelancer or the job's
+/// owner; anyone else gets NOT_FOUND.
+async fn visible_proposal(
+    inner: &Inner,
+    caller: &Principal,
+    id: Uuid,
+) -> Result<(ProposalRow, JobRow)> {
+    let proposal = jobs::find_proposal(&inner.db, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("proposal"))?;
+    let job = jobs::find_job(&inner.db, proposal.job_id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("proposal"))?;
+    let me = caller.account_id.0;
+    if proposal.freelancer_id == me || job.client_id == me {
+        Ok((proposal, job))
+    } else {
+        Err(MarketplaceError::NotFound("proposal"))
+    }
+}
+
+pub async fn submit(
+    inner: &Inner,
+    request: Request<pb::SubmitProposalRequest>,
+) -> Result<pb::SubmitProposalResponse> {
+    let caller = caller_with(&request, Role::Freelancer)?;
+    let req = request.into_inner();
+    let Some(proposal) = &req.proposal else {
+        return Err(FieldViolations::single("proposal", "is required").into());
+    };
+    let job_id = parse_id("proposal.job_id", &proposal.job_id)?;
+    let job = jobs::find_job(&inner.db, job_id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("job"))?;
+    if !can_see(&job, Some(&caller)) {
+        return Err(MarketplaceError::NotFound("job"));
+    }
+    if job.client_id == caller.account_id.0 {
+        return Err(MarketplaceError::Precondition {
+            reason: "OWN_JOB",
+            subject: "job",
+            message: "you cannot propose for your own job",
+        });
+    }
+    if job_status(&job) != JobStatus::Open {
+        return Err(job_not_open());
+    }
+    let mut violations = FieldViolations::new();
+    let content = ProposalContent::parse(proposal, &budget_of(&job), &mut violations);
+    let content = violations
+        .finish(content)?
+        .ok_or(MarketplaceError::NotFound("proposal"))?;
+    let now = Utc::now();
+    profiles::ensure_freelancer(&inner.db, caller.account_id.0, "", now).await?;
+    let inserted: Result<ProposalRow> = async {
+        let txn = inner.db.begin().await?;
+        let row = jobs::insert_proposal(
+            &txn,
+            Uuid::now_v7(),
+            job_id,
+            caller.account_id.0,
+            &content,
+            now,
+        )
+        .await?;
+        publish::proposal_submitted(&inner.outbox, &txn, &job, &row).await?;
+        txn.commit().await?;
+        Ok(row)
+    }
+    .await;
+    let row = match inserted {
+        Err(MarketplaceError::Database(error)) if is_unique_violation(&error) => {
+            return Err(MarketplaceError::Conflict {
+                reason: "PROPOSAL_EXISTS",
+                message: "you already proposed for this job; edit that proposal instead",
+            });
+        }
+        other => other?,
+    };
+    inner.outbox.committed();
+    Ok(pb::SubmitProposalResponse {
+        proposal: Some(answer(inner, &row).await?),
+    })
+}
+
+/// Its freelancer's own proposal, still active, on a job still open.
+async fn editable(inner: &Inner, caller: &Principal, id: Uuid) -> Result<(ProposalRow, JobRow)> {
+    let (proposal, job) = visible_proposal(inner, caller, id).await?;
+    if proposal.freelancer_id != caller.account_id.0 {
+        return Err(MarketplaceError::PermissionDenied {
+            reason: "NOT_PROPOSAL_OWNER",
+            message: "only the freelancer who wrote this proposal may change it",
+        });
+    }
+    if job_status(&job) != JobStatus::Open {
+        return Err(job_not_open());
+    }
+    Ok((proposal, job))
+}
+
+pub async fn update(
+    inner: &Inner,
+    request: Request<pb::UpdateProposalRequest>,
+) -> Result<pb::UpdateProposalResponse> {
+    let caller = caller(&request)?;
+    let req = request.into_inner();
+    let Some(changes) = &req.proposal else {
+        return Err(FieldViolations::single("proposal", "is required").into());
+    };
+    let id = parse_id("proposal.id", &changes.id)?;
+    let (row, job) = editable(inner, &caller, id).await?;
+    if !proposal_status(&row).is_active() {
+        return Err(MarketplaceError::Precondition {
+            reason: "PROPOSAL_STATUS",
+            subject: "proposal",
+            message: "only a submitted or shortlisted proposal can change",
+        });
+    }
+    // Overlay the named fields on the stored proposal, then check it whole.
+    let mut merged = convert::proposal(&row, "");
+    let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
+    let mut violations = FieldViolations::new();
+    if paths.is_empty() {
+        violations.add(
+            "update_mask",
+            format!(
+                "must name at least one of: {}",
+                PROPOSAL_UPDATABLE.join(", ")
+            ),
+        );
+    }
+    for path in &paths {
+        match path.as_str() {
+            "cover_letter" => merged.cover_letter = changes.cover_letter.clone(),
+            "bid" => merged.bid = changes.bid.clone(),
+            "estimated_days" => merged.estimated_days = changes.estimated_days,
+            "milestones" => merged.milestones = changes.milestones.clone(),
+            other => violations.add(
+                "update_mask.paths",
+                format!(
+                    "`{other}` cannot be updated; use {}",
+                    PROPOSAL_UPDATABLE.join(", ")
+                ),
+            ),
+        }
+    }
+    let content = ProposalContent::parse(&merged, &budget_of(&job), &mut violations);
+    let content = violations
+        .finish(content)?
+        .ok_or(MarketplaceError::NotFound("proposal"))?;
+    jobs::update_proposal_content(&inner.db, id, &content, Utc::now()).await?;
+    let row = jobs::find_proposal(&inner.db, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("proposal"))?;
+    Ok(pb::UpdateProposalResponse {
+        proposal: Some(answer(inner, &row).await?),
+    })
+}
+
+/// Applies `action` to a proposal inside one transaction with its event.
+async fn apply(
+    inner: &Inner,
+    row: &ProposalRow,
+    job: &JobRow,
+    action: ProposalAction,
+) -> Result<ProposalRow> {
+    let from = proposal_status(row);
+    let (to, changed) = proposal_transition(from, action)?;
+    if !changed {
+        return Ok(row.clone());
+    }
+    let now = Utc::now();
+    let txn = inner.db.begin().await?;
+    if !jobs::update_proposal_status(&txn, row.id, from, to, now).await? {
+        return Err(MarketplaceError::Precondition {
+            reason: "PROPOSAL_CHANGED",
+            subject: "proposal",
+            message: "the proposal changed meanwhile; read it again",
+        });
+    }
+    let updated = jobs::find_proposal(&txn, row.id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("proposal"))?;
+    match action {
+        ProposalAction::Withdraw => {
+            publish::proposal_withdrawn(&inner.outbox, &txn, job, &updated).await?
+        }
+        ProposalAction::Accept => {
+            if !jobs::update_job_status(&txn, job.id, JobStatus::Open, JobStatus::Filled, now)
+                .await?
+            {
+                return Err(job_not_open());
+            }
+            let filled = jobs::find_job(&txn, job.id)
+                .await?
+                .ok_or(MarketplaceError::NotFound("job"))?;
+            let contract_id = contract_id_for_proposal(updated.id);
+            publish::proposal_accepted(&inner.outbox, &txn, &filled, &updated, contract_id).await?;
+            publish::job_closed(&inner.outbox, &txn, &filled, pb::JobStatus::Filled).await?;
+        }
+        ProposalAction::Shortlist | ProposalAction::Decline => {}
+    }
+    txn.commit().await?;
+    inner.outbox.committed();
+    Ok(updated)
+}
+
+pub async fn withdraw(
+    inner: &Inner,
+    request: Request<pb::WithdrawProposalRequest>,
+) -> Result<pb::WithdrawProposalResponse> {
+    let caller = caller(&request)?;
+    let id = parse_id("proposal_id", &request.get_ref().proposal_id)?;
+    let (row, job) = editable(inner, &caller, id).await?;
+    let row = apply(inner, &row, &job, ProposalAction::Withdraw).await?;
+    Ok(pb::WithdrawProposalResponse {
+        proposal: Some(answer(inner, &row).await?),
+    })
+}
+
+pub async fn get(
+    inner: &Inner,
+    request: Request<pb::GetProposalRequest>,
+) -> Result<pb::GetProposalResponse> {
+    let caller = caller(&request)?;
+    let id = parse_id("proposal_id", &request.get_ref().proposal_id)?;
+    let (row, _) = visible_proposal(inner, &caller, id).await?;
+    Ok(pb::GetProposalResponse {
+        proposal: Some(answer(inner, &row).await?),
+    })
+}
+
+pub async fn list_for_job(
+    inner: &Inner,
+    request: Request<pb::ListJobProposalsRequest>,
+) -> Result<pb::ListJobProposalsResponse> {
+    let caller = caller(&request)?;
+    let req = request.into_inner();
+    let job_id = parse_id("job_id", &req.job_id)?;
+    let job = owned_job(inner, &caller, job_id).await?;
+    let mut violations = FieldViolations::new();
+    let status = match pb::ProposalStatus::try_from(req.status) {
+        Ok(status) => ProposalStatus::from_proto(status),
+        Err(_) => {
+            violations.add("status", "is not a known status");
+            None
+        }
+    };
+    let filters = fingerprint(&(job.id, req.status));
+    let page = parse_page::<Uuid>(req.page.as_ref(), LIMITS, &filters, &mut violations);
+    violations.finish(())?;
+    let rows =
+        jobs::list_job_proposals(&inner.db, job.id, status, page.after, page.size + 1).await?;
+    let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
+    let names =
+        profiles::find_freelancers(&inner.db, rows.iter().map(|r| r.freelancer_id).collect())
+            .await?;
+    let name = |id: Uuid| {
+        names
+            .iter()
+            .find(|p| p.account_id == id)
+            .map(|p| p.display_name.clone())
+            .unwrap_or_default()
+    };
+    Ok(pb::ListJobProposalsResponse {
+        proposals: rows
+            .iter()
+            .map(|row| convert::proposal(row, &name(row.freelancer_id)))
+            .collect(),
+        page: Some(page),
+    })
+}
+
+pub async fn list_mine(
+    inner: &Inner,
+    request: Request<pb::ListMyProposalsRequest>,
+) -> Result<pb::ListMyProposalsResponse> {
+    let caller = caller(&request)?;
+    let mut violations = FieldViolations::new();
+    let filters = fingerprint(&caller.account_id.0);
+    let page = parse_page::<Uuid>(
+        request.get_ref().page.as_ref(),
+        LIMITS,
+        &filters,
+        &mut violations,
+    );
+    violations.finish(())?;
+    let rows =
+        jobs::list_freelancer_proposals(&inner.db, caller.account_id.0, page.after, page.size + 1)
+            .await?;
+    let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
+    let name = name_of(inner, caller.account_id.0).await?;
+    Ok(pb::ListMyProposalsResponse {
+        proposals: rows
+            .iter()
+            .map(|row| convert::proposal(row, &name))
+            .collect(),
+        page: Some(page),
+    })
+}
+
+/// The client's decisions: the job's owner only, on an open job.
+async fn decide(
+    inner: &Inner,
+    caller: &Principal,
+    id_text: &str,
+    action: ProposalAction,
+) -> Result<(ProposalRow, JobRow)> {
+    let id = parse_id("proposal_id", id_text)?;
+    let (row, job) = visible_proposal(inner, caller, id).await?;
+    if job.client_id != caller.account_id.0 {
+        return Err(MarketplaceError::PermissionDenied {
+            reason: "NOT_JOB_OWNER",
+            message: "only the client who posted the job may decide on its proposals",
+        });
+    }
+    let status = job_status(&job);
+    let already_accepted =
+        action == ProposalAction::Accept && proposal_status(&row) == ProposalStatus::Accepted;
+    if status != JobStatus::Open && !already_accepted {
+        return Err(job_not_open());
+    }
+    let row = apply(inner, &row, &job, action).await?;
+    let job = jobs::find_job(&inner.db, job.id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("job"))?;
+    Ok((row, job))
+}
+
+pub async fn shortlist(
+    inner: &Inner,
+    request: Request<pb::ShortlistProposalRequest>,
+) -> Result<pb::ShortlistProposalResponse> {
+    let caller = caller(&request)?;
+    let (row, _) = decide(
+        inner,
+        &caller,
+        &request.get_ref().proposal_id,
+        ProposalAction::Shortlist,
+    )
+    .await?;
+    Ok(pb::ShortlistProposalResponse {
+        proposal: Some(answer(inner, &row).await?),
+    })
+}
+
+pub async fn decline(
+    inner: &Inner,
+    request: Request<pb::DeclineProposalRequest>,
+) -> Result<pb::DeclineProposalResponse> {
+    let caller = caller(&request)?;
+    let (row, _) = decide(
+        inner,
+        &caller,
+        &request.get_ref().proposal_id,
+        ProposalAction::Decline,
+    )
+    .await?;
+    Ok(pb::DeclineProposalResponse {
+        proposal: Some(answer(inner, &row).await?),
+    })
+}
+
+pub async fn accept(
+    inner: &Inner,
+    request: Request<pb::AcceptProposalRequest>,
+) -> Result<pb::AcceptProposalResponse> {
+    let caller = caller(&request)?;
+    let mut violations = FieldViolations::new();
+    let key = IdempotencyKey::from_metadata(request.metadata(), &mut violations);
+    violations.finish(())?;
+    let scope = format!("marketplace.AcceptProposal:{}", caller.account_id);
+    let request_hash = idempotency::request_hash(request.get_ref());
+    if let Some(key) = &key
+        && let Prior::Response(bytes) =
+            idempotency::find_prior(&inner.db, &scope, key, &request_hash).await?
+    {
+        return pb::AcceptProposalResponse::decode(bytes.as_slice())
+            .map_err(|e| MarketplaceError::Database(sea_orm::DbErr::Custom(e.to_string())));
+    }
+    let (row, job) = decide(
+        inner,
+        &caller,
+        &request.get_ref().proposal_id,
+        ProposalAction::Accept,
+    )
+    .await?;
+    let response = pb::AcceptProposalResponse {
+        proposal: Some(answer(inner, &row).await?),
+        job: Some(convert::job(&job)),
+        contract_id: contract_id_for_proposal(row.id).to_string(),
+    };
+    if let Some(key) = &key {
+        idempotency::record(&inner.db, &scope, key, &request_hash, &response).await?;
+    }
+    Ok(response)
+}

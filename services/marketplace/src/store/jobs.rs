@@ -1,0 +1,254 @@
+//! Queries on `jobs` and `proposals`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::entities::{client_profiles, jobs, proposals};
+use super::{from_json, to_json};
+use crate::domain::job::{Budget, JobContent, JobStatus, ProposalContent, ProposalStatus};
+
+pub use jobs::Model as JobRow;
+pub use proposals::Model as ProposalRow;
+
+pub async fn insert_job(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    client: Uuid,
+    job: &JobContent,
+    now: DateTime<Utc>,
+) -> Result<JobRow, DbErr> {
+    let (hourly, min, max) = match &job.budget {
+        Budget::Fixed { minor, .. } => (false, *minor, *minor),
+        Budget::Hourly { min, max, .. } => (true, *min, *max),
+    };
+    let row = jobs::ActiveModel {
+        id: Set(id),
+        client_id: Set(client),
+        title: Set(job.title.clone()),
+        description: Set(job.description.clone()),
+        category_id: Set(job.category_id),
+        skills: Set(to_json(&job.skills)),
+        hourly: Set(hourly),
+        currency: Set(job.budget.currency().to_owned()),
+        budget_min_minor: Set(min),
+        budget_max_minor: Set(max),
+        expected_duration: Set(job.expected_duration),
+        experience_level: Set(job.experience_level),
+        visibility: Set(job.visibility),
+        status: Set(JobStatus::Open.as_str().to_owned()),
+        proposal_count: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    client_profiles::Entity::update_many()
+        .col_expr(
+            client_profiles::Column::JobsPosted,
+            Expr::col(client_profiles::Column::JobsPosted).add(1),
+        )
+        .filter(client_profiles::Column::AccountId.eq(client))
+        .exec(db)
+        .await?;
+    Ok(row)
+}
+
+pub async fn find_job(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<JobRow>, DbErr> {
+    jobs::Entity::find_by_id(id).one(db).await
+}
+
+pub fn budget_of(row: &JobRow) -> Budget {
+    if row.hourly {
+        Budget::Hourly {
+            currency: row.currency.clone(),
+            min: row.budget_min_minor,
+            max: row.budget_max_minor,
+        }
+    } else {
+        Budget::Fixed {
+            currency: row.currency.clone(),
+            minor: row.budget_min_minor,
+        }
+    }
+}
+
+pub fn job_status(row: &JobRow) -> JobStatus {
+    JobStatus::parse(&row.status)
+}
+
+/// Moves a job from `from` to `to`; false if it was no longer in `from`.
+pub async fn update_job_status(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    from: JobStatus,
+    to: JobStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(to.as_str()))
+        .col_expr(jobs::Column::UpdatedAt, Expr::value(now))
+        .filter(jobs::Column::Id.eq(id))
+        .filter(jobs::Column::Status.eq(from.as_str()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn list_client_jobs(
+    db: &impl ConnectionTrait,
+    client: Uuid,
+    status: Option<JobStatus>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<JobRow>, DbErr> {
+    let mut query = jobs::Entity::find().filter(jobs::Column::ClientId.eq(client));
+    if let Some(status) = status {
+        query = query.filter(jobs::Column::Status.eq(status.as_str()));
+    }
+    if let Some(after) = after {
+        query = query.filter(jobs::Column::Id.lt(after));
+    }
+    query
+        .order_by_desc(jobs::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub async fn insert_proposal(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    job: Uuid,
+    freelancer: Uuid,
+    content: &ProposalContent,
+    now: DateTime<Utc>,
+) -> Result<ProposalRow, DbErr> {
+    let row = proposals::ActiveModel {
+        id: Set(id),
+        job_id: Set(job),
+        freelancer_id: Set(freelancer),
+        cover_letter: Set(content.cover_letter.clone()),
+        currency: Set(content.currency.clone()),
+        bid_minor: Set(content.bid_minor),
+        estimated_days: Set(content.estimated_days),
+        milestones: Set(to_json(&content.milestones)),
+        status: Set(ProposalStatus::Submitted.as_str().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    jobs::Entity::update_many()
+        .col_expr(
+            jobs::Column::ProposalCount,
+            Expr::col(jobs::Column::ProposalCount).add(1),
+        )
+        .filter(jobs::Column::Id.eq(job))
+        .exec(db)
+        .await?;
+    Ok(row)
+}
+
+pub async fn find_proposal(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<ProposalRow>, DbErr> {
+    proposals::Entity::find_by_id(id).one(db).await
+}
+
+pub fn proposal_status(row: &ProposalRow) -> ProposalStatus {
+    ProposalStatus::parse(&row.status)
+}
+
+pub fn proposal_content(row: &ProposalRow) -> ProposalContent {
+    ProposalContent {
+        cover_letter: row.cover_letter.clone(),
+        currency: row.currency.clone(),
+        bid_minor: row.bid_minor,
+        estimated_days: row.estimated_days,
+        milestones: from_json(&row.milestones),
+    }
+}
+
+pub async fn update_proposal_content(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    content: &ProposalContent,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use proposals::Column as C;
+    proposals::Entity::update_many()
+        .col_expr(C::CoverLetter, Expr::value(content.cover_letter.clone()))
+        .col_expr(C::BidMinor, Expr::value(content.bid_minor))
+        .col_expr(C::EstimatedDays, Expr::value(content.estimated_days))
+        .col_expr(C::Milestones, Expr::value(to_json(&content.milestones)))
+        .col_expr(C::UpdatedAt, Expr::value(now))
+        .filter(C::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Moves a proposal from `from` to `to`; false if it was no longer in `from`.
+pub async fn update_proposal_status(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    from: ProposalStatus,
+    to: ProposalStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = proposals::Entity::update_many()
+        .col_expr(proposals::Column::Status, Expr::value(to.as_str()))
+        .col_expr(proposals::Column::UpdatedAt, Expr::value(now))
+        .filter(proposals::Column::Id.eq(id))
+        .filter(proposals::Column::Status.eq(from.as_str()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// A job's proposals, oldest first, after `after`.
+pub async fn list_job_proposals(
+    db: &impl ConnectionTrait,
+    job: Uuid,
+    status: Option<ProposalStatus>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<ProposalRow>, DbErr> {
+    let mut query = proposals::Entity::find().filter(proposals::Column::JobId.eq(job));
+    if let Some(status) = status {
+        query = query.filter(proposals::Column::Status.eq(status.as_str()));
+    }
+    if let Some(after) = after {
+        query = query.filter(proposals::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(proposals::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// A freelancer's proposals, newest first, after `after`.
+pub async fn list_freelancer_proposals(
+    db: &impl ConnectionTrait,
+    freelancer: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<ProposalRow>, DbErr> {
+    let mut query =
+        proposals::Entity::find().filter(proposals::Column::FreelancerId.eq(freelancer));
+    if let Some(after) = after {
+        query = query.filter(proposals::Column::Id.lt(after));
+    }
+    query
+        .order_by_desc(proposals::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
