@@ -31,6 +31,9 @@ pub const PUBLIC_METHODS: &[&str] = &[
     "/frevix.marketplace.v1.MarketplaceService/GetClientProfile",
     "/frevix.marketplace.v1.MarketplaceService/GetGig",
     "/frevix.marketplace.v1.MarketplaceService/GetJob",
+    "/frevix.marketplace.v1.MarketplaceService/SearchGigs",
+    "/frevix.marketplace.v1.MarketplaceService/SearchFreelancers",
+    "/frevix.marketplace.v1.MarketplaceService/SearchJobs",
 ];
 
 /// What the handlers share.

@@ -7,6 +7,7 @@ mod gigs;
 mod jobs;
 mod profiles;
 mod proposals;
+mod search;
 
 use std::sync::Arc;
 
@@ -266,5 +267,26 @@ impl MarketplaceService for MarketplaceApi {
         request: Request<pb::AcceptProposalRequest>,
     ) -> Answer<pb::AcceptProposalResponse> {
         answer(proposals::accept(&self.inner, request).await)
+    }
+
+    async fn search_gigs(
+        &self,
+        request: Request<pb::SearchGigsRequest>,
+    ) -> Answer<pb::SearchGigsResponse> {
+        answer(search::search_gigs(&self.inner, request).await)
+    }
+
+    async fn search_freelancers(
+        &self,
+        request: Request<pb::SearchFreelancersRequest>,
+    ) -> Answer<pb::SearchFreelancersResponse> {
+        answer(search::search_freelancers(&self.inner, request).await)
+    }
+
+    async fn search_jobs(
+        &self,
+        request: Request<pb::SearchJobsRequest>,
+    ) -> Answer<pb::SearchJobsResponse> {
+        answer(search::search_jobs(&self.inner, request).await)
     }
 }

@@ -1,6 +1,7 @@
 //! Marketplace's schema and seeds, forward-only, for PostgreSQL and SQLite.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::ConnectionTrait;
 
 use crate::domain::catalog::{SEED_CATEGORIES, SEED_SKILLS, id_of, slugify};
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(InitialSchema),
             Box::new(Seeds),
             Box::new(JobsAndProposals),
+            Box::new(FullText),
         ]
     }
 }
@@ -306,4 +308,102 @@ impl MigrationTrait for JobsAndProposals {
             )
             .await
     }
+}
+
+/// Full-text indexes: weighted `tsvector` columns with GIN indexes on
+/// PostgreSQL, external-content FTS5 tables kept by triggers on SQLite.
+struct FullText;
+
+impl MigrationName for FullText {
+    fn name(&self) -> &str {
+        "m20261121_000023_full_text"
+    }
+}
+
+/// (table, [(column, weight)]) for each searchable table.
+const SEARCHABLE: &[(&str, &[(&str, &str)])] = &[
+    (
+        "gigs",
+        &[("title", "A"), ("tags", "B"), ("description", "C")],
+    ),
+    (
+        "freelancer_profiles",
+        &[
+            ("display_name", "A"),
+            ("headline", "A"),
+            ("skills", "B"),
+            ("bio", "C"),
+        ],
+    ),
+    (
+        "jobs",
+        &[("title", "A"), ("skills", "B"), ("description", "C")],
+    ),
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for FullText {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for (table, columns) in SEARCHABLE {
+            let statements = match manager.get_database_backend() {
+                sea_orm::DatabaseBackend::Postgres => postgres_full_text(table, columns),
+                _ => sqlite_full_text(table, columns),
+            };
+            for statement in statements {
+                db.execute_unprepared(&statement).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn postgres_full_text(table: &str, columns: &[(&str, &str)]) -> Vec<String> {
+    let vector = columns
+        .iter()
+        .map(|(column, weight)| {
+            format!("setweight(to_tsvector('english', coalesce({column}, '')), '{weight}')")
+        })
+        .collect::<Vec<_>>()
+        .join(" || ");
+    vec![
+        format!(
+            "ALTER TABLE {table} ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ({vector}) STORED"
+        ),
+        format!("CREATE INDEX {table}_search ON {table} USING GIN (search_vector)"),
+    ]
+}
+
+fn sqlite_full_text(table: &str, columns: &[(&str, &str)]) -> Vec<String> {
+    let names: Vec<&str> = columns.iter().map(|(column, _)| *column).collect();
+    let list = names.join(", ");
+    let new_values = names
+        .iter()
+        .map(|c| format!("new.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let old_values = names
+        .iter()
+        .map(|c| format!("old.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let fts = format!("{table}_fts");
+    vec![
+        format!(
+            "CREATE VIRTUAL TABLE {fts} USING fts5({list}, content='{table}', content_rowid='rowid', tokenize='porter unicode61')"
+        ),
+        format!(
+            "CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN \
+             INSERT INTO {fts}(rowid, {list}) VALUES (new.rowid, {new_values}); END"
+        ),
+        format!(
+            "CREATE TRIGGER {fts}_update AFTER UPDATE ON {table} BEGIN \
+             INSERT INTO {fts}({fts}, rowid, {list}) VALUES ('delete', old.rowid, {old_values}); \
+             INSERT INTO {fts}(rowid, {list}) VALUES (new.rowid, {new_values}); END"
+        ),
+        format!(
+            "CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN \
+             INSERT INTO {fts}({fts}, rowid, {list}) VALUES ('delete', old.rowid, {old_values}); END"
+        ),
+    ]
 }

@@ -1,0 +1,322 @@
+//! Full-text search with filters, facets and keyset pages, on both engines:
+//! PostgreSQL matches weighted `tsvector` columns (websearch syntax, the last
+//! word as a prefix) and ranks with `ts_rank_cd`; SQLite matches FTS5 tables
+//! (every word as a prefix, porter stemming) and ranks with `bm25`. Results
+//! come back as ids in order; the caller loads the rows.
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where the previous page ended.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub key: f64,
+    pub id: Uuid,
+}
+
+/// How results are ordered: by a numeric key (then id), or by id alone.
+#[derive(Debug, Clone)]
+pub enum Order {
+    /// Newest first (ids are time-ordered UUIDv7).
+    Newest,
+    /// `expr` descending (or ascending), ties newest first.
+    Key { expr: String, descending: bool },
+}
+
+/// A search being assembled over one table aliased `t`.
+pub struct Search {
+    backend: DbBackend,
+    id: String,
+    params: Vec<Value>,
+    from: String,
+    conditions: Vec<String>,
+    rank: Option<String>,
+}
+
+/// Lower-case words of letters and digits, at most 10.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .take(10)
+        .collect()
+}
+
+impl Search {
+    /// A search of `table` (aliased `t`) whose time-ordered key is `id_column`.
+    pub fn new(backend: DbBackend, table: &str, id_column: &str) -> Self {
+        Self {
+            backend,
+            id: format!("t.{id_column}"),
+            params: Vec::new(),
+            from: format!("{table} t"),
+            conditions: Vec::new(),
+            rank: None,
+        }
+    }
+
+    /// A placeholder for `value`.
+    pub fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.params.push(value.into());
+        let n = self.params.len();
+        match self.backend {
+            DbBackend::Postgres => format!("${n}"),
+            _ => format!("?{n}"),
+        }
+    }
+
+    pub fn join(&mut self, join: &str) {
+        self.from.push(' ');
+        self.from.push_str(join);
+    }
+
+    pub fn condition(&mut self, condition: String) {
+        self.conditions.push(condition);
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend == DbBackend::Postgres
+    }
+
+    /// Matches `text` against the table's full-text index; `weights` are
+    /// the FTS5 column weights (PostgreSQL's come from the tsvector).
+    /// Returns false when `text` holds no words (nothing is filtered).
+    pub fn keyword(&mut self, table: &str, weights: &[f64], text: &str) -> bool {
+        let words = words(text);
+        let Some((last, rest)) = words.split_last() else {
+            return false;
+        };
+        if self.is_postgres() {
+            let prefix = self.bind(format!("{last}:*"));
+            let query = if rest.is_empty() {
+                format!("to_tsquery('english', {prefix})")
+            } else {
+                let leading = self.bind(rest.join(" "));
+                format!(
+                    "(websearch_to_tsquery('english', {leading}) && to_tsquery('english', {prefix}))"
+                )
+            };
+            self.condition(format!("t.search_vector @@ {query}"));
+            self.rank = Some(format!("ts_rank_cd(t.search_vector, {query})"));
+        } else {
+            let fts = format!("{table}_fts");
+            let expression = words
+                .iter()
+                .map(|w| format!("\"{w}\"*"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let matched = self.bind(expression);
+            self.join(&format!("JOIN {fts} ON {fts}.rowid = t.rowid"));
+            self.condition(format!("{fts} MATCH {matched}"));
+            let weights = weights
+                .iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.rank = Some(format!("(-bm25({fts}, {weights}))"));
+        }
+        true
+    }
+
+    /// The relevance order, if a keyword was given.
+    pub fn relevance(&self) -> Option<Order> {
+        self.rank.clone().map(|expr| Order::Key {
+            expr,
+            descending: true,
+        })
+    }
+
+    fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+
+    fn as_real(&self, expr: &str) -> String {
+        if self.is_postgres() {
+            format!("CAST({expr} AS DOUBLE PRECISION)")
+        } else {
+            format!("CAST({expr} AS REAL)")
+        }
+    }
+
+    /// One page of ids (plus one to tell whether more follow), with the
+    /// cursor of each.
+    pub async fn page(
+        &self,
+        db: &impl ConnectionTrait,
+        order: &Order,
+        after: Option<Cursor>,
+        limit: u64,
+    ) -> Result<Vec<Cursor>, DbErr> {
+        let mut search = Search {
+            backend: self.backend,
+            id: self.id.clone(),
+            params: self.params.clone(),
+            from: self.from.clone(),
+            conditions: self.conditions.clone(),
+            rank: self.rank.clone(),
+        };
+        let (key, direction, compare) = match order {
+            Order::Newest => ("0".to_owned(), "DESC", "<"),
+            Order::Key {
+                expr,
+                descending: true,
+            } => (search.as_real(expr), "DESC", "<"),
+            Order::Key {
+                expr,
+                descending: false,
+            } => (search.as_real(expr), "ASC", ">"),
+        };
+        if let Some(after) = after {
+            let id = search.bind(after.id);
+            let condition = match order {
+                Order::Newest => format!("{} < {id}", self.id),
+                Order::Key { .. } => {
+                    let last = search.bind(after.key);
+                    let last_again = search.bind(after.key);
+                    format!(
+                        "({key} {compare} {last} OR ({key} = {last_again} AND {} < {id}))",
+                        self.id
+                    )
+                }
+            };
+            search.condition(condition);
+        }
+        let limit = search.bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let id = self.id.clone();
+        let sql = format!(
+            "SELECT {id} AS id, {key} AS sort_key FROM {}{} ORDER BY sort_key {direction}, {id} DESC LIMIT {limit}",
+            search.from,
+            search.where_clause()
+        );
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                self.backend,
+                sql,
+                search.params,
+            ))
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Cursor {
+                    id: row.try_get("", "id")?,
+                    key: row.try_get::<f64>("", "sort_key").unwrap_or(0.0),
+                })
+            })
+            .collect()
+    }
+
+    /// How many results match in all.
+    pub async fn count(&self, db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM {}{}",
+            self.from,
+            self.where_clause()
+        );
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                self.backend,
+                sql,
+                self.params.clone(),
+            ))
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0))
+    }
+
+    /// Counts of matches per value of `expr` (text).
+    pub async fn facet(
+        &self,
+        db: &impl ConnectionTrait,
+        expr: &str,
+    ) -> Result<Vec<(String, i64)>, DbErr> {
+        let sql = format!(
+            "SELECT {expr} AS value, COUNT(*) AS n FROM {}{} GROUP BY {expr} ORDER BY n DESC",
+            self.from,
+            self.where_clause()
+        );
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                self.backend,
+                sql,
+                self.params.clone(),
+            ))
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String>("", "value").unwrap_or_default(),
+                    row.try_get::<i64>("", "n")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Counts of matches per value of a UUID column.
+    pub async fn facet_ids(
+        &self,
+        db: &impl ConnectionTrait,
+        column: &str,
+    ) -> Result<Vec<(Uuid, i64)>, DbErr> {
+        let sql = format!(
+            "SELECT {column} AS value, COUNT(*) AS n FROM {}{} GROUP BY {column} ORDER BY n DESC",
+            self.from,
+            self.where_clause()
+        );
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                self.backend,
+                sql,
+                self.params.clone(),
+            ))
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<Uuid>("", "value")?,
+                    row.try_get::<i64>("", "n")?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// A CASE expression putting `expr` into bands `[bounds[i], bounds[i+1])`,
+/// labelled "lo-hi" (the last "lo-").
+pub fn bands(expr: &str, bounds: &[i64]) -> String {
+    let mut case = String::from("CASE");
+    for window in bounds.windows(2) {
+        case.push_str(&format!(
+            " WHEN {expr} < {} THEN '{}-{}'",
+            window[1], window[0], window[1]
+        ));
+    }
+    let last = bounds.last().copied().unwrap_or(0);
+    case.push_str(&format!(" ELSE '{last}-' END"));
+    case
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_lower_case_alphanumerics() {
+        assert_eq!(words("Rust, gRPC & \"api\"!"), ["rust", "grpc", "api"]);
+        assert!(words("  -- ").is_empty());
+    }
+
+    #[test]
+    fn bands_cover_every_value() {
+        assert_eq!(
+            bands("p", &[0, 10, 20]),
+            "CASE WHEN p < 10 THEN '0-10' WHEN p < 20 THEN '10-20' ELSE '20-' END"
+        );
+    }
+}
