@@ -293,21 +293,19 @@ pub async fn search_gigs(
         _ => violations.add("max_delivery_days", "must be 0 (any) to 90"),
     }
     min_rating(&mut search, req.min_rating, &mut violations);
-    if !req.seller_country.is_empty() {
-        if let Some(country) =
+    if !req.seller_country.is_empty()
+        && let Some(country) =
             crate::domain::text::country("seller_country", &req.seller_country, &mut violations)
-        {
-            let country = search.bind(country);
-            search.condition(format!("f.country = {country}"));
-        }
+    {
+        let country = search.bind(country);
+        search.condition(format!("f.country = {country}"));
     }
-    if !req.seller_language.is_empty() {
-        if let Some(language) =
+    if !req.seller_language.is_empty()
+        && let Some(language) =
             crate::domain::text::language("seller_language", &req.seller_language, &mut violations)
-        {
-            let pattern = search.bind(format!("%\"{language}\"%"));
-            search.condition(format!("f.languages LIKE {pattern}"));
-        }
+    {
+        let pattern = search.bind(format!("%\"{language}\"%"));
+        search.condition(format!("f.languages LIKE {pattern}"));
     }
     let order = order(
         &search,
