@@ -546,9 +546,9 @@ async fn freelancers_and_jobs_are_searchable(backend: Backend) {
         found
             .freelancers
             .iter()
-            .map(|f| f.account_id.clone())
+            .map(|f| f.account_id.as_str())
             .collect::<Vec<_>>(),
-        [rustacean.account_id.clone()]
+        [rustacean.account_id.as_str()]
     );
     let designers = app
         .marketplace
