@@ -6,6 +6,7 @@
 //! - Authenticated GetMe requests/s with latency percentiles.
 //!
 //! - Event relay throughput and commit → consumer latency (see [`events`]).
+//! - SearchGigs over 100,000 gigs on PostgreSQL and SQLite (see [`search`]).
 //!
 //! The identity server runs in this process on the all-in-one shape (SQLite)
 //! or, with `FREVIX_BENCH_BACKEND=postgres`, on PostgreSQL.
@@ -14,6 +15,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod events;
+mod search;
 
 use std::time::{Duration, Instant};
 
@@ -59,6 +61,10 @@ async fn main() {
 
     println!();
     events::run().await;
+
+    println!();
+    search::run(Backend::Postgres).await;
+    search::run(Backend::Sqlite).await;
 }
 
 async fn raw_hashes_per_second(threads: usize) -> f64 {
