@@ -26,6 +26,11 @@ const SECONDS: u64 = 5;
 
 #[tokio::main]
 async fn main() {
+    if std::env::var("FREVIX_BENCH_ONLY").as_deref() == Ok("search") {
+        search::run(Backend::Postgres).await;
+        search::run(Backend::Sqlite).await;
+        return;
+    }
     let backend = match std::env::var("FREVIX_BENCH_BACKEND").as_deref() {
         Ok("postgres") => Backend::Postgres,
         _ => Backend::Sqlite,

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod seed;
 mod tail;
 
 use anyhow::Context as _;
@@ -48,6 +49,20 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: Admin,
+    },
+    /// Fill a running Frevix with demo freelancers, gigs, clients, jobs and
+    /// proposals through the public API.
+    SeedDemo {
+        /// Where Frevix answers.
+        #[arg(long, default_value = "http://127.0.0.1:50050")]
+        target: String,
+        /// Where its verification mails land (the all-in-one `data/mail`).
+        #[arg(long, default_value = "data/mail")]
+        mail_dir: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        freelancers: usize,
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
     },
     /// Domain events.
     Events {
@@ -105,6 +120,12 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::SeedDemo {
+            target,
+            mail_dir,
+            freelancers,
+            clients,
+        } => seed::run(&target, &mail_dir, freelancers, clients).await,
         Command::Events {
             command:
                 Events::Tail {

@@ -271,7 +271,9 @@ pub async fn search_gigs(
     let categories = catalog::list_categories(db).await?;
     let mut violations = FieldViolations::new();
     let mut search = Search::new(db.get_database_backend(), "gigs", "id");
-    search.join("JOIN freelancer_profiles f ON f.account_id = t.seller_id");
+    if !req.seller_country.is_empty() || !req.seller_language.is_empty() {
+        search.join("JOIN freelancer_profiles f ON f.account_id = t.seller_id");
+    }
     search.condition("t.status = 'PUBLISHED'".into());
     check_query(&req.query, &mut violations);
     search.keyword("gigs", &[10.0, 5.0, 1.0], &req.query);
@@ -336,8 +338,11 @@ pub async fn search_gigs(
             .map(|s| s.display_name.clone())
             .unwrap_or_default()
     };
+    let by_category = category_facet(&search, db, &categories).await?;
+    // Every gig has one category: the facet's counts add up to the total.
+    let total = by_category.values.iter().map(|v| v.count).sum();
     let facets = vec![
-        category_facet(&search, db, &categories).await?,
+        by_category,
         band_facet(
             "price",
             search
@@ -364,7 +369,7 @@ pub async fn search_gigs(
             .map(|row| convert::gig(row, &name(row.seller_id)))
             .collect(),
         facets,
-        total: search.count(db).await?,
+        total,
         page: Some(page),
     })
 }
@@ -519,8 +524,10 @@ pub async fn search_jobs(
         .all(db)
         .await?;
     let rows = in_order(&ids, rows, |row| row.id);
+    let by_category = category_facet(&search, db, &categories).await?;
+    let total = by_category.values.iter().map(|v| v.count).sum();
     let facets = vec![
-        category_facet(&search, db, &categories).await?,
+        by_category,
         band_facet(
             "budget",
             search
@@ -533,7 +540,7 @@ pub async fn search_jobs(
     Ok(pb::SearchJobsResponse {
         jobs: rows.iter().map(convert::job).collect(),
         facets,
-        total: search.count(db).await?,
+        total,
         page: Some(page),
     })
 }

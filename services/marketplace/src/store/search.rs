@@ -29,6 +29,8 @@ pub struct Search {
     backend: DbBackend,
     id: String,
     params: Vec<Value>,
+    /// Common table expressions put before each statement.
+    with: Vec<String>,
     from: String,
     conditions: Vec<String>,
     rank: Option<String>,
@@ -50,6 +52,7 @@ impl Search {
             backend,
             id: format!("t.{id_column}"),
             params: Vec::new(),
+            with: Vec::new(),
             from: format!("{table} t"),
             conditions: Vec::new(),
             rank: None,
@@ -100,6 +103,8 @@ impl Search {
             self.condition(format!("t.search_vector @@ {query}"));
             self.rank = Some(format!("ts_rank_cd(t.search_vector, {query})"));
         } else {
+            // The matches are computed once, first: joined row by row, FTS5
+            // would run the whole query again for every candidate row.
             let fts = format!("{table}_fts");
             let expression = words
                 .iter()
@@ -107,14 +112,17 @@ impl Search {
                 .collect::<Vec<_>>()
                 .join(" ");
             let matched = self.bind(expression);
-            self.join(&format!("JOIN {fts} ON {fts}.rowid = t.rowid"));
-            self.condition(format!("{fts} MATCH {matched}"));
             let weights = weights
                 .iter()
                 .map(f64::to_string)
                 .collect::<Vec<_>>()
                 .join(", ");
-            self.rank = Some(format!("(-bm25({fts}, {weights}))"));
+            self.with.push(format!(
+                "m AS MATERIALIZED (SELECT rowid AS fts_rowid, -bm25({fts}, {weights}) AS fts_rank \
+                 FROM {fts} WHERE {fts} MATCH {matched})"
+            ));
+            self.join("JOIN m ON m.fts_rowid = t.rowid");
+            self.rank = Some("m.fts_rank".to_owned());
         }
         true
     }
@@ -127,12 +135,19 @@ impl Search {
         })
     }
 
-    fn where_clause(&self) -> String {
-        if self.conditions.is_empty() {
+    /// `WITH …` and `FROM … WHERE …` of every statement.
+    fn body(&self) -> (String, String) {
+        let with = if self.with.is_empty() {
+            String::new()
+        } else {
+            format!("WITH {} ", self.with.join(", "))
+        };
+        let filter = if self.conditions.is_empty() {
             String::new()
         } else {
             format!(" WHERE {}", self.conditions.join(" AND "))
-        }
+        };
+        (with, format!("{}{filter}", self.from))
     }
 
     fn as_real(&self, expr: &str) -> String {
@@ -141,6 +156,10 @@ impl Search {
         } else {
             format!("CAST({expr} AS REAL)")
         }
+    }
+
+    fn statement(&self, sql: String, params: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(self.backend, sql, params)
     }
 
     /// One page of ids (plus one to tell whether more follow), with the
@@ -156,10 +175,12 @@ impl Search {
             backend: self.backend,
             id: self.id.clone(),
             params: self.params.clone(),
+            with: self.with.clone(),
             from: self.from.clone(),
             conditions: self.conditions.clone(),
             rank: self.rank.clone(),
         };
+        let id = self.id.clone();
         let (key, direction, compare) = match order {
             Order::Newest => ("0".to_owned(), "DESC", "<"),
             Order::Key {
@@ -172,34 +193,25 @@ impl Search {
             } => (search.as_real(expr), "ASC", ">"),
         };
         if let Some(after) = after {
-            let id = search.bind(after.id);
+            let last_id = search.bind(after.id);
             let condition = match order {
-                Order::Newest => format!("{} < {id}", self.id),
+                Order::Newest => format!("{id} < {last_id}"),
                 Order::Key { .. } => {
                     let last = search.bind(after.key);
                     let last_again = search.bind(after.key);
                     format!(
-                        "({key} {compare} {last} OR ({key} = {last_again} AND {} < {id}))",
-                        self.id
+                        "({key} {compare} {last} OR ({key} = {last_again} AND {id} < {last_id}))"
                     )
                 }
             };
             search.condition(condition);
         }
         let limit = search.bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        let id = self.id.clone();
+        let (with, body) = search.body();
         let sql = format!(
-            "SELECT {id} AS id, {key} AS sort_key FROM {}{} ORDER BY sort_key {direction}, {id} DESC LIMIT {limit}",
-            search.from,
-            search.where_clause()
+            "{with}SELECT {id} AS id, {key} AS sort_key FROM {body} ORDER BY sort_key {direction}, {id} DESC LIMIT {limit}"
         );
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                self.backend,
-                sql,
-                search.params,
-            ))
-            .await?;
+        let rows = db.query_all_raw(self.statement(sql, search.params)).await?;
         rows.iter()
             .map(|row| {
                 Ok(Cursor {
@@ -212,17 +224,10 @@ impl Search {
 
     /// How many results match in all.
     pub async fn count(&self, db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-        let sql = format!(
-            "SELECT COUNT(*) AS n FROM {}{}",
-            self.from,
-            self.where_clause()
-        );
+        let (with, body) = self.body();
+        let sql = format!("{with}SELECT COUNT(*) AS n FROM {body}");
         let row = db
-            .query_one_raw(Statement::from_sql_and_values(
-                self.backend,
-                sql,
-                self.params.clone(),
-            ))
+            .query_one_raw(self.statement(sql, self.params.clone()))
             .await?;
         Ok(row
             .map(|r| r.try_get::<i64>("", "n"))
@@ -236,17 +241,12 @@ impl Search {
         db: &impl ConnectionTrait,
         expr: &str,
     ) -> Result<Vec<(String, i64)>, DbErr> {
+        let (with, body) = self.body();
         let sql = format!(
-            "SELECT {expr} AS value, COUNT(*) AS n FROM {}{} GROUP BY {expr} ORDER BY n DESC",
-            self.from,
-            self.where_clause()
+            "{with}SELECT {expr} AS value, COUNT(*) AS n FROM {body} GROUP BY {expr} ORDER BY n DESC"
         );
         let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                self.backend,
-                sql,
-                self.params.clone(),
-            ))
+            .query_all_raw(self.statement(sql, self.params.clone()))
             .await?;
         rows.iter()
             .map(|row| {
@@ -264,17 +264,12 @@ impl Search {
         db: &impl ConnectionTrait,
         column: &str,
     ) -> Result<Vec<(Uuid, i64)>, DbErr> {
+        let (with, body) = self.body();
         let sql = format!(
-            "SELECT {column} AS value, COUNT(*) AS n FROM {}{} GROUP BY {column} ORDER BY n DESC",
-            self.from,
-            self.where_clause()
+            "{with}SELECT {column} AS value, COUNT(*) AS n FROM {body} GROUP BY {column} ORDER BY n DESC"
         );
         let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                self.backend,
-                sql,
-                self.params.clone(),
-            ))
+            .query_all_raw(self.statement(sql, self.params.clone()))
             .await?;
         rows.iter()
             .map(|row| {
