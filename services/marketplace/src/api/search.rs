@@ -220,40 +220,54 @@ fn money_label(low: i64, high: Option<i64>) -> String {
     }
 }
 
-async fn category_facet(
-    search: &Search,
-    db: &impl ConnectionTrait,
-    categories: &[CategoryRow],
-) -> Result<pb::Facet> {
-    let counts = search.facet_ids(db, "t.category_id").await?;
-    Ok(pb::Facet {
-        name: "category".into(),
-        values: counts
-            .into_iter()
-            .map(|(id, count)| pb::FacetValue {
-                value: id.to_string(),
-                label: categories
-                    .iter()
-                    .find(|c| c.id == id)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default(),
-                count,
-            })
-            .collect(),
-    })
+/// The counts of one facet, as `(value, count)`.
+fn counts_of(counts: &[(String, String, i64)], name: &str) -> Vec<(String, i64)> {
+    counts
+        .iter()
+        .filter(|(facet, _, _)| facet == name)
+        .map(|(_, value, count)| (value.clone(), *count))
+        .collect()
 }
 
-/// Runs the page query and turns cursors into the page answer.
-async fn page_of(
+fn category_facet(counts: &[(String, String, i64)], categories: &[CategoryRow]) -> pb::Facet {
+    pb::Facet {
+        name: "category".into(),
+        values: counts_of(counts, "category")
+            .into_iter()
+            .filter_map(|(value, count)| {
+                let id = Uuid::parse_str(&value).ok()?;
+                Some(pb::FacetValue {
+                    value: id.to_string(),
+                    label: categories
+                        .iter()
+                        .find(|c| c.id == id)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default(),
+                    count,
+                })
+            })
+            .collect(),
+    }
+}
+
+/// Finds one page and the facets in one statement.
+async fn run(
     search: &Search,
     db: &impl ConnectionTrait,
     order: &Order,
     page: frevix_platform::paging::Page<Cursor>,
     filters: &str,
-) -> Result<(Vec<Uuid>, common::PageResponse)> {
-    let cursors = search.page(db, order, page.after, page.size + 1).await?;
+    facets: &[(&str, String)],
+) -> Result<(Vec<Uuid>, common::PageResponse, Vec<(String, String, i64)>)> {
+    let (cursors, counts) = search
+        .run(db, order, page.after, page.size + 1, facets)
+        .await?;
     let (cursors, response) = finish_page(cursors, page.size, filters, |c| *c);
-    Ok((cursors.into_iter().map(|c| c.id).collect(), response))
+    Ok((
+        cursors.into_iter().map(|c| c.id).collect(),
+        response,
+        counts,
+    ))
 }
 
 /// `rows` in the order of `ids`.
@@ -322,7 +336,15 @@ pub async fn search_gigs(
     let page = parse_page::<Cursor>(req.page.as_ref(), LIMITS, &filters, &mut violations);
     violations.finish(())?;
 
-    let (ids, page) = page_of(&search, db, &order, page, &filters).await?;
+    let facet_specs = [
+        ("category", search.uuid_text("t.category_id")),
+        ("price", bands("t.min_price_minor", PRICE_BANDS)),
+        (
+            "delivery_days",
+            bands("t.min_delivery_days", DELIVERY_BANDS),
+        ),
+    ];
+    let (ids, page, counts) = run(&search, db, &order, page, &filters, &facet_specs).await?;
     let rows = gigs::Entity::find()
         .filter(gigs::Column::Id.is_in(ids.clone()))
         .all(db)
@@ -338,24 +360,20 @@ pub async fn search_gigs(
             .map(|s| s.display_name.clone())
             .unwrap_or_default()
     };
-    let by_category = category_facet(&search, db, &categories).await?;
+    let by_category = category_facet(&counts, &categories);
     // Every gig has one category: the facet's counts add up to the total.
     let total = by_category.values.iter().map(|v| v.count).sum();
     let facets = vec![
         by_category,
         band_facet(
             "price",
-            search
-                .facet(db, &bands("t.min_price_minor", PRICE_BANDS))
-                .await?,
+            counts_of(&counts, "price"),
             PRICE_BANDS,
             money_label,
         ),
         band_facet(
             "delivery_days",
-            search
-                .facet(db, &bands("t.min_delivery_days", DELIVERY_BANDS))
-                .await?,
+            counts_of(&counts, "delivery_days"),
             DELIVERY_BANDS,
             |low, high| match high {
                 Some(high) => format!("{low}–{} days", high - 1),
@@ -434,26 +452,35 @@ pub async fn search_freelancers(
     let page = parse_page::<Cursor>(req.page.as_ref(), LIMITS, &filters, &mut violations);
     violations.finish(())?;
 
-    let (ids, page) = page_of(&search, db, &order, page, &filters).await?;
+    let facet_specs = [
+        (
+            "hourly_rate",
+            bands("COALESCE(t.hourly_rate_minor, 0)", RATE_BANDS),
+        ),
+        (
+            "experience_level",
+            "CAST(t.experience_level AS TEXT)".to_owned(),
+        ),
+    ];
+    let (ids, page, counts) = run(&search, db, &order, page, &filters, &facet_specs).await?;
     let rows = freelancer_profiles::Entity::find()
         .filter(freelancer_profiles::Column::AccountId.is_in(ids.clone()))
         .all(db)
         .await?;
     let rows = in_order(&ids, rows, |row| row.account_id);
+    let levels = counts_of(&counts, "experience_level");
+    // Every profile has one level: the facet's counts add up to the total.
+    let total = levels.iter().map(|(_, n)| n).sum();
     let facets = vec![
         band_facet(
             "hourly_rate",
-            search
-                .facet(db, &bands("COALESCE(t.hourly_rate_minor, 0)", RATE_BANDS))
-                .await?,
+            counts_of(&counts, "hourly_rate"),
             RATE_BANDS,
             money_label,
         ),
         pb::Facet {
             name: "experience_level".into(),
-            values: search
-                .facet(db, "CAST(t.experience_level AS TEXT)")
-                .await?
+            values: levels
                 .into_iter()
                 .map(|(value, count)| pb::FacetValue {
                     label: value
@@ -476,7 +503,7 @@ pub async fn search_freelancers(
     Ok(pb::SearchFreelancersResponse {
         freelancers: rows.iter().map(convert::freelancer).collect(),
         facets,
-        total: search.count(db).await?,
+        total,
         page: Some(page),
     })
 }
@@ -518,21 +545,23 @@ pub async fn search_jobs(
     let page = parse_page::<Cursor>(req.page.as_ref(), LIMITS, &filters, &mut violations);
     violations.finish(())?;
 
-    let (ids, page) = page_of(&search, db, &order, page, &filters).await?;
+    let facet_specs = [
+        ("category", search.uuid_text("t.category_id")),
+        ("budget", bands("t.budget_max_minor", PRICE_BANDS)),
+    ];
+    let (ids, page, counts) = run(&search, db, &order, page, &filters, &facet_specs).await?;
     let rows = jobs::Entity::find()
         .filter(jobs::Column::Id.is_in(ids.clone()))
         .all(db)
         .await?;
     let rows = in_order(&ids, rows, |row| row.id);
-    let by_category = category_facet(&search, db, &categories).await?;
+    let by_category = category_facet(&counts, &categories);
     let total = by_category.values.iter().map(|v| v.count).sum();
     let facets = vec![
         by_category,
         band_facet(
             "budget",
-            search
-                .facet(db, &bands("t.budget_max_minor", PRICE_BANDS))
-                .await?,
+            counts_of(&counts, "budget"),
             PRICE_BANDS,
             money_label,
         ),

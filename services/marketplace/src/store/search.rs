@@ -158,19 +158,26 @@ impl Search {
         }
     }
 
-    fn statement(&self, sql: String, params: Vec<Value>) -> Statement {
-        Statement::from_sql_and_values(self.backend, sql, params)
+    /// A text form of a UUID column, the same on both engines.
+    pub fn uuid_text(&self, column: &str) -> String {
+        if self.is_postgres() {
+            format!("replace(CAST({column} AS TEXT), '-', '')")
+        } else {
+            format!("lower(hex({column}))")
+        }
     }
 
-    /// One page of ids (plus one to tell whether more follow), with the
-    /// cursor of each.
-    pub async fn page(
+    /// One statement that finds the matches once, then answers a page of
+    /// them (plus one row, to tell whether more follow) and the counts per
+    /// value of each `(name, text expression)` facet.
+    pub async fn run(
         &self,
         db: &impl ConnectionTrait,
         order: &Order,
         after: Option<Cursor>,
         limit: u64,
-    ) -> Result<Vec<Cursor>, DbErr> {
+        facets: &[(&str, String)],
+    ) -> Result<(Vec<Cursor>, Vec<(String, String, i64)>), DbErr> {
         let mut search = Search {
             backend: self.backend,
             id: self.id.clone(),
@@ -180,7 +187,6 @@ impl Search {
             conditions: self.conditions.clone(),
             rank: self.rank.clone(),
         };
-        let id = self.id.clone();
         let (key, direction, compare) = match order {
             Order::Newest => ("0".to_owned(), "DESC", "<"),
             Order::Key {
@@ -192,93 +198,88 @@ impl Search {
                 descending: false,
             } => (search.as_real(expr), "ASC", ">"),
         };
-        if let Some(after) = after {
-            let last_id = search.bind(after.id);
-            let condition = match order {
-                Order::Newest => format!("{id} < {last_id}"),
-                Order::Key { .. } => {
-                    let last = search.bind(after.key);
-                    let last_again = search.bind(after.key);
-                    format!(
-                        "({key} {compare} {last} OR ({key} = {last_again} AND {id} < {last_id}))"
-                    )
+        let keyset = match after {
+            None => String::new(),
+            Some(after) => {
+                let last_id = search.bind(after.id);
+                match order {
+                    Order::Newest => format!("WHERE id < {last_id}"),
+                    Order::Key { .. } => {
+                        let last = search.bind(after.key);
+                        let last_again = search.bind(after.key);
+                        format!(
+                            "WHERE (sort_key {compare} {last} OR (sort_key = {last_again} AND id < {last_id}))"
+                        )
+                    }
                 }
-            };
-            search.condition(condition);
-        }
+            }
+        };
         let limit = search.bind(i64::try_from(limit).unwrap_or(i64::MAX));
         let (with, body) = search.body();
-        let sql = format!(
-            "{with}SELECT {id} AS id, {key} AS sort_key FROM {body} ORDER BY sort_key {direction}, {id} DESC LIMIT {limit}"
+        let facet_columns: String = facets
+            .iter()
+            .enumerate()
+            .map(|(i, (_, expr))| format!(", {expr} AS f{i}"))
+            .collect();
+        let mut matches = format!(
+            "matches AS MATERIALIZED (SELECT {} AS id, {key} AS sort_key{facet_columns} FROM {body})",
+            self.id
         );
+        if with.is_empty() {
+            matches = format!("WITH {matches}");
+        } else {
+            matches = format!("{with}, {matches}");
+        }
+        let mut sql = format!(
+            "{matches} SELECT 0 AS part, id, sort_key, '' AS value, CAST(0 AS BIGINT) AS n \
+             FROM (SELECT id, sort_key FROM matches {keyset} ORDER BY sort_key {direction}, id DESC LIMIT {limit}) page"
+        );
+        for i in 0..facets.len() {
+            sql.push_str(&format!(
+                " UNION ALL SELECT {}, NULL, NULL, f{i}, COUNT(*) FROM matches GROUP BY f{i}",
+                i + 1
+            ));
+        }
         let rows = db.query_all_raw(self.statement(sql, search.params)).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Cursor {
+        let mut page = Vec::new();
+        let mut counts = Vec::new();
+        for row in &rows {
+            let part: i64 = row
+                .try_get::<i64>("", "part")
+                .or_else(|_| row.try_get::<i32>("", "part").map(i64::from))?;
+            if part == 0 {
+                page.push(Cursor {
                     id: row.try_get("", "id")?,
                     key: row.try_get::<f64>("", "sort_key").unwrap_or(0.0),
-                })
-            })
-            .collect()
+                });
+            } else if let Some((name, _)) =
+                usize::try_from(part - 1).ok().and_then(|i| facets.get(i))
+            {
+                let value = row
+                    .try_get::<Option<String>>("", "value")?
+                    .unwrap_or_default();
+                counts.push(((*name).to_owned(), value, row.try_get::<i64>("", "n")?));
+            }
+        }
+        // UNION ALL keeps no order: sort the page as the query did.
+        page.sort_by(|a, b| {
+            let by_key = match order {
+                Order::Newest => std::cmp::Ordering::Equal,
+                Order::Key {
+                    descending: true, ..
+                } => b.key.total_cmp(&a.key),
+                Order::Key {
+                    descending: false, ..
+                } => a.key.total_cmp(&b.key),
+            };
+            by_key.then(b.id.cmp(&a.id))
+        });
+        counts.sort_by_key(|count| std::cmp::Reverse(count.2));
+        Ok((page, counts))
     }
 
-    /// How many results match in all.
-    pub async fn count(&self, db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-        let (with, body) = self.body();
-        let sql = format!("{with}SELECT COUNT(*) AS n FROM {body}");
-        let row = db
-            .query_one_raw(self.statement(sql, self.params.clone()))
-            .await?;
-        Ok(row
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0))
-    }
-
-    /// Counts of matches per value of `expr` (text).
-    pub async fn facet(
-        &self,
-        db: &impl ConnectionTrait,
-        expr: &str,
-    ) -> Result<Vec<(String, i64)>, DbErr> {
-        let (with, body) = self.body();
-        let sql = format!(
-            "{with}SELECT {expr} AS value, COUNT(*) AS n FROM {body} GROUP BY {expr} ORDER BY n DESC"
-        );
-        let rows = db
-            .query_all_raw(self.statement(sql, self.params.clone()))
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get::<String>("", "value").unwrap_or_default(),
-                    row.try_get::<i64>("", "n")?,
-                ))
-            })
-            .collect()
-    }
-
-    /// Counts of matches per value of a UUID column.
-    pub async fn facet_ids(
-        &self,
-        db: &impl ConnectionTrait,
-        column: &str,
-    ) -> Result<Vec<(Uuid, i64)>, DbErr> {
-        let (with, body) = self.body();
-        let sql = format!(
-            "{with}SELECT {column} AS value, COUNT(*) AS n FROM {body} GROUP BY {column} ORDER BY n DESC"
-        );
-        let rows = db
-            .query_all_raw(self.statement(sql, self.params.clone()))
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get::<Uuid>("", "value")?,
-                    row.try_get::<i64>("", "n")?,
-                ))
-            })
-            .collect()
+    fn statement(&self, sql: String, params: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(self.backend, sql, params)
     }
 }
 
