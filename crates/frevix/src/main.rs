@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-mod seed;
 mod tail;
 
 use anyhow::Context as _;
@@ -125,7 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             mail_dir,
             freelancers,
             clients,
-        } => seed::run(&target, &mail_dir, freelancers, clients).await,
+        } => frevix::seed::run(&target, &mail_dir, freelancers, clients).await,
         Command::Events {
             command:
                 Events::Tail {

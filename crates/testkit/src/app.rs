@@ -209,6 +209,11 @@ impl TestApp {
         format!("http://{}", self.addr)
     }
 
+    /// Where this app's mail lands (SMTP maildir or `.eml` directory).
+    pub fn mail_dir(&self) -> &std::path::Path {
+        &self.mail_dir
+    }
+
     /// Every message sent to `to` so far, oldest first.
     pub fn mail_to(&self, to: &str) -> Vec<CapturedMail> {
         read_mail(&self.mail_dir, to)

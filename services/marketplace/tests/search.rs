@@ -629,3 +629,96 @@ on_both_backends!(
     pages_stay_stable_while_gigs_are_added,
     freelancers_and_jobs_are_searchable,
 );
+
+mod by_rating {
+    //! Ratings from contracts' events order and filter search.
+
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use frevix_proto::contracts::v1 as contracts;
+
+    async fn ratings_sort_and_filter_gigs_and_newest_comes_first(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let seller = app.register().await;
+        let web = subcategory(&app, "web-development").await;
+        let good = publish(
+            &app,
+            &seller,
+            &web,
+            "Carefully built websites",
+            "A website, built and launched for you.",
+            30_000,
+            5,
+        )
+        .await;
+        let fair = publish(
+            &app,
+            &seller,
+            &web,
+            "Quickly built websites",
+            "A website, built and launched for you.",
+            20_000,
+            5,
+        )
+        .await;
+        for (gig, rating) in [(&good, 5), (&fair, 3)] {
+            let review = contracts::ReviewPublished {
+                review_id: uuid::Uuid::new_v4().to_string(),
+                contract_id: uuid::Uuid::new_v4().to_string(),
+                reviewer_id: uuid::Uuid::new_v4().to_string(),
+                reviewee_id: seller.account_id.clone(),
+                reviewer_role: contracts::ReviewerRole::Client as i32,
+                rating,
+                comment: String::new(),
+                gig_id: gig.clone(),
+            };
+            app.publish_as("contracts", &review.contract_id, &review)
+                .await;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let rated = loop {
+            let rated = search(
+                &app,
+                pb::SearchGigsRequest {
+                    sort: pb::SearchSort::Rating as i32,
+                    ..Default::default()
+                },
+            )
+            .await;
+            if rated.gigs.iter().all(|g| g.review_count == 1)
+                || std::time::Instant::now() > deadline
+            {
+                break rated;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert_eq!(
+            titles(&rated),
+            ["Carefully built websites", "Quickly built websites"]
+        );
+        let four_up = search(
+            &app,
+            pb::SearchGigsRequest {
+                min_rating: 4.0,
+                ..Default::default()
+            },
+        )
+        .await;
+        assert_eq!(titles(&four_up), ["Carefully built websites"]);
+        let newest = search(
+            &app,
+            pb::SearchGigsRequest {
+                sort: pb::SearchSort::Newest as i32,
+                ..Default::default()
+            },
+        )
+        .await;
+        assert_eq!(
+            titles(&newest),
+            ["Quickly built websites", "Carefully built websites"]
+        );
+    }
+
+    on_both_backends!(ratings_sort_and_filter_gigs_and_newest_comes_first);
+}

@@ -1,0 +1,53 @@
+//! `frevix seed-demo` fills a running Frevix through its public API.
+
+// Tests are written as plain async fns run by on_both_backends!, which
+// clippy does not see as tests: a failed expectation should panic here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use frevix_proto::marketplace::v1 as pb;
+use frevix_testkit::{Backend, TestApp, on_both_backends};
+
+async fn seeding_makes_freelancers_gigs_clients_jobs_and_proposals(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    frevix::seed::run(&app.url(), app.mail_dir(), 4, 1)
+        .await
+        .unwrap();
+    let gigs = app
+        .marketplace
+        .clone()
+        .search_gigs(pb::SearchGigsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(gigs.total, 8, "two published gigs per freelancer");
+    let freelancers = app
+        .marketplace
+        .clone()
+        .search_freelancers(pb::SearchFreelancersRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(freelancers.total, 4);
+    assert!(
+        freelancers
+            .freelancers
+            .iter()
+            .all(|f| !f.headline.is_empty() && !f.skills.is_empty())
+    );
+    let jobs = app
+        .marketplace
+        .clone()
+        .search_jobs(pb::SearchJobsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(jobs.total, 2);
+    assert!(jobs.jobs.iter().all(|j| j.proposal_count == 3));
+
+    // Seeding again finds the accounts and adds to the catalog without failing.
+    frevix::seed::run(&app.url(), app.mail_dir(), 1, 0)
+        .await
+        .unwrap();
+}
+
+on_both_backends!(seeding_makes_freelancers_gigs_clients_jobs_and_proposals);
