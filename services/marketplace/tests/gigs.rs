@@ -5,35 +5,18 @@
 // clippy does not see as tests: a failed expectation should panic here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use frevix_proto::common::v1::{Money, PageRequest};
+mod support;
+
+use frevix_proto::common::v1::PageRequest;
 use frevix_proto::contracts::v1 as contracts;
 use frevix_proto::marketplace::v1 as pb;
 use frevix_testkit::status::{reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
+use support::*;
 use tonic::Code;
 
-fn usd(minor_units: i64) -> Option<Money> {
-    Some(Money {
-        currency_code: "USD".into(),
-        minor_units,
-    })
-}
-
 async fn web_development(app: &TestApp) -> String {
-    let tree = app
-        .marketplace
-        .clone()
-        .list_categories(pb::ListCategoriesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .categories;
-    tree.iter()
-        .flat_map(|c| c.children.iter())
-        .find(|c| c.slug == "web-development")
-        .unwrap()
-        .id
-        .clone()
+    subcategory(app, "web-development").await
 }
 
 fn a_gig(category_id: String) -> pb::Gig {

@@ -5,18 +5,14 @@
 // clippy does not see as tests: a failed expectation should panic here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use frevix_proto::common::v1::Money;
 use frevix_proto::marketplace::v1 as pb;
 use frevix_testkit::status::{reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
+use support::*;
 use tonic::Code;
-
-fn usd(minor_units: i64) -> Option<Money> {
-    Some(Money {
-        currency_code: "USD".into(),
-        minor_units,
-    })
-}
 
 async fn post(app: &TestApp, client: &TestUser, visibility: pb::JobVisibility) -> pb::Job {
     let tree = app

@@ -5,34 +5,13 @@
 // clippy does not see as tests: a failed expectation should panic here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use frevix_proto::common::v1::{Money, PageRequest};
 use frevix_proto::marketplace::v1 as pb;
 use frevix_testkit::status::violated_fields;
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
-
-fn usd(minor_units: i64) -> Option<Money> {
-    Some(Money {
-        currency_code: "USD".into(),
-        minor_units,
-    })
-}
-
-async fn subcategory(app: &TestApp, slug: &str) -> String {
-    let tree = app
-        .marketplace
-        .clone()
-        .list_categories(pb::ListCategoriesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .categories;
-    tree.iter()
-        .flat_map(|c| c.children.iter())
-        .find(|c| c.slug == slug)
-        .unwrap()
-        .id
-        .clone()
-}
+use support::*;
 
 /// Drafts and publishes a one-package gig.
 async fn publish(

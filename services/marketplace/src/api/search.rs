@@ -220,6 +220,21 @@ fn money_label(low: i64, high: Option<i64>) -> String {
     }
 }
 
+/// The fingerprint of a search's filters (the request with its page
+/// cleared by `clear_page`) and the page asked for.
+fn filters_and_page<M: prost::Message + Clone>(
+    request: &M,
+    clear_page: impl FnOnce(&mut M),
+    page: Option<&common::PageRequest>,
+    violations: &mut FieldViolations,
+) -> (String, frevix_platform::paging::Page<Cursor>) {
+    let mut filters = request.clone();
+    clear_page(&mut filters);
+    let filters = fingerprint(&filters.encode_to_vec());
+    let page = parse_page::<Cursor>(page, LIMITS, &filters, violations);
+    (filters, page)
+}
+
 /// The counts of one facet, as `(value, count)`.
 fn counts_of(counts: &[(String, String, i64)], name: &str) -> Vec<(String, i64)> {
     counts
@@ -330,10 +345,8 @@ pub async fn search_gigs(
         Some(RATING),
         &mut violations,
     );
-    let mut filters = req.clone();
-    filters.page = None;
-    let filters = fingerprint(&prost::Message::encode_to_vec(&filters));
-    let page = parse_page::<Cursor>(req.page.as_ref(), LIMITS, &filters, &mut violations);
+    let (filters, page) =
+        filters_and_page(&req, |r| r.page = None, req.page.as_ref(), &mut violations);
     violations.finish(())?;
 
     let facet_specs = [
@@ -446,10 +459,8 @@ pub async fn search_freelancers(
         Some(RATING),
         &mut violations,
     );
-    let mut filters = req.clone();
-    filters.page = None;
-    let filters = fingerprint(&prost::Message::encode_to_vec(&filters));
-    let page = parse_page::<Cursor>(req.page.as_ref(), LIMITS, &filters, &mut violations);
+    let (filters, page) =
+        filters_and_page(&req, |r| r.page = None, req.page.as_ref(), &mut violations);
     violations.finish(())?;
 
     let facet_specs = [
@@ -539,10 +550,8 @@ pub async fn search_jobs(
         None,
         &mut violations,
     );
-    let mut filters = req.clone();
-    filters.page = None;
-    let filters = fingerprint(&prost::Message::encode_to_vec(&filters));
-    let page = parse_page::<Cursor>(req.page.as_ref(), LIMITS, &filters, &mut violations);
+    let (filters, page) =
+        filters_and_page(&req, |r| r.page = None, req.page.as_ref(), &mut violations);
     violations.finish(())?;
 
     let facet_specs = [
