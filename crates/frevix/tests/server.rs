@@ -204,3 +204,57 @@ on_both_backends!(
     browsers_call_over_grpc_web_with_cors,
     a_stopped_server_drains_and_refuses_new_calls,
 );
+
+mod mesh {
+    //! One service per process, as the mesh runs them.
+
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use frevix::config::Shape;
+    use frevix_proto::marketplace::v1 as market;
+    use frevix_testkit::{Backend, TestApp, authed, on_both_backends};
+    use tonic::Code;
+
+    async fn marketplace_alone_trusts_identity_through_its_jwks(backend: Backend) {
+        let identity = TestApp::spawn(backend).await;
+        let jwks_url = format!("{}/.well-known/jwks.json", identity.url());
+        let marketplace = identity
+            .spawn_beside(Shape::Marketplace, |config| config.auth.jwks_url = jwks_url)
+            .await;
+        let user = identity.register().await;
+        let mut client = marketplace.marketplace.clone();
+        let jobs = client
+            .list_my_jobs(authed(
+                &user.access_token,
+                market::ListMyJobsRequest::default(),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(jobs.jobs.is_empty());
+        let anonymous = client
+            .list_my_jobs(market::ListMyJobsRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(anonymous.code(), Code::Unauthenticated);
+        let public = client
+            .list_categories(market::ListCategoriesRequest {})
+            .await
+            .unwrap();
+        assert!(!public.into_inner().categories.is_empty());
+        // Identity is not served here.
+        let elsewhere = marketplace
+            .identity
+            .clone()
+            .get_me(authed(
+                &user.access_token,
+                frevix_proto::identity::v1::GetMeRequest {},
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(elsewhere.code(), Code::Unimplemented);
+        marketplace.stop().await;
+    }
+
+    on_both_backends!(marketplace_alone_trusts_identity_through_its_jwks);
+}
