@@ -56,6 +56,9 @@ impl App {
         if shape.serves_marketplace() {
             public_methods.extend_from_slice(frevix_marketplace::PUBLIC_METHODS);
         }
+        if shape.serves_messaging() {
+            public_methods.extend_from_slice(frevix_messaging::PUBLIC_METHODS);
+        }
         let auth = Arc::new(Authenticator::new(verifier, public_methods));
         let mut server = Server::new(config.server.clone(), auth);
         let bus = EventBus::connect(&config.events).await.context("events")?;
@@ -110,6 +113,31 @@ impl App {
                     .context("marketplace consumers")?,
             );
             server.add_service(marketplace.grpc_service(server.max_message_bytes()));
+        }
+        if shape.serves_messaging() {
+            let db = connect_and_migrate::<frevix_messaging::Migrator>(
+                config.messaging.database.url.expose_secret(),
+                config.messaging.database.max_connections,
+            )
+            .await
+            .context("messaging database")?;
+            let (outbox, relay) = bus
+                .producer(frevix_messaging::PRODUCER, db.clone())
+                .await
+                .context("messaging events")?;
+            background.push(relay.spawn());
+            let messaging = frevix_messaging::Messaging::new(
+                db,
+                outbox,
+                std::time::Duration::from_secs(config.messaging.heartbeat_secs),
+            );
+            background.extend(
+                messaging
+                    .consume(&bus)
+                    .await
+                    .context("messaging consumers")?,
+            );
+            server.add_service(messaging.grpc_service(server.max_message_bytes()));
         }
         Ok(App {
             bus,

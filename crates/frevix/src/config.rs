@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use frevix_identity::IdentityConfig;
 use frevix_marketplace::MarketplaceConfig;
+use frevix_messaging::MessagingConfig;
 use frevix_platform::config::{self, AuthConfig, ConfigError, MailConfig, ServerConfig};
 use frevix_platform::events::EventsConfig;
 use secrecy::{ExposeSecret, SecretString};
@@ -21,6 +22,8 @@ pub enum Shape {
     Identity,
     /// Marketplace alone, for the mesh.
     Marketplace,
+    /// Messaging alone, for the mesh.
+    Messaging,
 }
 
 impl Shape {
@@ -29,6 +32,7 @@ impl Shape {
             Shape::AllInOne => SocketAddr::from(([127, 0, 0, 1], 50050)),
             Shape::Identity => SocketAddr::from(([127, 0, 0, 1], 50051)),
             Shape::Marketplace => SocketAddr::from(([127, 0, 0, 1], 50052)),
+            Shape::Messaging => SocketAddr::from(([127, 0, 0, 1], 50055)),
         }
     }
 
@@ -37,6 +41,7 @@ impl Shape {
             Shape::AllInOne => "all",
             Shape::Identity => "identity",
             Shape::Marketplace => "marketplace",
+            Shape::Messaging => "messaging",
         }
     }
 
@@ -46,6 +51,10 @@ impl Shape {
 
     pub fn serves_marketplace(self) -> bool {
         matches!(self, Shape::AllInOne | Shape::Marketplace)
+    }
+
+    pub fn serves_messaging(self) -> bool {
+        matches!(self, Shape::AllInOne | Shape::Messaging)
     }
 }
 
@@ -69,6 +78,7 @@ pub struct FrevixConfig {
     pub events: EventsConfig,
     pub identity: IdentityConfig,
     pub marketplace: MarketplaceConfig,
+    pub messaging: MessagingConfig,
 }
 
 impl Default for FrevixConfig {
@@ -82,6 +92,7 @@ impl Default for FrevixConfig {
             events: EventsConfig::default(),
             identity: IdentityConfig::default(),
             marketplace: MarketplaceConfig::default(),
+            messaging: MessagingConfig::default(),
         }
     }
 }
@@ -131,6 +142,11 @@ impl FrevixConfig {
                 self.marketplace.database.url =
                     SecretString::from(frevix_platform::db::sqlite_url(&path));
             }
+            if self.messaging.database.url.expose_secret().is_empty() {
+                let path = self.data_dir.join("messaging.db");
+                self.messaging.database.url =
+                    SecretString::from(frevix_platform::db::sqlite_url(&path));
+            }
             if self.mail.dir == MailConfig::default().dir {
                 self.mail.dir = self.data_dir.join("mail");
             }
@@ -145,6 +161,15 @@ impl FrevixConfig {
         }
         if shape.serves_marketplace() {
             self.marketplace.database.validate("marketplace.database")?;
+        }
+        if shape.serves_messaging() {
+            self.messaging.database.validate("messaging.database")?;
+            if !(1..=300).contains(&self.messaging.heartbeat_secs) {
+                return Err(ConfigError::invalid(
+                    "messaging.heartbeat_secs",
+                    "must be 1 to 300",
+                ));
+            }
         }
         if !shape.serves_identity() && self.auth.jwks_url.is_empty() {
             return Err(ConfigError::invalid(

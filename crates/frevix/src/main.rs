@@ -92,6 +92,7 @@ enum Serve {
     All,
     Identity,
     Marketplace,
+    Messaging,
 }
 
 #[derive(Subcommand)]
@@ -142,6 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Serve::All => Shape::AllInOne,
                 Serve::Identity => Shape::Identity,
                 Serve::Marketplace => Shape::Marketplace,
+                Serve::Messaging => Shape::Messaging,
             };
             let config = FrevixConfig::load(
                 shape,

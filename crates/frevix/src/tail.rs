@@ -8,7 +8,11 @@ use frevix_platform::events::{EventBus, Tail, event_json};
 use secrecy::ExposeSecret;
 
 /// Every producing service built so far.
-const PRODUCERS: &[&str] = &[frevix_identity::PRODUCER, frevix_marketplace::PRODUCER];
+const PRODUCERS: &[&str] = &[
+    frevix_identity::PRODUCER,
+    frevix_marketplace::PRODUCER,
+    frevix_messaging::PRODUCER,
+];
 
 pub async fn run(
     config_file: Option<&Path>,
@@ -69,6 +73,7 @@ fn database_url(config: &FrevixConfig, producer: &str) -> Option<String> {
     match producer {
         "identity" => Some(config.identity.database.url.expose_secret().to_owned()),
         "marketplace" => Some(config.marketplace.database.url.expose_secret().to_owned()),
+        "messaging" => Some(config.messaging.database.url.expose_secret().to_owned()),
         _ => None,
     }
 }

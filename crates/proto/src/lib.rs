@@ -26,6 +26,13 @@ pub mod marketplace {
     }
 }
 
+/// Conversations and messages.
+pub mod messaging {
+    pub mod v1 {
+        tonic::include_proto!("frevix.messaging.v1");
+    }
+}
+
 /// Contracts' events (the service comes later; its events are consumed now).
 pub mod contracts {
     pub mod v1 {

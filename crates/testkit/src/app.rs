@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use frevix_platform::events::{Background, EventBus, Outbox};
 use frevix_proto::identity::v1::{self as pb, identity_service_client::IdentityServiceClient};
 use frevix_proto::marketplace::v1::marketplace_service_client::MarketplaceServiceClient;
+use frevix_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -49,6 +50,7 @@ pub struct TestApp {
     pub config: FrevixConfig,
     pub identity: IdentityServiceClient<Channel>,
     pub marketplace: MarketplaceServiceClient<Channel>,
+    pub messaging: MessagingServiceClient<Channel>,
     /// The process's event transport, for publishing as another service.
     pub bus: EventBus,
     fake_producers:
@@ -115,7 +117,10 @@ impl TestApp {
                 let marketplace =
                     TestDatabase::create::<frevix_marketplace::Migrator>("marketplace").await;
                 config.marketplace.database.url = SecretString::from(marketplace.url.clone());
-                let database = vec![identity, marketplace];
+                let messaging =
+                    TestDatabase::create::<frevix_messaging::Migrator>("messaging").await;
+                config.messaging.database.url = SecretString::from(messaging.url.clone());
+                let database = vec![identity, marketplace, messaging];
                 let maildir = dir.path().join("maildir");
                 let smtp = SmtpSink::start(&maildir).await;
                 config.mail.smtp_url =
@@ -192,7 +197,8 @@ impl TestApp {
             addr,
             config,
             identity: IdentityServiceClient::new(channel.clone()),
-            marketplace: MarketplaceServiceClient::new(channel),
+            marketplace: MarketplaceServiceClient::new(channel.clone()),
+            messaging: MessagingServiceClient::new(channel),
             bus,
             fake_producers: tokio::sync::Mutex::new(HashMap::new()),
             mail_dir,
@@ -390,6 +396,7 @@ impl TestApp {
             let url = match producer {
                 "identity" => &self.config.identity.database.url,
                 "marketplace" => &self.config.marketplace.database.url,
+                "messaging" => &self.config.messaging.database.url,
                 other => panic!("no outbox known for {other}"),
             };
             let url = secrecy::ExposeSecret::expose_secret(url).to_owned();

@@ -1,0 +1,38 @@
+//! Everything messaging answers besides success, mapped once to a gRPC
+//! status with a stable `ErrorInfo.reason`.
+
+use frevix_platform::auth::AuthError;
+use frevix_platform::error::{self, FieldViolations};
+use tonic::{Code, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MessagingError {
+    /// INVALID_ARGUMENT with a `BadRequest` per field.
+    #[error("{0}")]
+    InvalidArgument(#[from] FieldViolations),
+    /// UNAUTHENTICATED.
+    #[error(transparent)]
+    Unauthenticated(#[from] AuthError),
+    /// NOT_FOUND `CONVERSATION_NOT_FOUND`: also what non-members get.
+    #[error("conversation not found")]
+    ConversationNotFound,
+    /// INTERNAL.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+}
+
+impl From<MessagingError> for Status {
+    fn from(error: MessagingError) -> Status {
+        let message = error.to_string();
+        match error {
+            MessagingError::InvalidArgument(violations) => violations.into_status(),
+            MessagingError::Unauthenticated(auth) => auth.into_status(),
+            MessagingError::ConversationNotFound => {
+                error::with_reason(Code::NotFound, "CONVERSATION_NOT_FOUND", message)
+            }
+            MessagingError::Database(ref source) => error::internal(source),
+        }
+    }
+}
+
+pub type Result<T, E = MessagingError> = std::result::Result<T, E>;
