@@ -31,7 +31,13 @@ async fn open(app: &TestApp, me: &TestUser, other: &TestUser) -> pb::Conversatio
         .unwrap()
 }
 
-async fn send(app: &TestApp, me: &TestUser, conversation: &str, text: &str, client_id: &str) -> pb::Message {
+async fn send(
+    app: &TestApp,
+    me: &TestUser,
+    conversation: &str,
+    text: &str,
+    client_id: &str,
+) -> pb::Message {
     app.messaging
         .clone()
         .send_message(authed(
@@ -49,7 +55,11 @@ async fn send(app: &TestApp, me: &TestUser, conversation: &str, text: &str, clie
         .unwrap()
 }
 
-async fn feed(app: &TestApp, me: &TestUser, positions: Vec<pb::Position>) -> tonic::Streaming<pb::SubscribeResponse> {
+async fn feed(
+    app: &TestApp,
+    me: &TestUser,
+    positions: Vec<pb::Position>,
+) -> tonic::Streaming<pb::SubscribeResponse> {
     app.messaging
         .clone()
         .subscribe(authed(&me.access_token, pb::SubscribeRequest { positions }))
@@ -59,7 +69,10 @@ async fn feed(app: &TestApp, me: &TestUser, positions: Vec<pb::Position>) -> ton
 }
 
 /// The next `n` messages of a feed (skipping heartbeats and receipts).
-async fn next_messages(feed: &mut tonic::Streaming<pb::SubscribeResponse>, n: usize) -> Vec<pb::Message> {
+async fn next_messages(
+    feed: &mut tonic::Streaming<pb::SubscribeResponse>,
+    n: usize,
+) -> Vec<pb::Message> {
     let mut messages = Vec::new();
     while messages.len() < n {
         let item = tokio::time::timeout(Duration::from_secs(10), feed.next())
@@ -81,25 +94,37 @@ async fn members_talk_and_strangers_see_nothing(backend: Backend) {
     let eve = app.register().await;
     let conversation = open(&app, &ada, &bob).await;
     let again = open(&app, &bob, &ada).await;
-    assert_eq!(conversation.id, again.id, "one direct conversation per pair");
+    assert_eq!(
+        conversation.id, again.id,
+        "one direct conversation per pair"
+    );
 
     let first = send(&app, &ada, &conversation.id, "hello Bob", "c-1").await;
     let second = send(&app, &ada, &conversation.id, "are you there?", "c-2").await;
     assert_eq!((first.sequence, second.sequence), (1, 2));
     let resent = send(&app, &ada, &conversation.id, "hello Bob", "c-1").await;
-    assert_eq!(resent.id, first.id, "a resend is acknowledged, not stored again");
+    assert_eq!(
+        resent.id, first.id,
+        "a resend is acknowledged, not stored again"
+    );
 
     let listed = app
         .messaging
         .clone()
-        .list_conversations(authed(&bob.access_token, pb::ListConversationsRequest::default()))
+        .list_conversations(authed(
+            &bob.access_token,
+            pb::ListConversationsRequest::default(),
+        ))
         .await
         .unwrap()
         .into_inner()
         .conversations;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].unread_count, 2);
-    assert_eq!(listed[0].last_message.as_ref().unwrap().text, "are you there?");
+    assert_eq!(
+        listed[0].last_message.as_ref().unwrap().text,
+        "are you there?"
+    );
 
     let page = app
         .messaging
@@ -116,7 +141,10 @@ async fn members_talk_and_strangers_see_nothing(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(page.messages.iter().map(|m| m.sequence).collect::<Vec<_>>(), [2]);
+    assert_eq!(
+        page.messages.iter().map(|m| m.sequence).collect::<Vec<_>>(),
+        [2]
+    );
     assert!(page.more);
 
     app.messaging
@@ -198,15 +226,32 @@ async fn the_feed_replays_what_was_missed_then_streams_live_in_order(backend: Ba
 
     let mut live = feed(&app, &bob, vec![]).await;
     for i in 1..=3 {
-        send(&app, &ada, &conversation.id, &format!("m{i}"), &format!("c{i}")).await;
+        send(
+            &app,
+            &ada,
+            &conversation.id,
+            &format!("m{i}"),
+            &format!("c{i}"),
+        )
+        .await;
     }
     let got = next_messages(&mut live, 3).await;
-    assert_eq!(got.iter().map(|m| m.sequence).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(
+        got.iter().map(|m| m.sequence).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
     drop(live);
 
     // Offline for a while.
     for i in 4..=5 {
-        send(&app, &ada, &conversation.id, &format!("m{i}"), &format!("c{i}")).await;
+        send(
+            &app,
+            &ada,
+            &conversation.id,
+            &format!("m{i}"),
+            &format!("c{i}"),
+        )
+        .await;
     }
     let mut resumed = feed(
         &app,
@@ -220,7 +265,9 @@ async fn the_feed_replays_what_was_missed_then_streams_live_in_order(backend: Ba
     send(&app, &ada, &conversation.id, "m6", "c6").await;
     let got = next_messages(&mut resumed, 3).await;
     assert_eq!(
-        got.iter().map(|m| (m.sequence, m.text.as_str())).collect::<Vec<_>>(),
+        got.iter()
+            .map(|m| (m.sequence, m.text.as_str()))
+            .collect::<Vec<_>>(),
         [(4, "m4"), (5, "m5"), (6, "m6")],
         "the missed ones in order, then live, nothing twice"
     );
@@ -295,14 +342,19 @@ async fn a_contract_opens_its_conversation(backend: Backend) {
         proposal_id: String::new(),
         gig_id: String::new(),
     };
-    app.publish_as("contracts", &created.contract_id, &created).await;
-    app.publish_as("contracts", &created.contract_id, &created).await;
+    app.publish_as("contracts", &created.contract_id, &created)
+        .await;
+    app.publish_as("contracts", &created.contract_id, &created)
+        .await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let conversations = loop {
         let listed = app
             .messaging
             .clone()
-            .list_conversations(authed(&freelancer.access_token, pb::ListConversationsRequest::default()))
+            .list_conversations(authed(
+                &freelancer.access_token,
+                pb::ListConversationsRequest::default(),
+            ))
             .await
             .unwrap()
             .into_inner()
@@ -313,7 +365,11 @@ async fn a_contract_opens_its_conversation(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(conversations.len(), 1, "one conversation, even for a repeated event");
+    assert_eq!(
+        conversations.len(),
+        1,
+        "one conversation, even for a repeated event"
+    );
     assert_eq!(conversations[0].kind, pb::ConversationKind::Contract as i32);
     assert_eq!(conversations[0].contract_id, created.contract_id);
     assert_eq!(conversations[0].title, "Booking API");
