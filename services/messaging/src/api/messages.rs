@@ -20,7 +20,19 @@ pub async fn send(
     request: Request<pb::SendMessageRequest>,
 ) -> Result<pb::SendMessageResponse> {
     let me = caller(&request)?;
-    let req = request.into_inner();
+    let message = send_as(inner, me, request.get_ref()).await?;
+    Ok(pb::SendMessageResponse {
+        message: Some(message),
+    })
+}
+
+/// Checks and stores a message from `me`, then tells the members' feeds:
+/// the one path of SendMessage and of Connect's send frames.
+pub(crate) async fn send_as(
+    inner: &Inner,
+    me: Uuid,
+    req: &pb::SendMessageRequest,
+) -> Result<pb::Message> {
     let mut violations = FieldViolations::new();
     let conversation =
         frevix_platform::ids::parse_uuid("conversation_id", &req.conversation_id, &mut violations);
@@ -35,9 +47,7 @@ pub async fn send(
     let conversation = violations.finish(conversation)?.unwrap_or_default();
     membership(inner, conversation, me).await?;
     if let Some(stored) = store::find_by_client_id(&inner.db, conversation, me, client_id).await? {
-        return Ok(pb::SendMessageResponse {
-            message: Some(convert::message(&stored)),
-        });
+        return Ok(convert::message(&stored));
     }
     let now = Utc::now();
     let stored: Result<MessageRow> = async {
@@ -94,9 +104,7 @@ pub async fn send(
         .collect();
     let message = convert::message(&row);
     inner.hub.publish(&members, &Live::Message(message.clone()));
-    Ok(pb::SendMessageResponse {
-        message: Some(message),
-    })
+    Ok(message)
 }
 
 pub async fn get(
@@ -144,7 +152,12 @@ pub async fn mark_read(
     request: Request<pb::MarkReadRequest>,
 ) -> Result<pb::MarkReadResponse> {
     let me = caller(&request)?;
-    let req = request.into_inner();
+    mark_read_as(inner, me, request.get_ref()).await?;
+    Ok(pb::MarkReadResponse {})
+}
+
+/// Moves `me`'s read position and sends the receipt to the members' feeds.
+pub(crate) async fn mark_read_as(inner: &Inner, me: Uuid, req: &pb::MarkReadRequest) -> Result<()> {
     let conversation = parse_id("conversation_id", &req.conversation_id)?;
     let (row, _) = membership(inner, conversation, me).await?;
     if req.up_to_sequence < 0 || req.up_to_sequence > row.last_seq {
@@ -171,5 +184,5 @@ pub async fn mark_read(
             up_to_sequence: req.up_to_sequence,
         }),
     );
-    Ok(pb::MarkReadResponse {})
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The gRPC face of messaging. Every call needs a token, and a conversation
 //! exists only for its members: anyone else gets NOT_FOUND.
 
+mod chat;
 mod conversations;
 mod messages;
 mod subscribe;
@@ -113,5 +114,14 @@ impl MessagingService for MessagingApi {
         request: Request<pb::SubscribeRequest>,
     ) -> Answer<Self::SubscribeStream> {
         answer(subscribe::subscribe(self.inner.clone(), request).await)
+    }
+
+    type ChatStream = chat::Stream;
+
+    async fn chat(
+        &self,
+        request: Request<tonic::Streaming<pb::ChatRequest>>,
+    ) -> Answer<Self::ChatStream> {
+        answer(chat::chat(self.inner.clone(), request).await)
     }
 }

@@ -28,17 +28,31 @@ type Sink = mpsc::Sender<std::result::Result<pb::SubscribeResponse, Status>>;
 
 pub async fn subscribe(inner: Arc<Inner>, request: Request<pb::SubscribeRequest>) -> Result<Feed> {
     let me = caller(&request)?;
+    let positions = parse_positions(&request.get_ref().positions)?;
+    Ok(ReceiverStream::new(start(inner, me, positions)))
+}
+
+/// The client's positions by conversation.
+pub(crate) fn parse_positions(positions: &[pb::Position]) -> Result<HashMap<Uuid, i64>> {
     let mut violations = FieldViolations::new();
-    let mut positions = HashMap::new();
-    for (i, position) in request.get_ref().positions.iter().enumerate() {
+    let mut parsed = HashMap::new();
+    for (i, position) in positions.iter().enumerate() {
         let field = format!("positions[{i}].conversation_id");
         if let Some(id) =
             frevix_platform::ids::parse_uuid(&field, &position.conversation_id, &mut violations)
         {
-            positions.insert(id, position.sequence.max(0));
+            parsed.insert(id, position.sequence.max(0));
         }
     }
-    violations.finish(())?;
+    Ok(violations.finish(parsed)?)
+}
+
+/// Starts `me`'s feed from `positions`; it ends when the receiver is dropped.
+pub(crate) fn start(
+    inner: Arc<Inner>,
+    me: Uuid,
+    positions: HashMap<Uuid, i64>,
+) -> mpsc::Receiver<std::result::Result<pb::SubscribeResponse, Status>> {
     let live = inner.hub.subscribe(me);
     let (sink, feed) = mpsc::channel(256);
     tokio::spawn(async move {
@@ -51,7 +65,7 @@ pub async fn subscribe(inner: Arc<Inner>, request: Request<pb::SubscribeRequest>
                 .await;
         }
     });
-    Ok(ReceiverStream::new(feed))
+    feed
 }
 
 fn event(

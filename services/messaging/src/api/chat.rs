@@ -1,0 +1,120 @@
+//! Chat: the native clients' bidirectional stream (DESIGN's "Connect";
+//! tonic's generated client already has a `connect` constructor). Outbound it carries
+//! the same feed as Subscribe (one core for both paths); inbound, send
+//! frames go through the same path as SendMessage and are answered with an
+//! acknowledgement (or a failure) on the stream, read marks move the read
+//! position, and pings get pongs.
+
+use std::sync::Arc;
+
+use frevix_proto::messaging::v1 as pb;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Status, Streaming};
+use uuid::Uuid;
+
+use super::{caller, messages, subscribe};
+use crate::Inner;
+use crate::error::Result;
+
+pub type Stream = ReceiverStream<std::result::Result<pb::ChatResponse, Status>>;
+
+type Out = mpsc::Sender<std::result::Result<pb::ChatResponse, Status>>;
+
+fn event(event: pb::chat_response::Event) -> std::result::Result<pb::ChatResponse, Status> {
+    Ok(pb::ChatResponse { event: Some(event) })
+}
+
+pub async fn chat(
+    inner: Arc<Inner>,
+    request: Request<Streaming<pb::ChatRequest>>,
+) -> Result<Stream> {
+    let me = caller(&request)?;
+    let mut inbound = request.into_inner();
+    let (out, stream) = mpsc::channel(256);
+    tokio::spawn(async move {
+        // A Hello, if the client starts with one, says where it stands.
+        let first = inbound.next().await;
+        let (positions, pending) = match first {
+            Some(Ok(pb::ChatRequest {
+                frame: Some(pb::chat_request::Frame::Hello(hello)),
+            })) => match subscribe::parse_positions(&hello.positions) {
+                Ok(positions) => (positions, None),
+                Err(error) => {
+                    let _ = out.send(Err(tonic::Status::from(error))).await;
+                    return;
+                }
+            },
+            Some(Ok(frame)) => (Default::default(), Some(frame)),
+            _ => return,
+        };
+        let feed = subscribe::start(inner.clone(), me, positions);
+        tokio::spawn(forward(feed, out.clone()));
+        if let Some(frame) = pending {
+            handle(&inner, me, frame, &out).await;
+        }
+        while let Some(Ok(frame)) = inbound.next().await {
+            handle(&inner, me, frame, &out).await;
+        }
+    });
+    Ok(ReceiverStream::new(stream))
+}
+
+/// Copies the feed into the Connect stream.
+async fn forward(
+    mut feed: mpsc::Receiver<std::result::Result<pb::SubscribeResponse, Status>>,
+    out: Out,
+) {
+    use pb::chat_response::Event as C;
+    use pb::subscribe_response::Event as S;
+    while let Some(item) = feed.recv().await {
+        let mapped = match item {
+            Err(status) => Err(status),
+            Ok(pb::SubscribeResponse { event: None }) => continue,
+            Ok(pb::SubscribeResponse { event: Some(e) }) => event(match e {
+                S::Message(m) => C::Message(m),
+                S::Read(r) => C::Read(r),
+                S::Resync(r) => C::Resync(r),
+                S::Heartbeat(h) => C::Heartbeat(h),
+            }),
+        };
+        if out.send(mapped).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn handle(inner: &Inner, me: Uuid, frame: pb::ChatRequest, out: &Out) {
+    use pb::chat_request::Frame;
+    let reply = match frame.frame {
+        Some(Frame::Send(send)) => match messages::send_as(inner, me, &send).await {
+            Ok(message) => pb::chat_response::Event::Ack(pb::SendAck {
+                client_message_id: send.client_message_id,
+                message: Some(message),
+            }),
+            Err(error) => {
+                let status = Status::from(error);
+                pb::chat_response::Event::Failed(pb::SendFailed {
+                    client_message_id: send.client_message_id,
+                    code: status.code() as i32,
+                    message: status.message().to_owned(),
+                })
+            }
+        },
+        Some(Frame::MarkRead(mark)) => match messages::mark_read_as(inner, me, &mark).await {
+            Ok(()) => return,
+            Err(error) => {
+                let status = Status::from(error);
+                pb::chat_response::Event::Failed(pb::SendFailed {
+                    client_message_id: String::new(),
+                    code: status.code() as i32,
+                    message: status.message().to_owned(),
+                })
+            }
+        },
+        Some(Frame::Ping(ping)) => pb::chat_response::Event::Pong(pb::Pong { nonce: ping.nonce }),
+        Some(Frame::Hello(_)) | None => return,
+    };
+    let _ = out.send(event(reply)).await;
+}
