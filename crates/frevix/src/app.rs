@@ -126,11 +126,7 @@ impl App {
                 .await
                 .context("messaging events")?;
             background.push(relay.spawn());
-            let messaging = frevix_messaging::Messaging::new(
-                db,
-                outbox,
-                std::time::Duration::from_secs(config.messaging.heartbeat_secs),
-            );
+            let messaging = frevix_messaging::Messaging::new(db, outbox, &config.messaging);
             background.extend(
                 messaging
                     .consume(&bus)

@@ -170,6 +170,12 @@ impl FrevixConfig {
                     "must be 1 to 300",
                 ));
             }
+            if self.messaging.sends_per_minute == 0 {
+                return Err(ConfigError::invalid(
+                    "messaging.sends_per_minute",
+                    "must be at least 1",
+                ));
+            }
         }
         if !shape.serves_identity() && self.auth.jwks_url.is_empty() {
             return Err(ConfigError::invalid(

@@ -9,6 +9,8 @@ pub struct MessagingConfig {
     pub database: DatabaseConfig,
     /// How often an idle live feed sends a heartbeat.
     pub heartbeat_secs: u64,
+    /// Messages one account may send a minute (bursts of a quarter).
+    pub sends_per_minute: u32,
 }
 
 impl Default for MessagingConfig {
@@ -16,6 +18,7 @@ impl Default for MessagingConfig {
         Self {
             database: DatabaseConfig::default(),
             heartbeat_secs: 15,
+            sends_per_minute: 120,
         }
     }
 }

@@ -16,6 +16,9 @@ pub enum MessagingError {
     /// NOT_FOUND `CONVERSATION_NOT_FOUND`: also what non-members get.
     #[error("conversation not found")]
     ConversationNotFound,
+    /// RESOURCE_EXHAUSTED `RATE_LIMITED` with `RetryInfo`.
+    #[error("you are sending too fast; retry later")]
+    RateLimited(std::time::Duration),
     /// INTERNAL.
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
@@ -29,6 +32,9 @@ impl From<MessagingError> for Status {
             MessagingError::Unauthenticated(auth) => auth.into_status(),
             MessagingError::ConversationNotFound => {
                 error::with_reason(Code::NotFound, "CONVERSATION_NOT_FOUND", message)
+            }
+            MessagingError::RateLimited(wait) => {
+                error::resource_exhausted("RATE_LIMITED", wait, message)
             }
             MessagingError::Database(ref source) => error::internal(source),
         }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use frevix_platform::events::{Background, BusError, EventBus, Outbox};
+use frevix_platform::rate_limit::KeyedLimiter;
 use frevix_proto::messaging::v1::messaging_service_server::MessagingServiceServer;
 use sea_orm::DatabaseConnection;
 
@@ -33,6 +34,7 @@ pub(crate) struct Inner {
     pub outbox: Outbox,
     pub hub: hub::Hub,
     pub heartbeat: Duration,
+    pub sends: KeyedLimiter,
 }
 
 /// The messaging service, ready to be served.
@@ -42,14 +44,17 @@ pub struct Messaging {
 }
 
 impl Messaging {
-    /// `heartbeat` is how often an idle feed says it is alive.
-    pub fn new(db: DatabaseConnection, outbox: Outbox, heartbeat: Duration) -> Self {
+    pub fn new(db: DatabaseConnection, outbox: Outbox, config: &MessagingConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 outbox,
                 hub: hub::Hub::default(),
-                heartbeat,
+                heartbeat: Duration::from_secs(config.heartbeat_secs),
+                sends: KeyedLimiter::per_minute(
+                    config.sends_per_minute,
+                    config.sends_per_minute / 4,
+                ),
             }),
         }
     }

@@ -386,3 +386,50 @@ on_both_backends!(
     concurrent_senders_get_distinct_sequences_in_commit_order,
     a_contract_opens_its_conversation,
 );
+
+mod limits {
+    //! Per-account send rate limits.
+
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use frevix_testkit::status::{reason, retry_after};
+
+    async fn sending_too_fast_is_refused_with_a_time_to_retry(backend: Backend) {
+        let app =
+            TestApp::spawn_with(backend, |config| config.messaging.sends_per_minute = 8).await;
+        let ada = app.register().await;
+        let bob = app.register().await;
+        let conversation = open(&app, &ada, &bob).await;
+        let mut refused = None;
+        for i in 0..20 {
+            let result = app
+                .messaging
+                .clone()
+                .send_message(authed(
+                    &ada.access_token,
+                    pb::SendMessageRequest {
+                        conversation_id: conversation.id.clone(),
+                        text: format!("spam {i}"),
+                        client_message_id: format!("s-{i}"),
+                    },
+                ))
+                .await;
+            if let Err(status) = result {
+                refused = Some(status);
+                break;
+            }
+        }
+        let refused = refused.expect("never limited");
+        assert_eq!(refused.code(), Code::ResourceExhausted);
+        assert_eq!(reason(&refused), "RATE_LIMITED");
+        assert!(retry_after(&refused).is_some_and(|wait| !wait.is_zero()));
+        // A resend of a stored message is still answered.
+        let resent = send(&app, &ada, &conversation.id, "spam 0", "s-0").await;
+        assert_eq!(resent.sequence, 1);
+        // Others are not held back.
+        send(&app, &bob, &conversation.id, "calm", "b-1").await;
+    }
+
+    on_both_backends!(sending_too_fast_is_refused_with_a_time_to_retry);
+}

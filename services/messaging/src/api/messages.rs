@@ -49,6 +49,11 @@ pub(crate) async fn send_as(
     if let Some(stored) = store::find_by_client_id(&inner.db, conversation, me, client_id).await? {
         return Ok(convert::message(&stored));
     }
+    // Only new messages count against the limit; resends are free.
+    inner
+        .sends
+        .check(&me.to_string())
+        .map_err(MessagingError::RateLimited)?;
     let now = Utc::now();
     let stored: Result<MessageRow> = async {
         let txn = inner.db.begin().await?;
