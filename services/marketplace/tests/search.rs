@@ -672,9 +672,15 @@ mod by_rating {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         };
+        let seen: Vec<(String, i32, f64)> = rated
+            .gigs
+            .iter()
+            .map(|g| (g.title.clone(), g.review_count, g.average_rating))
+            .collect();
         assert_eq!(
             titles(&rated),
-            ["Carefully built websites", "Quickly built websites"]
+            ["Carefully built websites", "Quickly built websites"],
+            "best rated first; seen {seen:?}"
         );
         let four_up = search(
             &app,
