@@ -655,23 +655,28 @@ mod by_rating {
             app.publish_as("contracts", &review.contract_id, &review)
                 .await;
         }
+        // Wait until both reviews are in, then search: a search racing the
+        // second review could order by one state and show the next.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let rated = loop {
-            let rated = search(
-                &app,
-                pb::SearchGigsRequest {
-                    sort: pb::SearchSort::Rating as i32,
-                    ..Default::default()
-                },
-            )
-            .await;
-            if rated.gigs.iter().all(|g| g.review_count == 1)
-                || std::time::Instant::now() > deadline
-            {
-                break rated;
+        loop {
+            let all = search(&app, pb::SearchGigsRequest::default()).await;
+            if all.gigs.iter().all(|g| g.review_count == 1) {
+                break;
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the reviews never arrived"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        };
+        }
+        let rated = search(
+            &app,
+            pb::SearchGigsRequest {
+                sort: pb::SearchSort::Rating as i32,
+                ..Default::default()
+            },
+        )
+        .await;
         let seen: Vec<(String, i32, f64)> = rated
             .gigs
             .iter()
