@@ -451,3 +451,114 @@ on_both_backends!(
     proposals_are_checked_and_editable_while_the_job_is_open,
     private_jobs_are_hidden_and_clients_only_post,
 );
+
+mod editing {
+    //! Owners edit open jobs with a field mask.
+
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    async fn an_open_job_is_edited_by_its_owner_only(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let client = app.register().await;
+        let stranger = app.register().await;
+        let job = post(&app, &client, pb::JobVisibility::Public).await;
+        let update = |token: &str, paths: &[&str], changes: pb::Job| {
+            authed(
+                token,
+                pb::UpdateJobRequest {
+                    job: Some(pb::Job {
+                        id: job.id.clone(),
+                        ..changes
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+                    }),
+                },
+            )
+        };
+        let edited = app
+            .marketplace
+            .clone()
+            .update_job(update(
+                &client.access_token,
+                &["title", "budget"],
+                pb::Job {
+                    title: "Build our booking API in Rust, with payments".into(),
+                    budget: Some(pb::job::Budget::Hourly(pb::HourlyRange {
+                        min: usd(5_000),
+                        max: usd(9_000),
+                    })),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .job
+            .unwrap();
+        assert_eq!(edited.title, "Build our booking API in Rust, with payments");
+        assert!(matches!(edited.budget, Some(pb::job::Budget::Hourly(_))));
+        assert_eq!(edited.description, job.description, "fields not named stay");
+        let event = app
+            .wait_for_event::<pb::JobUpdated>("marketplace", |e| {
+                e.job.as_ref().is_some_and(|j| j.id == job.id)
+            })
+            .await;
+        assert_eq!(event.job.unwrap().title, edited.title);
+
+        let denied = app
+            .marketplace
+            .clone()
+            .update_job(update(
+                &stranger.access_token,
+                &["title"],
+                pb::Job::default(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+        let bad = app
+            .marketplace
+            .clone()
+            .update_job(update(
+                &client.access_token,
+                &["title", "status"],
+                pb::Job {
+                    title: "x".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&bad), ["update_mask.paths", "job.title"]);
+
+        app.marketplace
+            .clone()
+            .close_job(authed(
+                &client.access_token,
+                pb::CloseJobRequest {
+                    job_id: job.id.clone(),
+                },
+            ))
+            .await
+            .unwrap();
+        let closed = app
+            .marketplace
+            .clone()
+            .update_job(update(
+                &client.access_token,
+                &["title"],
+                pb::Job {
+                    title: "A title that is long enough".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&closed), "JOB_NOT_OPEN");
+    }
+
+    on_both_backends!(an_open_job_is_edited_by_its_owner_only);
+}

@@ -76,20 +76,7 @@ pub async fn post_job(
     };
     let content = JobContent::parse(job, &mut violations);
     if let Some(content) = &content {
-        match catalog::find_category(&inner.db, content.category_id).await? {
-            Some(row) if row.parent_id.is_some() => {}
-            _ => violations.add(
-                "job.category_id",
-                "must be a subcategory from ListCategories",
-            ),
-        }
-        let unknown = catalog::unknown_skills(&inner.db, &content.skills).await?;
-        if !unknown.is_empty() {
-            violations.add(
-                "job.skills",
-                format!("not in the catalog: {}", unknown.join(", ")),
-            );
-        }
+        check_catalog(inner, content, &mut violations).await?;
     }
     let content = violations
         .finish(content)?
@@ -166,6 +153,101 @@ pub async fn list_my_jobs(
     Ok(pb::ListMyJobsResponse {
         jobs: rows.iter().map(convert::job).collect(),
         page: Some(page),
+    })
+}
+
+/// The fields UpdateJob may name.
+const UPDATABLE: &[&str] = &[
+    "title",
+    "description",
+    "category_id",
+    "skills",
+    "budget",
+    "expected_duration",
+    "experience_level",
+    "visibility",
+];
+
+/// Checks what only the catalog knows: the category and the skills.
+async fn check_catalog(
+    inner: &Inner,
+    content: &JobContent,
+    violations: &mut FieldViolations,
+) -> Result<()> {
+    match catalog::find_category(&inner.db, content.category_id).await? {
+        Some(row) if row.parent_id.is_some() => {}
+        _ => violations.add(
+            "job.category_id",
+            "must be a subcategory from ListCategories",
+        ),
+    }
+    let unknown = catalog::unknown_skills(&inner.db, &content.skills).await?;
+    if !unknown.is_empty() {
+        violations.add(
+            "job.skills",
+            format!("not in the catalog: {}", unknown.join(", ")),
+        );
+    }
+    Ok(())
+}
+
+pub async fn update_job(
+    inner: &Inner,
+    request: Request<pb::UpdateJobRequest>,
+) -> Result<pb::UpdateJobResponse> {
+    let caller = principal(&request).map_err(|_| frevix_platform::auth::AuthError::Missing)?;
+    let req = request.into_inner();
+    let Some(changes) = &req.job else {
+        return Err(FieldViolations::single("job", "is required").into());
+    };
+    let id = parse_id("job.id", &changes.id)?;
+    let job = owned_job(inner, &caller, id).await?;
+    if job_status(&job) != JobStatus::Open {
+        return Err(job_not_open());
+    }
+    // Overlay the named fields on the stored job, then check it whole.
+    let mut merged = convert::job(&job);
+    let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
+    let mut violations = FieldViolations::new();
+    if paths.is_empty() {
+        violations.add(
+            "update_mask",
+            format!("must name at least one of: {}", UPDATABLE.join(", ")),
+        );
+    }
+    for path in &paths {
+        match path.as_str() {
+            "title" => merged.title = changes.title.clone(),
+            "description" => merged.description = changes.description.clone(),
+            "category_id" => merged.category_id = changes.category_id.clone(),
+            "skills" => merged.skills = changes.skills.clone(),
+            "budget" => merged.budget = changes.budget.clone(),
+            "expected_duration" => merged.expected_duration = changes.expected_duration,
+            "experience_level" => merged.experience_level = changes.experience_level,
+            "visibility" => merged.visibility = changes.visibility,
+            other => violations.add(
+                "update_mask.paths",
+                format!("`{other}` cannot be updated; use {}", UPDATABLE.join(", ")),
+            ),
+        }
+    }
+    let content = JobContent::parse(&merged, &mut violations);
+    if let Some(content) = &content {
+        check_catalog(inner, content, &mut violations).await?;
+    }
+    let content = violations
+        .finish(content)?
+        .ok_or(MarketplaceError::NotFound("job"))?;
+    let txn = inner.db.begin().await?;
+    jobs::update_job_content(&txn, id, &content, Utc::now()).await?;
+    let job = jobs::find_job(&txn, id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("job"))?;
+    publish::job_updated(&inner.outbox, &txn, &job).await?;
+    txn.commit().await?;
+    inner.outbox.committed();
+    Ok(pb::UpdateJobResponse {
+        job: Some(convert::job(&job)),
     })
 }
 

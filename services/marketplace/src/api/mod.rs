@@ -289,4 +289,11 @@ impl MarketplaceService for MarketplaceApi {
     ) -> Answer<pb::SearchJobsResponse> {
         answer(search::search_jobs(&self.inner, request).await)
     }
+
+    async fn update_job(
+        &self,
+        request: Request<pb::UpdateJobRequest>,
+    ) -> Answer<pb::UpdateJobResponse> {
+        answer(jobs::update_job(&self.inner, request).await)
+    }
 }

@@ -132,3 +132,17 @@ pub async fn proposal_accepted(
         .await
         .map(|_| ())
 }
+
+pub async fn job_updated(
+    outbox: &Outbox,
+    db: &impl ConnectionTrait,
+    row: &JobRow,
+) -> Result<(), DbErr> {
+    let event = pb::JobUpdated {
+        job: Some(convert::job(row)),
+    };
+    outbox
+        .publish(db, "job", &row.id.to_string(), &event)
+        .await
+        .map(|_| ())
+}

@@ -252,3 +252,34 @@ pub async fn list_freelancer_proposals(
         .all(db)
         .await
 }
+
+/// Replaces what the owner wrote of a job.
+pub async fn update_job_content(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    job: &JobContent,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let (hourly, min, max) = match &job.budget {
+        Budget::Fixed { minor, .. } => (false, *minor, *minor),
+        Budget::Hourly { min, max, .. } => (true, *min, *max),
+    };
+    use jobs::Column as C;
+    jobs::Entity::update_many()
+        .col_expr(C::Title, Expr::value(job.title.clone()))
+        .col_expr(C::Description, Expr::value(job.description.clone()))
+        .col_expr(C::CategoryId, Expr::value(job.category_id))
+        .col_expr(C::Skills, Expr::value(to_json(&job.skills)))
+        .col_expr(C::Hourly, Expr::value(hourly))
+        .col_expr(C::Currency, Expr::value(job.budget.currency().to_owned()))
+        .col_expr(C::BudgetMinMinor, Expr::value(min))
+        .col_expr(C::BudgetMaxMinor, Expr::value(max))
+        .col_expr(C::ExpectedDuration, Expr::value(job.expected_duration))
+        .col_expr(C::ExperienceLevel, Expr::value(job.experience_level))
+        .col_expr(C::Visibility, Expr::value(job.visibility))
+        .col_expr(C::UpdatedAt, Expr::value(now))
+        .filter(C::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
