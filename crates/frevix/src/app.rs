@@ -126,7 +126,11 @@ impl App {
                 .await
                 .context("messaging events")?;
             background.push(relay.spawn());
-            let messaging = frevix_messaging::Messaging::new(db, outbox, &config.messaging);
+            let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail")?);
+            let messaging =
+                frevix_messaging::Messaging::new(db, outbox, &config.messaging, &bus, mailer)
+                    .await
+                    .context("messaging live fan-out")?;
             background.extend(
                 messaging
                     .consume(&bus)
@@ -134,6 +138,7 @@ impl App {
                     .context("messaging consumers")?,
             );
             server.add_service(messaging.grpc_service(server.max_message_bytes()));
+            server.add_service(messaging.notification_service());
         }
         Ok(App {
             bus,

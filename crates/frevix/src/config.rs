@@ -163,19 +163,7 @@ impl FrevixConfig {
             self.marketplace.database.validate("marketplace.database")?;
         }
         if shape.serves_messaging() {
-            self.messaging.database.validate("messaging.database")?;
-            if !(1..=300).contains(&self.messaging.heartbeat_secs) {
-                return Err(ConfigError::invalid(
-                    "messaging.heartbeat_secs",
-                    "must be 1 to 300",
-                ));
-            }
-            if self.messaging.sends_per_minute == 0 {
-                return Err(ConfigError::invalid(
-                    "messaging.sends_per_minute",
-                    "must be at least 1",
-                ));
-            }
+            self.messaging.validate()?;
         }
         if !shape.serves_identity() && self.auth.jwks_url.is_empty() {
             return Err(ConfigError::invalid(
@@ -196,7 +184,9 @@ impl FrevixConfig {
                 "is required when serving one service (the mesh): set FREVIX_EVENTS__NATS_URL=nats://host:4222",
             ));
         }
-        if shape == Shape::Identity && self.mail.smtp_url.expose_secret().is_empty() {
+        if matches!(shape, Shape::Identity | Shape::Messaging)
+            && self.mail.smtp_url.expose_secret().is_empty()
+        {
             return Err(ConfigError::invalid(
                 "mail.smtp_url",
                 "is required when serving one service (the mesh): set FREVIX_MAIL__SMTP_URL=smtp://host:port",

@@ -40,6 +40,13 @@ pub mod contracts {
     }
 }
 
+/// Payments' events (the service comes later; its events are consumed now).
+pub mod payments {
+    pub mod v1 {
+        tonic::include_proto!("frevix.payments.v1");
+    }
+}
+
 /// Every Frevix protobuf file and its imports, encoded as a
 /// `google.protobuf.FileDescriptorSet`.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

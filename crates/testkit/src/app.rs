@@ -14,6 +14,7 @@ use frevix_platform::events::{Background, EventBus, Outbox};
 use frevix_proto::identity::v1::{self as pb, identity_service_client::IdentityServiceClient};
 use frevix_proto::marketplace::v1::marketplace_service_client::MarketplaceServiceClient;
 use frevix_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
+use frevix_proto::messaging::v1::notification_service_client::NotificationServiceClient;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -51,6 +52,7 @@ pub struct TestApp {
     pub identity: IdentityServiceClient<Channel>,
     pub marketplace: MarketplaceServiceClient<Channel>,
     pub messaging: MessagingServiceClient<Channel>,
+    pub notifications: NotificationServiceClient<Channel>,
     /// The process's event transport, for publishing as another service.
     pub bus: EventBus,
     fake_producers:
@@ -198,7 +200,8 @@ impl TestApp {
             config,
             identity: IdentityServiceClient::new(channel.clone()),
             marketplace: MarketplaceServiceClient::new(channel.clone()),
-            messaging: MessagingServiceClient::new(channel),
+            messaging: MessagingServiceClient::new(channel.clone()),
+            notifications: NotificationServiceClient::new(channel),
             bus,
             fake_producers: tokio::sync::Mutex::new(HashMap::new()),
             mail_dir,

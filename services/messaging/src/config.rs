@@ -1,6 +1,6 @@
 //! Messaging's settings (the `[messaging]` section of the Frevix config).
 
-use frevix_platform::config::DatabaseConfig;
+use frevix_platform::config::{ConfigError, DatabaseConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -11,6 +11,14 @@ pub struct MessagingConfig {
     pub heartbeat_secs: u64,
     /// Messages one account may send a minute (bursts of a quarter).
     pub sends_per_minute: u32,
+    /// How long after sending a message its sender may edit it.
+    pub edit_window_secs: u64,
+    /// Events one live stream may have waiting before it is told to resync.
+    pub stream_buffer: usize,
+    /// How long a replica's presence entries live unless refreshed (mesh).
+    pub presence_ttl_secs: u64,
+    /// Where links in notification mail point (the web app).
+    pub app_url: String,
 }
 
 impl Default for MessagingConfig {
@@ -19,6 +27,49 @@ impl Default for MessagingConfig {
             database: DatabaseConfig::default(),
             heartbeat_secs: 15,
             sends_per_minute: 120,
+            edit_window_secs: 900,
+            stream_buffer: 1024,
+            presence_ttl_secs: 30,
+            app_url: "http://localhost:5173".to_owned(),
         }
+    }
+}
+
+impl MessagingConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.database.validate("messaging.database")?;
+        let checks = [
+            (
+                "messaging.heartbeat_secs",
+                (1..=300).contains(&self.heartbeat_secs),
+                "must be 1 to 300",
+            ),
+            (
+                "messaging.sends_per_minute",
+                self.sends_per_minute > 0,
+                "must be at least 1",
+            ),
+            (
+                "messaging.edit_window_secs",
+                self.edit_window_secs <= 7 * 24 * 3600,
+                "must be at most a week (604800)",
+            ),
+            (
+                "messaging.stream_buffer",
+                (8..=65_536).contains(&self.stream_buffer),
+                "must be 8 to 65536",
+            ),
+            (
+                "messaging.presence_ttl_secs",
+                (3..=600).contains(&self.presence_ttl_secs),
+                "must be 3 to 600",
+            ),
+        ];
+        for (key, ok, problem) in checks {
+            if !ok {
+                return Err(ConfigError::invalid(key, problem));
+            }
+        }
+        Ok(())
     }
 }

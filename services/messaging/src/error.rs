@@ -16,6 +16,22 @@ pub enum MessagingError {
     /// NOT_FOUND `CONVERSATION_NOT_FOUND`: also what non-members get.
     #[error("conversation not found")]
     ConversationNotFound,
+    /// NOT_FOUND `MESSAGE_NOT_FOUND`.
+    #[error("no message with that sequence in this conversation")]
+    MessageNotFound,
+    /// FAILED_PRECONDITION with a reason and `PreconditionFailure` on `subject`.
+    #[error("{message}")]
+    Precondition {
+        reason: &'static str,
+        subject: String,
+        message: String,
+    },
+    /// PERMISSION_DENIED with a reason.
+    #[error("{message}")]
+    Denied {
+        reason: &'static str,
+        message: String,
+    },
     /// RESOURCE_EXHAUSTED `RATE_LIMITED` with `RetryInfo`.
     #[error("you are sending too fast; retry later")]
     RateLimited(std::time::Duration),
@@ -33,10 +49,38 @@ impl From<MessagingError> for Status {
             MessagingError::ConversationNotFound => {
                 error::with_reason(Code::NotFound, "CONVERSATION_NOT_FOUND", message)
             }
+            MessagingError::MessageNotFound => {
+                error::with_reason(Code::NotFound, "MESSAGE_NOT_FOUND", message)
+            }
+            MessagingError::Precondition {
+                reason, subject, ..
+            } => error::failed_precondition(reason, &subject, message),
+            MessagingError::Denied { reason, .. } => error::permission_denied(reason, message),
             MessagingError::RateLimited(wait) => {
                 error::resource_exhausted("RATE_LIMITED", wait, message)
             }
             MessagingError::Database(ref source) => error::internal(source),
+        }
+    }
+}
+
+impl MessagingError {
+    pub fn precondition(
+        reason: &'static str,
+        subject: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        MessagingError::Precondition {
+            reason,
+            subject: subject.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn denied(reason: &'static str, message: impl Into<String>) -> Self {
+        MessagingError::Denied {
+            reason,
+            message: message.into(),
         }
     }
 }

@@ -1,55 +1,233 @@
-//! Live fan-out inside one process: each subscribed stream registers a
-//! bounded channel under its account, and committed messages and receipts
-//! are offered to the members' channels. A stream that falls so far behind
-//! that its channel is full is dropped and told to resync, so one slow
-//! client never stalls the others. (Fan-out across replicas goes through
-//! NATS subjects per user; that is the next step.)
+//! Live fan-out. Each live stream registers a bounded channel under its
+//! account; whatever happens (a committed message, a receipt, typing, a
+//! presence change, a notification) is offered to the channels of the
+//! accounts concerned.
+//!
+//! In the mesh, events travel through one NATS subject per account
+//! (`<prefix>.live.<account>`): a process subscribes to an account's subject
+//! while it holds at least one of that account's streams, so a sender on one
+//! replica reaches a recipient on another, and each event crosses the
+//! network only to the replicas that need it. In the all-in-one shape the
+//! hub delivers directly.
+//!
+//! A stream whose channel is full is dropped and told to resync, so one
+//! slow client never stalls the others; the feed then catches up from the
+//! database.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use frevix_proto::messaging::v1 as pb;
+use prost::Message as _;
 use tokio::sync::mpsc;
+use tokio_stream::StreamExt as _;
 use uuid::Uuid;
 
 /// What a live stream is offered.
-#[derive(Debug, Clone)]
-pub enum Live {
-    Message(pb::Message),
-    Read(pb::ReadReceipt),
+pub type Live = pb::subscribe_response::Event;
+
+/// How the hub reaches other processes.
+struct Link {
+    client: async_nats::Client,
+    prefix: String,
 }
 
-/// Channel capacity of one stream.
-const BUFFER: usize = 1024;
+struct Registered {
+    streams: Vec<(u64, mpsc::Sender<Live>)>,
+    /// The NATS subscription of the account's subject (mesh only).
+    subscription: Option<tokio::task::AbortHandle>,
+}
 
-/// The live streams of each account.
-#[derive(Default)]
+/// Something that wants to know when an account's first stream opens and
+/// its last one closes (presence).
+pub trait Watcher: Send + Sync + 'static {
+    fn online(&self, account: Uuid, online: bool);
+}
+
 pub struct Hub {
-    streams: Mutex<HashMap<Uuid, Vec<mpsc::Sender<Live>>>>,
+    accounts: Mutex<HashMap<Uuid, Registered>>,
+    next_id: AtomicU64,
+    buffer: usize,
+    link: Option<Link>,
+    watcher: std::sync::OnceLock<Arc<dyn Watcher>>,
+}
+
+/// A registered stream; dropping it unregisters.
+pub struct Registration {
+    hub: Arc<Hub>,
+    account: Uuid,
+    id: u64,
+    pub receiver: mpsc::Receiver<Live>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.leave(self.account, self.id);
+    }
 }
 
 impl Hub {
-    /// Registers a stream of `account`.
-    pub fn subscribe(&self, account: Uuid) -> mpsc::Receiver<Live> {
-        let (sender, receiver) = mpsc::channel(BUFFER);
-        if let Ok(mut streams) = self.streams.lock() {
-            streams.entry(account).or_default().push(sender);
-        }
-        receiver
+    /// A hub for one process, or for the mesh when `nats` is given.
+    pub fn new(buffer: usize, nats: Option<(async_nats::Client, String)>) -> Arc<Self> {
+        Arc::new(Self {
+            accounts: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            buffer,
+            link: nats.map(|(client, prefix)| Link { client, prefix }),
+            watcher: std::sync::OnceLock::new(),
+        })
     }
 
-    /// Offers `event` to every stream of `accounts`; full or closed streams
-    /// are dropped (their receivers see the channel close).
-    pub fn publish(&self, accounts: &[Uuid], event: &Live) {
-        let Ok(mut streams) = self.streams.lock() else {
+    pub fn set_watcher(&self, watcher: Arc<dyn Watcher>) {
+        let _ = self.watcher.set(watcher);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, Registered>> {
+        self.accounts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn subject(prefix: &str, account: Uuid) -> String {
+        format!("{prefix}.live.{}", account.simple())
+    }
+
+    /// Registers a stream of `account`. In the mesh it returns once the
+    /// account's subject is subscribed, so nothing published after this
+    /// returns can be missed.
+    pub async fn register(self: &Arc<Self>, account: Uuid) -> Registration {
+        let (sender, receiver) = mpsc::channel(self.buffer);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let first = {
+            let mut accounts = self.lock();
+            let entry = accounts.entry(account).or_insert_with(|| Registered {
+                streams: Vec::new(),
+                subscription: None,
+            });
+            entry.streams.push((id, sender));
+            entry.streams.len() == 1
+        };
+        if first {
+            if let Some(link) = &self.link {
+                self.subscribe_subject(link, account).await;
+            }
+            if let Some(watcher) = self.watcher.get() {
+                watcher.online(account, true);
+            }
+        }
+        Registration {
+            hub: self.clone(),
+            account,
+            id,
+            receiver,
+        }
+    }
+
+    async fn subscribe_subject(self: &Arc<Self>, link: &Link, account: Uuid) {
+        let subject = Self::subject(&link.prefix, account);
+        let subscriber = match link.client.subscribe(subject).await {
+            Ok(subscriber) => subscriber,
+            Err(error) => {
+                tracing::warn!(%account, %error, "cannot subscribe to the live subject");
+                return;
+            }
+        };
+        // The server has the subscription once a flush returns.
+        if let Err(error) = link.client.flush().await {
+            tracing::warn!(%error, "flush after subscribing failed");
+        }
+        let hub = Arc::downgrade(self);
+        let task = tokio::spawn(async move {
+            let mut subscriber = subscriber;
+            while let Some(message) = subscriber.next().await {
+                let Some(hub) = hub.upgrade() else { return };
+                match pb::SubscribeResponse::decode(message.payload) {
+                    Ok(pb::SubscribeResponse { event: Some(event) }) => {
+                        hub.deliver(&[account], &event);
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "undecodable live event"),
+                }
+            }
+        });
+        let mut accounts = self.lock();
+        match accounts.get_mut(&account) {
+            // Still wanted: keep the subscription with the account.
+            Some(entry) if entry.subscription.is_none() => {
+                entry.subscription = Some(task.abort_handle());
+            }
+            // Gone meanwhile (or already subscribed): drop this one.
+            _ => task.abort(),
+        }
+    }
+
+    fn leave(&self, account: Uuid, id: u64) {
+        let last = {
+            let mut accounts = self.lock();
+            let Some(entry) = accounts.get_mut(&account) else {
+                return;
+            };
+            entry.streams.retain(|(stream, _)| *stream != id);
+            if entry.streams.is_empty() {
+                if let Some(subscription) = accounts.remove(&account).and_then(|e| e.subscription) {
+                    subscription.abort();
+                }
+                true
+            } else {
+                false
+            }
+        };
+        if last && let Some(watcher) = self.watcher.get() {
+            watcher.online(account, false);
+        }
+    }
+
+    /// Whether this process holds a stream of `account`.
+    pub fn is_local(&self, account: Uuid) -> bool {
+        self.lock().contains_key(&account)
+    }
+
+    /// The accounts with a stream here.
+    pub fn local_accounts(&self) -> Vec<Uuid> {
+        self.lock().keys().copied().collect()
+    }
+
+    /// Offers `event` to every stream of `accounts`, wherever they are.
+    pub async fn publish(&self, accounts: &[Uuid], event: Live) {
+        let Some(link) = &self.link else {
+            self.deliver(accounts, &event);
             return;
         };
+        let payload: bytes::Bytes = pb::SubscribeResponse {
+            event: Some(event.clone()),
+        }
+        .encode_to_vec()
+        .into();
+        let mut failed = Vec::new();
         for account in accounts {
-            if let Some(list) = streams.get_mut(account) {
-                list.retain(|sender| sender.try_send(event.clone()).is_ok());
-                if list.is_empty() {
-                    streams.remove(account);
-                }
+            let subject = Self::subject(&link.prefix, *account);
+            if let Err(error) = link.client.publish(subject, payload.clone()).await {
+                tracing::warn!(%account, %error, "live publish failed; delivering locally");
+                failed.push(*account);
+            }
+        }
+        // NATS is unreachable: at least this process's streams hear of it
+        // (the others catch up from the database on their next event).
+        if !failed.is_empty() {
+            self.deliver(&failed, &event);
+        }
+    }
+
+    /// Offers `event` to this process's streams of `accounts`; full or
+    /// closed streams are dropped (their receivers see the channel close).
+    pub fn deliver(&self, accounts: &[Uuid], event: &Live) {
+        let mut accounts_map = self.lock();
+        for account in accounts {
+            if let Some(entry) = accounts_map.get_mut(account) {
+                entry
+                    .streams
+                    .retain(|(_, sender)| sender.try_send(event.clone()).is_ok());
             }
         }
     }

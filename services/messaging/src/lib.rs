@@ -1,7 +1,10 @@
-//! Frevix messaging: conversations (direct, and one per contract opened from
-//! contracts' events), messages numbered per conversation at commit, read
-//! positions, and a live feed that replays what a client missed before it
-//! streams what is new.
+//! Frevix messaging: conversations (direct, group, and one per contract
+//! opened from contracts' events), messages numbered per conversation at
+//! commit, read and delivery positions, a live feed that replays what a
+//! client missed before it streams what is new (across replicas through
+//! NATS), presence, typing, blocking, contact masking before a contract is
+//! funded, and notifications (stored, live and mailed) from every
+//! service's events.
 
 mod api;
 pub mod config;
@@ -9,17 +12,22 @@ mod convert;
 pub mod error;
 mod events;
 mod hub;
+pub mod mask;
+mod notify;
+mod presence;
 pub mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use frevix_platform::events::{Background, BusError, EventBus, Outbox};
+use frevix_platform::mail::Mailer;
 use frevix_platform::rate_limit::KeyedLimiter;
 use frevix_proto::messaging::v1::messaging_service_server::MessagingServiceServer;
+use frevix_proto::messaging::v1::notification_service_server::NotificationServiceServer;
 use sea_orm::DatabaseConnection;
 
-pub use api::MessagingApi;
+pub use api::{MessagingApi, NotificationApi};
 pub use config::MessagingConfig;
 pub use store::Migrator;
 
@@ -32,9 +40,40 @@ pub const PUBLIC_METHODS: &[&str] = &[];
 pub(crate) struct Inner {
     pub db: DatabaseConnection,
     pub outbox: Outbox,
-    pub hub: hub::Hub,
+    pub hub: Arc<hub::Hub>,
+    pub presence: Arc<presence::Presence>,
     pub heartbeat: Duration,
     pub sends: KeyedLimiter,
+    pub typing: KeyedLimiter,
+    pub edit_window: chrono::Duration,
+    pub notifier: notify::Notifier,
+}
+
+/// The presence bucket, made as a plain stream: the key-value helper of
+/// async-nats asks for account details that older servers (2.9) answer in
+/// a shape it cannot read.
+async fn presence_bucket(
+    js: &frevix_platform::events::JetStreamBus,
+    bucket: &str,
+    ttl: Duration,
+) -> Result<async_nats::jetstream::kv::Store, Box<dyn std::error::Error + Send + Sync>> {
+    use async_nats::jetstream::stream;
+    js.context()
+        .create_or_update_stream(stream::Config {
+            name: format!("KV_{bucket}"),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            max_age: ttl,
+            storage: stream::StorageType::Memory,
+            num_replicas: js.config().stream_replicas,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: stream::DiscardPolicy::New,
+            ..Default::default()
+        })
+        .await?;
+    Ok(js.context().get_key_value(bucket).await?)
 }
 
 /// The messaging service, ready to be served.
@@ -44,19 +83,48 @@ pub struct Messaging {
 }
 
 impl Messaging {
-    pub fn new(db: DatabaseConnection, outbox: Outbox, config: &MessagingConfig) -> Self {
-        Self {
+    /// Messaging on `db`, fanning out through `bus` (NATS subjects and the
+    /// presence bucket in the mesh) and mailing through `mailer`.
+    pub async fn new(
+        db: DatabaseConnection,
+        outbox: Outbox,
+        config: &MessagingConfig,
+        bus: &EventBus,
+        mailer: Arc<Mailer>,
+    ) -> Result<Self, BusError> {
+        let ttl = Duration::from_secs(config.presence_ttl_secs);
+        let (hub, kv) = match bus {
+            EventBus::JetStream(js) => {
+                let prefix = js.config().subject_prefix.clone();
+                let hub = hub::Hub::new(config.stream_buffer, Some((js.client().clone(), prefix)));
+                let bucket = js.config().stream_name("presence");
+                let kv = presence_bucket(js, &bucket, ttl)
+                    .await
+                    .map_err(|error| BusError::Nats(error.to_string()))?;
+                (hub, Some(kv))
+            }
+            EventBus::InProcess(_) => (hub::Hub::new(config.stream_buffer, None), None),
+        };
+        let presence = presence::Presence::new(db.clone(), &hub, kv, ttl);
+        let notifier = notify::Notifier::new(db.clone(), mailer, config.app_url.clone());
+        Ok(Self {
             inner: Arc::new(Inner {
                 db,
                 outbox,
-                hub: hub::Hub::default(),
+                hub,
+                presence,
                 heartbeat: Duration::from_secs(config.heartbeat_secs),
                 sends: KeyedLimiter::per_minute(
                     config.sends_per_minute,
                     config.sends_per_minute / 4,
                 ),
+                typing: KeyedLimiter::per_minute(120, 20),
+                edit_window: chrono::Duration::seconds(
+                    i64::try_from(config.edit_window_secs).unwrap_or(900),
+                ),
+                notifier,
             }),
-        }
+        })
     }
 
     pub fn grpc_service(&self, max_message_bytes: usize) -> MessagingServiceServer<MessagingApi> {
@@ -65,8 +133,25 @@ impl Messaging {
             .max_encoding_message_size(max_message_bytes)
     }
 
-    /// Starts the consumer that opens contract conversations.
+    pub fn notification_service(&self) -> NotificationServiceServer<NotificationApi> {
+        NotificationServiceServer::new(NotificationApi::new(self.inner.clone()))
+    }
+
+    /// Starts the consumers (contract conversations, system messages,
+    /// notifications, the accounts read model), the notification mailer and
+    /// the presence upkeep.
     pub async fn consume(&self, bus: &EventBus) -> Result<Vec<Background>, BusError> {
-        events::consume(bus, &self.inner.db).await
+        let mut background = events::consume(bus, &self.inner).await?;
+        let presence = self.inner.presence.clone();
+        background.push(Background::spawn(move |stop| async move {
+            let mut stop = stop;
+            tokio::select! {
+                () = presence.run() => {}
+                _ = stop.wait_for(|stopped| *stopped) => {}
+            }
+        }));
+        let notifier = self.inner.notifier.clone();
+        background.push(Background::spawn(move |stop| notifier.mail_loop(stop)));
+        Ok(background)
     }
 }

@@ -46,6 +46,7 @@ async fn send(
                 conversation_id: conversation.into(),
                 text: text.into(),
                 client_message_id: client_id.into(),
+                ..Default::default()
             },
         ))
         .await
@@ -194,6 +195,7 @@ async fn members_talk_and_strangers_see_nothing(backend: Backend) {
                     conversation_id: conversation.id.clone(),
                     text: "let me in".into(),
                     client_message_id: "e".into(),
+                    ..Default::default()
                 },
             ))
             .await
@@ -211,6 +213,7 @@ async fn members_talk_and_strangers_see_nothing(backend: Backend) {
                 conversation_id: conversation.id.clone(),
                 text: " ".into(),
                 client_message_id: String::new(),
+                ..Default::default()
             },
         ))
         .await
@@ -305,6 +308,7 @@ async fn concurrent_senders_get_distinct_sequences_in_commit_order(backend: Back
                             conversation_id: conversation,
                             text: format!("message {i}"),
                             client_message_id: format!("c-{i}"),
+                            ..Default::default()
                         },
                     ))
                     .await
@@ -412,6 +416,7 @@ mod limits {
                         conversation_id: conversation.id.clone(),
                         text: format!("spam {i}"),
                         client_message_id: format!("s-{i}"),
+                        ..Default::default()
                     },
                 ))
                 .await;

@@ -69,6 +69,7 @@ async fn a_native_client_sends_receives_and_is_acknowledged_on_one_stream(backen
             conversation_id: conversation.id.clone(),
             text: "hi Bob".into(),
             client_message_id: client_id.into(),
+            ..Default::default()
         })),
     };
     frames.send(send("n-1")).await.unwrap();
@@ -106,6 +107,7 @@ async fn a_native_client_sends_receives_and_is_acknowledged_on_one_stream(backen
                 conversation_id: conversation.id.clone(),
                 text: "hi Ada".into(),
                 client_message_id: "b-1".into(),
+                ..Default::default()
             },
         ))
         .await
@@ -151,6 +153,7 @@ async fn a_native_client_sends_receives_and_is_acknowledged_on_one_stream(backen
                 conversation_id: conversation.id.clone(),
                 text: String::new(),
                 client_message_id: "n-2".into(),
+                ..Default::default()
             })),
         })
         .await

@@ -40,6 +40,13 @@ pub trait EventHandler: Send + Sync + 'static {
         txn: &DatabaseTransaction,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError>;
+
+    /// Runs after the transaction that applied `event` committed: the place
+    /// for effects outside the database, such as telling live streams. It
+    /// is not called for an event whose transaction rolled back, and a
+    /// crash can skip it, so it must only hurry along what the database
+    /// already holds.
+    async fn committed(&self, _event: &ReceivedEvent) {}
 }
 
 /// A durable consumer.
@@ -162,6 +169,7 @@ pub(crate) async fn apply_batch(
         .map(|row| row.event_id)
         .collect();
     let mut applied = Vec::new();
+    let mut done = Vec::new();
     for (index, event) in events.iter().enumerate() {
         if !spec.wants(event.event_type()) || !seen.insert(event.id) {
             continue;
@@ -177,6 +185,7 @@ pub(crate) async fn apply_batch(
             event_id: Set(event.id),
             applied_at: Set(Utc::now()),
         });
+        done.push(event);
     }
     if !applied.is_empty() {
         inbox::Entity::insert_many(applied).exec(&txn).await?;
@@ -185,6 +194,9 @@ pub(crate) async fn apply_batch(
         save_cursor(&txn, cursor).await?;
     }
     txn.commit().await?;
+    for event in done {
+        handler.committed(event).await;
+    }
     Ok(Ok(()))
 }
 
@@ -214,6 +226,9 @@ async fn apply_once(
         save_cursor(&txn, cursor).await?;
     }
     txn.commit().await?;
+    if !seen {
+        handler.committed(event).await;
+    }
     Ok(if seen {
         Outcome::Duplicate
     } else {

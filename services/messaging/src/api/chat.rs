@@ -14,7 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status, Streaming};
 use uuid::Uuid;
 
-use super::{caller, messages, subscribe};
+use super::{caller, live, messages, subscribe};
 use crate::Inner;
 use crate::error::Result;
 
@@ -77,6 +77,12 @@ async fn forward(
                 S::Read(r) => C::Read(r),
                 S::Resync(r) => C::Resync(r),
                 S::Heartbeat(h) => C::Heartbeat(h),
+                S::Changed(c) => C::Changed(c),
+                S::Delivered(d) => C::Delivered(d),
+                S::Typing(t) => C::Typing(t),
+                S::Presence(p) => C::Presence(p),
+                S::Conversation(c) => C::Conversation(c),
+                S::Notification(n) => C::Notification(n),
             }),
         };
         if out.send(mapped).await.is_err() {
@@ -103,6 +109,17 @@ async fn handle(inner: &Inner, me: Uuid, frame: pb::ChatRequest, out: &Out) {
             }
         },
         Some(Frame::MarkRead(mark)) => match messages::mark_read_as(inner, me, &mark).await {
+            Ok(()) => return,
+            Err(error) => {
+                let status = Status::from(error);
+                pb::chat_response::Event::Failed(pb::SendFailed {
+                    client_message_id: String::new(),
+                    code: status.code() as i32,
+                    message: status.message().to_owned(),
+                })
+            }
+        },
+        Some(Frame::Typing(typing)) => match live::typing_as(inner, me, &typing).await {
             Ok(()) => return,
             Err(error) => {
                 let status = Status::from(error);

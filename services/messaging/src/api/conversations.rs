@@ -21,7 +21,11 @@ const LIMITS: PageLimits = PageLimits {
 };
 
 /// Conversations as the caller sees them (members, last message, unread).
-async fn view(inner: &Inner, rows: &[ConversationRow], me: Uuid) -> Result<Vec<pb::Conversation>> {
+pub(super) async fn view(
+    inner: &Inner,
+    rows: &[ConversationRow],
+    me: Uuid,
+) -> Result<Vec<pb::Conversation>> {
     let members = store::members_of(&inner.db, rows.iter().map(|r| r.id).collect()).await?;
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
@@ -58,6 +62,7 @@ pub async fn open_direct(
                 contract_id: None,
                 title: String::new(),
                 members: &members,
+                admins: &[],
             };
             let txn = inner.db.begin().await?;
             match store::insert_conversation(&txn, new, Utc::now()).await {
@@ -88,7 +93,8 @@ pub async fn list(
 ) -> Result<pb::ListConversationsResponse> {
     let me = caller(&request)?;
     let mut violations = FieldViolations::new();
-    let filters = fingerprint(&me);
+    let archived = request.get_ref().archived;
+    let filters = fingerprint(&(me, archived));
     let page = parse_page::<(DateTime<Utc>, Uuid)>(
         request.get_ref().page.as_ref(),
         LIMITS,
@@ -96,7 +102,7 @@ pub async fn list(
         &mut violations,
     );
     violations.finish(())?;
-    let rows = store::list_for_member(&inner.db, me, page.after, page.size + 1).await?;
+    let rows = store::list_for_member(&inner.db, me, archived, page.after, page.size + 1).await?;
     let (rows, page) = finish_page(rows, page.size, &filters, |row| {
         (row.last_activity_at, row.id)
     });
@@ -115,6 +121,22 @@ pub async fn get(
     let (row, _) = membership(inner, id, me).await?;
     let mut views = view(inner, &[row], me).await?;
     Ok(pb::GetConversationResponse {
+        conversation: views.pop(),
+    })
+}
+
+pub async fn update_settings(
+    inner: &Inner,
+    request: Request<pb::UpdateConversationSettingsRequest>,
+) -> Result<pb::UpdateConversationSettingsResponse> {
+    let me = caller(&request)?;
+    let req = request.into_inner();
+    let id = parse_id("conversation_id", &req.conversation_id)?;
+    membership(inner, id, me).await?;
+    store::set_settings(&inner.db, id, me, req.archived, req.muted).await?;
+    let (row, _) = membership(inner, id, me).await?;
+    let mut views = view(inner, &[row], me).await?;
+    Ok(pb::UpdateConversationSettingsResponse {
         conversation: views.pop(),
     })
 }

@@ -27,7 +27,7 @@ pub async fn send(
 }
 
 /// Checks and stores a message from `me`, then tells the members' feeds:
-/// the one path of SendMessage and of Connect's send frames.
+/// the one path of SendMessage and of Chat's send frames.
 pub(crate) async fn send_as(
     inner: &Inner,
     me: Uuid,
@@ -37,23 +37,64 @@ pub(crate) async fn send_as(
     let conversation =
         frevix_platform::ids::parse_uuid("conversation_id", &req.conversation_id, &mut violations);
     let text = req.text.trim();
-    if text.is_empty() || text.chars().count() > 5000 {
-        violations.add("text", "must be 1 to 5,000 characters");
+    let empty_allowed = !req.attachment_ids.is_empty();
+    if (text.is_empty() && !empty_allowed) || text.chars().count() > MAX_TEXT {
+        violations.add(
+            "text",
+            "must be 1 to 5,000 characters (it may be empty with attachments)",
+        );
     }
     let client_id = req.client_message_id.trim();
     if client_id.is_empty() || client_id.len() > 64 {
         violations.add("client_message_id", "must be 1 to 64 characters");
     }
+    if req.reply_to_sequence < 0 {
+        violations.add("reply_to_sequence", "must not be negative");
+    }
+    if req.attachment_ids.len() > MAX_ATTACHMENTS {
+        violations.add("attachment_ids", "at most 10 attachments a message");
+    }
+    let mut attachments = Vec::new();
+    for (i, media) in req.attachment_ids.iter().enumerate() {
+        if let Some(media) = frevix_platform::ids::parse_uuid(
+            &format!("attachment_ids[{i}]"),
+            media,
+            &mut violations,
+        ) && !attachments.contains(&media)
+        {
+            attachments.push(media);
+        }
+    }
     let conversation = violations.finish(conversation)?.unwrap_or_default();
-    membership(inner, conversation, me).await?;
+    let (row, _) = membership(inner, conversation, me).await?;
     if let Some(stored) = store::find_by_client_id(&inner.db, conversation, me, client_id).await? {
         return Ok(convert::message(&stored));
+    }
+    if req.reply_to_sequence > row.last_seq {
+        return Err(FieldViolations::single(
+            "reply_to_sequence",
+            format!(
+                "must be 0 to {}, the conversation's last sequence",
+                row.last_seq
+            ),
+        )
+        .into());
+    }
+    let members: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
+        .await?
+        .into_iter()
+        .map(|m| m.account_id)
+        .collect();
+    let others: Vec<Uuid> = members.iter().copied().filter(|m| *m != me).collect();
+    if row.kind == "DIRECT" {
+        check_not_blocked(inner, me, &others).await?;
     }
     // Only new messages count against the limit; resends are free.
     inner
         .sends
         .check(&me.to_string())
         .map_err(MessagingError::RateLimited)?;
+    let (shown, original) = masked_text(inner, me, &others, text).await?;
     let now = Utc::now();
     let stored: Result<MessageRow> = async {
         let txn = inner.db.begin().await?;
@@ -66,22 +107,30 @@ pub(crate) async fn send_as(
                 seq,
                 sender_id: me,
                 client_message_id: client_id.to_owned(),
-                text: text.to_owned(),
+                masked: original.is_some(),
+                text: shown,
+                original_text: original,
                 created_at: now,
+                kind: "USER".to_owned(),
+                reply_to_seq: req.reply_to_sequence,
+                attachments: attachments
+                    .iter()
+                    .map(|id| id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                edited_at: None,
+                deleted: false,
+                system_code: String::new(),
             },
         )
         .await?;
-        let members = store::members_of(&txn, vec![conversation]).await?;
+        store::unarchive_all(&txn, conversation).await?;
         let event = frevix_proto::messaging::v1::MessageSent {
             message_id: row.id.to_string(),
             conversation_id: conversation.to_string(),
             sequence: seq,
             sender_id: me.to_string(),
-            recipient_ids: members
-                .iter()
-                .filter(|m| m.account_id != me)
-                .map(|m| m.account_id.to_string())
-                .collect(),
+            recipient_ids: others.iter().map(ToString::to_string).collect(),
         };
         inner
             .outbox
@@ -102,14 +151,58 @@ pub(crate) async fn send_as(
         Err(error) => return Err(error),
     };
     inner.outbox.committed();
-    let members: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
-        .await?
-        .into_iter()
-        .map(|m| m.account_id)
-        .collect();
     let message = convert::message(&row);
-    inner.hub.publish(&members, &Live::Message(message.clone()));
+    inner
+        .hub
+        .publish(&members, Live::Message(message.clone()))
+        .await;
     Ok(message)
+}
+
+/// Text longer than this is refused.
+pub(crate) const MAX_TEXT: usize = 5000;
+const MAX_ATTACHMENTS: usize = 10;
+
+/// FAILED_PRECONDITION when `me` blocked the other member of a direct
+/// conversation, or was blocked by them.
+pub(crate) async fn check_not_blocked(inner: &Inner, me: Uuid, others: &[Uuid]) -> Result<()> {
+    for other in others {
+        if store::safety::is_blocked(&inner.db, me, *other).await? {
+            return Err(MessagingError::precondition(
+                "YOU_BLOCKED_ACCOUNT",
+                other.to_string(),
+                "you blocked this account; unblock it to write to it",
+            ));
+        }
+    }
+    if !store::safety::who_blocked(&inner.db, others, me)
+        .await?
+        .is_empty()
+    {
+        return Err(MessagingError::precondition(
+            "BLOCKED",
+            "conversation",
+            "this account does not accept messages from you",
+        ));
+    }
+    Ok(())
+}
+
+/// The text members see and, when contact details were hidden because
+/// `me` has no funded contract with every other member, the original.
+pub(crate) async fn masked_text(
+    inner: &Inner,
+    me: Uuid,
+    others: &[Uuid],
+    text: &str,
+) -> Result<(String, Option<String>)> {
+    if store::safety::funded_with_all(&inner.db, me, others).await? {
+        return Ok((text.to_owned(), None));
+    }
+    Ok(match crate::mask::mask(text) {
+        Some(masked) => (masked, Some(text.to_owned())),
+        None => (text.to_owned(), None),
+    })
 }
 
 pub async fn get(
@@ -181,13 +274,16 @@ pub(crate) async fn mark_read_as(inner: &Inner, me: Uuid, req: &pb::MarkReadRequ
         .into_iter()
         .map(|m| m.account_id)
         .collect();
-    inner.hub.publish(
-        &members,
-        &Live::Read(pb::ReadReceipt {
-            conversation_id: conversation.to_string(),
-            reader_id: me.to_string(),
-            up_to_sequence: req.up_to_sequence,
-        }),
-    );
+    inner
+        .hub
+        .publish(
+            &members,
+            Live::Read(pb::ReadReceipt {
+                conversation_id: conversation.to_string(),
+                reader_id: me.to_string(),
+                up_to_sequence: req.up_to_sequence,
+            }),
+        )
+        .await;
     Ok(())
 }

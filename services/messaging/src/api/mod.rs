@@ -1,16 +1,25 @@
 //! The gRPC face of messaging. Every call needs a token, and a conversation
 //! exists only for its members: anyone else gets NOT_FOUND.
 
+mod blocking;
 mod chat;
 mod conversations;
+mod edits;
+mod groups;
+mod live;
 mod messages;
+mod notifications;
+mod search;
 mod subscribe;
 
 use std::sync::Arc;
 
 use frevix_platform::auth::principal;
 use frevix_platform::error::FieldViolations;
-use frevix_proto::messaging::v1::{self as pb, messaging_service_server::MessagingService};
+use frevix_proto::messaging::v1::{
+    self as pb, messaging_service_server::MessagingService,
+    notification_service_server::NotificationService,
+};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -25,6 +34,48 @@ pub struct MessagingApi {
 impl MessagingApi {
     pub(crate) fn new(inner: Arc<Inner>) -> Self {
         Self { inner }
+    }
+}
+
+/// The notification service's face.
+pub struct NotificationApi {
+    inner: Arc<Inner>,
+}
+
+impl NotificationApi {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        Self { inner }
+    }
+}
+
+#[tonic::async_trait]
+impl NotificationService for NotificationApi {
+    async fn list_notifications(
+        &self,
+        request: Request<pb::ListNotificationsRequest>,
+    ) -> Answer<pb::ListNotificationsResponse> {
+        answer(notifications::list(&self.inner, request).await)
+    }
+
+    async fn mark_notifications_read(
+        &self,
+        request: Request<pb::MarkNotificationsReadRequest>,
+    ) -> Answer<pb::MarkNotificationsReadResponse> {
+        answer(notifications::mark_read(&self.inner, request).await)
+    }
+
+    async fn get_notification_preferences(
+        &self,
+        request: Request<pb::GetNotificationPreferencesRequest>,
+    ) -> Answer<pb::GetNotificationPreferencesResponse> {
+        answer(notifications::get_preferences(&self.inner, request).await)
+    }
+
+    async fn update_notification_preferences(
+        &self,
+        request: Request<pb::UpdateNotificationPreferencesRequest>,
+    ) -> Answer<pb::UpdateNotificationPreferencesResponse> {
+        answer(notifications::update_preferences(&self.inner, request).await)
     }
 }
 
@@ -123,5 +174,110 @@ impl MessagingService for MessagingApi {
         request: Request<tonic::Streaming<pb::ChatRequest>>,
     ) -> Answer<Self::ChatStream> {
         answer(chat::chat(self.inner.clone(), request).await)
+    }
+
+    async fn create_group_conversation(
+        &self,
+        request: Request<pb::CreateGroupConversationRequest>,
+    ) -> Answer<pb::CreateGroupConversationResponse> {
+        answer(groups::create(&self.inner, request).await)
+    }
+
+    async fn add_members(
+        &self,
+        request: Request<pb::AddMembersRequest>,
+    ) -> Answer<pb::AddMembersResponse> {
+        answer(groups::add(&self.inner, request).await)
+    }
+
+    async fn remove_member(
+        &self,
+        request: Request<pb::RemoveMemberRequest>,
+    ) -> Answer<pb::RemoveMemberResponse> {
+        answer(groups::remove(&self.inner, request).await)
+    }
+
+    async fn set_admin(
+        &self,
+        request: Request<pb::SetAdminRequest>,
+    ) -> Answer<pb::SetAdminResponse> {
+        answer(groups::set_admin(&self.inner, request).await)
+    }
+
+    async fn edit_message(
+        &self,
+        request: Request<pb::EditMessageRequest>,
+    ) -> Answer<pb::EditMessageResponse> {
+        answer(edits::edit(&self.inner, request).await)
+    }
+
+    async fn delete_message(
+        &self,
+        request: Request<pb::DeleteMessageRequest>,
+    ) -> Answer<pb::DeleteMessageResponse> {
+        answer(edits::delete(&self.inner, request).await)
+    }
+
+    async fn list_message_edits(
+        &self,
+        request: Request<pb::ListMessageEditsRequest>,
+    ) -> Answer<pb::ListMessageEditsResponse> {
+        answer(edits::list_edits(&self.inner, request).await)
+    }
+
+    async fn search_messages(
+        &self,
+        request: Request<pb::SearchMessagesRequest>,
+    ) -> Answer<pb::SearchMessagesResponse> {
+        answer(search::search(&self.inner, request).await)
+    }
+
+    async fn update_conversation_settings(
+        &self,
+        request: Request<pb::UpdateConversationSettingsRequest>,
+    ) -> Answer<pb::UpdateConversationSettingsResponse> {
+        answer(conversations::update_settings(&self.inner, request).await)
+    }
+
+    async fn block_account(
+        &self,
+        request: Request<pb::BlockAccountRequest>,
+    ) -> Answer<pb::BlockAccountResponse> {
+        answer(blocking::block(&self.inner, request).await)
+    }
+
+    async fn unblock_account(
+        &self,
+        request: Request<pb::UnblockAccountRequest>,
+    ) -> Answer<pb::UnblockAccountResponse> {
+        answer(blocking::unblock(&self.inner, request).await)
+    }
+
+    async fn list_blocked_accounts(
+        &self,
+        request: Request<pb::ListBlockedAccountsRequest>,
+    ) -> Answer<pb::ListBlockedAccountsResponse> {
+        answer(blocking::list(&self.inner, request).await)
+    }
+
+    async fn set_typing(
+        &self,
+        request: Request<pb::SetTypingRequest>,
+    ) -> Answer<pb::SetTypingResponse> {
+        answer(live::set_typing(&self.inner, request).await)
+    }
+
+    async fn get_presence(
+        &self,
+        request: Request<pb::GetPresenceRequest>,
+    ) -> Answer<pb::GetPresenceResponse> {
+        answer(live::get_presence(&self.inner, request).await)
+    }
+
+    async fn set_presence_visibility(
+        &self,
+        request: Request<pb::SetPresenceVisibilityRequest>,
+    ) -> Answer<pb::SetPresenceVisibilityResponse> {
+        answer(live::set_visibility(&self.inner, request).await)
     }
 }

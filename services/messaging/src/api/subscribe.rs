@@ -19,7 +19,7 @@ use super::caller;
 use crate::Inner;
 use crate::convert;
 use crate::error::Result;
-use crate::hub::Live;
+use crate::hub::{Live, Registration};
 use crate::store;
 
 pub type Feed = ReceiverStream<std::result::Result<pb::SubscribeResponse, Status>>;
@@ -53,9 +53,9 @@ pub(crate) fn start(
     me: Uuid,
     positions: HashMap<Uuid, i64>,
 ) -> mpsc::Receiver<std::result::Result<pb::SubscribeResponse, Status>> {
-    let live = inner.hub.subscribe(me);
     let (sink, feed) = mpsc::channel(256);
     tokio::spawn(async move {
+        let live = inner.hub.register(me).await;
         if let Err(error) = run(&inner, me, positions, live, &sink).await {
             tracing::warn!(account_id = %me, %error, "feed ended with an error");
             let _ = sink
@@ -74,60 +74,121 @@ fn event(
     Ok(pb::SubscribeResponse { event: Some(event) })
 }
 
-/// Sends every message of `conversation` after `after`; false if the
-/// client went away.
-async fn replay(
-    inner: &Inner,
-    sink: &Sink,
-    conversation: Uuid,
-    after: i64,
-    last: &mut HashMap<Uuid, i64>,
-) -> Result<bool> {
-    let mut from = after;
-    loop {
-        let rows = store::messages_between(&inner.db, conversation, from, None, false, 200).await?;
-        for row in &rows {
-            if sink
-                .send(event(pb::subscribe_response::Event::Message(
-                    convert::message(row),
-                )))
-                .await
-                .is_err()
-            {
-                return Ok(false);
-            }
-            from = row.seq;
-            last.insert(conversation, row.seq);
+/// Where the feed stands: the last sequence sent per conversation, and what
+/// others' messages were delivered since the last flush of receipts.
+struct Cursor {
+    me: Uuid,
+    last: HashMap<Uuid, i64>,
+    delivered: HashMap<Uuid, i64>,
+}
+
+impl Cursor {
+    /// Sends one message; false if the client went away.
+    async fn send(&mut self, sink: &Sink, message: pb::Message, conversation: Uuid) -> bool {
+        let seq = message.sequence;
+        if message.sender_id != self.me.to_string() && !message.sender_id.is_empty() {
+            self.delivered.insert(conversation, seq);
         }
-        if rows.len() < 200 {
-            return Ok(true);
+        self.last.insert(conversation, seq);
+        sink.send(event(pb::subscribe_response::Event::Message(message)))
+            .await
+            .is_ok()
+    }
+
+    /// Sends every message of `conversation` after `after`; false if the
+    /// client went away.
+    async fn replay(
+        &mut self,
+        inner: &Inner,
+        sink: &Sink,
+        conversation: Uuid,
+        after: i64,
+    ) -> Result<bool> {
+        let mut from = after;
+        loop {
+            let rows =
+                store::messages_between(&inner.db, conversation, from, None, false, 200).await?;
+            for row in &rows {
+                if !self.send(sink, convert::message(row), conversation).await {
+                    return Ok(false);
+                }
+                from = row.seq;
+            }
+            if rows.len() < 200 {
+                return Ok(true);
+            }
         }
     }
+
+    /// Where a conversation the feed has not seen yet starts: the member's
+    /// read position (a conversation joined after the feed started).
+    async fn start_of(&self, inner: &Inner, conversation: Uuid) -> Result<Option<i64>> {
+        Ok(store::find_member(&inner.db, conversation, self.me)
+            .await?
+            .map(|member| member.last_read_seq))
+    }
+
+    /// Stores the delivered positions and tells the senders' feeds.
+    async fn flush_delivered(&mut self, inner: &Inner) -> Result<()> {
+        for (conversation, seq) in std::mem::take(&mut self.delivered) {
+            if store::mark_delivered(&inner.db, conversation, self.me, seq).await? {
+                let members: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
+                    .await?
+                    .into_iter()
+                    .map(|m| m.account_id)
+                    .filter(|m| *m != self.me)
+                    .collect();
+                inner
+                    .hub
+                    .publish(
+                        &members,
+                        Live::Delivered(pb::DeliveredReceipt {
+                            conversation_id: conversation.to_string(),
+                            recipient_id: self.me.to_string(),
+                            up_to_sequence: seq,
+                        }),
+                    )
+                    .await;
+            }
+        }
+        Ok(())
+    }
 }
+
+/// How often delivered receipts are stored and sent.
+const DELIVERED_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 async fn run(
     inner: &Inner,
     me: Uuid,
     positions: HashMap<Uuid, i64>,
-    mut live: mpsc::Receiver<Live>,
+    mut live: Registration,
     sink: &Sink,
 ) -> Result<()> {
-    let mut last: HashMap<Uuid, i64> = HashMap::new();
+    let mut feed = Cursor {
+        me,
+        last: HashMap::new(),
+        delivered: HashMap::new(),
+    };
     for member in store::memberships(&inner.db, me).await? {
         let from = positions
             .get(&member.conversation_id)
             .copied()
             .unwrap_or(member.last_read_seq);
-        last.insert(member.conversation_id, from);
-        if !replay(inner, sink, member.conversation_id, from, &mut last).await? {
+        feed.last.insert(member.conversation_id, from);
+        if !feed
+            .replay(inner, sink, member.conversation_id, from)
+            .await?
+        {
             return Ok(());
         }
     }
     let mut heartbeat = tokio::time::interval(inner.heartbeat);
     heartbeat.tick().await;
+    let mut receipts = tokio::time::interval(DELIVERED_EVERY);
     loop {
         tokio::select! {
-            next = live.recv() => match next {
+            next = live.receiver.recv() => match next {
                 // Dropped by the hub for falling behind: the client catches up.
                 None => {
                     let _ = sink.send(event(pb::subscribe_response::Event::Resync(pb::Resync {}))).await;
@@ -135,25 +196,50 @@ async fn run(
                 }
                 Some(Live::Message(message)) => {
                     let Ok(conversation) = Uuid::parse_str(&message.conversation_id) else { continue };
-                    let have = last.get(&conversation).copied().unwrap_or(0);
+                    let have = match feed.last.get(&conversation) {
+                        Some(have) => *have,
+                        None => match feed.start_of(inner, conversation).await? {
+                            Some(start) => start.min(message.sequence - 1),
+                            None => continue,
+                        },
+                    };
                     if message.sequence <= have {
                         continue;
                     }
-                    if message.sequence == have + 1 {
-                        last.insert(conversation, message.sequence);
-                        if sink.send(event(pb::subscribe_response::Event::Message(message))).await.is_err() {
-                            return Ok(());
-                        }
-                    } else if !replay(inner, sink, conversation, have, &mut last).await? {
+                    let sent = if message.sequence == have + 1 {
+                        feed.send(sink, message, conversation).await
+                    } else {
+                        feed.replay(inner, sink, conversation, have).await?
+                    };
+                    if !sent {
                         return Ok(());
                     }
                 }
-                Some(Live::Read(receipt)) => {
-                    if sink.send(event(pb::subscribe_response::Event::Read(receipt))).await.is_err() {
+                Some(Live::Conversation(change)) => {
+                    if let Some(conversation) = change
+                        .conversation
+                        .as_ref()
+                        .and_then(|c| Uuid::parse_str(&c.id).ok())
+                    {
+                        if change.removed {
+                            feed.last.remove(&conversation);
+                        }
+                    }
+                    if sink.send(event(pb::subscribe_response::Event::Conversation(change))).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Some(other) => {
+                    if sink.send(event(other)).await.is_err() {
                         return Ok(());
                     }
                 }
             },
+            _ = receipts.tick() => {
+                if !feed.delivered.is_empty() {
+                    feed.flush_delivered(inner).await?;
+                }
+            }
             _ = heartbeat.tick() => {
                 let beat = pb::Heartbeat { time: Some(convert::timestamp(chrono::Utc::now())) };
                 if sink.send(event(pb::subscribe_response::Event::Heartbeat(beat))).await.is_err() {

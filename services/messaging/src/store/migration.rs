@@ -11,15 +11,21 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::events::schema::OutboxTable),
             Box::new(frevix_platform::events::schema::ConsumerTables),
             Box::new(InitialSchema),
+            Box::new(super::migration_features::Features),
         ]
     }
 }
 
-fn col(name: &str) -> ColumnDef {
+pub(super) fn col(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name))
 }
 
-fn index(name: &str, table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
+pub(super) fn index(
+    name: &str,
+    table: &str,
+    columns: &[&str],
+    unique: bool,
+) -> IndexCreateStatement {
     let mut index = Index::create();
     index.name(name).table(Alias::new(table));
     for column in columns {

@@ -3,6 +3,10 @@
 
 pub mod entities;
 pub mod migration;
+mod migration_features;
+pub mod notes;
+pub mod safety;
+pub mod search;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -25,6 +29,8 @@ pub struct NewConversation<'a> {
     pub contract_id: Option<Uuid>,
     pub title: String,
     pub members: &'a [Uuid],
+    /// Members who administer a group.
+    pub admins: &'a [Uuid],
 }
 
 pub async fn insert_conversation(
@@ -45,16 +51,112 @@ pub async fn insert_conversation(
     .insert(db)
     .await?;
     for account in new.members {
-        members::ActiveModel {
-            conversation_id: Set(row.id),
-            account_id: Set(*account),
-            last_read_seq: Set(0),
-            joined_at: Set(now),
-        }
-        .insert(db)
-        .await?;
+        add_member(db, row.id, *account, new.admins.contains(account), 0, now).await?;
     }
     Ok(row)
+}
+
+/// Adds a member who starts reading at `read_from` (a new group member has
+/// the history but no unread backlog).
+pub async fn add_member(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    account: Uuid,
+    admin: bool,
+    read_from: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    members::ActiveModel {
+        conversation_id: Set(conversation),
+        account_id: Set(account),
+        last_read_seq: Set(read_from),
+        joined_at: Set(now),
+        admin: Set(admin),
+        archived: Set(false),
+        muted: Set(false),
+        last_delivered_seq: Set(read_from),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_member(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    account: Uuid,
+) -> Result<(), DbErr> {
+    members::Entity::delete_by_id((conversation, account))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_admin(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    account: Uuid,
+    admin: bool,
+) -> Result<(), DbErr> {
+    members::Entity::update_many()
+        .col_expr(members::Column::Admin, Expr::value(admin))
+        .filter(members::Column::ConversationId.eq(conversation))
+        .filter(members::Column::AccountId.eq(account))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A member's own archive and mute settings (`None` keeps a setting).
+pub async fn set_settings(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    account: Uuid,
+    archived: Option<bool>,
+    muted: Option<bool>,
+) -> Result<(), DbErr> {
+    let mut update = members::Entity::update_many()
+        .filter(members::Column::ConversationId.eq(conversation))
+        .filter(members::Column::AccountId.eq(account));
+    if archived.is_none() && muted.is_none() {
+        return Ok(());
+    }
+    if let Some(archived) = archived {
+        update = update.col_expr(members::Column::Archived, Expr::value(archived));
+    }
+    if let Some(muted) = muted {
+        update = update.col_expr(members::Column::Muted, Expr::value(muted));
+    }
+    update.exec(db).await?;
+    Ok(())
+}
+
+/// A new message brings an archived conversation back for everyone.
+pub async fn unarchive_all(db: &impl ConnectionTrait, conversation: Uuid) -> Result<(), DbErr> {
+    members::Entity::update_many()
+        .col_expr(members::Column::Archived, Expr::value(false))
+        .filter(members::Column::ConversationId.eq(conversation))
+        .filter(members::Column::Archived.eq(true))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Moves a member's delivered position forward (never back).
+pub async fn mark_delivered(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    account: Uuid,
+    up_to: i64,
+) -> Result<bool, DbErr> {
+    let result = members::Entity::update_many()
+        .col_expr(members::Column::LastDeliveredSeq, Expr::value(up_to))
+        .filter(members::Column::ConversationId.eq(conversation))
+        .filter(members::Column::AccountId.eq(account))
+        .filter(members::Column::LastDeliveredSeq.lt(up_to))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
 }
 
 pub async fn find_conversation(
@@ -104,15 +206,18 @@ pub async fn members_of(
         .await
 }
 
-/// The caller's memberships with their conversations, most recent first.
+/// The caller's memberships with their conversations, most recent first
+/// (archived ones or the others).
 pub async fn list_for_member(
     db: &impl ConnectionTrait,
     account: Uuid,
+    archived: bool,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
 ) -> Result<Vec<ConversationRow>, DbErr> {
     let ids: Vec<Uuid> = members::Entity::find()
         .filter(members::Column::AccountId.eq(account))
+        .filter(members::Column::Archived.eq(archived))
         .all(db)
         .await?
         .into_iter()
@@ -164,6 +269,11 @@ pub async fn insert_message(
     db: &impl ConnectionTrait,
     row: MessageRow,
 ) -> Result<MessageRow, DbErr> {
+    active(row).insert(db).await
+}
+
+/// Every column of `row`, to be written.
+fn active(row: MessageRow) -> messages::ActiveModel {
     messages::ActiveModel {
         id: Set(row.id),
         conversation_id: Set(row.conversation_id),
@@ -172,9 +282,62 @@ pub async fn insert_message(
         client_message_id: Set(row.client_message_id),
         text: Set(row.text),
         created_at: Set(row.created_at),
+        kind: Set(row.kind),
+        reply_to_seq: Set(row.reply_to_seq),
+        attachments: Set(row.attachments),
+        edited_at: Set(row.edited_at),
+        deleted: Set(row.deleted),
+        masked: Set(row.masked),
+        original_text: Set(row.original_text),
+        system_code: Set(row.system_code),
+    }
+}
+
+/// Stores a message's new state (edit or delete).
+pub async fn update_message(
+    db: &impl ConnectionTrait,
+    row: MessageRow,
+) -> Result<MessageRow, DbErr> {
+    let mut active = active(row);
+    active.id = sea_orm::ActiveValue::Unchanged(active.id.take().unwrap_or_default());
+    active.update(db).await
+}
+
+pub async fn insert_edit(
+    db: &impl ConnectionTrait,
+    message: Uuid,
+    text: String,
+    replaced_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    entities::message_edits::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        message_id: Set(message),
+        text: Set(text),
+        replaced_at: Set(replaced_at),
     }
     .insert(db)
-    .await
+    .await?;
+    Ok(())
+}
+
+/// The earlier texts of a message, oldest first.
+pub async fn edits_of(
+    db: &impl ConnectionTrait,
+    message: Uuid,
+) -> Result<Vec<entities::message_edits::Model>, DbErr> {
+    entities::message_edits::Entity::find()
+        .filter(entities::message_edits::Column::MessageId.eq(message))
+        .order_by_asc(entities::message_edits::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn delete_edits(db: &impl ConnectionTrait, message: Uuid) -> Result<(), DbErr> {
+    entities::message_edits::Entity::delete_many()
+        .filter(entities::message_edits::Column::MessageId.eq(message))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn find_by_client_id(
@@ -253,4 +416,27 @@ pub async fn memberships(
         .filter(members::Column::AccountId.eq(account))
         .all(db)
         .await
+}
+
+/// Everyone who shares a conversation with `account` (at most `limit`).
+pub async fn contacts_of(
+    db: &impl ConnectionTrait,
+    account: Uuid,
+    limit: usize,
+) -> Result<Vec<Uuid>, DbErr> {
+    let conversations: Vec<Uuid> = memberships(db, account)
+        .await?
+        .into_iter()
+        .map(|m| m.conversation_id)
+        .collect();
+    let mut contacts: Vec<Uuid> = members_of(db, conversations)
+        .await?
+        .into_iter()
+        .map(|m| m.account_id)
+        .filter(|id| *id != account)
+        .collect();
+    contacts.sort_unstable();
+    contacts.dedup();
+    contacts.truncate(limit);
+    Ok(contacts)
 }

@@ -1,0 +1,201 @@
+//! EditMessage, DeleteMessage, ListMessageEdits. Only the sender changes a
+//! message: edits within the configured window, each earlier text kept and
+//! visible to members; a delete empties the text and attachments and drops
+//! the earlier texts, for everyone, while the sequence stays so no client
+//! sees a gap. Members' feeds hear of each change.
+
+use chrono::Utc;
+use frevix_platform::error::FieldViolations;
+use frevix_proto::messaging::v1 as pb;
+use sea_orm::TransactionTrait;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::messages::{MAX_TEXT, masked_text};
+use super::{caller, membership};
+use crate::Inner;
+use crate::convert;
+use crate::error::{MessagingError, Result};
+use crate::hub::Live;
+use crate::store::{self, MessageRow};
+
+/// Parses the conversation and sequence of a message request.
+fn target(conversation_id: &str, sequence: i64) -> Result<(Uuid, i64)> {
+    let mut violations = FieldViolations::new();
+    let conversation =
+        frevix_platform::ids::parse_uuid("conversation_id", conversation_id, &mut violations);
+    if sequence < 1 {
+        violations.add("sequence", "must be at least 1");
+    }
+    Ok((
+        violations.finish(conversation)?.unwrap_or_default(),
+        sequence,
+    ))
+}
+
+/// The message, if `me` is a member.
+async fn find(inner: &Inner, me: Uuid, conversation: Uuid, seq: i64) -> Result<MessageRow> {
+    membership(inner, conversation, me).await?;
+    store::message_at(&inner.db, conversation, seq)
+        .await?
+        .ok_or(MessagingError::MessageNotFound)
+}
+
+/// The message, if `me` sent it and it can still change.
+async fn own(inner: &Inner, me: Uuid, conversation: Uuid, seq: i64) -> Result<MessageRow> {
+    let row = find(inner, me, conversation, seq).await?;
+    if row.kind == "SYSTEM" {
+        return Err(MessagingError::precondition(
+            "SYSTEM_MESSAGE",
+            "sequence",
+            "system messages cannot be changed",
+        ));
+    }
+    if row.sender_id != me {
+        return Err(MessagingError::denied(
+            "NOT_SENDER",
+            "only the sender can change a message",
+        ));
+    }
+    if row.deleted {
+        return Err(MessagingError::precondition(
+            "MESSAGE_DELETED",
+            "sequence",
+            "the message was deleted",
+        ));
+    }
+    Ok(row)
+}
+
+async fn announce(inner: &Inner, row: &MessageRow) -> Result<pb::Message> {
+    let message = convert::message(row);
+    let members: Vec<Uuid> = store::members_of(&inner.db, vec![row.conversation_id])
+        .await?
+        .into_iter()
+        .map(|m| m.account_id)
+        .collect();
+    inner
+        .hub
+        .publish(
+            &members,
+            Live::Changed(pb::MessageChanged {
+                message: Some(message.clone()),
+            }),
+        )
+        .await;
+    Ok(message)
+}
+
+pub async fn edit(
+    inner: &Inner,
+    request: Request<pb::EditMessageRequest>,
+) -> Result<pb::EditMessageResponse> {
+    let me = caller(&request)?;
+    let req = request.into_inner();
+    let (conversation, seq) = target(&req.conversation_id, req.sequence)?;
+    let text = req.text.trim();
+    if text.is_empty() || text.chars().count() > MAX_TEXT {
+        return Err(FieldViolations::single("text", "must be 1 to 5,000 characters").into());
+    }
+    let row = own(inner, me, conversation, seq).await?;
+    let now = Utc::now();
+    if now - row.created_at > inner.edit_window {
+        return Err(MessagingError::precondition(
+            "EDIT_WINDOW_PASSED",
+            "sequence",
+            format!(
+                "messages can be edited for {} minutes after sending",
+                inner.edit_window.num_minutes()
+            ),
+        ));
+    }
+    let others: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
+        .await?
+        .into_iter()
+        .map(|m| m.account_id)
+        .filter(|m| *m != me)
+        .collect();
+    let (shown, original) = masked_text(inner, me, &others, text).await?;
+    if shown == row.text {
+        return Ok(pb::EditMessageResponse {
+            message: Some(convert::message(&row)),
+        });
+    }
+    let txn = inner.db.begin().await?;
+    store::insert_edit(&txn, row.id, row.text.clone(), now).await?;
+    let updated = store::update_message(
+        &txn,
+        MessageRow {
+            masked: original.is_some(),
+            text: shown,
+            original_text: original,
+            edited_at: Some(now),
+            ..row
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(pb::EditMessageResponse {
+        message: Some(announce(inner, &updated).await?),
+    })
+}
+
+pub async fn delete(
+    inner: &Inner,
+    request: Request<pb::DeleteMessageRequest>,
+) -> Result<pb::DeleteMessageResponse> {
+    let me = caller(&request)?;
+    let req = request.into_inner();
+    let (conversation, seq) = target(&req.conversation_id, req.sequence)?;
+    let row = match own(inner, me, conversation, seq).await {
+        // Deleting again answers the deleted message.
+        Err(MessagingError::Precondition {
+            reason: "MESSAGE_DELETED",
+            ..
+        }) => {
+            let row = find(inner, me, conversation, seq).await?;
+            return Ok(pb::DeleteMessageResponse {
+                message: Some(convert::message(&row)),
+            });
+        }
+        other => other?,
+    };
+    let txn = inner.db.begin().await?;
+    store::delete_edits(&txn, row.id).await?;
+    let updated = store::update_message(
+        &txn,
+        MessageRow {
+            text: String::new(),
+            original_text: None,
+            attachments: String::new(),
+            masked: false,
+            deleted: true,
+            ..row
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(pb::DeleteMessageResponse {
+        message: Some(announce(inner, &updated).await?),
+    })
+}
+
+pub async fn list_edits(
+    inner: &Inner,
+    request: Request<pb::ListMessageEditsRequest>,
+) -> Result<pb::ListMessageEditsResponse> {
+    let me = caller(&request)?;
+    let req = request.into_inner();
+    let (conversation, seq) = target(&req.conversation_id, req.sequence)?;
+    let row = find(inner, me, conversation, seq).await?;
+    let edits = store::edits_of(&inner.db, row.id).await?;
+    Ok(pb::ListMessageEditsResponse {
+        edits: edits
+            .into_iter()
+            .map(|edit| pb::MessageEdit {
+                text: edit.text,
+                replace_time: Some(convert::timestamp(edit.replaced_at)),
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,100 @@
+//! SetTyping, GetPresence, SetPresenceVisibility: what is shown about
+//! people right now. Typing is not stored; it goes to the other members'
+//! feeds and lapses on the client after a few seconds. Presence is shown
+//! only to people who share a conversation with the account, and never
+//! when the account hides it.
+
+use frevix_platform::error::FieldViolations;
+use frevix_proto::messaging::v1 as pb;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::{caller, membership, parse_id};
+use crate::Inner;
+use crate::error::{MessagingError, Result};
+use crate::hub::Live;
+use crate::presence::{Presence, View};
+use crate::store;
+
+pub async fn set_typing(
+    inner: &Inner,
+    request: Request<pb::SetTypingRequest>,
+) -> Result<pb::SetTypingResponse> {
+    let me = caller(&request)?;
+    typing_as(inner, me, request.get_ref()).await?;
+    Ok(pb::SetTypingResponse {})
+}
+
+/// The one path of SetTyping and Chat's typing frames.
+pub(crate) async fn typing_as(inner: &Inner, me: Uuid, req: &pb::SetTypingRequest) -> Result<()> {
+    let conversation = parse_id("conversation_id", &req.conversation_id)?;
+    membership(inner, conversation, me).await?;
+    inner
+        .typing
+        .check(&me.to_string())
+        .map_err(MessagingError::RateLimited)?;
+    let others: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
+        .await?
+        .into_iter()
+        .map(|m| m.account_id)
+        .filter(|m| *m != me)
+        .collect();
+    inner
+        .hub
+        .publish(
+            &others,
+            Live::Typing(pb::Typing {
+                conversation_id: conversation.to_string(),
+                account_id: me.to_string(),
+                typing: req.typing,
+            }),
+        )
+        .await;
+    Ok(())
+}
+
+pub async fn get_presence(
+    inner: &Inner,
+    request: Request<pb::GetPresenceRequest>,
+) -> Result<pb::GetPresenceResponse> {
+    let me = caller(&request)?;
+    let ids = &request.get_ref().account_ids;
+    let mut violations = FieldViolations::new();
+    if ids.is_empty() || ids.len() > 100 {
+        violations.add("account_ids", "must list 1 to 100 accounts");
+    }
+    let mut accounts = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(account) =
+            frevix_platform::ids::parse_uuid(&format!("account_ids[{i}]"), id, &mut violations)
+        {
+            accounts.push(account);
+        }
+    }
+    violations.finish(())?;
+    let contacts = store::contacts_of(&inner.db, me, usize::MAX).await?;
+    let mut presences = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        let view = if account == me || contacts.binary_search(&account).is_ok() {
+            inner.presence.view(account).await?
+        } else {
+            View {
+                online: false,
+                hidden: true,
+                last_seen: None,
+            }
+        };
+        presences.push(Presence::message(account, &view));
+    }
+    Ok(pb::GetPresenceResponse { presences })
+}
+
+pub async fn set_visibility(
+    inner: &Inner,
+    request: Request<pb::SetPresenceVisibilityRequest>,
+) -> Result<pb::SetPresenceVisibilityResponse> {
+    let me = caller(&request)?;
+    store::safety::set_presence_hidden(&inner.db, me, !request.get_ref().visible).await?;
+    inner.presence.announce(me).await?;
+    Ok(pb::SetPresenceVisibilityResponse {})
+}
