@@ -46,7 +46,7 @@ pub async fn mark_read(
     let me = caller(&request)?;
     let req = request.into_inner();
     let mut violations = FieldViolations::new();
-    if req.all == !req.notification_ids.is_empty() {
+    if req.all != req.notification_ids.is_empty() {
         violations.add(
             "notification_ids",
             "list 1 to 500 notifications, or set `all` instead",
@@ -114,7 +114,7 @@ pub async fn update_preferences(
                 email: preference.email,
             }),
             _ => violations.add(
-                &format!("preferences[{i}].kind"),
+                format!("preferences[{i}].kind"),
                 "must be a notification kind",
             ),
         }

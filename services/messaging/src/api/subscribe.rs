@@ -216,14 +216,13 @@ async fn run(
                     }
                 }
                 Some(Live::Conversation(change)) => {
-                    if let Some(conversation) = change
-                        .conversation
-                        .as_ref()
-                        .and_then(|c| Uuid::parse_str(&c.id).ok())
+                    if change.removed
+                        && let Some(conversation) = change
+                            .conversation
+                            .as_ref()
+                            .and_then(|c| Uuid::parse_str(&c.id).ok())
                     {
-                        if change.removed {
-                            feed.last.remove(&conversation);
-                        }
+                        feed.last.remove(&conversation);
                     }
                     if sink.send(event(pb::subscribe_response::Event::Conversation(change))).await.is_err() {
                         return Ok(());

@@ -100,6 +100,6 @@ pub async fn search(
         .filter(messages::Column::Id.is_in(ids))
         .all(db)
         .await?;
-    rows.sort_by(|a, b| b.id.cmp(&a.id));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.id));
     Ok(rows)
 }
