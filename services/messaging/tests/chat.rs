@@ -11,82 +11,12 @@ use std::time::Duration;
 use frevix_proto::contracts::v1 as contracts;
 use frevix_proto::messaging::v1 as pb;
 use frevix_testkit::status::violated_fields;
-use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
+use frevix_testkit::{Backend, TestApp, authed, on_both_backends};
+use support::{feed, next_messages, open, send};
+
+mod support;
 use tokio_stream::StreamExt as _;
 use tonic::Code;
-
-async fn open(app: &TestApp, me: &TestUser, other: &TestUser) -> pb::Conversation {
-    app.messaging
-        .clone()
-        .open_direct_conversation(authed(
-            &me.access_token,
-            pb::OpenDirectConversationRequest {
-                account_id: other.account_id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .conversation
-        .unwrap()
-}
-
-async fn send(
-    app: &TestApp,
-    me: &TestUser,
-    conversation: &str,
-    text: &str,
-    client_id: &str,
-) -> pb::Message {
-    app.messaging
-        .clone()
-        .send_message(authed(
-            &me.access_token,
-            pb::SendMessageRequest {
-                conversation_id: conversation.into(),
-                text: text.into(),
-                client_message_id: client_id.into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .message
-        .unwrap()
-}
-
-async fn feed(
-    app: &TestApp,
-    me: &TestUser,
-    positions: Vec<pb::Position>,
-) -> tonic::Streaming<pb::SubscribeResponse> {
-    app.messaging
-        .clone()
-        .subscribe(authed(&me.access_token, pb::SubscribeRequest { positions }))
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-/// The next `n` messages of a feed (skipping heartbeats and receipts).
-async fn next_messages(
-    feed: &mut tonic::Streaming<pb::SubscribeResponse>,
-    n: usize,
-) -> Vec<pb::Message> {
-    let mut messages = Vec::new();
-    while messages.len() < n {
-        let item = tokio::time::timeout(Duration::from_secs(10), feed.next())
-            .await
-            .expect("the feed went quiet")
-            .expect("the feed ended")
-            .unwrap();
-        if let Some(pb::subscribe_response::Event::Message(message)) = item.event {
-            messages.push(message);
-        }
-    }
-    messages
-}
 
 async fn members_talk_and_strangers_see_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
