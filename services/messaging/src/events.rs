@@ -154,16 +154,24 @@ impl Apply<'_> {
         Ok(())
     }
 
-    /// Posts a system message in the contract's conversation, if it exists
-    /// (once per event).
+    /// Posts a system message in the contract's conversation (once per
+    /// event), opening the conversation if contracts' and payments' events
+    /// arrive before ContractCreated: they come through separate streams.
     async fn system(
         &mut self,
-        contract: &str,
+        parties: (&str, &str, &str),
         code: &str,
         text: String,
     ) -> Result<(), HandlerError> {
+        let (contract, client, freelancer) = parties;
+        let opened = contracts::ContractCreated {
+            contract_id: contract.to_owned(),
+            client_id: client.to_owned(),
+            freelancer_id: freelancer.to_owned(),
+            ..Default::default()
+        };
+        self.open_contract_conversation(&opened).await?;
         let Some(conversation) = store::find_by_contract(self.txn, id(contract)?).await? else {
-            tracing::debug!(contract, code, "no conversation for the contract yet");
             return Ok(());
         };
         let client_id = self.event.id.simple().to_string();
@@ -230,7 +238,11 @@ impl Apply<'_> {
                 let e: contracts::ContractCreated = event.decode()?;
                 self.open_contract_conversation(&e).await?;
                 self.system(
-                    &e.contract_id,
+                    (
+                        e.contract_id.as_str(),
+                        e.client_id.as_str(),
+                        e.freelancer_id.as_str(),
+                    ),
                     "contract.created",
                     format!(
                         "Contract “{}” was created. It starts once it is funded.",
@@ -251,7 +263,11 @@ impl Apply<'_> {
                 .await?;
                 let amount = money(e.amount.as_ref());
                 self.system(
-                    &e.contract_id,
+                    (
+                        e.contract_id.as_str(),
+                        e.client_id.as_str(),
+                        e.freelancer_id.as_str(),
+                    ),
                     "contract.funded",
                     format!("{amount} is held in escrow. Work can start."),
                 )
@@ -270,7 +286,11 @@ impl Apply<'_> {
             t if t == contracts::MilestoneSubmitted::full_name() => {
                 let e: contracts::MilestoneSubmitted = event.decode()?;
                 self.system(
-                    &e.contract_id,
+                    (
+                        e.contract_id.as_str(),
+                        e.client_id.as_str(),
+                        e.freelancer_id.as_str(),
+                    ),
                     "milestone.submitted",
                     format!("“{}” was delivered for review.", e.title),
                 )
@@ -287,7 +307,11 @@ impl Apply<'_> {
             t if t == contracts::MilestoneRevisionRequested::full_name() => {
                 let e: contracts::MilestoneRevisionRequested = event.decode()?;
                 self.system(
-                    &e.contract_id,
+                    (
+                        e.contract_id.as_str(),
+                        e.client_id.as_str(),
+                        e.freelancer_id.as_str(),
+                    ),
                     "milestone.revision_requested",
                     format!("Changes were requested to “{}”.", e.title),
                 )
@@ -304,7 +328,11 @@ impl Apply<'_> {
             t if t == contracts::MilestoneApproved::full_name() => {
                 let e: contracts::MilestoneApproved = event.decode()?;
                 self.system(
-                    &e.contract_id,
+                    (
+                        e.contract_id.as_str(),
+                        e.client_id.as_str(),
+                        e.freelancer_id.as_str(),
+                    ),
                     "milestone.approved",
                     format!("“{}” was approved.", e.title),
                 )
@@ -322,7 +350,11 @@ impl Apply<'_> {
                 let e: payments::EscrowReleased = event.decode()?;
                 let amount = money(e.amount.as_ref());
                 self.system(
-                    &e.contract_id,
+                    (
+                        e.contract_id.as_str(),
+                        e.client_id.as_str(),
+                        e.freelancer_id.as_str(),
+                    ),
                     "payment.released",
                     format!("{amount} was released to the freelancer."),
                 )
@@ -340,7 +372,11 @@ impl Apply<'_> {
                 let e: payments::EscrowRefunded = event.decode()?;
                 let amount = money(e.amount.as_ref());
                 self.system(
-                    &e.contract_id,
+                    (
+                        e.contract_id.as_str(),
+                        e.client_id.as_str(),
+                        e.freelancer_id.as_str(),
+                    ),
                     "payment.refunded",
                     format!("{amount} was refunded to the client."),
                 )
@@ -357,7 +393,11 @@ impl Apply<'_> {
             t if t == contracts::DisputeOpened::full_name() => {
                 let e: contracts::DisputeOpened = event.decode()?;
                 self.system(
-                    &e.contract_id,
+                    (
+                        e.contract_id.as_str(),
+                        e.client_id.as_str(),
+                        e.freelancer_id.as_str(),
+                    ),
                     "dispute.opened",
                     "A dispute was opened. Frevix will look at it.".to_owned(),
                 )
@@ -377,7 +417,11 @@ impl Apply<'_> {
                 let e: contracts::DisputeResolved = event.decode()?;
                 let share = format!("{}%", f64::from(e.client_share_bps) / 100.0);
                 self.system(
-                    &e.contract_id,
+                    (
+                        e.contract_id.as_str(),
+                        e.client_id.as_str(),
+                        e.freelancer_id.as_str(),
+                    ),
                     "dispute.resolved",
                     format!("The dispute was resolved: {share} to the client."),
                 )
@@ -440,7 +484,10 @@ impl Apply<'_> {
         created: &contracts::ContractCreated,
     ) -> Result<(), HandlerError> {
         let contract = id(&created.contract_id)?;
-        if store::find_by_contract(self.txn, contract).await?.is_some() {
+        if let Some(existing) = store::find_by_contract(self.txn, contract).await? {
+            if existing.title.is_empty() && !created.title.is_empty() {
+                store::set_title(self.txn, existing.id, &created.title).await?;
+            }
             return Ok(());
         }
         let members = [id(&created.client_id)?, id(&created.freelancer_id)?];

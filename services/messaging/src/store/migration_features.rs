@@ -167,7 +167,7 @@ impl MigrationTrait for Features {
                     .table(Alias::new("notifications"))
                     .col(col("id").uuid().not_null().primary_key())
                     .col(col("account_id").uuid().not_null())
-                    .col(col("kind").string_len(32).not_null())
+                    .col(col("kind").string_len(64).not_null())
                     .col(col("title").string_len(300).not_null())
                     .col(col("body").text().not_null())
                     .col(col("subject_id").string_len(64).not_null())
@@ -202,7 +202,7 @@ impl MigrationTrait for Features {
                 Table::create()
                     .table(Alias::new("notification_prefs"))
                     .col(col("account_id").uuid().not_null())
-                    .col(col("kind").string_len(32).not_null())
+                    .col(col("kind").string_len(64).not_null())
                     .col(col("in_app").boolean().not_null())
                     .col(col("email").boolean().not_null())
                     .primary_key(

@@ -440,3 +440,19 @@ pub async fn contacts_of(
     contacts.truncate(limit);
     Ok(contacts)
 }
+
+pub async fn set_title(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    title: &str,
+) -> Result<(), DbErr> {
+    conversations::Entity::update_many()
+        .col_expr(
+            conversations::Column::Title,
+            Expr::value(title.chars().take(200).collect::<String>()),
+        )
+        .filter(conversations::Column::Id.eq(conversation))
+        .exec(db)
+        .await?;
+    Ok(())
+}
