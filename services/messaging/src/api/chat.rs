@@ -49,7 +49,7 @@ pub async fn chat(
             Some(Ok(frame)) => (Default::default(), Some(frame)),
             _ => return,
         };
-        let feed = subscribe::start(inner.clone(), me, positions);
+        let feed = subscribe::start(inner.clone(), me, positions).await;
         tokio::spawn(forward(feed, out.clone()));
         if let Some(frame) = pending {
             handle(&inner, me, frame, &out).await;

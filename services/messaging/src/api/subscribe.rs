@@ -29,7 +29,7 @@ type Sink = mpsc::Sender<std::result::Result<pb::SubscribeResponse, Status>>;
 pub async fn subscribe(inner: Arc<Inner>, request: Request<pb::SubscribeRequest>) -> Result<Feed> {
     let me = caller(&request)?;
     let positions = parse_positions(&request.get_ref().positions)?;
-    Ok(ReceiverStream::new(start(inner, me, positions)))
+    Ok(ReceiverStream::new(start(inner, me, positions).await))
 }
 
 /// The client's positions by conversation.
@@ -47,15 +47,17 @@ pub(crate) fn parse_positions(positions: &[pb::Position]) -> Result<HashMap<Uuid
     Ok(violations.finish(parsed)?)
 }
 
-/// Starts `me`'s feed from `positions`; it ends when the receiver is dropped.
-pub(crate) fn start(
+/// Starts `me`'s feed from `positions`; it ends when the receiver is
+/// dropped. The feed is registered for live events before this returns, so
+/// nothing that happens after the call is answered is missed.
+pub(crate) async fn start(
     inner: Arc<Inner>,
     me: Uuid,
     positions: HashMap<Uuid, i64>,
 ) -> mpsc::Receiver<std::result::Result<pb::SubscribeResponse, Status>> {
     let (sink, feed) = mpsc::channel(256);
+    let live = inner.hub.register(me).await;
     tokio::spawn(async move {
-        let live = inner.hub.register(me).await;
         if let Err(error) = run(&inner, me, positions, live, &sink).await {
             tracing::warn!(account_id = %me, %error, "feed ended with an error");
             let _ = sink
