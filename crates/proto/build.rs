@@ -24,6 +24,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = tonic_prost_build::Config::new();
     config.enable_type_names();
     config.type_name_domain(["."], "type.googleapis.com");
+    // Media chunks pass through without copies.
+    config.bytes([".frevix.messaging.v1"]);
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

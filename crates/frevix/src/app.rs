@@ -127,10 +127,16 @@ impl App {
                 .context("messaging events")?;
             background.push(relay.spawn());
             let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail")?);
-            let messaging =
-                frevix_messaging::Messaging::new(db, outbox, &config.messaging, &bus, mailer)
-                    .await
-                    .context("messaging live fan-out")?;
+            let messaging = frevix_messaging::Messaging::new(
+                db,
+                outbox,
+                &config.messaging,
+                &bus,
+                mailer,
+                &config.data_dir.join("media"),
+            )
+            .await
+            .context("messaging")?;
             background.extend(
                 messaging
                     .consume(&bus)
@@ -139,6 +145,7 @@ impl App {
             );
             server.add_service(messaging.grpc_service(server.max_message_bytes()));
             server.add_service(messaging.notification_service());
+            server.add_service(messaging.media_service(server.max_message_bytes()));
         }
         Ok(App {
             bus,

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use frevix_platform::events::{Background, EventBus, Outbox};
 use frevix_proto::identity::v1::{self as pb, identity_service_client::IdentityServiceClient};
 use frevix_proto::marketplace::v1::marketplace_service_client::MarketplaceServiceClient;
+use frevix_proto::messaging::v1::media_service_client::MediaServiceClient;
 use frevix_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use frevix_proto::messaging::v1::notification_service_client::NotificationServiceClient;
 use secrecy::SecretString;
@@ -53,6 +54,7 @@ pub struct TestApp {
     pub marketplace: MarketplaceServiceClient<Channel>,
     pub messaging: MessagingServiceClient<Channel>,
     pub notifications: NotificationServiceClient<Channel>,
+    pub media: MediaServiceClient<Channel>,
     /// The process's event transport, for publishing as another service.
     pub bus: EventBus,
     fake_producers:
@@ -201,7 +203,10 @@ impl TestApp {
             identity: IdentityServiceClient::new(channel.clone()),
             marketplace: MarketplaceServiceClient::new(channel.clone()),
             messaging: MessagingServiceClient::new(channel.clone()),
-            notifications: NotificationServiceClient::new(channel),
+            notifications: NotificationServiceClient::new(channel.clone()),
+            media: MediaServiceClient::new(channel)
+                .max_decoding_message_size(8 * 1024 * 1024)
+                .max_encoding_message_size(8 * 1024 * 1024),
             bus,
             fake_producers: tokio::sync::Mutex::new(HashMap::new()),
             mail_dir,

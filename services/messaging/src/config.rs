@@ -19,6 +19,43 @@ pub struct MessagingConfig {
     pub presence_ttl_secs: u64,
     /// Where links in notification mail point (the web app).
     pub app_url: String,
+    pub media: MediaConfig,
+}
+
+/// Where attachments are kept and what is accepted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// `s3://bucket/prefix` (credentials and endpoint from the usual
+    /// `AWS_*` variables, for S3-compatible stores) or `file:///dir`; empty
+    /// means `<data_dir>/media`.
+    pub store_url: String,
+    /// The largest file accepted.
+    pub max_bytes: u64,
+    /// Content types accepted.
+    pub allowed_types: Vec<String>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            store_url: String::new(),
+            max_bytes: 25 * 1024 * 1024,
+            allowed_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "application/pdf",
+                "application/zip",
+                "text/plain",
+                "video/mp4",
+                "audio/mpeg",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        }
+    }
 }
 
 impl Default for MessagingConfig {
@@ -31,6 +68,7 @@ impl Default for MessagingConfig {
             stream_buffer: 1024,
             presence_ttl_secs: 30,
             app_url: "http://localhost:5173".to_owned(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -65,7 +103,22 @@ impl MessagingConfig {
                 "must be 3 to 600",
             ),
         ];
-        for (key, ok, problem) in checks {
+        let media = [
+            (
+                "messaging.media.max_bytes",
+                (1..=1 << 31).contains(&self.media.max_bytes),
+                "must be 1 byte to 2 GiB",
+            ),
+            (
+                "messaging.media.store_url",
+                self.media.store_url.is_empty()
+                    || ["s3://", "file://"]
+                        .iter()
+                        .any(|scheme| self.media.store_url.starts_with(scheme)),
+                "must start with s3:// or file://",
+            ),
+        ];
+        for (key, ok, problem) in checks.into_iter().chain(media) {
             if !ok {
                 return Err(ConfigError::invalid(key, problem));
             }

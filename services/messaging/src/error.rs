@@ -35,6 +35,15 @@ pub enum MessagingError {
     /// RESOURCE_EXHAUSTED `RATE_LIMITED` with `RetryInfo`.
     #[error("you are sending too fast; retry later")]
     RateLimited(std::time::Duration),
+    /// NOT_FOUND `MEDIA_NOT_FOUND`: also what those who may not read it get.
+    #[error("media not found")]
+    MediaNotFound,
+    /// A client stream broke off; answered as it came.
+    #[error("{0}")]
+    Stream(tonic::Status),
+    /// INTERNAL.
+    #[error("object store: {0}")]
+    Storage(#[from] object_store::Error),
     /// INTERNAL.
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
@@ -59,6 +68,11 @@ impl From<MessagingError> for Status {
             MessagingError::RateLimited(wait) => {
                 error::resource_exhausted("RATE_LIMITED", wait, message)
             }
+            MessagingError::MediaNotFound => {
+                error::with_reason(Code::NotFound, "MEDIA_NOT_FOUND", message)
+            }
+            MessagingError::Stream(status) => status,
+            MessagingError::Storage(ref source) => error::internal(source),
             MessagingError::Database(ref source) => error::internal(source),
         }
     }

@@ -75,6 +75,9 @@ pub async fn consume(bus: &EventBus, inner: &Arc<Inner>) -> Result<Vec<Backgroun
             vec![
                 marketplace::ProposalSubmitted::full_name(),
                 marketplace::ProposalAccepted::full_name(),
+                marketplace::GigPublished::full_name(),
+                marketplace::GigUpdated::full_name(),
+                marketplace::FreelancerProfileUpdated::full_name(),
             ],
         ),
         (
@@ -285,6 +288,8 @@ impl Apply<'_> {
             }
             t if t == contracts::MilestoneSubmitted::full_name() => {
                 let e: contracts::MilestoneSubmitted = event.decode()?;
+                self.link_to_contract(&e.contract_id, &e.freelancer_id, &e.attachment_ids)
+                    .await?;
                 self.system(
                     (
                         e.contract_id.as_str(),
@@ -392,6 +397,8 @@ impl Apply<'_> {
             }
             t if t == contracts::DisputeOpened::full_name() => {
                 let e: contracts::DisputeOpened = event.decode()?;
+                self.link_to_contract(&e.contract_id, &e.opened_by, &e.attachment_ids)
+                    .await?;
                 self.system(
                     (
                         e.contract_id.as_str(),
@@ -470,11 +477,68 @@ impl Apply<'_> {
                 )
                 .await?;
             }
+            t if t == marketplace::GigPublished::full_name() => {
+                let e: marketplace::GigPublished = event.decode()?;
+                self.gallery(e.gig.as_ref()).await?;
+            }
+            t if t == marketplace::GigUpdated::full_name() => {
+                let e: marketplace::GigUpdated = event.decode()?;
+                self.gallery(e.gig.as_ref()).await?;
+            }
+            t if t == marketplace::FreelancerProfileUpdated::full_name() => {
+                let e: marketplace::FreelancerProfileUpdated = event.decode()?;
+                if let Some(profile) = e.profile {
+                    let mut media = vec![profile.avatar_media_id.clone()];
+                    for item in &profile.portfolio {
+                        media.extend(item.media_ids.iter().cloned());
+                    }
+                    self.make_public(&profile.account_id, &media).await?;
+                }
+            }
             t if t == pb::MessageSent::full_name() => {
                 let e: pb::MessageSent = event.decode()?;
                 self.digest(&e).await?;
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// A published gig's gallery is public.
+    async fn gallery(&mut self, gig: Option<&marketplace::Gig>) -> Result<(), HandlerError> {
+        if let Some(gig) = gig {
+            self.make_public(&gig.seller_id, &gig.gallery_media_ids)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Makes `owner`'s media among `ids` public (others' are left alone).
+    async fn make_public(&mut self, owner: &str, ids: &[String]) -> Result<(), HandlerError> {
+        let ids: Vec<Uuid> = ids
+            .iter()
+            .filter_map(|id| Uuid::parse_str(id).ok())
+            .collect();
+        store::media::make_public(self.txn, id(owner)?, &ids).await?;
+        Ok(())
+    }
+
+    /// Lets a contract's parties read `uploader`'s media among `ids`.
+    async fn link_to_contract(
+        &mut self,
+        contract: &str,
+        uploader: &str,
+        ids: &[String],
+    ) -> Result<(), HandlerError> {
+        let (contract, uploader) = (id(contract)?, id(uploader)?);
+        let ids: Vec<Uuid> = ids
+            .iter()
+            .filter_map(|id| Uuid::parse_str(id).ok())
+            .collect();
+        for media in store::media::find_many(self.txn, &ids).await? {
+            if media.owner_id == uploader {
+                store::media::link(self.txn, media.id, store::media::CONTRACT, contract).await?;
+            }
         }
         Ok(())
     }

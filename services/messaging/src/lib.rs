@@ -23,11 +23,12 @@ use std::time::Duration;
 use frevix_platform::events::{Background, BusError, EventBus, Outbox};
 use frevix_platform::mail::Mailer;
 use frevix_platform::rate_limit::KeyedLimiter;
+use frevix_proto::messaging::v1::media_service_server::MediaServiceServer;
 use frevix_proto::messaging::v1::messaging_service_server::MessagingServiceServer;
 use frevix_proto::messaging::v1::notification_service_server::NotificationServiceServer;
 use sea_orm::DatabaseConnection;
 
-pub use api::{MessagingApi, NotificationApi};
+pub use api::{MediaApi, MessagingApi, NotificationApi};
 pub use config::MessagingConfig;
 pub use store::Migrator;
 
@@ -47,6 +48,40 @@ pub(crate) struct Inner {
     pub typing: KeyedLimiter,
     pub edit_window: chrono::Duration,
     pub notifier: notify::Notifier,
+    pub media: Arc<dyn object_store::ObjectStore>,
+    pub media_config: config::MediaConfig,
+}
+
+/// Why messaging could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("media store: {0}")]
+    Media(#[from] object_store::Error),
+    #[error("media directory: {0}")]
+    MediaDir(#[from] std::io::Error),
+}
+
+/// The object store `config` names, or a directory under `default_dir`.
+fn media_store(
+    config: &config::MediaConfig,
+    default_dir: &std::path::Path,
+) -> Result<Arc<dyn object_store::ObjectStore>, StartError> {
+    if config.store_url.starts_with("s3://") {
+        let s3 = object_store::aws::AmazonS3Builder::from_env()
+            .with_url(config.store_url.clone())
+            .build()?;
+        return Ok(Arc::new(s3));
+    }
+    let dir = match config.store_url.strip_prefix("file://") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => default_dir.to_path_buf(),
+    };
+    std::fs::create_dir_all(&dir)?;
+    Ok(Arc::new(
+        object_store::local::LocalFileSystem::new_with_prefix(dir)?,
+    ))
 }
 
 /// The presence bucket, made as a plain stream: the key-value helper of
@@ -84,14 +119,17 @@ pub struct Messaging {
 
 impl Messaging {
     /// Messaging on `db`, fanning out through `bus` (NATS subjects and the
-    /// presence bucket in the mesh) and mailing through `mailer`.
+    /// presence bucket in the mesh), mailing through `mailer`, and keeping
+    /// media where the config says (by default in `media_dir`).
     pub async fn new(
         db: DatabaseConnection,
         outbox: Outbox,
         config: &MessagingConfig,
         bus: &EventBus,
         mailer: Arc<Mailer>,
-    ) -> Result<Self, BusError> {
+        media_dir: &std::path::Path,
+    ) -> Result<Self, StartError> {
+        let media = media_store(&config.media, media_dir)?;
         let ttl = Duration::from_secs(config.presence_ttl_secs);
         let (hub, kv) = match bus {
             EventBus::JetStream(js) => {
@@ -123,6 +161,8 @@ impl Messaging {
                     i64::try_from(config.edit_window_secs).unwrap_or(900),
                 ),
                 notifier,
+                media,
+                media_config: config.media.clone(),
             }),
         })
     }
@@ -135,6 +175,13 @@ impl Messaging {
 
     pub fn notification_service(&self) -> NotificationServiceServer<NotificationApi> {
         NotificationServiceServer::new(NotificationApi::new(self.inner.clone()))
+    }
+
+    /// MediaService; uploads arrive in chunks of at most 1 MiB.
+    pub fn media_service(&self, max_message_bytes: usize) -> MediaServiceServer<MediaApi> {
+        MediaServiceServer::new(MediaApi::new(self.inner.clone()))
+            .max_decoding_message_size(max_message_bytes.max(2 * 1024 * 1024))
+            .max_encoding_message_size(max_message_bytes.max(2 * 1024 * 1024))
     }
 
     /// Starts the consumers (contract conversations, system messages,

@@ -4,6 +4,7 @@ use chrono::Utc;
 use frevix_platform::auth::Role;
 use frevix_platform::error::FieldViolations;
 use frevix_proto::marketplace::v1 as pb;
+use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -65,12 +66,28 @@ pub async fn update_freelancer(
     let fields = violations
         .finish(fields)?
         .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
-    profiles::update_freelancer(&inner.db, id, &fields, now).await?;
-    let row = profiles::find_freelancer(&inner.db, id)
+    // The profile and its event commit together.
+    let txn = inner.db.begin().await?;
+    profiles::update_freelancer(&txn, id, &fields, now).await?;
+    let row = profiles::find_freelancer(&txn, id)
         .await?
         .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
+    let profile = convert::freelancer(&row);
+    inner
+        .outbox
+        .publish(
+            &txn,
+            "freelancer_profile",
+            &id.to_string(),
+            &pb::FreelancerProfileUpdated {
+                profile: Some(profile.clone()),
+            },
+        )
+        .await?;
+    txn.commit().await?;
+    inner.outbox.committed();
     Ok(pb::UpdateFreelancerProfileResponse {
-        profile: Some(convert::freelancer(&row)),
+        profile: Some(profile),
     })
 }
 

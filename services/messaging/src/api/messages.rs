@@ -80,6 +80,7 @@ pub(crate) async fn send_as(
         )
         .into());
     }
+    check_attachments(inner, me, conversation, &attachments).await?;
     let members: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
         .await?
         .into_iter()
@@ -125,6 +126,9 @@ pub(crate) async fn send_as(
         )
         .await?;
         store::unarchive_all(&txn, conversation).await?;
+        for media in &attachments {
+            store::media::link(&txn, *media, store::media::CONVERSATION, conversation).await?;
+        }
         let event = frevix_proto::messaging::v1::MessageSent {
             message_id: row.id.to_string(),
             conversation_id: conversation.to_string(),
@@ -162,6 +166,38 @@ pub(crate) async fn send_as(
 /// Text longer than this is refused.
 pub(crate) const MAX_TEXT: usize = 5000;
 const MAX_ATTACHMENTS: usize = 10;
+
+/// INVALID_ARGUMENT unless every attachment is a medium `me` uploaded, or
+/// one already attached in this conversation (forwarding within it).
+async fn check_attachments(
+    inner: &Inner,
+    me: Uuid,
+    conversation: Uuid,
+    attachments: &[Uuid],
+) -> Result<()> {
+    if attachments.is_empty() {
+        return Ok(());
+    }
+    let found = store::media::find_many(&inner.db, attachments).await?;
+    let mut violations = FieldViolations::new();
+    for (i, id) in attachments.iter().enumerate() {
+        let mine = found.iter().any(|m| m.id == *id && m.owner_id == me);
+        let here = !mine
+            && store::media::links(&inner.db, *id)
+                .await?
+                .iter()
+                .any(|link| {
+                    link.place == store::media::CONVERSATION && link.place_id == conversation
+                });
+        if !mine && !here {
+            violations.add(
+                format!("attachment_ids[{i}]"),
+                "must be a file you uploaded (MediaService.Upload)",
+            );
+        }
+    }
+    Ok(violations.finish(())?)
+}
 
 /// FAILED_PRECONDITION when `me` blocked the other member of a direct
 /// conversation, or was blocked by them.

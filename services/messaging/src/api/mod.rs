@@ -7,6 +7,7 @@ mod conversations;
 mod edits;
 mod groups;
 mod live;
+mod media;
 mod messages;
 mod notifications;
 mod search;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use frevix_platform::auth::principal;
 use frevix_platform::error::FieldViolations;
 use frevix_proto::messaging::v1::{
-    self as pb, messaging_service_server::MessagingService,
+    self as pb, media_service_server::MediaService, messaging_service_server::MessagingService,
     notification_service_server::NotificationService,
 };
 use tonic::{Request, Response, Status};
@@ -34,6 +35,43 @@ pub struct MessagingApi {
 impl MessagingApi {
     pub(crate) fn new(inner: Arc<Inner>) -> Self {
         Self { inner }
+    }
+}
+
+/// The media service's face.
+pub struct MediaApi {
+    inner: Arc<Inner>,
+}
+
+impl MediaApi {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        Self { inner }
+    }
+}
+
+#[tonic::async_trait]
+impl MediaService for MediaApi {
+    async fn upload(
+        &self,
+        request: Request<tonic::Streaming<pb::UploadRequest>>,
+    ) -> Answer<pb::UploadResponse> {
+        answer(media::upload(&self.inner, request).await)
+    }
+
+    type DownloadStream = media::DownloadStream;
+
+    async fn download(
+        &self,
+        request: Request<pb::DownloadRequest>,
+    ) -> Answer<Self::DownloadStream> {
+        answer(media::download(self.inner.clone(), request).await)
+    }
+
+    async fn get_media(
+        &self,
+        request: Request<pb::GetMediaRequest>,
+    ) -> Answer<pb::GetMediaResponse> {
+        answer(media::get(&self.inner, request).await)
     }
 }
 

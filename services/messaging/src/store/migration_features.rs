@@ -1,8 +1,8 @@
 //! The second step of messaging's schema: groups with admins, per-member
 //! archive, mute and delivery positions, message replies, attachments,
 //! edits, deletion and masking, blocks, funded pairs (for masking), the
-//! accounts read model, notifications with preferences, and full-text
-//! search over messages.
+//! accounts read model, notifications with preferences, media with where
+//! they are attached, and full-text search over messages.
 
 use sea_orm_migration::prelude::*;
 
@@ -224,6 +224,41 @@ impl MigrationTrait for Features {
                         Index::create()
                             .col(Alias::new("account_id"))
                             .col(Alias::new("conversation_id")),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("media"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("owner_id").uuid().not_null())
+                    .col(col("name").string_len(255).not_null())
+                    .col(col("content_type").string_len(100).not_null())
+                    .col(col("size_bytes").big_integer().not_null())
+                    .col(col("sha256").string_len(64).not_null())
+                    .col(col("public").boolean().not_null())
+                    .col(col("created_at").timestamp_with_time_zone().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index("media_owner", "media", &["owner_id"], false))
+            .await?;
+        // Where a medium is attached: a conversation or a contract.
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("media_links"))
+                    .col(col("media_id").uuid().not_null())
+                    .col(col("place").string_len(16).not_null())
+                    .col(col("place_id").uuid().not_null())
+                    .primary_key(
+                        Index::create()
+                            .col(Alias::new("media_id"))
+                            .col(Alias::new("place"))
+                            .col(Alias::new("place_id")),
                     )
                     .to_owned(),
             )

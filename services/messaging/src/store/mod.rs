@@ -2,6 +2,7 @@
 //! positions, and messages numbered per conversation at commit.
 
 pub mod entities;
+pub mod media;
 pub mod migration;
 mod migration_features;
 pub mod notes;
