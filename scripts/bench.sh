@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# Benchmarks need the same PostgreSQL and NATS as the tests.
+# Benchmarks need the same PostgreSQL and NATS as the tests, and the release
+# `frevix` binary (the chat benchmark runs messaging as its own process).
+# FREVIX_BENCH_ONLY=search|chat runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/test-services.sh)"
+# 10,000 streams need as many sockets on each side.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+cargo build --release -p frevix
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+export FREVIX_BENCH_FREVIX_BIN="$target_dir/release/frevix"
 cargo run --release -p frevix-bench

@@ -7,6 +7,8 @@
 //!
 //! - Event relay throughput and commit → consumer latency (see [`events`]).
 //! - SearchGigs over 100,000 gigs on PostgreSQL and SQLite (see [`search`]).
+//! - Chat: memory per idle stream at 10,000 streams, and delivery latency
+//!   at 2,000 messages/s against pgbench (see [`chat`]).
 //!
 //! The identity server runs in this process on the all-in-one shape (SQLite)
 //! or, with `FREVIX_BENCH_BACKEND=postgres`, on PostgreSQL.
@@ -14,6 +16,7 @@
 // A benchmark driver: a failed set-up should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod chat;
 mod events;
 mod search;
 
@@ -26,10 +29,17 @@ const SECONDS: u64 = 5;
 
 #[tokio::main]
 async fn main() {
-    if std::env::var("FREVIX_BENCH_ONLY").as_deref() == Ok("search") {
-        search::run(Backend::Postgres).await;
-        search::run(Backend::Sqlite).await;
-        return;
+    match std::env::var("FREVIX_BENCH_ONLY").as_deref() {
+        Ok("search") => {
+            search::run(Backend::Postgres).await;
+            search::run(Backend::Sqlite).await;
+            return;
+        }
+        Ok("chat") => {
+            chat::run().await;
+            return;
+        }
+        _ => {}
     }
     let backend = match std::env::var("FREVIX_BENCH_BACKEND").as_deref() {
         Ok("postgres") => Backend::Postgres,
@@ -70,6 +80,9 @@ async fn main() {
     println!();
     search::run(Backend::Postgres).await;
     search::run(Backend::Sqlite).await;
+
+    println!();
+    chat::run().await;
 }
 
 async fn raw_hashes_per_second(threads: usize) -> f64 {

@@ -1,0 +1,348 @@
+//! Chat figures against one messaging process (the release `frevix serve
+//! messaging` binary) on PostgreSQL and NATS, with identity in this
+//! process for tokens:
+//! - resident memory per idle Chat stream at 10,000 streams, each on its
+//!   own connection as phones would hold them;
+//! - at a steady rate of persisted messages between random pairs of online
+//!   users, send → recipient delivery latency p50/p99 and messages/s, as a
+//!   ratio to pgbench running a transaction of the same shape (take the
+//!   next sequence, insert the message, insert its outbox row) in the same
+//!   run.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use frevix_proto::messaging::v1::{self as pb, messaging_service_client::MessagingServiceClient};
+use frevix_testkit::{Backend, TestApp, TestUser, authed};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use secrecy::ExposeSecret;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt as _;
+use tonic::transport::Channel;
+
+/// Idle streams: this many users with this many devices each.
+const IDLE_USERS: usize = 245;
+const DEVICES: usize = 40;
+/// Users who talk, one stream each.
+const ACTIVE_USERS: usize = 200;
+/// Target rate and duration of the latency run.
+const RATE: u64 = 2_000;
+const SECONDS: u64 = 10;
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn connect(port: u16) -> Channel {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect()
+            .await
+        {
+            Ok(channel) => return channel,
+            Err(error) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "messaging never came up: {error}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// A Chat stream: the frames it sends and the events it receives.
+struct Device {
+    frames: mpsc::Sender<pb::ChatRequest>,
+    events: tonic::Streaming<pb::ChatResponse>,
+}
+
+async fn open_device(port: u16, token: &str) -> Device {
+    let (frames, inbound) = mpsc::channel(64);
+    frames
+        .send(pb::ChatRequest {
+            frame: Some(pb::chat_request::Frame::Hello(pb::Hello::default())),
+        })
+        .await
+        .unwrap();
+    let mut client = MessagingServiceClient::new(connect(port).await);
+    let events = client
+        .chat(authed(
+            token,
+            tokio_stream::wrappers::ReceiverStream::new(inbound),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    Device { frames, events }
+}
+
+async fn register_many(app: &Arc<TestApp>, n: usize) -> Vec<TestUser> {
+    let mut users = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(16) {
+        let tasks: Vec<_> = chunk
+            .iter()
+            .map(|_| {
+                let app = app.clone();
+                tokio::spawn(async move { app.register().await })
+            })
+            .collect();
+        for task in tasks {
+            users.push(task.await.unwrap());
+        }
+    }
+    users
+}
+
+/// Transactions/s of pgbench running the shape of a sent message.
+async fn pgbench(url: &str) -> f64 {
+    let db = sea_orm::Database::connect(url).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    for statement in [
+        "CREATE TABLE IF NOT EXISTS bench_conversations (id int PRIMARY KEY, last_seq bigint NOT NULL, last_activity_at timestamptz NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS bench_messages (id uuid PRIMARY KEY, conversation_id int NOT NULL, seq bigint NOT NULL, sender_id uuid NOT NULL, text text NOT NULL, created_at timestamptz NOT NULL, UNIQUE (conversation_id, seq))",
+        "CREATE TABLE IF NOT EXISTS bench_outbox (seq bigserial PRIMARY KEY, payload bytea NOT NULL, created_at timestamptz NOT NULL)",
+        "INSERT INTO bench_conversations SELECT g, 0, now() FROM generate_series(1, 400) g ON CONFLICT DO NOTHING",
+    ] {
+        db.execute_unprepared(statement).await.unwrap();
+    }
+    let script = std::env::temp_dir().join("frevix-bench-message.sql");
+    std::fs::write(
+        &script,
+        "\\set c random(1, 400)\n\
+         BEGIN;\n\
+         UPDATE bench_conversations SET last_seq = last_seq + 1, last_activity_at = now() WHERE id = :c;\n\
+         SELECT last_seq FROM bench_conversations WHERE id = :c;\n\
+         INSERT INTO bench_messages SELECT gen_random_uuid(), :c, last_seq, gen_random_uuid(), 'hello there, how is the logo going?', now() FROM bench_conversations WHERE id = :c;\n\
+         INSERT INTO bench_outbox (payload, created_at) VALUES ('\\x0a2430313933', now());\n\
+         END;\n",
+    )
+    .unwrap();
+    let output = tokio::process::Command::new("pgbench")
+        .args(["-n", "-c", "8", "-j", "2", "-T", "5", "-f"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find(|line| line.starts_with("tps = "))
+        .and_then(|line| line.split_whitespace().nth(2))
+        .and_then(|tps| tps.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "pgbench said: {text}{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+}
+
+pub async fn run() {
+    let Ok(binary) = std::env::var("FREVIX_BENCH_FREVIX_BIN") else {
+        println!("chat      skipped: FREVIX_BENCH_FREVIX_BIN is not set (make bench sets it)");
+        return;
+    };
+    let app = Arc::new(
+        TestApp::spawn_with(Backend::Postgres, |config| {
+            let limits = &mut config.identity.rate_limits;
+            limits.login_per_address = 1_000_000;
+            limits.login_per_account = 1_000_000;
+            limits.sign_up_per_address = 1_000_000;
+            limits.mail_per_address = 1_000_000;
+            limits.mail_per_email = 1_000_000;
+        })
+        .await,
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = &app.config;
+    let mut child = tokio::process::Command::new(&binary)
+        .args([
+            "serve",
+            "messaging",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env(
+            "FREVIX_MESSAGING__DATABASE__URL",
+            config.messaging.database.url.expose_secret(),
+        )
+        .env("FREVIX_MESSAGING__DATABASE__MAX_CONNECTIONS", "16")
+        .env("FREVIX_MESSAGING__SENDS_PER_MINUTE", "1000000")
+        .env("FREVIX_EVENTS__NATS_URL", &config.events.nats_url)
+        .env(
+            "FREVIX_EVENTS__SUBJECT_PREFIX",
+            &config.events.subject_prefix,
+        )
+        .env(
+            "FREVIX_AUTH__JWKS_URL",
+            format!("{}/.well-known/jwks.json", app.url()),
+        )
+        .env(
+            "FREVIX_MAIL__SMTP_URL",
+            config.mail.smtp_url.expose_secret(),
+        )
+        .env("FREVIX_SERVER__MAX_CONCURRENT_STREAMS", "1024")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    drop(connect(port).await);
+
+    let idle = register_many(&app, IDLE_USERS).await;
+    let active = register_many(&app, ACTIVE_USERS).await;
+    let before = rss_kib(pid);
+
+    // Every idle user on DEVICES streams, one connection each.
+    let mut devices = Vec::with_capacity(IDLE_USERS * DEVICES + ACTIVE_USERS);
+    for user in &idle {
+        let opened: Vec<_> = (0..DEVICES)
+            .map(|_| {
+                let token = user.access_token.clone();
+                tokio::spawn(async move { open_device(port, &token).await })
+            })
+            .collect();
+        for task in opened {
+            devices.push(task.await.unwrap());
+        }
+    }
+    let mut talkers = Vec::with_capacity(ACTIVE_USERS);
+    for user in &active {
+        talkers.push(open_device(port, &user.access_token).await);
+    }
+    let streams = devices.len() + talkers.len();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(pid);
+    println!(
+        "chat      {streams} idle Chat streams: messaging resident {:.0} MiB (from {:.0} MiB), {:.1} KiB per stream",
+        after as f64 / 1024.0,
+        before as f64 / 1024.0,
+        (after.saturating_sub(before)) as f64 / streams as f64
+    );
+
+    // Random pairs of active users, each pair with its conversation.
+    let mut messaging = app.messaging.clone();
+    let mut pairs = Vec::new();
+    let mut rng = StdRng::seed_from_u64(11);
+    for _ in 0..400 {
+        let a = rng.gen_range(0..ACTIVE_USERS);
+        let mut b = rng.gen_range(0..ACTIVE_USERS);
+        if a == b {
+            b = (b + 1) % ACTIVE_USERS;
+        }
+        let conversation = messaging
+            .open_direct_conversation(authed(
+                &active[a].access_token,
+                pb::OpenDirectConversationRequest {
+                    account_id: active[b].account_id.clone(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .conversation
+            .unwrap()
+            .id;
+        pairs.push((a, conversation));
+    }
+
+    // Receivers note when each message arrives.
+    let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let mut senders = Vec::new();
+    for device in talkers {
+        senders.push(device.frames);
+        let mut events = device.events;
+        let (sent_at, latencies) = (sent_at.clone(), latencies.clone());
+        tokio::spawn(async move {
+            while let Some(Ok(event)) = events.next().await {
+                if let Some(pb::chat_response::Event::Message(message)) = event.event
+                    && let Some(at) = sent_at.lock().unwrap().get(&message.client_message_id)
+                {
+                    latencies.lock().unwrap().push(at.elapsed());
+                }
+            }
+        });
+    }
+    // Idle devices drain their streams (heartbeats) without counting.
+    let idle_readers: Vec<_> = devices
+        .into_iter()
+        .map(|device| {
+            let mut events = device.events;
+            let frames = device.frames;
+            tokio::spawn(async move {
+                let _frames = frames;
+                while let Some(Ok(_)) = events.next().await {}
+            })
+        })
+        .collect();
+
+    let total = RATE * SECONDS;
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    for i in 0..total {
+        ticker.tick().await;
+        let (sender, conversation) = &pairs[rng.gen_range(0..pairs.len())];
+        let client_id = format!("b-{i}");
+        sent_at
+            .lock()
+            .unwrap()
+            .insert(client_id.clone(), Instant::now());
+        let _ = senders[*sender]
+            .send(pb::ChatRequest {
+                frame: Some(pb::chat_request::Frame::Send(pb::SendMessageRequest {
+                    conversation_id: conversation.clone(),
+                    text: "hello there, how is the logo going?".into(),
+                    client_message_id: client_id,
+                    ..Default::default()
+                })),
+            })
+            .await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (latencies.lock().unwrap().len() as u64) < total && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed();
+    let mut measured = latencies.lock().unwrap().clone();
+    measured.sort();
+    let delivered = measured.len();
+    let at = |q: f64| {
+        measured
+            .get(((delivered as f64 * q) as usize).min(delivered.saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let rate = delivered as f64 / elapsed.as_secs_f64();
+    let tps = pgbench(config.messaging.database.url.expose_secret()).await;
+    println!(
+        "chat      {delivered}/{total} messages delivered at {RATE}/s offered: p50 {:.1} ms   p99 {:.1} ms   {rate:.0} msgs/s",
+        at(0.50),
+        at(0.99)
+    );
+    println!(
+        "baseline  pgbench, the same transaction (8 clients): {tps:.0} tps   messages/s ratio to it: {:.2}",
+        rate / tps
+    );
+    for reader in idle_readers {
+        reader.abort();
+    }
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+}
