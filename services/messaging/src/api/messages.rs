@@ -81,11 +81,9 @@ pub(crate) async fn send_as(
         .into());
     }
     check_attachments(inner, me, conversation, &attachments).await?;
-    let members: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
-        .await?
-        .into_iter()
-        .map(|m| m.account_id)
-        .collect();
+    let member_rows = store::members_of(&inner.db, vec![conversation]).await?;
+    let archived = member_rows.iter().any(|m| m.archived);
+    let members: Vec<Uuid> = member_rows.into_iter().map(|m| m.account_id).collect();
     let others: Vec<Uuid> = members.iter().copied().filter(|m| *m != me).collect();
     if row.kind == "DIRECT" {
         check_not_blocked(inner, me, &others).await?;
@@ -125,7 +123,9 @@ pub(crate) async fn send_as(
             },
         )
         .await?;
-        store::unarchive_all(&txn, conversation).await?;
+        if archived {
+            store::unarchive_all(&txn, conversation).await?;
+        }
         for media in &attachments {
             store::media::link(&txn, *media, store::media::CONVERSATION, conversation).await?;
         }
@@ -202,19 +202,15 @@ async fn check_attachments(
 /// FAILED_PRECONDITION when `me` blocked the other member of a direct
 /// conversation, or was blocked by them.
 pub(crate) async fn check_not_blocked(inner: &Inner, me: Uuid, others: &[Uuid]) -> Result<()> {
-    for other in others {
-        if store::safety::is_blocked(&inner.db, me, *other).await? {
-            return Err(MessagingError::precondition(
-                "YOU_BLOCKED_ACCOUNT",
-                other.to_string(),
-                "you blocked this account; unblock it to write to it",
-            ));
-        }
+    let blocks = store::safety::blocks_between(&inner.db, me, others).await?;
+    if let Some((_, other)) = blocks.iter().find(|(blocker, _)| *blocker == me) {
+        return Err(MessagingError::precondition(
+            "YOU_BLOCKED_ACCOUNT",
+            other.to_string(),
+            "you blocked this account; unblock it to write to it",
+        ));
     }
-    if !store::safety::who_blocked(&inner.db, others, me)
-        .await?
-        .is_empty()
-    {
+    if !blocks.is_empty() {
         return Err(MessagingError::precondition(
             "BLOCKED",
             "conversation",

@@ -76,20 +76,27 @@ fn event(
     Ok(pb::SubscribeResponse { event: Some(event) })
 }
 
-/// Where the feed stands: the last sequence sent per conversation, and what
-/// others' messages were delivered since the last flush of receipts.
+/// Where the feed stands: the last sequence sent per conversation, and
+/// what others' messages were delivered since the last receipts went out
+/// (the highest sequence and whose messages they were, per conversation).
 struct Cursor {
     me: Uuid,
     last: HashMap<Uuid, i64>,
-    delivered: HashMap<Uuid, i64>,
+    delivered: HashMap<Uuid, (i64, Vec<Uuid>)>,
 }
 
 impl Cursor {
     /// Sends one message; false if the client went away.
     async fn send(&mut self, sink: &Sink, message: pb::Message, conversation: Uuid) -> bool {
         let seq = message.sequence;
-        if message.sender_id != self.me.to_string() && !message.sender_id.is_empty() {
-            self.delivered.insert(conversation, seq);
+        if let Ok(sender) = Uuid::parse_str(&message.sender_id)
+            && sender != self.me
+        {
+            let (up_to, senders) = self.delivered.entry(conversation).or_default();
+            *up_to = seq;
+            if !senders.contains(&sender) {
+                senders.push(sender);
+            }
         }
         self.last.insert(conversation, seq);
         sink.send(event(pb::subscribe_response::Event::Message(message)))
@@ -130,34 +137,27 @@ impl Cursor {
             .map(|member| member.last_read_seq))
     }
 
-    /// Stores the delivered positions and tells the senders' feeds.
-    async fn flush_delivered(&mut self, inner: &Inner) -> Result<()> {
-        for (conversation, seq) in std::mem::take(&mut self.delivered) {
-            if store::mark_delivered(&inner.db, conversation, self.me, seq).await? {
-                let members: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
-                    .await?
-                    .into_iter()
-                    .map(|m| m.account_id)
-                    .filter(|m| *m != self.me)
-                    .collect();
-                inner
-                    .hub
-                    .publish(
-                        &members,
-                        Live::Delivered(pb::DeliveredReceipt {
-                            conversation_id: conversation.to_string(),
-                            recipient_id: self.me.to_string(),
-                            up_to_sequence: seq,
-                        }),
-                    )
-                    .await;
-            }
+    /// Tells the senders' feeds what reached this one. Receipts are live
+    /// only: a sender who is offline learns of delivery from the read
+    /// position later, which is stored.
+    async fn flush_delivered(&mut self, inner: &Inner) {
+        for (conversation, (seq, senders)) in std::mem::take(&mut self.delivered) {
+            inner
+                .hub
+                .publish(
+                    &senders,
+                    Live::Delivered(pb::DeliveredReceipt {
+                        conversation_id: conversation.to_string(),
+                        recipient_id: self.me.to_string(),
+                        up_to_sequence: seq,
+                    }),
+                )
+                .await;
         }
-        Ok(())
     }
 }
 
-/// How often delivered receipts are stored and sent.
+/// How often delivered receipts are sent.
 const DELIVERED_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 async fn run(
@@ -238,7 +238,7 @@ async fn run(
             },
             _ = receipts.tick() => {
                 if !feed.delivered.is_empty() {
-                    feed.flush_delivered(inner).await?;
+                    feed.flush_delivered(inner).await;
                 }
             }
             _ = heartbeat.tick() => {

@@ -38,7 +38,6 @@ pub mod members {
         pub admin: bool,
         pub archived: bool,
         pub muted: bool,
-        pub last_delivered_seq: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -46,14 +46,6 @@ impl MigrationTrait for Features {
                 col("muted").boolean().not_null().default(false).to_owned(),
             ),
             (
-                "members",
-                col("last_delivered_seq")
-                    .big_integer()
-                    .not_null()
-                    .default(0)
-                    .to_owned(),
-            ),
-            (
                 "messages",
                 col("kind")
                     .string_len(8)

@@ -75,7 +75,6 @@ pub async fn add_member(
         admin: Set(admin),
         archived: Set(false),
         muted: Set(false),
-        last_delivered_seq: Set(read_from),
     }
     .insert(db)
     .await?;
@@ -141,23 +140,6 @@ pub async fn unarchive_all(db: &impl ConnectionTrait, conversation: Uuid) -> Res
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// Moves a member's delivered position forward (never back).
-pub async fn mark_delivered(
-    db: &impl ConnectionTrait,
-    conversation: Uuid,
-    account: Uuid,
-    up_to: i64,
-) -> Result<bool, DbErr> {
-    let result = members::Entity::update_many()
-        .col_expr(members::Column::LastDeliveredSeq, Expr::value(up_to))
-        .filter(members::Column::ConversationId.eq(conversation))
-        .filter(members::Column::AccountId.eq(account))
-        .filter(members::Column::LastDeliveredSeq.lt(up_to))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected > 0)
 }
 
 pub async fn find_conversation(
@@ -245,7 +227,7 @@ pub async fn list_for_member(
 }
 
 /// Takes the next sequence number of a conversation (locking its row until
-/// the transaction ends, so numbers follow commit order).
+/// the transaction ends, so numbers follow commit order), in one statement.
 pub async fn next_seq(
     db: &impl ConnectionTrait,
     conversation: Uuid,
@@ -258,12 +240,11 @@ pub async fn next_seq(
         )
         .col_expr(conversations::Column::LastActivityAt, Expr::value(now))
         .filter(conversations::Column::Id.eq(conversation))
-        .exec(db)
-        .await?;
-    let row = find_conversation(db, conversation)
+        .exec_with_returning(db)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound("conversation".into()))?;
-    Ok(row.last_seq)
+        .first()
+        .map(|row| row.last_seq)
+        .ok_or_else(|| DbErr::RecordNotFound("conversation".into()))
 }
 
 pub async fn insert_message(
