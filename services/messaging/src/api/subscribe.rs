@@ -83,6 +83,9 @@ struct Cursor {
     me: Uuid,
     last: HashMap<Uuid, i64>,
     delivered: HashMap<Uuid, (i64, Vec<Uuid>)>,
+    /// When the pending receipts go out (none pending: no timer at all, so
+    /// thousands of idle feeds cost no wake-ups).
+    receipts_due: Option<tokio::time::Instant>,
 }
 
 impl Cursor {
@@ -92,6 +95,8 @@ impl Cursor {
         if let Ok(sender) = Uuid::parse_str(&message.sender_id)
             && sender != self.me
         {
+            self.receipts_due
+                .get_or_insert_with(|| tokio::time::Instant::now() + DELIVERED_EVERY);
             let (up_to, senders) = self.delivered.entry(conversation).or_default();
             *up_to = seq;
             if !senders.contains(&sender) {
@@ -141,6 +146,7 @@ impl Cursor {
     /// only: a sender who is offline learns of delivery from the read
     /// position later, which is stored.
     async fn flush_delivered(&mut self, inner: &Inner) {
+        self.receipts_due = None;
         for (conversation, (seq, senders)) in std::mem::take(&mut self.delivered) {
             inner
                 .hub
@@ -171,6 +177,7 @@ async fn run(
         me,
         last: HashMap::new(),
         delivered: HashMap::new(),
+        receipts_due: None,
     };
     for member in store::memberships(&inner.db, me).await? {
         let from = positions
@@ -187,8 +194,8 @@ async fn run(
     }
     let mut heartbeat = tokio::time::interval(inner.heartbeat);
     heartbeat.tick().await;
-    let mut receipts = tokio::time::interval(DELIVERED_EVERY);
     loop {
+        let receipts_due = feed.receipts_due;
         tokio::select! {
             next = live.receiver.recv() => match next {
                 // Dropped by the hub for falling behind: the client catches up.
@@ -236,10 +243,9 @@ async fn run(
                     }
                 }
             },
-            _ = receipts.tick() => {
-                if !feed.delivered.is_empty() {
-                    feed.flush_delivered(inner).await;
-                }
+            () = tokio::time::sleep_until(receipts_due.unwrap_or_else(tokio::time::Instant::now)),
+                if receipts_due.is_some() => {
+                feed.flush_delivered(inner).await;
             }
             _ = heartbeat.tick() => {
                 let beat = pb::Heartbeat { time: Some(convert::timestamp(chrono::Utc::now())) };
