@@ -9,6 +9,11 @@ buf=.venv/bin/buf
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 "$buf" lint proto
+# The gateway: rendered files up to date, and both accepted by Envoy itself.
+python3 gateway-envoy/render.py --check
+for config in gateway-envoy/envoy-mesh.yaml gateway-envoy/envoy-all-in-one.yaml; do
+  .venv/bin/envoy --mode validate -c "$config" --log-level warn >/dev/null
+done
 if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto/buf.yaml 2>/dev/null; then
   "$buf" breaking proto --against ".git#branch=main,subdir=proto"
 fi

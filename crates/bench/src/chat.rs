@@ -164,46 +164,19 @@ pub async fn run() {
         })
         .await,
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = &app.config;
-    let mut child = tokio::process::Command::new(&binary)
-        .args([
-            "serve",
-            "messaging",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env(
-            "FREVIX_MESSAGING__DATABASE__URL",
-            config.messaging.database.url.expose_secret(),
+    let replica = app
+        .spawn_messaging_process(
+            std::path::Path::new(&binary),
+            &[
+                ("FREVIX_MESSAGING__DATABASE__MAX_CONNECTIONS", "16"),
+                ("FREVIX_MESSAGING__SENDS_PER_MINUTE", "1000000"),
+                ("FREVIX_SERVER__MAX_CONCURRENT_STREAMS", "1024"),
+            ],
         )
-        .env("FREVIX_MESSAGING__DATABASE__MAX_CONNECTIONS", "16")
-        .env("FREVIX_MESSAGING__SENDS_PER_MINUTE", "1000000")
-        .env("FREVIX_EVENTS__NATS_URL", &config.events.nats_url)
-        .env(
-            "FREVIX_EVENTS__SUBJECT_PREFIX",
-            &config.events.subject_prefix,
-        )
-        .env(
-            "FREVIX_AUTH__JWKS_URL",
-            format!("{}/.well-known/jwks.json", app.url()),
-        )
-        .env(
-            "FREVIX_MAIL__SMTP_URL",
-            config.mail.smtp_url.expose_secret(),
-        )
-        .env("FREVIX_SERVER__MAX_CONCURRENT_STREAMS", "1024")
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        .await;
+    let (mut child, port) = (replica.child, replica.port);
     let pid = child.id().unwrap();
-    drop(connect(port).await);
+    let config = &app.config;
 
     let idle = register_many(&app, IDLE_USERS).await;
     let active = register_many(&app, ACTIVE_USERS).await;

@@ -11,72 +11,8 @@ use std::time::{Duration, Instant};
 
 use frevix_proto::messaging::v1::{self as pb, messaging_service_client::MessagingServiceClient};
 use frevix_testkit::{Backend, TestApp, authed};
-use secrecy::ExposeSecret;
 use tokio_stream::StreamExt as _;
 use tonic::transport::Channel;
-
-/// A second messaging replica, killed when dropped.
-struct Replica {
-    child: tokio::process::Child,
-    client: MessagingServiceClient<Channel>,
-}
-
-async fn second_replica(app: &TestApp) -> Replica {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = &app.config;
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_frevix"))
-        .args([
-            "serve",
-            "messaging",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env(
-            "FREVIX_MESSAGING__DATABASE__URL",
-            config.messaging.database.url.expose_secret(),
-        )
-        .env("FREVIX_EVENTS__NATS_URL", &config.events.nats_url)
-        .env(
-            "FREVIX_EVENTS__SUBJECT_PREFIX",
-            &config.events.subject_prefix,
-        )
-        .env(
-            "FREVIX_AUTH__JWKS_URL",
-            format!("{}/.well-known/jwks.json", app.url()),
-        )
-        .env(
-            "FREVIX_MAIL__SMTP_URL",
-            config.mail.smtp_url.expose_secret(),
-        )
-        .env("FREVIX_MESSAGING__PRESENCE_TTL_SECS", "3")
-        .env("FREVIX_LOG_FORMAT", "text")
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let channel = loop {
-        let attempt = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-            .unwrap()
-            .connect()
-            .await;
-        match attempt {
-            Ok(channel) => break channel,
-            Err(error) => {
-                assert!(Instant::now() < deadline, "replica never came up: {error}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
-    Replica {
-        child,
-        client: MessagingServiceClient::new(channel),
-    }
-}
 
 type Feed = tonic::Streaming<pb::SubscribeResponse>;
 
@@ -102,7 +38,13 @@ async fn two_replicas_share_messages_and_presence() {
         c.messaging.presence_ttl_secs = 3;
     })
     .await;
-    let mut replica = second_replica(&app).await;
+    let mut replica = app
+        .spawn_messaging_process(
+            std::path::Path::new(env!("CARGO_BIN_EXE_frevix")),
+            &[("FREVIX_MESSAGING__PRESENCE_TTL_SECS", "3")],
+        )
+        .await;
+    let mut replica_client = MessagingServiceClient::new(replica.channel.clone());
     let ada = app.register().await;
     let bob = app.register().await;
     let chat = app
@@ -135,8 +77,7 @@ async fn two_replicas_share_messages_and_presence() {
         })
         .await
         .unwrap();
-    let mut bob_stream = replica
-        .client
+    let mut bob_stream = replica_client
         .chat(authed(
             &bob.access_token,
             tokio_stream::wrappers::ReceiverStream::new(inbound),

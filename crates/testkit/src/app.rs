@@ -446,3 +446,88 @@ impl sea_orm_migration::MigratorTrait for FakeProducer {
         vec![Box::new(frevix_platform::events::schema::OutboxTable)]
     }
 }
+
+/// A `frevix serve messaging` process beside a test app: the same
+/// messaging database, NATS and identity keys. Killed when dropped.
+pub struct MessagingProcess {
+    pub child: tokio::process::Child,
+    pub port: u16,
+    /// A connection to it, made once it answers.
+    pub channel: Channel,
+}
+
+impl TestApp {
+    /// Starts the `frevix` binary at `binary` as a second messaging replica,
+    /// with `env` added (for example `FREVIX_MESSAGING__PRESENCE_TTL_SECS`).
+    pub async fn spawn_messaging_process(
+        &self,
+        binary: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> MessagingProcess {
+        use secrecy::ExposeSecret;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = &self.config;
+        let mut command = tokio::process::Command::new(binary);
+        command
+            .args([
+                "serve",
+                "messaging",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env(
+                "FREVIX_MESSAGING__DATABASE__URL",
+                config.messaging.database.url.expose_secret(),
+            )
+            .env("FREVIX_EVENTS__NATS_URL", &config.events.nats_url)
+            .env(
+                "FREVIX_EVENTS__SUBJECT_PREFIX",
+                &config.events.subject_prefix,
+            )
+            .env(
+                "FREVIX_AUTH__JWKS_URL",
+                format!("{}/.well-known/jwks.json", self.url()),
+            )
+            .env(
+                "FREVIX_MAIL__SMTP_URL",
+                config.mail.smtp_url.expose_secret(),
+            )
+            .env(
+                "FREVIX_MESSAGING__MEDIA__STORE_URL",
+                format!("file://{}", config.data_dir.join("media").display()),
+            )
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .stdout(std::process::Stdio::null());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let channel = loop {
+            let attempt = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+                .unwrap()
+                .connect()
+                .await;
+            match attempt {
+                Ok(channel) => break channel,
+                Err(error) => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "messaging never came up: {error}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        MessagingProcess {
+            child,
+            port,
+            channel,
+        }
+    }
+}

@@ -91,6 +91,19 @@ async fn forward(
     }
 }
 
+/// A refused frame, as the client is told on the stream.
+fn failed(
+    client_message_id: String,
+    error: crate::error::MessagingError,
+) -> pb::chat_response::Event {
+    let status = Status::from(error);
+    pb::chat_response::Event::Failed(pb::SendFailed {
+        client_message_id,
+        code: status.code() as i32,
+        message: status.message().to_owned(),
+    })
+}
+
 async fn handle(inner: &Inner, me: Uuid, frame: pb::ChatRequest, out: &Out) {
     use pb::chat_request::Frame;
     let reply = match frame.frame {
@@ -99,36 +112,15 @@ async fn handle(inner: &Inner, me: Uuid, frame: pb::ChatRequest, out: &Out) {
                 client_message_id: send.client_message_id,
                 message: Some(message),
             }),
-            Err(error) => {
-                let status = Status::from(error);
-                pb::chat_response::Event::Failed(pb::SendFailed {
-                    client_message_id: send.client_message_id,
-                    code: status.code() as i32,
-                    message: status.message().to_owned(),
-                })
-            }
+            Err(error) => failed(send.client_message_id, error),
         },
         Some(Frame::MarkRead(mark)) => match messages::mark_read_as(inner, me, &mark).await {
             Ok(()) => return,
-            Err(error) => {
-                let status = Status::from(error);
-                pb::chat_response::Event::Failed(pb::SendFailed {
-                    client_message_id: String::new(),
-                    code: status.code() as i32,
-                    message: status.message().to_owned(),
-                })
-            }
+            Err(error) => failed(String::new(), error),
         },
         Some(Frame::Typing(typing)) => match live::typing_as(inner, me, &typing).await {
             Ok(()) => return,
-            Err(error) => {
-                let status = Status::from(error);
-                pb::chat_response::Event::Failed(pb::SendFailed {
-                    client_message_id: String::new(),
-                    code: status.code() as i32,
-                    message: status.message().to_owned(),
-                })
-            }
+            Err(error) => failed(String::new(), error),
         },
         Some(Frame::Ping(ping)) => pb::chat_response::Event::Pong(pb::Pong { nonce: ping.nonce }),
         Some(Frame::Hello(_)) | None => return,

@@ -69,11 +69,7 @@ async fn own(inner: &Inner, me: Uuid, conversation: Uuid, seq: i64) -> Result<Me
 
 async fn announce(inner: &Inner, row: &MessageRow) -> Result<pb::Message> {
     let message = convert::message(row);
-    let members: Vec<Uuid> = store::members_of(&inner.db, vec![row.conversation_id])
-        .await?
-        .into_iter()
-        .map(|m| m.account_id)
-        .collect();
+    let members: Vec<Uuid> = store::member_ids(&inner.db, row.conversation_id).await?;
     inner
         .hub
         .publish(
@@ -109,10 +105,9 @@ pub async fn edit(
             ),
         ));
     }
-    let others: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
+    let others: Vec<Uuid> = store::member_ids(&inner.db, conversation)
         .await?
         .into_iter()
-        .map(|m| m.account_id)
         .filter(|m| *m != me)
         .collect();
     let (shown, original) = masked_text(inner, me, &others, text).await?;

@@ -164,11 +164,7 @@ pub async fn add(
     let conversation = parse_id("conversation_id", &req.conversation_id)?;
     let accounts = parse_accounts("account_ids", &req.account_ids, me, MAX_MEMBERS - 1)?;
     let (row, _) = administered(inner, conversation, me).await?;
-    let current: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
-        .await?
-        .into_iter()
-        .map(|m| m.account_id)
-        .collect();
+    let current: Vec<Uuid> = store::member_ids(&inner.db, conversation).await?;
     let new: Vec<Uuid> = accounts
         .into_iter()
         .filter(|account| !current.contains(account))

@@ -33,10 +33,9 @@ pub(crate) async fn typing_as(inner: &Inner, me: Uuid, req: &pb::SetTypingReques
         .typing
         .check(&me.to_string())
         .map_err(MessagingError::RateLimited)?;
-    let others: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
+    let others: Vec<Uuid> = store::member_ids(&inner.db, conversation)
         .await?
         .into_iter()
-        .map(|m| m.account_id)
         .filter(|m| *m != me)
         .collect();
     inner

@@ -301,11 +301,7 @@ pub(crate) async fn mark_read_as(inner: &Inner, me: Uuid, req: &pb::MarkReadRequ
         .into());
     }
     store::mark_read(&inner.db, conversation, me, req.up_to_sequence).await?;
-    let members: Vec<Uuid> = store::members_of(&inner.db, vec![conversation])
-        .await?
-        .into_iter()
-        .map(|m| m.account_id)
-        .collect();
+    let members: Vec<Uuid> = store::member_ids(&inner.db, conversation).await?;
     inner
         .hub
         .publish(

@@ -189,6 +189,15 @@ pub async fn members_of(
         .await
 }
 
+/// The account ids of a conversation's members.
+pub async fn member_ids(db: &impl ConnectionTrait, conversation: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    Ok(members_of(db, vec![conversation])
+        .await?
+        .into_iter()
+        .map(|m| m.account_id)
+        .collect())
+}
+
 /// The caller's memberships with their conversations, most recent first
 /// (archived ones or the others).
 pub async fn list_for_member(

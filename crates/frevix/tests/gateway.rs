@@ -1,0 +1,287 @@
+//! Envoy in front of Frevix (the rendered all-in-one configuration, with
+//! the test's ports): public RPCs pass without a token, the rest need one
+//! (Envoy checks it against identity's JWKS before the service does),
+//! browsers get grpc-web with one set of CORS headers, and a live feed
+//! streams through it.
+
+// A failed expectation should panic in a test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use frevix_proto::identity::v1 as identity;
+use frevix_proto::marketplace::v1 as marketplace;
+use frevix_proto::messaging::v1 as messaging;
+use frevix_testkit::{Backend, TestApp, authed};
+use tokio_stream::StreamExt as _;
+use tonic::Code;
+use tonic::transport::Channel;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Envoy on a free port in front of `app`; killed when dropped.
+struct Gateway {
+    _child: tokio::process::Child,
+    _config: tempfile::NamedTempFile,
+    port: u16,
+    channel: Channel,
+}
+
+async fn gateway(app: &TestApp) -> Gateway {
+    let (port, admin) = (free_port(), free_port());
+    let config = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    let rendered = tokio::process::Command::new("python3")
+        .arg(repo().join("gateway-envoy/render.py"))
+        .args(["--shape", "all-in-one", "--out"])
+        .arg(config.path())
+        .env("FREVIX_GATEWAY_PORT", port.to_string())
+        .env("FREVIX_GATEWAY_ADMIN_PORT", admin.to_string())
+        .env(
+            "FREVIX_GATEWAY_ALL_IN_ONE_PORT",
+            app.addr.port().to_string(),
+        )
+        .status()
+        .await
+        .unwrap();
+    assert!(rendered.success());
+    let envoy = std::env::var("FREVIX_TEST_ENVOY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join(".venv/bin/envoy"));
+    let child = tokio::process::Command::new(envoy)
+        .arg("-c")
+        .arg(config.path())
+        .args(["--log-level", "warn", "--base-id"])
+        .arg(port.to_string())
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Ready once a public call goes through (the cluster's first health
+    // check has passed).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(channel) = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect()
+            .await
+        {
+            let answered = marketplace::marketplace_service_client::MarketplaceServiceClient::new(
+                channel.clone(),
+            )
+            .list_categories(marketplace::ListCategoriesRequest {})
+            .await;
+            if answered.is_ok() {
+                return Gateway {
+                    _child: child,
+                    _config: config,
+                    port,
+                    channel,
+                };
+            }
+        }
+        assert!(Instant::now() < deadline, "envoy never passed a call");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn curl(args: &[&str]) -> String {
+    let output = tokio::process::Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null"])
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).to_lowercase()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envoy_fronts_frevix_for_apps_and_browsers() {
+    // Behind Envoy the server answers no CORS itself.
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |c| c.server.cors_allowed_origins = vec![]).await;
+    let user = app.register().await;
+    let gateway = gateway(&app).await;
+    let mut identity =
+        identity::identity_service_client::IdentityServiceClient::new(gateway.channel.clone());
+
+    // No token: Envoy refuses before the service sees the call.
+    let refused = identity
+        .get_me(identity::GetMeRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    let forged = identity
+        .get_me(authed("not.a.token", identity::GetMeRequest {}))
+        .await
+        .unwrap_err();
+    assert_eq!(forged.code(), Code::Unauthenticated);
+    let me = identity
+        .get_me(authed(&user.access_token, identity::GetMeRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(me.account.unwrap().email, user.email);
+
+    // A browser: grpc-web with CORS, answered once by Envoy.
+    let body = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(body.path(), [0u8, 0, 0, 0, 0]).unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/frevix.identity.v1.IdentityService/GetMe",
+        gateway.port
+    );
+    let auth = format!("authorization: Bearer {}", user.access_token);
+    let data = format!("@{}", body.path().display());
+    let headers = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/grpc-web+proto",
+        "-H",
+        "x-grpc-web: 1",
+        "-H",
+        "origin: http://localhost:5173",
+        "-H",
+        &auth,
+        "--data-binary",
+        &data,
+        &url,
+    ])
+    .await;
+    assert!(headers.starts_with("http/1.1 200"), "{headers}");
+    assert!(
+        headers.contains("content-type: application/grpc-web"),
+        "{headers}"
+    );
+    assert_eq!(
+        headers.matches("access-control-allow-origin").count(),
+        1,
+        "one set of CORS headers: {headers}"
+    );
+    let preflight = curl(&[
+        "-X",
+        "OPTIONS",
+        "-H",
+        "origin: http://localhost:5173",
+        "-H",
+        "access-control-request-method: POST",
+        "-H",
+        "access-control-request-headers: content-type,x-grpc-web,authorization",
+        &url,
+    ])
+    .await;
+    assert!(preflight.starts_with("http/1.1 200"), "{preflight}");
+    assert!(
+        preflight.contains("access-control-allow-headers"),
+        "{preflight}"
+    );
+    let stranger = curl(&[
+        "-X",
+        "OPTIONS",
+        "-H",
+        "origin: https://evil.example",
+        "-H",
+        "access-control-request-method: POST",
+        &url,
+    ])
+    .await;
+    assert!(
+        !stranger.contains("access-control-allow-origin"),
+        "{stranger}"
+    );
+
+    // A live feed through Envoy.
+    let other = app.register().await;
+    let chat = app
+        .messaging
+        .clone()
+        .open_direct_conversation(authed(
+            &other.access_token,
+            messaging::OpenDirectConversationRequest {
+                account_id: user.account_id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .conversation
+        .unwrap();
+    let mut feed =
+        messaging::messaging_service_client::MessagingServiceClient::new(gateway.channel.clone())
+            .subscribe(authed(
+                &user.access_token,
+                messaging::SubscribeRequest::default(),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+    app.messaging
+        .clone()
+        .send_message(authed(
+            &other.access_token,
+            messaging::SendMessageRequest {
+                conversation_id: chat.id.clone(),
+                text: "through the gateway".into(),
+                client_message_id: "g-1".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    let heard = loop {
+        let item = tokio::time::timeout(Duration::from_secs(10), feed.next())
+            .await
+            .expect("the feed went quiet")
+            .unwrap()
+            .unwrap();
+        if let Some(messaging::subscribe_response::Event::Message(m)) = item.event {
+            break m;
+        }
+    };
+    assert_eq!(heard.text, "through the gateway");
+}
+
+/// The gateway's allow-list is the services' own.
+#[test]
+fn the_gateway_lets_through_exactly_the_public_rpcs() {
+    for file in ["envoy-mesh.yaml", "envoy-all-in-one.yaml"] {
+        let text = std::fs::read_to_string(repo().join("gateway-envoy").join(file)).unwrap();
+        // The rendered file is JSON after its comment line.
+        let json = text.split_once('\n').unwrap().1;
+        let config: serde_json::Value = serde_json::from_str(json).unwrap();
+        let filters = &config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+            ["typed_config"]["http_filters"];
+        let jwt = filters
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "envoy.filters.http.jwt_authn")
+            .unwrap();
+        let mut open: Vec<String> = jwt["typed_config"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|rule| rule.get("requires").is_none())
+            .filter_map(|rule| rule["match"]["path"].as_str().map(str::to_owned))
+            .collect();
+        open.sort();
+        let mut public: Vec<String> = frevix_identity::PUBLIC_METHODS
+            .iter()
+            .chain(frevix_marketplace::PUBLIC_METHODS)
+            .chain(frevix_messaging::PUBLIC_METHODS)
+            .map(|m| (*m).to_owned())
+            .collect();
+        public.sort();
+        assert_eq!(open, public, "{file}");
+    }
+}
