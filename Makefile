@@ -3,13 +3,16 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help run build test unit lint fmt bench tools clean-test-dbs
+.PHONY: mesh help run build test unit lint fmt bench tools clean-test-dbs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 run: ## the all-in-one marketplace on 127.0.0.1:50050 (SQLite under ./data)
 	$(CARGO) run -p frevix -- serve all
+
+mesh: tools ## the mesh: each service its own process, Postgres, NATS, Envoy on 127.0.0.1:8080
+	scripts/mesh.sh
 
 build: ## build every crate
 	$(CARGO) build --workspace --all-targets

@@ -63,8 +63,14 @@ PUBLIC_METHODS = [
     "/frevix.marketplace.v1.MarketplaceService/SearchFreelancers",
     "/frevix.marketplace.v1.MarketplaceService/SearchJobs",
 ]
-# Paths every server serves without a token.
-PUBLIC_PREFIXES = ["/grpc.health.v1.Health/", "/.well-known/"]
+# Paths every server serves without a token (reflection describes every
+# Frevix package from any service, so it goes to identity).
+PUBLIC_PREFIXES = [
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/.well-known/",
+]
 
 # Long-lived streams: no route timeout; heartbeats keep them from idling out.
 STREAMING = [
@@ -154,7 +160,8 @@ def routes(shape):
             out.append(route({"prefix": "/" + prefix}, cluster_name(service, shape)))
     out.append(route({"prefix": "/webhooks/stripe"}, cluster_name("payments", shape)))
     out.append(route({"prefix": "/.well-known/"}, cluster_name("identity", shape)))
-    out.append(route({"prefix": "/grpc.health.v1.Health/"}, cluster_name("identity", shape)))
+    for prefix in PUBLIC_PREFIXES[:3]:
+        out.append(route({"prefix": prefix}, cluster_name("identity", shape), timeout="0s"))
     return out
 
 

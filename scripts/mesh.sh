@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `make mesh`: Frevix as the mesh it is in production, on this machine:
+# PostgreSQL and NATS JetStream (the machine's, or private ones started by
+# scripts/test-services.sh), an SMTP sink that prints mail, identity,
+# marketplace and messaging each as its own process with its own database,
+# and Envoy in front on 127.0.0.1:8080 (admin on 127.0.0.1:9901).
+# Ctrl-C stops everything it started. Logs go to data/mesh/logs/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO="$PWD"
+LOGS="$REPO/data/mesh/logs"
+mkdir -p "$LOGS" "$REPO/data/mesh/media"
+
+eval "$(scripts/test-services.sh)"
+pg="$FREVIX_TEST_DATABASE_URL"
+nats="$FREVIX_TEST_NATS_URL"
+py="$REPO/.venv/bin/python"
+
+for db in identity marketplace messaging; do
+  "$py" - "$pg" "frevix_$db" <<'PY'
+import subprocess, sys
+url, name = sys.argv[1], sys.argv[2]
+# psql is where PostgreSQL is; createdb fails harmlessly when it exists.
+subprocess.run(["psql", url, "-qc", f"CREATE DATABASE {name}"], capture_output=True)
+PY
+done
+
+cargo build -p frevix
+bin="$(cargo metadata --format-version 1 --no-deps | "$py" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/frevix"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo "mesh: stopping"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+"$py" -m aiosmtpd -n -l 127.0.0.1:2525 >"$LOGS/mail.log" 2>&1 &
+pids+=($!)
+
+common=(
+  FREVIX_EVENTS__NATS_URL="$nats"
+  FREVIX_MAIL__SMTP_URL=smtp://127.0.0.1:2525
+  FREVIX_AUTH__JWKS_URL=http://127.0.0.1:50051/.well-known/jwks.json
+  FREVIX_SERVER__CORS_ALLOWED_ORIGINS='[]'
+  FREVIX_LOG_FORMAT=text
+)
+env "${common[@]}" FREVIX_IDENTITY__DATABASE__URL="${pg%/*}/frevix_identity" \
+  "$bin" serve identity >"$LOGS/identity.log" 2>&1 &
+pids+=($!)
+env "${common[@]}" FREVIX_MARKETPLACE__DATABASE__URL="${pg%/*}/frevix_marketplace" \
+  "$bin" serve marketplace >"$LOGS/marketplace.log" 2>&1 &
+pids+=($!)
+env "${common[@]}" FREVIX_MESSAGING__DATABASE__URL="${pg%/*}/frevix_messaging" \
+  FREVIX_MESSAGING__MEDIA__STORE_URL="file://$REPO/data/mesh/media" \
+  "$bin" serve messaging >"$LOGS/messaging.log" 2>&1 &
+pids+=($!)
+.venv/bin/envoy -c gateway-envoy/envoy-mesh.yaml --log-level warn >"$LOGS/envoy.log" 2>&1 &
+pids+=($!)
+
+cat <<MSG
+mesh: identity 127.0.0.1:50051, marketplace :50052, messaging :50055, Envoy :8080 (admin :9901)
+mesh: mail is printed to $LOGS/mail.log; logs are in $LOGS
+mesh: try  .venv/bin/grpcurl -plaintext 127.0.0.1:8080 frevix.marketplace.v1.MarketplaceService/ListCategories
+mesh: Ctrl-C stops it all
+MSG
+wait -n "${pids[@]}" || true
+echo "mesh: a process ended; see $LOGS"
