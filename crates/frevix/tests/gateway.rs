@@ -95,6 +95,21 @@ async fn gateway(app: &TestApp) -> Gateway {
     }
 }
 
+/// Runs a tool from the project's `.venv` and returns what it printed.
+async fn tool(name: &str, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(repo().join(".venv/bin").join(name))
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{name} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 async fn curl(args: &[&str]) -> String {
     let output = tokio::process::Command::new("curl")
         .args(["-s", "-D", "-", "-o", "/dev/null"])
@@ -199,6 +214,36 @@ async fn envoy_fronts_frevix_for_apps_and_browsers() {
         !stranger.contains("access-control-allow-origin"),
         "{stranger}"
     );
+
+    // The README's tools through Envoy: grpcurl and buf curl (grpc-web),
+    // both describing the API by reflection.
+    let target = format!("127.0.0.1:{}", gateway.port);
+    let listed = tool("grpcurl", &["-plaintext", &target, "list"]).await;
+    assert!(
+        listed.contains("frevix.messaging.v1.MessagingService"),
+        "{listed}"
+    );
+    let categories = tool(
+        "grpcurl",
+        &[
+            "-plaintext",
+            &target,
+            "frevix.marketplace.v1.MarketplaceService/ListCategories",
+        ],
+    )
+    .await;
+    assert!(categories.contains("\"slug\""), "{categories}");
+    let web = tool(
+        "buf",
+        &[
+            "curl",
+            "--protocol",
+            "grpcweb",
+            &format!("http://{target}/frevix.marketplace.v1.MarketplaceService/ListCategories"),
+        ],
+    )
+    .await;
+    assert!(web.contains("\"slug\""), "{web}");
 
     // A live feed through Envoy.
     let other = app.register().await;
