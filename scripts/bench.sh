@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks need the same PostgreSQL and NATS as the tests, and the release
 # `frevix` binary (the chat benchmark runs messaging as its own process).
-# FREVIX_BENCH_ONLY=search|chat runs one part.
+# FREVIX_BENCH_ONLY=search|chat|gateway runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/test-services.sh)"

@@ -9,6 +9,7 @@
 //! - SearchGigs over 100,000 gigs on PostgreSQL and SQLite (see [`search`]).
 //! - Chat: memory per idle stream at 10,000 streams, and delivery latency
 //!   at 2,000 messages/s against pgbench (see [`chat`]).
+//! - What Envoy adds to a unary call (see [`gateway`]).
 //!
 //! The identity server runs in this process on the all-in-one shape (SQLite)
 //! or, with `FREVIX_BENCH_BACKEND=postgres`, on PostgreSQL.
@@ -18,6 +19,7 @@
 
 mod chat;
 mod events;
+mod gateway;
 mod search;
 
 use std::time::{Duration, Instant};
@@ -37,6 +39,10 @@ async fn main() {
         }
         Ok("chat") => {
             chat::run().await;
+            return;
+        }
+        Ok("gateway") => {
+            gateway::run().await;
             return;
         }
         _ => {}
@@ -83,6 +89,9 @@ async fn main() {
 
     println!();
     chat::run().await;
+
+    println!();
+    gateway::run().await;
 }
 
 async fn raw_hashes_per_second(threads: usize) -> f64 {
