@@ -204,6 +204,7 @@ impl Apply<'_> {
                 masked: false,
                 original_text: None,
                 system_code: code.to_owned(),
+                changed_seq: 0,
             },
         )
         .await?;

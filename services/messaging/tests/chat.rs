@@ -192,6 +192,7 @@ async fn the_feed_replays_what_was_missed_then_streams_live_in_order(backend: Ba
         vec![pb::Position {
             conversation_id: conversation.id.clone(),
             sequence: 3,
+            ..Default::default()
         }],
     )
     .await;

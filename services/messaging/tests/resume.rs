@@ -97,6 +97,7 @@ async fn clients_that_drop_at_random_points_miss_nothing_and_see_nothing_twice(b
         let positions = vec![pb::Position {
             conversation_id: chat.id.clone(),
             sequence: seen.last().copied().unwrap_or(0),
+            ..Default::default()
         }];
         // Alternate between the browser path and the native one.
         let mut events: std::pin::Pin<
@@ -204,6 +205,7 @@ async fn a_slow_reader_is_told_to_resync_and_holds_nobody_up(backend: Backend) {
         vec![pb::Position {
             conversation_id: chat.id.clone(),
             sequence: *seen.last().unwrap_or(&0),
+            ..Default::default()
         }],
     )
     .await;
@@ -221,7 +223,103 @@ async fn a_slow_reader_is_told_to_resync_and_holds_nobody_up(backend: Backend) {
     assert_eq!(seen, expected);
 }
 
+async fn edits_and_deletes_made_while_away_come_back_on_resume(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = app.register().await;
+    let bob = app.register().await;
+    let chat = open(&app, &ada, &bob).await;
+    for i in 1..=3 {
+        send(
+            &app,
+            &ada,
+            &chat.id,
+            &format!("draft {i}"),
+            &format!("d-{i}"),
+        )
+        .await;
+    }
+    let edit = |sequence: i64, text: &str| {
+        let mut client = app.messaging.clone();
+        let request = authed(
+            &ada.access_token,
+            pb::EditMessageRequest {
+                conversation_id: chat.id.clone(),
+                sequence,
+                text: text.to_owned(),
+            },
+        );
+        async move { client.edit_message(request).await.unwrap() }
+    };
+    // Bob has everything, and one change, when he goes away.
+    edit(1, "final 1").await;
+    let away = feed(
+        &app,
+        &bob,
+        vec![pb::Position {
+            conversation_id: chat.id.clone(),
+            sequence: 3,
+            change_sequence: 1,
+        }],
+    )
+    .await;
+    // While he is away: another edit and a delete.
+    drop(away);
+    edit(2, "final 2").await;
+    app.messaging
+        .clone()
+        .delete_message(authed(
+            &ada.access_token,
+            pb::DeleteMessageRequest {
+                conversation_id: chat.id.clone(),
+                sequence: 3,
+            },
+        ))
+        .await
+        .unwrap();
+    let mut back = feed(
+        &app,
+        &bob,
+        vec![pb::Position {
+            conversation_id: chat.id.clone(),
+            sequence: 3,
+            change_sequence: 1,
+        }],
+    )
+    .await;
+    let mut changes = Vec::new();
+    while changes.len() < 2 {
+        let item = tokio::time::timeout(Duration::from_secs(10), back.next())
+            .await
+            .expect("the feed went quiet")
+            .unwrap()
+            .unwrap();
+        match item.event {
+            Some(pb::subscribe_response::Event::Changed(c)) => changes.push(c),
+            Some(pb::subscribe_response::Event::Message(m)) => {
+                panic!("message {} came again", m.sequence)
+            }
+            _ => {}
+        }
+    }
+    let seen: Vec<(i64, i64, String, bool)> = changes
+        .iter()
+        .map(|c| {
+            let m = c.message.as_ref().unwrap();
+            (c.change_sequence, m.sequence, m.text.clone(), m.deleted)
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (2, 2, "final 2".to_owned(), false),
+            (3, 3, String::new(), true)
+        ],
+        "only what changed after change 1, in order"
+    );
+}
+
 on_both_backends!(
+    edits_and_deletes_made_while_away_come_back_on_resume,
     clients_that_drop_at_random_points_miss_nothing_and_see_nothing_twice,
     a_slow_reader_is_told_to_resync_and_holds_nobody_up,
 );

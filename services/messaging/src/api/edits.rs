@@ -68,6 +68,7 @@ async fn own(inner: &Inner, me: Uuid, conversation: Uuid, seq: i64) -> Result<Me
 }
 
 async fn announce(inner: &Inner, row: &MessageRow) -> Result<pb::Message> {
+    let change_sequence = row.changed_seq;
     let message = convert::message(row);
     let members: Vec<Uuid> = store::member_ids(&inner.db, row.conversation_id).await?;
     inner
@@ -76,6 +77,7 @@ async fn announce(inner: &Inner, row: &MessageRow) -> Result<pb::Message> {
             &members,
             Live::Changed(pb::MessageChanged {
                 message: Some(message.clone()),
+                change_sequence,
             }),
         )
         .await;
@@ -118,9 +120,11 @@ pub async fn edit(
     }
     let txn = inner.db.begin().await?;
     store::insert_edit(&txn, row.id, row.text.clone(), now).await?;
+    let changed_seq = store::next_change_seq(&txn, conversation).await?;
     let updated = store::update_message(
         &txn,
         MessageRow {
+            changed_seq,
             masked: original.is_some(),
             text: shown,
             original_text: original,
@@ -157,9 +161,11 @@ pub async fn delete(
     };
     let txn = inner.db.begin().await?;
     store::delete_edits(&txn, row.id).await?;
+    let changed_seq = store::next_change_seq(&txn, conversation).await?;
     let updated = store::update_message(
         &txn,
         MessageRow {
+            changed_seq,
             text: String::new(),
             original_text: None,
             attachments: String::new(),

@@ -120,6 +120,7 @@ pub(crate) async fn send_as(
                 edited_at: None,
                 deleted: false,
                 system_code: String::new(),
+                changed_seq: 0,
             },
         )
         .await?;

@@ -32,8 +32,16 @@ pub async fn subscribe(inner: Arc<Inner>, request: Request<pb::SubscribeRequest>
     Ok(ReceiverStream::new(start(inner, me, positions).await))
 }
 
+/// Where a client stands in one conversation: its last sequence, and the
+/// last change number it saw.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stand {
+    pub sequence: i64,
+    pub changes: i64,
+}
+
 /// The client's positions by conversation.
-pub(crate) fn parse_positions(positions: &[pb::Position]) -> Result<HashMap<Uuid, i64>> {
+pub(crate) fn parse_positions(positions: &[pb::Position]) -> Result<HashMap<Uuid, Stand>> {
     let mut violations = FieldViolations::new();
     let mut parsed = HashMap::new();
     for (i, position) in positions.iter().enumerate() {
@@ -41,7 +49,13 @@ pub(crate) fn parse_positions(positions: &[pb::Position]) -> Result<HashMap<Uuid
         if let Some(id) =
             frevix_platform::ids::parse_uuid(&field, &position.conversation_id, &mut violations)
         {
-            parsed.insert(id, position.sequence.max(0));
+            parsed.insert(
+                id,
+                Stand {
+                    sequence: position.sequence.max(0),
+                    changes: position.change_sequence.max(0),
+                },
+            );
         }
     }
     Ok(violations.finish(parsed)?)
@@ -53,7 +67,7 @@ pub(crate) fn parse_positions(positions: &[pb::Position]) -> Result<HashMap<Uuid
 pub(crate) async fn start(
     inner: Arc<Inner>,
     me: Uuid,
-    positions: HashMap<Uuid, i64>,
+    positions: HashMap<Uuid, Stand>,
 ) -> mpsc::Receiver<std::result::Result<pb::SubscribeResponse, Status>> {
     let (sink, feed) = mpsc::channel(256);
     let live = inner.hub.register(me).await;
@@ -169,7 +183,7 @@ const DELIVERED_EVERY: std::time::Duration = std::time::Duration::from_millis(25
 async fn run(
     inner: &Inner,
     me: Uuid,
-    positions: HashMap<Uuid, i64>,
+    positions: HashMap<Uuid, Stand>,
     mut live: Registration,
     sink: &Sink,
 ) -> Result<()> {
@@ -180,15 +194,27 @@ async fn run(
         receipts_due: None,
     };
     for member in store::memberships(&inner.db, me).await? {
-        let from = positions
-            .get(&member.conversation_id)
-            .copied()
-            .unwrap_or(member.last_read_seq);
-        feed.last.insert(member.conversation_id, from);
-        if !feed
-            .replay(inner, sink, member.conversation_id, from)
-            .await?
-        {
+        let conversation = member.conversation_id;
+        let stand = positions.get(&conversation).copied();
+        let from = stand.map_or(member.last_read_seq, |s| s.sequence);
+        // Edits and deletes of messages the client already has.
+        if let Some(stand) = stand {
+            for row in store::changed_since(&inner.db, conversation, stand.changes, from).await? {
+                let changed = pb::MessageChanged {
+                    change_sequence: row.changed_seq,
+                    message: Some(convert::message(&row)),
+                };
+                if sink
+                    .send(event(pb::subscribe_response::Event::Changed(changed)))
+                    .await
+                    .is_err()
+                {
+                    return Ok(());
+                }
+            }
+        }
+        feed.last.insert(conversation, from);
+        if !feed.replay(inner, sink, conversation, from).await? {
             return Ok(());
         }
     }

@@ -15,6 +15,8 @@ pub mod conversations {
         pub last_seq: i64,
         pub created_at: ChronoDateTimeUtc,
         pub last_activity_at: ChronoDateTimeUtc,
+        /// Edits and deletes so far.
+        pub change_seq: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -71,6 +73,8 @@ pub mod messages {
         /// The text as written, when contact details were masked (for moderation).
         pub original_text: Option<String>,
         pub system_code: String,
+        /// The conversation's change number of the last edit or delete (0: none).
+        pub changed_seq: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -29,6 +29,24 @@ impl MigrationTrait for Features {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per ALTER: SQLite adds columns one at a time.
         let columns = [
+            // Edits and deletes are numbered per conversation, so a client
+            // resuming learns those it missed.
+            (
+                "conversations",
+                col("change_seq")
+                    .big_integer()
+                    .not_null()
+                    .default(0)
+                    .to_owned(),
+            ),
+            (
+                "messages",
+                col("changed_seq")
+                    .big_integer()
+                    .not_null()
+                    .default(0)
+                    .to_owned(),
+            ),
             (
                 "members",
                 col("admin").boolean().not_null().default(false).to_owned(),
@@ -97,6 +115,14 @@ impl MigrationTrait for Features {
         for (table, column) in columns {
             manager.alter_table(add_column(table, column)).await?;
         }
+        manager
+            .create_index(index(
+                "messages_changed",
+                "messages",
+                &["conversation_id", "changed_seq"],
+                false,
+            ))
+            .await?;
         manager
             .create_table(
                 Table::create()

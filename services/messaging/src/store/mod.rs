@@ -48,6 +48,7 @@ pub async fn insert_conversation(
         last_seq: Set(0),
         created_at: Set(now),
         last_activity_at: Set(now),
+        change_seq: Set(0),
     }
     .insert(db)
     .await?;
@@ -256,6 +257,37 @@ pub async fn next_seq(
         .ok_or_else(|| DbErr::RecordNotFound("conversation".into()))
 }
 
+/// Takes the next change number of a conversation (for an edit or delete).
+pub async fn next_change_seq(db: &impl ConnectionTrait, conversation: Uuid) -> Result<i64, DbErr> {
+    conversations::Entity::update_many()
+        .col_expr(
+            conversations::Column::ChangeSeq,
+            Expr::col(conversations::Column::ChangeSeq).add(1),
+        )
+        .filter(conversations::Column::Id.eq(conversation))
+        .exec_with_returning(db)
+        .await?
+        .first()
+        .map(|row| row.change_seq)
+        .ok_or_else(|| DbErr::RecordNotFound("conversation".into()))
+}
+
+/// Messages up to `up_to` changed after change number `after`, in change order.
+pub async fn changed_since(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    after: i64,
+    up_to: i64,
+) -> Result<Vec<MessageRow>, DbErr> {
+    messages::Entity::find()
+        .filter(messages::Column::ConversationId.eq(conversation))
+        .filter(messages::Column::ChangedSeq.gt(after))
+        .filter(messages::Column::Seq.lte(up_to))
+        .order_by_asc(messages::Column::ChangedSeq)
+        .all(db)
+        .await
+}
+
 pub async fn insert_message(
     db: &impl ConnectionTrait,
     row: MessageRow,
@@ -281,6 +313,7 @@ fn active(row: MessageRow) -> messages::ActiveModel {
         masked: Set(row.masked),
         original_text: Set(row.original_text),
         system_code: Set(row.system_code),
+        changed_seq: Set(row.changed_seq),
     }
 }
 
