@@ -2,26 +2,13 @@
 //! directly to the all-in-one process and through Envoy (the rendered
 //! all-in-one configuration), in the same run.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use frevix_proto::identity::v1::{self as pb, identity_service_client::IdentityServiceClient};
 use frevix_testkit::{Backend, TestApp, authed};
 use tonic::transport::Channel;
 
 const CALLS: usize = 3_000;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn latencies(channel: Channel, token: &str) -> (f64, f64) {
     let mut client = IdentityServiceClient::new(channel);
@@ -46,7 +33,7 @@ async fn latencies(channel: Channel, token: &str) -> (f64, f64) {
 }
 
 pub async fn run() {
-    let envoy = repo().join(".venv/bin/envoy");
+    let envoy = frevix_testkit::repo().join(".venv/bin/envoy");
     if !envoy.exists() {
         println!("gateway   skipped: no .venv/bin/envoy (make tools installs it)");
         return;
@@ -54,48 +41,8 @@ pub async fn run() {
     let app =
         TestApp::spawn_with(Backend::Sqlite, |c| c.server.cors_allowed_origins = vec![]).await;
     let user = app.register().await;
-    let (port, admin) = (free_port(), free_port());
-    let config = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
-    let rendered = tokio::process::Command::new("python3")
-        .arg(repo().join("gateway-envoy/render.py"))
-        .args(["--shape", "all-in-one", "--out"])
-        .arg(config.path())
-        .env("FREVIX_GATEWAY_PORT", port.to_string())
-        .env("FREVIX_GATEWAY_ADMIN_PORT", admin.to_string())
-        .env(
-            "FREVIX_GATEWAY_ALL_IN_ONE_PORT",
-            app.addr.port().to_string(),
-        )
-        .status()
-        .await
-        .unwrap();
-    assert!(rendered.success());
-    let mut child = tokio::process::Command::new(envoy)
-        .arg("-c")
-        .arg(config.path())
-        .args(["--log-level", "warn", "--base-id"])
-        .arg(port.to_string())
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let through = loop {
-        if let Ok(channel) = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-            .unwrap()
-            .connect()
-            .await
-        {
-            let mut client = IdentityServiceClient::new(channel.clone());
-            if client
-                .get_me(authed(&user.access_token, pb::GetMeRequest {}))
-                .await
-                .is_ok()
-            {
-                break channel;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let gateway = app.spawn_gateway().await;
+    let through = gateway.channel.clone();
     let direct = Channel::from_shared(app.url())
         .unwrap()
         .connect()
@@ -108,6 +55,5 @@ pub async fn run() {
         envoy_p50 - direct_p50,
         envoy_p99 - direct_p99
     );
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
+    drop(gateway);
 }

@@ -7,93 +7,13 @@
 // A failed expectation should panic in a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use frevix_proto::identity::v1 as identity;
-use frevix_proto::marketplace::v1 as marketplace;
 use frevix_proto::messaging::v1 as messaging;
-use frevix_testkit::{Backend, TestApp, authed};
+use frevix_testkit::{Backend, TestApp, authed, repo};
 use tokio_stream::StreamExt as _;
 use tonic::Code;
-use tonic::transport::Channel;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Envoy on a free port in front of `app`; killed when dropped.
-struct Gateway {
-    _child: tokio::process::Child,
-    _config: tempfile::NamedTempFile,
-    port: u16,
-    channel: Channel,
-}
-
-async fn gateway(app: &TestApp) -> Gateway {
-    let (port, admin) = (free_port(), free_port());
-    let config = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
-    let rendered = tokio::process::Command::new("python3")
-        .arg(repo().join("gateway-envoy/render.py"))
-        .args(["--shape", "all-in-one", "--out"])
-        .arg(config.path())
-        .env("FREVIX_GATEWAY_PORT", port.to_string())
-        .env("FREVIX_GATEWAY_ADMIN_PORT", admin.to_string())
-        .env(
-            "FREVIX_GATEWAY_ALL_IN_ONE_PORT",
-            app.addr.port().to_string(),
-        )
-        .status()
-        .await
-        .unwrap();
-    assert!(rendered.success());
-    let envoy = std::env::var("FREVIX_TEST_ENVOY_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo().join(".venv/bin/envoy"));
-    let child = tokio::process::Command::new(envoy)
-        .arg("-c")
-        .arg(config.path())
-        .args(["--log-level", "warn", "--base-id"])
-        .arg(port.to_string())
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Ready once a public call goes through (the cluster's first health
-    // check has passed).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(channel) = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-            .unwrap()
-            .connect()
-            .await
-        {
-            let answered = marketplace::marketplace_service_client::MarketplaceServiceClient::new(
-                channel.clone(),
-            )
-            .list_categories(marketplace::ListCategoriesRequest {})
-            .await;
-            if answered.is_ok() {
-                return Gateway {
-                    _child: child,
-                    _config: config,
-                    port,
-                    channel,
-                };
-            }
-        }
-        assert!(Instant::now() < deadline, "envoy never passed a call");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 /// Runs a tool from the project's `.venv` and returns what it printed.
 async fn tool(name: &str, args: &[&str]) -> String {
@@ -126,7 +46,7 @@ async fn envoy_fronts_frevix_for_apps_and_browsers() {
     let app =
         TestApp::spawn_with(Backend::Sqlite, |c| c.server.cors_allowed_origins = vec![]).await;
     let user = app.register().await;
-    let gateway = gateway(&app).await;
+    let gateway = app.spawn_gateway().await;
     let mut identity =
         identity::identity_service_client::IdentityServiceClient::new(gateway.channel.clone());
 

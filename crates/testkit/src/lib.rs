@@ -12,12 +12,14 @@
 
 mod app;
 mod events;
+mod gateway;
 mod mail;
 mod postgres;
 pub mod status;
 
 pub use app::{Backend, TestApp, TestUser, authed, unique_email};
 pub use events::{TestStreams, nats_url};
+pub use gateway::{Gateway, repo};
 pub use postgres::TestDatabase;
 
 /// Runs `work` to completion on a runtime of its own in another thread: for
