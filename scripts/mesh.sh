@@ -4,12 +4,25 @@
 # scripts/test-services.sh), an SMTP sink that prints mail, identity,
 # marketplace and messaging each as its own process with its own database,
 # and Envoy in front on 127.0.0.1:8080 (admin on 127.0.0.1:9901).
-# Ctrl-C stops everything it started. Logs go to data/mesh/logs/.
+# Ctrl-C (or TERM) stops everything it started. Logs go to data/mesh/logs/.
+# Env: MESH_DIR        where logs and media go (default data/mesh)
+#      MESH_DB_PREFIX  database names (default frevix_: frevix_identity, …)
+#      MESH_FRESH=1    drop those databases first (the browser test does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
-LOGS="$REPO/data/mesh/logs"
-mkdir -p "$LOGS" "$REPO/data/mesh/media"
+DIR="${MESH_DIR:-$REPO/data/mesh}"
+PREFIX="${MESH_DB_PREFIX:-frevix_}"
+LOGS="$DIR/logs"
+mkdir -p "$LOGS" "$DIR/media"
+
+# The mesh listens on fixed ports; say which one is taken rather than fail later.
+for port in 2525 50051 50052 50055 8080 9901; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "mesh: 127.0.0.1:$port is in use (another mesh?); stop it first" >&2
+    exit 1
+  fi
+done
 
 eval "$(scripts/test-services.sh)"
 pg="$FREVIX_TEST_DATABASE_URL"
@@ -17,12 +30,11 @@ nats="$FREVIX_TEST_NATS_URL"
 py="$REPO/.venv/bin/python"
 
 for db in identity marketplace messaging; do
-  "$py" - "$pg" "frevix_$db" <<'PY'
-import subprocess, sys
-url, name = sys.argv[1], sys.argv[2]
-# psql is where PostgreSQL is; createdb fails harmlessly when it exists.
-subprocess.run(["psql", url, "-qc", f"CREATE DATABASE {name}"], capture_output=True)
-PY
+  if [[ "${MESH_FRESH:-}" == 1 ]]; then
+    psql "$pg" -qc "DROP DATABASE IF EXISTS \"$PREFIX$db\" WITH (FORCE)" >/dev/null
+  fi
+  # Fails harmlessly when it exists.
+  psql "$pg" -qc "CREATE DATABASE \"$PREFIX$db\"" >/dev/null 2>&1 || true
 done
 
 cargo build -p frevix
@@ -37,7 +49,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-"$py" -m aiosmtpd -n -l 127.0.0.1:2525 >"$LOGS/mail.log" 2>&1 &
+PYTHONUNBUFFERED=1 "$py" -m aiosmtpd -n -l 127.0.0.1:2525 >"$LOGS/mail.log" 2>&1 &
 pids+=($!)
 
 common=(
@@ -47,14 +59,14 @@ common=(
   FREVIX_SERVER__CORS_ALLOWED_ORIGINS='[]'
   FREVIX_LOG_FORMAT=text
 )
-env "${common[@]}" FREVIX_IDENTITY__DATABASE__URL="${pg%/*}/frevix_identity" \
+env "${common[@]}" FREVIX_IDENTITY__DATABASE__URL="${pg%/*}/${PREFIX}identity" \
   "$bin" serve identity >"$LOGS/identity.log" 2>&1 &
 pids+=($!)
-env "${common[@]}" FREVIX_MARKETPLACE__DATABASE__URL="${pg%/*}/frevix_marketplace" \
+env "${common[@]}" FREVIX_MARKETPLACE__DATABASE__URL="${pg%/*}/${PREFIX}marketplace" \
   "$bin" serve marketplace >"$LOGS/marketplace.log" 2>&1 &
 pids+=($!)
-env "${common[@]}" FREVIX_MESSAGING__DATABASE__URL="${pg%/*}/frevix_messaging" \
-  FREVIX_MESSAGING__MEDIA__STORE_URL="file://$REPO/data/mesh/media" \
+env "${common[@]}" FREVIX_MESSAGING__DATABASE__URL="${pg%/*}/${PREFIX}messaging" \
+  FREVIX_MESSAGING__MEDIA__STORE_URL="file://$DIR/media" \
   "$bin" serve messaging >"$LOGS/messaging.log" 2>&1 &
 pids+=($!)
 .venv/bin/envoy -c gateway-envoy/envoy-mesh.yaml --log-level warn >"$LOGS/envoy.log" 2>&1 &

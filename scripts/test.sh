@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test against real PostgreSQL, NATS and an SMTP server. Uses the
 # ones on the usual local ports when they answer and starts its own otherwise
-# (scripts/test-services.sh), so it works on a fresh machine too.
+# (scripts/test-services.sh), so it works on a fresh machine too. Ends with
+# the browser test (scripts/web-test.sh): Playwright through Envoy, the mesh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,6 @@ else
   echo "cargo-nextest not found; using cargo test" >&2
   cargo test --workspace --no-fail-fast
 fi
+
+# The browser client through Envoy against the mesh (Playwright + Chromium).
+scripts/web-test.sh

@@ -1,0 +1,160 @@
+// Two people in two headless Chromium contexts, through Envoy against the
+// mesh: a freelancer and a client sign up (the code comes from the mail the
+// mesh's SMTP sink printed), log in; the freelancer publishes a gig; the
+// client finds it, opens it and messages the seller, who sees the message
+// arrive live without reloading, and answers; the client sees the answer
+// live. A screenshot of each step is saved in e2e-artifacts/.
+//
+// Env: E2E_MAIL_LOG  the SMTP sink's output (required)
+//      CHROMIUM  Chromium to drive (default /usr/bin/chromium)
+import { readFile, mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { preview } from "vite";
+
+const WEB = fileURLToPath(new URL("..", import.meta.url));
+const ARTIFACTS = `${WEB}e2e-artifacts`;
+const MAIL_LOG = process.env.E2E_MAIL_LOG;
+if (!MAIL_LOG) throw new Error("E2E_MAIL_LOG must name the SMTP sink's output");
+const STEP_TIMEOUT = 15_000;
+
+const run = Date.now().toString(36);
+const seller = { name: "Sam Seller", email: `sam-${run}@example.test`, password: "a long seller passphrase" };
+const buyer = { name: "Bea Buyer", email: `bea-${run}@example.test`, password: "a long buyer passphrase" };
+const gigTitle = `Hand-drawn bakery logo ${run}`;
+
+let shot = 0;
+async function screenshot(page, name) {
+  shot += 1;
+  const path = `${ARTIFACTS}/${String(shot).padStart(2, "0")}-${name}.png`;
+  await page.screenshot({ path, fullPage: true });
+  console.log(`screenshot ${path}`);
+}
+
+/** The newest six-digit code mailed to `email`, from aiosmtpd's printout. */
+async function codeFor(email) {
+  const deadline = Date.now() + STEP_TIMEOUT;
+  while (Date.now() < deadline) {
+    const log = await readFile(MAIL_LOG, "utf8").catch(() => "");
+    const mails = log.split("---------- MESSAGE FOLLOWS ----------").filter((m) => m.includes(email));
+    const code = mails.at(-1)?.match(/^ {4}(\d{6})\s*$/m)?.[1];
+    if (code) return code;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no code mailed to ${email}`);
+}
+
+async function signUpAndLogIn(page, person, { freelancer }) {
+  await page.goto(origin);
+  await page.fill("#signup-form [name=displayName]", person.name);
+  await page.fill("#signup-form [name=email]", person.email);
+  await page.fill("#signup-form [name=password]", person.password);
+  if (freelancer) await page.check("#signup-form [name=freelancer]");
+  await page.click("#signup-form button[type=submit]");
+  await page.waitForSelector("#verify-form");
+  await expectText(page, "#auth .status", "data/mesh/logs/mail.log");
+  await screenshot(page, `${person.name.split(" ")[0].toLowerCase()}-signed-up`);
+  await page.fill("#verify-form [name=code]", await codeFor(person.email));
+  await page.click("#verify-form button[type=submit]");
+  await page.waitForSelector("#login-form");
+  await page.fill("#login-form [name=password]", person.password);
+  await page.click("#login-form button[type=submit]");
+  await expectText(page, "#me", person.name);
+  await expectText(page, "#notification-list", "Nothing yet");
+}
+
+async function expectText(page, selector, text) {
+  await page.waitForFunction(
+    ([s, t]) => document.querySelector(s)?.textContent?.includes(t),
+    [selector, text],
+    { timeout: STEP_TIMEOUT },
+  ).catch(async (error) => {
+    const found = await page.textContent(selector).catch(() => null);
+    throw new Error(`expected ${selector} to contain ${JSON.stringify(text)}, found ${JSON.stringify(found)}`, { cause: error });
+  });
+}
+
+await mkdir(ARTIFACTS, { recursive: true });
+const server = await preview({ root: WEB, logLevel: "warn" });
+const origin = server.resolvedUrls.local[0];
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const sellerPage = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  const buyerPage = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  for (const page of [sellerPage, buyerPage]) {
+    page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+  }
+
+  // The freelancer signs up, logs in and publishes a gig.
+  await signUpAndLogIn(sellerPage, seller, { freelancer: true });
+  await sellerPage.waitForSelector("#sell-form select[name=category] option", { state: "attached" });
+  await sellerPage.fill("#sell-form [name=title]", gigTitle);
+  await sellerPage.fill("#sell-form [name=description]", "A logo drawn by hand, delivered as SVG and PNG.");
+  await sellerPage.selectOption("#sell-form select[name=category]", { index: 0 });
+  await sellerPage.fill("#sell-form [name=price]", "45");
+  await sellerPage.fill("#sell-form [name=days]", "3");
+  await sellerPage.click("#sell-form button[type=submit]");
+  await expectText(sellerPage, "#sell .status", "Published");
+  await sellerPage.waitForSelector("#live-state.on", { timeout: STEP_TIMEOUT });
+  await screenshot(sellerPage, "sam-published-a-gig");
+
+  // The client signs up, logs in, finds the gig with filters and opens it.
+  await signUpAndLogIn(buyerPage, buyer, { freelancer: false });
+  await buyerPage.fill("#search-form [name=query]", `bakery ${run}`);
+  await buyerPage.fill("#search-form [name=maxPrice]", "100");
+  await buyerPage.fill("#search-form [name=maxDays]", "7");
+  await buyerPage.click("#search-form button[type=submit]");
+  await expectText(buyerPage, "#gig-results", gigTitle);
+  await screenshot(buyerPage, "bea-found-the-gig");
+  await buyerPage.click(`#gig-results button:has-text("${gigTitle}")`);
+  await expectText(buyerPage, "#gig-detail", "Sold by Sam Seller");
+  await screenshot(buyerPage, "bea-opened-the-gig");
+
+  // She messages the seller.
+  await buyerPage.click("#contact-seller");
+  await expectText(buyerPage, "#thread-title", "Sam Seller");
+  await buyerPage.fill("#composer-text", "Hi Sam! Could you do a croissant in the logo?");
+  await buyerPage.click("#composer button[type=submit]");
+  await expectText(buyerPage, "#thread", "croissant");
+  await screenshot(buyerPage, "bea-sent-a-message");
+
+  // The seller's page, never reloaded, shows the new conversation live.
+  await expectText(sellerPage, "#conversations", "Bea Buyer");
+  await expectText(sellerPage, "#conversations", "croissant");
+  await sellerPage.waitForFunction(() => document.querySelector("#conversations .badge")?.textContent === "1", null, { timeout: STEP_TIMEOUT });
+  await screenshot(sellerPage, "sam-sees-it-arrive");
+  await sellerPage.click('#conversations button:has-text("Bea Buyer")');
+  await expectText(sellerPage, "#thread .message.theirs", "croissant");
+  await sellerPage.fill("#composer-text", "Happily, a golden one.");
+  await sellerPage.press("#composer-text", "Enter");
+  await expectText(sellerPage, "#thread .message.mine", "golden");
+  await screenshot(sellerPage, "sam-answered");
+
+  // And the client sees the answer live in the open thread.
+  await expectText(buyerPage, "#thread .message.theirs", "golden");
+  await expectText(sellerPage, "#presence", "online");
+  await screenshot(buyerPage, "bea-sees-the-answer");
+
+  // She signs out; the seller sees her go offline and writes again; she
+  // finds a notification about it when she is back.
+  await buyerPage.click("#sign-out");
+  await expectText(sellerPage, "#presence", "offline");
+  await sellerPage.fill("#composer-text", "First sketch is ready whenever you are.");
+  await sellerPage.press("#composer-text", "Enter");
+  await expectText(sellerPage, "#thread .message.mine:last-child", "First sketch");
+  await buyerPage.click("#auth button:has-text('Log in')");
+  await buyerPage.fill("#login-form [name=email]", buyer.email);
+  await buyerPage.fill("#login-form [name=password]", buyer.password);
+  await buyerPage.click("#login-form button[type=submit]");
+  await expectText(buyerPage, "#notification-list", "New messages from Sam Seller");
+  await expectText(buyerPage, "#unread-notifications", "1");
+  await expectText(buyerPage, "#conversations", "First sketch");
+  await screenshot(buyerPage, "bea-back-with-a-notification");
+  console.log("browser chat through Envoy: ok");
+} finally {
+  await browser.close();
+  await new Promise((resolve) => server.httpServer.close(resolve));
+}
