@@ -164,6 +164,24 @@ async fn envoy_fronts_frevix_for_apps_and_browsers() {
     )
     .await;
     assert!(web.contains("\"slug\""), "{web}");
+    // … and the same commands straight at the all-in-one port.
+    let direct = app.addr.to_string();
+    let listed = tool("grpcurl", &["-plaintext", &direct, "list"]).await;
+    assert!(
+        listed.contains("frevix.marketplace.v1.MarketplaceService"),
+        "{listed}"
+    );
+    let web = tool(
+        "buf",
+        &[
+            "curl",
+            "--protocol",
+            "grpcweb",
+            &format!("http://{direct}/frevix.marketplace.v1.MarketplaceService/ListCategories"),
+        ],
+    )
+    .await;
+    assert!(web.contains("\"slug\""), "{web}");
 
     // A live feed through Envoy.
     let other = app.register().await;
