@@ -63,6 +63,13 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         clients: usize,
     },
+    /// Apply one service's pending database migrations and exit (the
+    /// Kubernetes migration Job runs this before new servers roll out). Needs
+    /// only FREVIX_<SERVICE>__DATABASE__URL.
+    Migrate {
+        #[arg(value_enum)]
+        service: Service,
+    },
     /// Domain events.
     Events {
         #[command(subcommand)]
@@ -90,6 +97,14 @@ enum Events {
 #[derive(Clone, Copy, ValueEnum)]
 enum Serve {
     All,
+    Identity,
+    Marketplace,
+    Messaging,
+}
+
+/// A service with a database of its own.
+#[derive(Clone, Copy, ValueEnum)]
+enum Service {
     Identity,
     Marketplace,
     Messaging,
@@ -134,6 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     data_dir,
                 },
         } => tail::run(cli.config.as_deref(), service, from_start, data_dir).await,
+        Command::Migrate { service } => migrate(cli.config.as_deref(), service).await,
         Command::Serve {
             what,
             listen,
@@ -204,6 +220,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn migrate(file: Option<&std::path::Path>, service: Service) -> anyhow::Result<()> {
+    let config: FrevixConfig = frevix_platform::config::load(&FrevixConfig::default(), file)?;
+    let (key, database) = match service {
+        Service::Identity => ("identity.database", &config.identity.database),
+        Service::Marketplace => ("marketplace.database", &config.marketplace.database),
+        Service::Messaging => ("messaging.database", &config.messaging.database),
+    };
+    database.validate(key)?;
+    let url = database.url.expose_secret();
+    let db = match service {
+        Service::Identity => connect_and_migrate::<frevix_identity::Migrator>(url, 1).await,
+        Service::Marketplace => connect_and_migrate::<frevix_marketplace::Migrator>(url, 1).await,
+        Service::Messaging => connect_and_migrate::<frevix_messaging::Migrator>(url, 1).await,
+    }
+    .with_context(|| format!("migrating {key}"))?;
+    db.close().await?;
+    println!("{key}: migrations applied");
+    Ok(())
 }
 
 async fn serve(shape: Shape, config: FrevixConfig) -> anyhow::Result<()> {

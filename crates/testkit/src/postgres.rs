@@ -101,6 +101,25 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// An empty database, for tests of migrating itself.
+    pub async fn empty() -> TestDatabase {
+        let admin_url = admin_url();
+        let admin = connect_one(&admin_url).await;
+        let name = format!("frevix_test_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        TestDatabase {
+            url: with_database(&admin_url, &name),
+            name,
+            admin_url,
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let admin_url = self.admin_url.clone();

@@ -7,7 +7,9 @@ pub mod idempotency;
 use std::path::Path;
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 /// Which engine a URL points at.
@@ -34,7 +36,17 @@ pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
 
+/// The advisory lock PostgreSQL migrations run under (advisory locks are
+/// per database, so one key serves every service).
+const MIGRATION_LOCK: i64 = 0x4652_4556_4958; // "FREVIX"
+
 /// Connects and applies every pending migration of `M`.
+///
+/// On PostgreSQL the migrations run in one transaction holding an advisory
+/// lock: replicas starting together, or a migration job beside them, would
+/// otherwise race over the same pending migration ("relation already
+/// exists"). The first applies it; the others wait, then find nothing
+/// pending. A failed migration leaves the schema as it was.
 ///
 /// SQLite gets one connection: SQLite allows one writer at a time, and a pool
 /// of writers only trades that for "database is locked" errors.
@@ -64,7 +76,17 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
         db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
             .await?;
     }
-    M::up(&db, None).await?;
+    match engine {
+        Engine::Postgres => {
+            let txn = db.begin().await?;
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                .await?;
+            M::up(&txn, None).await?;
+            txn.commit().await?;
+        }
+        // One connection, one writer: nothing to race.
+        Engine::Sqlite => M::up(&db, None).await?,
+    }
     Ok(db)
 }
 
