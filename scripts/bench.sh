@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks need the same PostgreSQL and NATS as the tests, and the release
 # `frevix` binary (the chat benchmark runs messaging as its own process).
-# FREVIX_BENCH_ONLY=search|chat|gateway runs one part.
+# FREVIX_BENCH_ONLY=search|chat|gateway runs one part; gateway-idle (11 minutes:
+# a Subscribe through Envoy left idle) runs only when asked for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/test-services.sh)"

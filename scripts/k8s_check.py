@@ -114,24 +114,30 @@ def containers(spec):
     return spec.get("initContainers", []) + spec.get("containers", [])
 
 
+def pod_refs(spec, kind):
+    """(name, key or None, optional) for each `kind` ("secret" or "configMap")
+    a pod spec reads: env values, envFrom and volumes."""
+    refs = []
+    name_field = "secretName" if kind == "secret" else "name"
+    for container in containers(spec):
+        for env in container.get("env", []):
+            ref = env.get("valueFrom", {}).get(f"{kind}KeyRef")
+            if ref:
+                refs.append((ref["name"], ref["key"], ref.get("optional", False)))
+        for source in container.get("envFrom", []):
+            ref = source.get(f"{kind}Ref")
+            if ref:
+                refs.append((ref["name"], None, ref.get("optional", False)))
+    for volume in spec.get("volumes", []):
+        ref = volume.get(kind)
+        if ref:
+            refs.append((ref[name_field], None, ref.get("optional", False)))
+    return refs
+
+
 def secret_refs(doc):
     """(name, key or None, optional) for every Secret a manifest reads."""
-    refs = []
-    spec = pod_spec(doc)
-    if spec is not None:
-        for container in containers(spec):
-            for env in container.get("env", []):
-                ref = env.get("valueFrom", {}).get("secretKeyRef")
-                if ref:
-                    refs.append((ref["name"], ref["key"], ref.get("optional", False)))
-            for source in container.get("envFrom", []):
-                ref = source.get("secretRef")
-                if ref:
-                    refs.append((ref["name"], None, ref.get("optional", False)))
-        for volume in spec.get("volumes", []):
-            ref = volume.get("secret")
-            if ref:
-                refs.append((ref["secretName"], None, ref.get("optional", False)))
+    refs = pod_refs(pod_spec(doc) or {}, "secret")
     if doc.get("kind") == "Cluster":
         for role in doc.get("spec", {}).get("managed", {}).get("roles", []):
             if "passwordSecret" in role:
@@ -140,22 +146,7 @@ def secret_refs(doc):
 
 
 def config_map_refs(doc):
-    refs = []
-    spec = pod_spec(doc) or {}
-    for container in containers(spec):
-        for env in container.get("env", []):
-            ref = env.get("valueFrom", {}).get("configMapKeyRef")
-            if ref:
-                refs.append((ref["name"], ref["key"], ref.get("optional", False)))
-        for source in container.get("envFrom", []):
-            ref = source.get("configMapRef")
-            if ref:
-                refs.append((ref["name"], None, ref.get("optional", False)))
-    for volume in spec.get("volumes", []):
-        ref = volume.get("configMap")
-        if ref:
-            refs.append((ref["name"], None, ref.get("optional", False)))
-    return refs
+    return pod_refs(pod_spec(doc) or {}, "configMap")
 
 
 def keys_of(doc):

@@ -13,6 +13,12 @@ MESH="$REPO/data/e2e"
 
 log() { printf 'web-test.sh: %s\n' "$*" >&2; }
 
+# Vite 8 needs Node.js 20.19 or newer (Debian 12's own nodejs is 18).
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null; then
+  log "the browser test needs Node.js 20.19+ with npm (found: $(node --version 2>/dev/null || echo none))"
+  exit 1
+fi
+
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 if [[ ! -x "$chromium" ]]; then
   if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

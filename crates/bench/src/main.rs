@@ -9,7 +9,9 @@
 //! - SearchGigs over 100,000 gigs on PostgreSQL and SQLite (see [`search`]).
 //! - Chat: memory per idle stream at 10,000 streams, and delivery latency
 //!   at 2,000 messages/s against pgbench (see [`chat`]).
-//! - What Envoy adds to a unary call (see [`gateway`]).
+//! - What Envoy adds to a unary call, and (only when asked for:
+//!   `FREVIX_BENCH_ONLY=gateway-idle`, 11 minutes) a Subscribe through
+//!   Envoy staying open while idle (see [`gateway`]).
 //!
 //! The identity server runs in this process on the all-in-one shape (SQLite)
 //! or, with `FREVIX_BENCH_BACKEND=postgres`, on PostgreSQL.
@@ -43,6 +45,10 @@ async fn main() {
         }
         Ok("gateway") => {
             gateway::run().await;
+            return;
+        }
+        Ok("gateway-idle") => {
+            gateway::idle_subscription().await;
             return;
         }
         _ => {}

@@ -81,37 +81,32 @@ impl TestDatabase {
                 .await
                 .unwrap();
         }
-        let name = format!("frevix_test_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .execute_unprepared(&format!(
-                "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
-            ))
-            .await
-            .unwrap();
+        let database =
+            TestDatabase::new(&admin, admin_url, &format!("TEMPLATE \"{template}\"")).await;
         admin
             .execute_unprepared("SELECT pg_advisory_unlock(727001)")
             .await
             .unwrap();
         admin.close().await.unwrap();
-        TestDatabase {
-            url: with_database(&admin_url, &name),
-            name,
-            admin_url,
-        }
+        database
     }
-}
 
-impl TestDatabase {
     /// An empty database, for tests of migrating itself.
     pub async fn empty() -> TestDatabase {
         let admin_url = admin_url();
         let admin = connect_one(&admin_url).await;
+        let database = TestDatabase::new(&admin, admin_url, "").await;
+        admin.close().await.unwrap();
+        database
+    }
+
+    /// `CREATE DATABASE <a new name> <options>`.
+    async fn new(admin: &DatabaseConnection, admin_url: String, options: &str) -> TestDatabase {
         let name = format!("frevix_test_{}", uuid::Uuid::new_v4().simple());
         admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\" {options}"))
             .await
             .unwrap();
-        admin.close().await.unwrap();
         TestDatabase {
             url: with_database(&admin_url, &name),
             name,
