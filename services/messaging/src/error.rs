@@ -41,6 +41,9 @@ pub enum MessagingError {
     /// A client stream broke off; answered as it came.
     #[error("{0}")]
     Stream(tonic::Status),
+    /// UNAVAILABLE: messaging is shutting down; retry (on another replica).
+    #[error("messaging is shutting down; retry")]
+    Unavailable,
     /// INTERNAL.
     #[error("object store: {0}")]
     Storage(#[from] object_store::Error),
@@ -72,6 +75,9 @@ impl From<MessagingError> for Status {
                 error::with_reason(Code::NotFound, "MEDIA_NOT_FOUND", message)
             }
             MessagingError::Stream(status) => status,
+            MessagingError::Unavailable => {
+                error::with_reason(Code::Unavailable, "SHUTTING_DOWN", message)
+            }
             MessagingError::Storage(ref source) => error::internal(source),
             MessagingError::Database(ref source) => error::internal(source),
         }

@@ -16,6 +16,7 @@ pub mod mask;
 mod notify;
 mod presence;
 pub mod store;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +51,8 @@ pub(crate) struct Inner {
     pub notifier: notify::Notifier,
     pub media: Arc<dyn object_store::ObjectStore>,
     pub media_config: config::MediaConfig,
+    /// Group commit of sent messages.
+    pub writer: writer::Writer,
 }
 
 /// Why messaging could not start.
@@ -145,6 +148,7 @@ impl Messaging {
         };
         let presence = presence::Presence::new(db.clone(), &hub, kv, ttl);
         let notifier = notify::Notifier::new(db.clone(), mailer, config.app_url.clone());
+        let writer = writer::Writer::start(db.clone(), outbox.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -163,6 +167,7 @@ impl Messaging {
                 notifier,
                 media,
                 media_config: config.media.clone(),
+                writer,
             }),
         })
     }

@@ -75,6 +75,46 @@ impl Outbox {
     }
 
     /// Wakes the relay after a commit, so events leave at once.
+    /// `publish` for many events of one type in one statement, each with
+    /// its aggregate id.
+    pub async fn publish_many<E: Name>(
+        &self,
+        db: &impl ConnectionTrait,
+        aggregate_type: &str,
+        events: &[(String, E)],
+    ) -> Result<Vec<Uuid>, DbErr> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = Utc::now();
+        let subject = envelope::subject::<E>(&self.prefix, self.producer);
+        let mut ids = Vec::with_capacity(events.len());
+        let rows: Vec<outbox::ActiveModel> = events
+            .iter()
+            .map(|(aggregate_id, event)| {
+                let id = Uuid::now_v7();
+                ids.push(id);
+                let sealed =
+                    envelope::seal(id, self.producer, aggregate_type, aggregate_id, event, now);
+                outbox::ActiveModel {
+                    event_id: Set(id),
+                    subject: Set(subject.clone()),
+                    event_type: Set(E::full_name()),
+                    aggregate_id: Set(aggregate_id.clone()),
+                    envelope: Set(sealed.encode_to_vec()),
+                    created_at: Set(now),
+                    published_at: Set(None),
+                    stream_seq: Set(None),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        outbox::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+        Ok(ids)
+    }
+
     pub fn committed(&self) {
         self.wake.notify_one();
     }

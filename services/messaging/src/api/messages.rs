@@ -4,7 +4,6 @@ use chrono::Utc;
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::FieldViolations;
 use frevix_proto::messaging::v1 as pb;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -14,6 +13,7 @@ use crate::convert;
 use crate::error::{MessagingError, Result};
 use crate::hub::Live;
 use crate::store::{self, MessageRow};
+use crate::writer::NewMessage;
 
 pub async fn send(
     inner: &Inner,
@@ -66,7 +66,15 @@ pub(crate) async fn send_as(
         }
     }
     let conversation = violations.finish(conversation)?.unwrap_or_default();
-    let (row, _) = membership(inner, conversation, me).await?;
+    // The members answer "is the caller one of them" too: one query fewer
+    // on the path every message takes.
+    let member_rows = store::members_of(&inner.db, vec![conversation]).await?;
+    if !member_rows.iter().any(|m| m.account_id == me) {
+        return Err(MessagingError::ConversationNotFound);
+    }
+    let row = store::find_conversation(&inner.db, conversation)
+        .await?
+        .ok_or(MessagingError::ConversationNotFound)?;
     if let Some(stored) = store::find_by_client_id(&inner.db, conversation, me, client_id).await? {
         return Ok(convert::message(&stored));
     }
@@ -81,7 +89,6 @@ pub(crate) async fn send_as(
         .into());
     }
     check_attachments(inner, me, conversation, &attachments).await?;
-    let member_rows = store::members_of(&inner.db, vec![conversation]).await?;
     let archived = member_rows.iter().any(|m| m.archived);
     let members: Vec<Uuid> = member_rows.into_iter().map(|m| m.account_id).collect();
     let others: Vec<Uuid> = members.iter().copied().filter(|m| *m != me).collect();
@@ -94,58 +101,35 @@ pub(crate) async fn send_as(
         .check(&me.to_string())
         .map_err(MessagingError::RateLimited)?;
     let (shown, original) = masked_text(inner, me, &others, text).await?;
-    let now = Utc::now();
-    let stored: Result<MessageRow> = async {
-        let txn = inner.db.begin().await?;
-        let seq = store::next_seq(&txn, conversation, now).await?;
-        let row = store::insert_message(
-            &txn,
-            MessageRow {
-                id: Uuid::now_v7(),
-                conversation_id: conversation,
-                seq,
-                sender_id: me,
-                client_message_id: client_id.to_owned(),
-                masked: original.is_some(),
-                text: shown,
-                original_text: original,
-                created_at: now,
-                kind: "USER".to_owned(),
-                reply_to_seq: req.reply_to_sequence,
-                attachments: attachments
-                    .iter()
-                    .map(|id| id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                edited_at: None,
-                deleted: false,
-                system_code: String::new(),
-                changed_seq: 0,
-            },
-        )
-        .await?;
-        if archived {
-            store::unarchive_all(&txn, conversation).await?;
-        }
-        for media in &attachments {
-            store::media::link(&txn, *media, store::media::CONVERSATION, conversation).await?;
-        }
-        let event = frevix_proto::messaging::v1::MessageSent {
-            message_id: row.id.to_string(),
-            conversation_id: conversation.to_string(),
-            sequence: seq,
-            sender_id: me.to_string(),
-            recipient_ids: others.iter().map(ToString::to_string).collect(),
-        };
-        inner
-            .outbox
-            .publish(&txn, "conversation", &conversation.to_string(), &event)
-            .await?;
-        txn.commit().await?;
-        Ok(row)
-    }
-    .await;
-    let row = match stored {
+    let new = NewMessage {
+        row: MessageRow {
+            id: Uuid::now_v7(),
+            conversation_id: conversation,
+            // Assigned by the writer.
+            seq: 0,
+            sender_id: me,
+            client_message_id: client_id.to_owned(),
+            masked: original.is_some(),
+            text: shown,
+            original_text: original,
+            created_at: Utc::now(),
+            kind: "USER".to_owned(),
+            reply_to_seq: req.reply_to_sequence,
+            attachments: attachments
+                .iter()
+                .map(|id| id.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            edited_at: None,
+            deleted: false,
+            system_code: String::new(),
+            changed_seq: 0,
+        },
+        recipients: others,
+        unarchive: archived,
+        attachments,
+    };
+    let row = match inner.writer.write(new).await {
         Ok(row) => row,
         // A racing resend with the same client id won: answer its message.
         Err(MessagingError::Database(error)) if is_unique_violation(&error) => {
@@ -229,13 +213,15 @@ pub(crate) async fn masked_text(
     others: &[Uuid],
     text: &str,
 ) -> Result<(String, Option<String>)> {
+    // Most messages hold nothing to hide: ask about contracts only when
+    // something would be masked.
+    let Some(masked) = crate::mask::mask(text) else {
+        return Ok((text.to_owned(), None));
+    };
     if store::safety::funded_with_all(&inner.db, me, others).await? {
         return Ok((text.to_owned(), None));
     }
-    Ok(match crate::mask::mask(text) {
-        Some(masked) => (masked, Some(text.to_owned())),
-        None => (text.to_owned(), None),
-    })
+    Ok((masked, Some(text.to_owned())))
 }
 
 pub async fn get(

@@ -243,10 +243,21 @@ pub async fn next_seq(
     conversation: Uuid,
     now: DateTime<Utc>,
 ) -> Result<i64, DbErr> {
+    next_seqs(db, conversation, 1, now).await
+}
+
+/// Takes the next `count` sequences of a conversation (locking its row until
+/// the transaction ends) and answers the last of them.
+pub async fn next_seqs(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    count: i64,
+    now: DateTime<Utc>,
+) -> Result<i64, DbErr> {
     conversations::Entity::update_many()
         .col_expr(
             conversations::Column::LastSeq,
-            Expr::col(conversations::Column::LastSeq).add(1),
+            Expr::col(conversations::Column::LastSeq).add(count),
         )
         .col_expr(conversations::Column::LastActivityAt, Expr::value(now))
         .filter(conversations::Column::Id.eq(conversation))
@@ -293,6 +304,14 @@ pub async fn insert_message(
     row: MessageRow,
 ) -> Result<MessageRow, DbErr> {
     active(row).insert(db).await
+}
+
+/// Writes `rows` with one statement.
+pub async fn insert_messages(db: &impl ConnectionTrait, rows: &[MessageRow]) -> Result<(), DbErr> {
+    messages::Entity::insert_many(rows.iter().cloned().map(active))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
 /// Every column of `row`, to be written.

@@ -1,0 +1,184 @@
+//! Group commit for sent messages. Sends that arrive while a transaction is
+//! committing are written together by the next one: one BEGIN/COMMIT (one
+//! WAL flush), one sequence update per conversation, one multi-row insert of
+//! messages and one of their outbox events. The per-transaction cost that
+//! bounded sends at a few hundred a second is shared by the whole batch, and
+//! a lone send is written at once (nothing waits to fill a batch).
+//!
+//! A batch is all or nothing. When one fails (say, a resend racing its
+//! original into the unique client-id index) its sends are written again one
+//! per transaction, so each gets its own answer and none is lost or doubled.
+//! Writers take conversations' rows in id order, so two batches never wait on
+//! each other in a cycle.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use frevix_platform::events::Outbox;
+use frevix_proto::messaging::v1 as pb;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::error::{MessagingError, Result};
+use crate::store::{self, MessageRow};
+
+/// Sends written by one transaction at most.
+const MAX_BATCH: usize = 128;
+/// Transactions in flight at once: while some commit, others fill.
+const WRITERS: usize = 4;
+/// Sends waiting for a writer before `write` itself waits.
+const QUEUE: usize = 4096;
+
+/// A checked send, ready to be stored: `row.seq` is assigned here.
+pub struct NewMessage {
+    pub row: MessageRow,
+    /// The other members, named in the MessageSent event.
+    pub recipients: Vec<Uuid>,
+    /// Someone had archived the conversation: a new message brings it back.
+    pub unarchive: bool,
+    pub attachments: Vec<Uuid>,
+}
+
+struct Pending {
+    message: NewMessage,
+    reply: oneshot::Sender<Result<MessageRow>>,
+}
+
+/// Hands sends to the writers and waits for their commit.
+pub struct Writer {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl Writer {
+    pub fn start(db: DatabaseConnection, outbox: Outbox) -> Writer {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..WRITERS {
+            tokio::spawn(run(db.clone(), outbox.clone(), receiver.clone()));
+        }
+        Writer { queue }
+    }
+
+    /// Stores `message` (with its sequence and outbox event) and answers the
+    /// stored row once its transaction has committed.
+    pub async fn write(&self, message: NewMessage) -> Result<MessageRow> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Pending { message, reply })
+            .await
+            .map_err(|_| MessagingError::Unavailable)?;
+        answer.await.map_err(|_| MessagingError::Unavailable)?
+    }
+}
+
+async fn run(
+    db: DatabaseConnection,
+    outbox: Outbox,
+    receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
+) {
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut receiver = receiver.lock().await;
+            match receiver.recv().await {
+                Some(first) => batch.push(first),
+                // Messaging is shutting down.
+                None => return,
+            }
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+        }
+        write_batch(&db, &outbox, batch).await;
+    }
+}
+
+async fn write_batch(db: &DatabaseConnection, outbox: &Outbox, mut batch: Vec<Pending>) {
+    batch.sort_by_key(|p| p.message.row.conversation_id);
+    let messages: Vec<&NewMessage> = batch.iter().map(|p| &p.message).collect();
+    match store_all(db, outbox, &messages, Utc::now()).await {
+        Ok(rows) => {
+            for (pending, row) in batch.into_iter().zip(rows) {
+                let _ = pending.reply.send(Ok(row));
+            }
+        }
+        Err(error) if batch.len() == 1 => {
+            if let Some(pending) = batch.pop() {
+                let _ = pending.reply.send(Err(error));
+            }
+        }
+        Err(_) => {
+            for pending in batch {
+                let stored = store_all(db, outbox, &[&pending.message], Utc::now()).await;
+                let _ = pending.reply.send(
+                    stored.and_then(|mut rows| rows.pop().ok_or(MessagingError::Unavailable)),
+                );
+            }
+        }
+    }
+}
+
+/// One transaction: sequences, messages, un-archiving, media links and the
+/// MessageSent events of `messages` (sorted by conversation).
+async fn store_all(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    messages: &[&NewMessage],
+    now: DateTime<Utc>,
+) -> Result<Vec<MessageRow>> {
+    let mut per_conversation: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for message in messages {
+        *per_conversation
+            .entry(message.row.conversation_id)
+            .or_default() += 1;
+    }
+    let txn = db.begin().await?;
+    // The sequences each conversation's messages take, in batch order.
+    let mut next: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for (conversation, count) in &per_conversation {
+        let last = store::next_seqs(&txn, *conversation, *count, now).await?;
+        next.insert(*conversation, last - count + 1);
+    }
+    let mut rows = Vec::with_capacity(messages.len());
+    for message in messages {
+        let mut row = message.row.clone();
+        let seq = next.entry(row.conversation_id).or_default();
+        row.seq = *seq;
+        *seq += 1;
+        rows.push(row);
+    }
+    store::insert_messages(&txn, &rows).await?;
+    let mut events = Vec::with_capacity(rows.len());
+    for (message, row) in messages.iter().zip(&rows) {
+        if message.unarchive {
+            store::unarchive_all(&txn, row.conversation_id).await?;
+        }
+        for media in &message.attachments {
+            store::media::link(
+                &txn,
+                *media,
+                store::media::CONVERSATION,
+                row.conversation_id,
+            )
+            .await?;
+        }
+        events.push((
+            row.conversation_id.to_string(),
+            pb::MessageSent {
+                message_id: row.id.to_string(),
+                conversation_id: row.conversation_id.to_string(),
+                sequence: row.seq,
+                sender_id: row.sender_id.to_string(),
+                recipient_ids: message.recipients.iter().map(ToString::to_string).collect(),
+            },
+        ));
+    }
+    outbox.publish_many(&txn, "conversation", &events).await?;
+    txn.commit().await?;
+    Ok(rows)
+}
