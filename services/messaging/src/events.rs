@@ -588,6 +588,18 @@ impl Apply<'_> {
     /// at most once per conversation an hour.
     async fn digest(&mut self, sent: &pb::MessageSent) -> Result<(), HandlerError> {
         let conversation = id(&sent.conversation_id)?;
+        let mut offline = Vec::new();
+        for recipient in &sent.recipient_ids {
+            let recipient = id(recipient)?;
+            if !self.inner.presence.is_online(recipient) {
+                offline.push(recipient);
+            }
+        }
+        // Everyone is online (the usual case in a live chat): nothing to ask
+        // the database.
+        if offline.is_empty() {
+            return Ok(());
+        }
         let Some(message) = store::message_at(self.txn, conversation, sent.sequence).await? else {
             return Ok(());
         };
@@ -600,11 +612,7 @@ impl Apply<'_> {
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| "Someone".to_owned());
         let now = Utc::now();
-        for recipient in &sent.recipient_ids {
-            let recipient = id(recipient)?;
-            if self.inner.presence.is_online(recipient) {
-                continue;
-            }
+        for recipient in offline {
             let Some(member) = store::find_member(self.txn, conversation, recipient).await? else {
                 continue;
             };

@@ -66,33 +66,35 @@ pub(crate) async fn send_as(
         }
     }
     let conversation = violations.finish(conversation)?.unwrap_or_default();
-    // The members answer "is the caller one of them" too: one query fewer
-    // on the path every message takes.
-    let member_rows = store::members_of(&inner.db, vec![conversation]).await?;
-    if !member_rows.iter().any(|m| m.account_id == me) {
-        return Err(MessagingError::ConversationNotFound);
-    }
-    let row = store::find_conversation(&inner.db, conversation)
+    let context = store::sending::send_context(&inner.db, conversation, me, client_id)
         .await?
+        .filter(|c| c.members.iter().any(|(account, _)| *account == me))
         .ok_or(MessagingError::ConversationNotFound)?;
-    if let Some(stored) = store::find_by_client_id(&inner.db, conversation, me, client_id).await? {
+    if context.existing.is_some()
+        && let Some(stored) =
+            store::find_by_client_id(&inner.db, conversation, me, client_id).await?
+    {
         return Ok(convert::message(&stored));
     }
-    if req.reply_to_sequence > row.last_seq {
+    if req.reply_to_sequence > context.last_seq {
         return Err(FieldViolations::single(
             "reply_to_sequence",
             format!(
                 "must be 0 to {}, the conversation's last sequence",
-                row.last_seq
+                context.last_seq
             ),
         )
         .into());
     }
     check_attachments(inner, me, conversation, &attachments).await?;
-    let archived = member_rows.iter().any(|m| m.archived);
-    let members: Vec<Uuid> = member_rows.into_iter().map(|m| m.account_id).collect();
+    let archived = context.members.iter().any(|(_, archived)| *archived);
+    let members: Vec<Uuid> = context
+        .members
+        .iter()
+        .map(|(account, _)| *account)
+        .collect();
     let others: Vec<Uuid> = members.iter().copied().filter(|m| *m != me).collect();
-    if row.kind == "DIRECT" {
+    if context.kind == "DIRECT" {
         check_not_blocked(inner, me, &others).await?;
     }
     // Only new messages count against the limit; resends are free.

@@ -8,6 +8,7 @@ mod migration_features;
 pub mod notes;
 pub mod safety;
 pub mod search;
+pub mod sending;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
