@@ -29,6 +29,7 @@ impl MigratorTrait for BenchMigrator {
         vec![
             Box::new(frevix_platform::events::schema::OutboxTable),
             Box::new(frevix_platform::events::schema::ConsumerTables),
+            Box::new(frevix_platform::events::schema::OutboxPendingIndex),
         ]
     }
 }

@@ -443,7 +443,10 @@ struct FakeProducer;
 #[async_trait::async_trait]
 impl sea_orm_migration::MigratorTrait for FakeProducer {
     fn migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
-        vec![Box::new(frevix_platform::events::schema::OutboxTable)]
+        vec![
+            Box::new(frevix_platform::events::schema::OutboxTable),
+            Box::new(frevix_platform::events::schema::OutboxPendingIndex),
+        ]
     }
 }
 

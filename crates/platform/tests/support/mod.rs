@@ -27,6 +27,7 @@ impl MigratorTrait for TestMigrator {
             Box::new(frevix_platform::events::schema::OutboxTable),
             Box::new(frevix_platform::events::schema::ConsumerTables),
             Box::new(AppliedTable),
+            Box::new(frevix_platform::events::schema::OutboxPendingIndex),
         ]
     }
 }

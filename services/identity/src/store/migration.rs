@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::db::idempotency::Migration),
             Box::new(InitialSchema),
             Box::new(frevix_platform::events::schema::OutboxTable),
+            Box::new(frevix_platform::events::schema::OutboxPendingIndex),
         ]
     }
 }

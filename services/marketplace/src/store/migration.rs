@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(Seeds),
             Box::new(JobsAndProposals),
             Box::new(FullText),
+            Box::new(frevix_platform::events::schema::OutboxPendingIndex),
         ]
     }
 }

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::events::schema::ConsumerTables),
             Box::new(InitialSchema),
             Box::new(super::migration_features::Features),
+            Box::new(frevix_platform::events::schema::OutboxPendingIndex),
         ]
     }
 }
