@@ -138,11 +138,19 @@ async fn store_all(
             .or_default() += 1;
     }
     let txn = db.begin().await?;
+    let counts: Vec<(Uuid, i64)> = per_conversation.into_iter().collect();
+    let lasts = store::take_seqs(&txn, &counts, now).await?;
+    if lasts.len() != counts.len() {
+        return Err(MessagingError::ConversationNotFound);
+    }
     // The sequences each conversation's messages take, in batch order.
     let mut next: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for (conversation, count) in &per_conversation {
-        let last = store::next_seqs(&txn, *conversation, *count, now).await?;
-        next.insert(*conversation, last - count + 1);
+    for (conversation, last) in lasts {
+        let count = counts
+            .iter()
+            .find(|(c, _)| *c == conversation)
+            .map_or(0, |(_, n)| *n);
+        next.insert(conversation, last - count + 1);
     }
     let mut rows = Vec::with_capacity(messages.len());
     for message in messages {

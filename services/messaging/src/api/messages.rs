@@ -68,7 +68,7 @@ pub(crate) async fn send_as(
     let conversation = violations.finish(conversation)?.unwrap_or_default();
     let context = store::sending::send_context(&inner.db, conversation, me, client_id)
         .await?
-        .filter(|c| c.members.iter().any(|(account, _)| *account == me))
+        .filter(|c| c.members.iter().any(|m| m.account == me))
         .ok_or(MessagingError::ConversationNotFound)?;
     if context.existing.is_some()
         && let Some(stored) =
@@ -87,15 +87,11 @@ pub(crate) async fn send_as(
         .into());
     }
     check_attachments(inner, me, conversation, &attachments).await?;
-    let archived = context.members.iter().any(|(_, archived)| *archived);
-    let members: Vec<Uuid> = context
-        .members
-        .iter()
-        .map(|(account, _)| *account)
-        .collect();
+    let archived = context.members.iter().any(|m| m.archived);
+    let members: Vec<Uuid> = context.members.iter().map(|m| m.account).collect();
     let others: Vec<Uuid> = members.iter().copied().filter(|m| *m != me).collect();
     if context.kind == "DIRECT" {
-        check_not_blocked(inner, me, &others).await?;
+        check_not_blocked(&context.members)?;
     }
     // Only new messages count against the limit; resends are free.
     inner
@@ -186,18 +182,17 @@ async fn check_attachments(
     Ok(violations.finish(())?)
 }
 
-/// FAILED_PRECONDITION when `me` blocked the other member of a direct
+/// FAILED_PRECONDITION when the sender blocked the other member of a direct
 /// conversation, or was blocked by them.
-pub(crate) async fn check_not_blocked(inner: &Inner, me: Uuid, others: &[Uuid]) -> Result<()> {
-    let blocks = store::safety::blocks_between(&inner.db, me, others).await?;
-    if let Some((_, other)) = blocks.iter().find(|(blocker, _)| *blocker == me) {
+fn check_not_blocked(members: &[store::sending::Member]) -> Result<()> {
+    if let Some(other) = members.iter().find(|m| m.blocked_by_sender) {
         return Err(MessagingError::precondition(
             "YOU_BLOCKED_ACCOUNT",
-            other.to_string(),
+            other.account.to_string(),
             "you blocked this account; unblock it to write to it",
         ));
     }
-    if !blocks.is_empty() {
+    if members.iter().any(|m| m.blocks_sender) {
         return Err(MessagingError::precondition(
             "BLOCKED",
             "conversation",

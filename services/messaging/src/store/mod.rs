@@ -247,6 +247,56 @@ pub async fn next_seq(
     next_seqs(db, conversation, 1, now).await
 }
 
+/// Takes the next sequences of several conversations in one statement
+/// (`counts`: conversation, how many) and answers each one's last. On
+/// PostgreSQL the rows are locked in id order first, so two transactions
+/// taking sequences of the same conversations never wait on each other in a
+/// cycle.
+pub async fn take_seqs(
+    db: &impl ConnectionTrait,
+    counts: &[(Uuid, i64)],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    use sea_orm::{DatabaseBackend, Statement, Value};
+    let backend = db.get_database_backend();
+    let mark = |n: usize| match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    };
+    let mut values: Vec<Value> = vec![now.into()];
+    let (mut cases, mut ids) = (String::new(), Vec::new());
+    for (conversation, count) in counts {
+        values.push((*conversation).into());
+        let id = mark(values.len());
+        values.push((*count).into());
+        cases.push_str(&format!(" WHEN {id} THEN {}", mark(values.len())));
+        ids.push(id);
+    }
+    let ids = ids.join(", ");
+    if backend == DatabaseBackend::Postgres {
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT id FROM conversations WHERE id IN ({ids}) ORDER BY id FOR UPDATE"),
+            values.clone(),
+        ))
+        .await?;
+    }
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "UPDATE conversations SET last_seq = last_seq + CASE id{cases} END, \
+                 last_activity_at = {} WHERE id IN ({ids}) RETURNING id, last_seq",
+                mark(1)
+            ),
+            values,
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "last_seq")?)))
+        .collect()
+}
+
 /// Takes the next `count` sequences of a conversation (locking its row until
 /// the transaction ends) and answers the last of them.
 pub async fn next_seqs(

@@ -72,35 +72,6 @@ pub async fn who_blocked(
         .collect())
 }
 
-/// Who of `me` and `others` blocked whom: (blocker, blocked) pairs between
-/// `me` and any of `others`, in one query.
-pub async fn blocks_between(
-    db: &impl ConnectionTrait,
-    me: Uuid,
-    others: &[Uuid],
-) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
-    use sea_orm::Condition;
-    Ok(blocks::Entity::find()
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(blocks::Column::BlockerId.eq(me))
-                        .add(blocks::Column::BlockedId.is_in(others.to_vec())),
-                )
-                .add(
-                    Condition::all()
-                        .add(blocks::Column::BlockerId.is_in(others.to_vec()))
-                        .add(blocks::Column::BlockedId.eq(me)),
-                ),
-        )
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| (row.blocker_id, row.blocked_id))
-        .collect())
-}
-
 /// Records that `a` and `b` have a funded contract.
 pub async fn record_funded(
     db: &impl ConnectionTrait,
