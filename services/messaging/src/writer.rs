@@ -26,8 +26,6 @@ use crate::store::{self, MessageRow};
 
 /// Sends written by one transaction at most.
 const MAX_BATCH: usize = 128;
-/// Transactions in flight at once: while some commit, others fill.
-const WRITERS: usize = 4;
 /// Sends waiting for a writer before `write` itself waits.
 const QUEUE: usize = 4096;
 
@@ -52,10 +50,12 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(db: DatabaseConnection, outbox: Outbox) -> Writer {
+    /// `writers` transactions in flight at once: while some commit, others
+    /// fill.
+    pub fn start(db: DatabaseConnection, outbox: Outbox, writers: usize) -> Writer {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..WRITERS {
+        for _ in 0..writers.max(1) {
             tokio::spawn(run(db.clone(), outbox.clone(), receiver.clone()));
         }
         Writer { queue }
