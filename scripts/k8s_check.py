@@ -183,21 +183,18 @@ def check_references(where, docs, supplied, report):
     pods = [pod_labels(doc) for doc in docs if doc["kind"] in WORKLOADS]
     pods += [{"cnpg.io/cluster": name} for name in by_kind.get("Cluster", {})]
 
+    def check_refs(doc, kind, refs, known, missing):
+        for name, key, optional in refs:
+            found = known.get(name)
+            if found is None:
+                if not optional:
+                    report.error(where, doc, f"{kind} {name} {missing}")
+            elif key is not None and key not in keys_of(found):
+                report.error(where, doc, f"{kind} {name} has no key {key}")
+
     for doc in docs:
-        for name, key, optional in secret_refs(doc):
-            secret = secrets.get(name)
-            if secret is None:
-                if not optional:
-                    report.error(where, doc, f"Secret {name} is neither rendered nor in the supplied list")
-            elif key is not None and key not in keys_of(secret):
-                report.error(where, doc, f"Secret {name} has no key {key}")
-        for name, key, optional in config_map_refs(doc):
-            config_map = config_maps.get(name)
-            if config_map is None:
-                if not optional:
-                    report.error(where, doc, f"ConfigMap {name} is not rendered")
-            elif key is not None and key not in keys_of(config_map):
-                report.error(where, doc, f"ConfigMap {name} has no key {key}")
+        check_refs(doc, "Secret", secret_refs(doc), secrets, "is neither rendered nor in the supplied list")
+        check_refs(doc, "ConfigMap", config_map_refs(doc), config_maps, "is not rendered")
         spec = pod_spec(doc)
         if spec is not None:
             account = spec.get("serviceAccountName")

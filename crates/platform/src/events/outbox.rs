@@ -56,7 +56,21 @@ impl Outbox {
         event: &E,
     ) -> Result<Uuid, DbErr> {
         let id = Uuid::now_v7();
-        let now = Utc::now();
+        self.row(id, aggregate_type, aggregate_id, event, Utc::now())
+            .insert(db)
+            .await?;
+        Ok(id)
+    }
+
+    /// The outbox row of one event.
+    fn row<E: Name>(
+        &self,
+        id: Uuid,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        event: &E,
+        now: chrono::DateTime<Utc>,
+    ) -> outbox::ActiveModel {
         let sealed = envelope::seal(id, self.producer, aggregate_type, aggregate_id, event, now);
         outbox::ActiveModel {
             event_id: Set(id),
@@ -69,9 +83,6 @@ impl Outbox {
             stream_seq: Set(None),
             ..Default::default()
         }
-        .insert(db)
-        .await?;
-        Ok(id)
     }
 
     /// Wakes the relay after a commit, so events leave at once.
@@ -87,26 +98,13 @@ impl Outbox {
             return Ok(Vec::new());
         }
         let now = Utc::now();
-        let subject = envelope::subject::<E>(&self.prefix, self.producer);
         let mut ids = Vec::with_capacity(events.len());
         let rows: Vec<outbox::ActiveModel> = events
             .iter()
             .map(|(aggregate_id, event)| {
                 let id = Uuid::now_v7();
                 ids.push(id);
-                let sealed =
-                    envelope::seal(id, self.producer, aggregate_type, aggregate_id, event, now);
-                outbox::ActiveModel {
-                    event_id: Set(id),
-                    subject: Set(subject.clone()),
-                    event_type: Set(E::full_name()),
-                    aggregate_id: Set(aggregate_id.clone()),
-                    envelope: Set(sealed.encode_to_vec()),
-                    created_at: Set(now),
-                    published_at: Set(None),
-                    stream_seq: Set(None),
-                    ..Default::default()
-                }
+                self.row(id, aggregate_type, aggregate_id, event, now)
             })
             .collect();
         outbox::Entity::insert_many(rows)
