@@ -212,7 +212,29 @@ async fn media_are_read_only_where_they_are_attached(backend: Backend) {
         Code::NotFound
     );
     // Forwarding within the same conversation is fine.
-    send(&bob, &chat.id, "b-1").await.unwrap();
+    let forwarded = send(&bob, &chat.id, "b-1").await.unwrap();
+
+    // A deleted message takes its files out of the conversation, unless
+    // another message there still carries them; the uploader keeps them.
+    let delete = async |who: &TestUser, sequence: i64| {
+        app.messaging
+            .clone()
+            .delete_message(authed(
+                &who.access_token,
+                pb::DeleteMessageRequest {
+                    conversation_id: chat.id.clone(),
+                    sequence,
+                },
+            ))
+            .await
+            .unwrap();
+    };
+    delete(&ada, sent.sequence).await;
+    assert_eq!(download(&app, &bob, &media.id).await.unwrap(), picture);
+    delete(&bob, forwarded.sequence).await;
+    let gone = download(&app, &bob, &media.id).await.unwrap_err();
+    assert_eq!(reason(&gone), "MEDIA_NOT_FOUND");
+    assert_eq!(download(&app, &ada, &media.id).await.unwrap(), picture);
 
     // Delivered to a contract: its client may read it.
     let client = app.register().await;

@@ -161,6 +161,17 @@ pub async fn delete(
     };
     let txn = inner.db.begin().await?;
     store::delete_edits(&txn, row.id).await?;
+    // Its files leave the conversation with it, unless another message there
+    // still carries them (their uploader keeps them either way).
+    for media in row
+        .attachments
+        .split_whitespace()
+        .filter_map(|id| Uuid::parse_str(id).ok())
+    {
+        if !store::still_attached(&txn, conversation, row.id, media).await? {
+            store::media::unlink(&txn, media, store::media::CONVERSATION, conversation).await?;
+        }
+    }
     let changed_seq = store::next_change_seq(&txn, conversation).await?;
     let updated = store::update_message(
         &txn,

@@ -61,6 +61,22 @@ pub async fn link(
     Ok(())
 }
 
+/// Detaches `media` from a place (nothing if it was not attached).
+pub async fn unlink(
+    db: &impl ConnectionTrait,
+    media: Uuid,
+    place: &str,
+    place_id: Uuid,
+) -> Result<(), DbErr> {
+    media_links::Entity::delete_many()
+        .filter(media_links::Column::MediaId.eq(media))
+        .filter(media_links::Column::Place.eq(place))
+        .filter(media_links::Column::PlaceId.eq(place_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn links(db: &impl ConnectionTrait, media: Uuid) -> Result<Vec<LinkRow>, DbErr> {
     media_links::Entity::find()
         .filter(media_links::Column::MediaId.eq(media))

@@ -357,6 +357,24 @@ pub async fn insert_message(
     active(row).insert(db).await
 }
 
+/// Whether a message of `conversation` other than `except` that is not
+/// deleted still carries `media` (forwarded within the conversation).
+pub async fn still_attached(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    except: Uuid,
+    media: Uuid,
+) -> Result<bool, DbErr> {
+    Ok(messages::Entity::find()
+        .filter(messages::Column::ConversationId.eq(conversation))
+        .filter(messages::Column::Id.ne(except))
+        .filter(messages::Column::Deleted.eq(false))
+        .filter(messages::Column::Attachments.contains(media.to_string()))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Writes `rows` with one statement.
 pub async fn insert_messages(db: &impl ConnectionTrait, rows: &[MessageRow]) -> Result<(), DbErr> {
     messages::Entity::insert_many(rows.iter().cloned().map(active))
