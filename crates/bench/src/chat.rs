@@ -27,9 +27,22 @@ const IDLE_USERS: usize = 245;
 const DEVICES: usize = 40;
 /// Users who talk, one stream each.
 const ACTIVE_USERS: usize = 200;
-/// Offered rates of the latency runs, each for `SECONDS`.
+/// Offered rates of the latency runs, each for `SECONDS`
+/// (`FREVIX_BENCH_CHAT_RATES=2000` runs one step, to profile it).
 const RATES: [u64; 3] = [500, 1_000, 2_000];
 const SECONDS: u64 = 5;
+
+fn rates() -> Vec<u64> {
+    std::env::var("FREVIX_BENCH_CHAT_RATES")
+        .ok()
+        .map(|list| {
+            list.split(',')
+                .filter_map(|r| r.trim().parse().ok())
+                .collect()
+        })
+        .filter(|list: &Vec<u64>| !list.is_empty())
+        .unwrap_or_else(|| RATES.to_vec())
+}
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -260,7 +273,7 @@ pub async fn run() {
 
     let tps = pgbench(config.messaging.database.url.expose_secret()).await;
     println!("baseline  pgbench, the transaction of one sent message (8 clients): {tps:.0} tps");
-    for rate in RATES {
+    for rate in rates() {
         latencies.lock().unwrap().clear();
         let total = rate * SECONDS;
         let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));

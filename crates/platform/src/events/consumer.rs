@@ -5,13 +5,15 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use std::collections::HashSet;
+
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    DbErr, EntityTrait, Statement, TransactionTrait, Value,
 };
 
 use super::envelope::{ReceivedEvent, consume_span};
-use super::schema::{consumer_offsets, dead_letters, inbox};
+use super::schema::{consumer_offsets, dead_letters};
 use tracing::Instrument as _;
 
 /// A handler's failure: the transaction is rolled back and the event retried.
@@ -146,11 +148,11 @@ pub(crate) async fn apply_with_retries(
 }
 
 /// The fast path: applies every event of `events` in one transaction (one
-/// inbox lookup and one inbox insert for the batch) and moves the cursor to
-/// `cursor` with it. If a handler fails, nothing is changed and the index of
-/// the failed event is returned; the caller then goes one event at a time,
-/// counting that failure as the event's first attempt, so order and the
-/// dead-letter rules hold.
+/// inbox statement for the batch) and moves the cursor to `cursor` with it.
+/// If a handler fails, nothing is changed and the index of the failed event
+/// is returned; the caller then goes one event at a time, counting that
+/// failure as the event's first attempt, so order and the dead-letter rules
+/// hold.
 pub(crate) async fn apply_batch(
     db: &DatabaseConnection,
     spec: &ConsumerSpec,
@@ -159,19 +161,17 @@ pub(crate) async fn apply_batch(
     cursor: Option<Cursor<'_>>,
 ) -> Result<Result<(), usize>, DbErr> {
     let txn = db.begin().await?;
-    let ids: Vec<uuid::Uuid> = events.iter().map(|event| event.id).collect();
-    let mut seen: std::collections::HashSet<uuid::Uuid> = inbox::Entity::find()
-        .filter(inbox::Column::Consumer.eq(spec.name.clone()))
-        .filter(inbox::Column::EventId.is_in(ids))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|row| row.event_id)
-        .collect();
-    let mut applied = Vec::new();
+    let mut wanted: Vec<uuid::Uuid> = Vec::with_capacity(events.len());
+    for event in events {
+        if spec.wants(event.event_type()) && !wanted.contains(&event.id) {
+            wanted.push(event.id);
+        }
+    }
+    let mut new = record_new(&txn, &spec.name, &wanted).await?;
     let mut done = Vec::new();
     for (index, event) in events.iter().enumerate() {
-        if !spec.wants(event.event_type()) || !seen.insert(event.id) {
+        // `remove`: an event twice in one batch is applied once.
+        if !spec.wants(event.event_type()) || !new.remove(&event.id) {
             continue;
         }
         let span = consume_span(&spec.name, event);
@@ -180,15 +180,7 @@ pub(crate) async fn apply_batch(
             txn.rollback().await?;
             return Ok(Err(index));
         }
-        applied.push(inbox::ActiveModel {
-            consumer: Set(spec.name.clone()),
-            event_id: Set(event.id),
-            applied_at: Set(Utc::now()),
-        });
         done.push(event);
-    }
-    if !applied.is_empty() {
-        inbox::Entity::insert_many(applied).exec(&txn).await?;
     }
     if let Some(cursor) = &cursor {
         save_cursor(&txn, cursor).await?;
@@ -200,6 +192,56 @@ pub(crate) async fn apply_batch(
     Ok(Ok(()))
 }
 
+/// Writes `ids` into `consumer`'s inbox and answers those that were not
+/// there yet: the events to apply. One statement whose answer comes from the
+/// primary key's conflict check, so no query plan decides how much of the
+/// inbox is read (a lookup by `IN (…)` went through every row of the
+/// consumer when the table's statistics were stale).
+async fn record_new(
+    txn: &DatabaseTransaction,
+    consumer: &str,
+    ids: &[uuid::Uuid],
+) -> Result<HashSet<uuid::Uuid>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let backend = txn.get_database_backend();
+    let now = Utc::now();
+    let statement = match backend {
+        // One statement text for any batch size: prepared once per
+        // connection, never re-parsed.
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO inbox (consumer, event_id, applied_at) \
+             SELECT $1, id, $2 FROM unnest($3::uuid[]) AS id \
+             ON CONFLICT DO NOTHING RETURNING event_id",
+            [consumer.into(), now.into(), Value::from(ids.to_vec())],
+        ),
+        _ => {
+            let mut values: Vec<Value> = vec![consumer.into(), now.into()];
+            let mut rows = Vec::with_capacity(ids.len());
+            for id in ids {
+                values.push((*id).into());
+                rows.push(format!("(?1, ?{}, ?2)", values.len()));
+            }
+            Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "INSERT INTO inbox (consumer, event_id, applied_at) VALUES {} \
+                     ON CONFLICT DO NOTHING RETURNING event_id",
+                    rows.join(", ")
+                ),
+                values,
+            )
+        }
+    };
+    txn.query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<uuid::Uuid>("", "event_id"))
+        .collect()
+}
+
 async fn apply_once(
     db: &DatabaseConnection,
     spec: &ConsumerSpec,
@@ -208,19 +250,9 @@ async fn apply_once(
     cursor: Option<&Cursor<'_>>,
 ) -> Result<Outcome, HandlerError> {
     let txn = db.begin().await?;
-    let seen = inbox::Entity::find_by_id((spec.name.clone(), event.id))
-        .one(&txn)
-        .await?
-        .is_some();
+    let seen = record_new(&txn, &spec.name, &[event.id]).await?.is_empty();
     if !seen {
         handler.handle(&txn, event).await?;
-        inbox::ActiveModel {
-            consumer: Set(spec.name.clone()),
-            event_id: Set(event.id),
-            applied_at: Set(Utc::now()),
-        }
-        .insert(&txn)
-        .await?;
     }
     if let Some(cursor) = cursor {
         save_cursor(&txn, cursor).await?;

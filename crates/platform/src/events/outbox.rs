@@ -14,7 +14,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend,
     DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionTrait,
+    Statement, TransactionTrait, Value,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -85,7 +85,6 @@ impl Outbox {
         }
     }
 
-    /// Wakes the relay after a commit, so events leave at once.
     /// `publish` for many events of one type in one statement, each with
     /// its aggregate id.
     pub async fn publish_many<E: Name>(
@@ -98,24 +97,76 @@ impl Outbox {
             return Ok(Vec::new());
         }
         let now = Utc::now();
-        let mut ids = Vec::with_capacity(events.len());
-        let rows: Vec<outbox::ActiveModel> = events
-            .iter()
-            .map(|(aggregate_id, event)| {
-                let id = Uuid::now_v7();
-                ids.push(id);
-                self.row(id, aggregate_type, aggregate_id, event, now)
-            })
-            .collect();
-        outbox::Entity::insert_many(rows)
-            .exec_without_returning(db)
-            .await?;
+        let ids: Vec<Uuid> = events.iter().map(|_| Uuid::now_v7()).collect();
+        if db.get_database_backend() != DatabaseBackend::Postgres {
+            let rows = ids.iter().zip(events).map(|(id, (aggregate_id, event))| {
+                self.row(*id, aggregate_type, aggregate_id, event, now)
+            });
+            outbox::Entity::insert_many(rows)
+                .exec_without_returning(db)
+                .await?;
+            return Ok(ids);
+        }
+        // PostgreSQL: one array per column, so the statement's text is the
+        // same for any number of rows (prepared once per connection; a
+        // `VALUES` list is a new text, parsed and planned again, per size).
+        let n = events.len();
+        let subject = envelope::subject::<E>(&self.prefix, self.producer);
+        let (mut aggregates, mut envelopes) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for (id, (aggregate_id, event)) in ids.iter().zip(events) {
+            let sealed =
+                envelope::seal(*id, self.producer, aggregate_type, aggregate_id, event, now);
+            aggregates.push(aggregate_id.clone());
+            envelopes.push(sealed.encode_to_vec());
+        }
+        db.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "INSERT INTO outbox (event_id, subject, event_type, aggregate_id, envelope, created_at) \
+             SELECT e.id, $2, $3, e.aggregate, e.envelope, $4 \
+             FROM unnest($1::uuid[], $5::text[], $6::bytea[]) AS e(id, aggregate, envelope)",
+            [
+                Value::from(ids.clone()),
+                subject.into(),
+                E::full_name().into(),
+                now.into(),
+                Value::from(aggregates),
+                Value::from(envelopes),
+            ],
+        ))
+        .await?;
         Ok(ids)
     }
 
+    /// Wakes the relay after a commit, so events leave at once.
     pub fn committed(&self) {
         self.wake.notify_one();
     }
+}
+
+/// Marks exactly the rows just published (never a range: a row with a
+/// lower sequence may commit after the pass read the table). On PostgreSQL
+/// the sequences go as one array, so the statement text never changes.
+async fn mark_published(
+    txn: &impl ConnectionTrait,
+    rows: &[outbox::Model],
+    now: chrono::DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "UPDATE outbox SET published_at = $1 WHERE seq = ANY($2)",
+            [now.into(), Value::from(seqs)],
+        ))
+        .await?;
+    } else {
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::PublishedAt, Expr::value(Some(now)))
+            .filter(outbox::Column::Seq.is_in(seqs))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Why a relay pass failed; the relay backs off and tries again.
@@ -250,11 +301,7 @@ impl Relay {
                 if !mark {
                     return Ok(rows.len());
                 }
-                outbox::Entity::update_many()
-                    .col_expr(outbox::Column::PublishedAt, Expr::value(Some(now)))
-                    .filter(outbox::Column::Seq.is_in(rows.iter().map(|row| row.seq)))
-                    .exec(&txn)
-                    .await?;
+                mark_published(&txn, &rows, now).await?;
             }
             EventBus::InProcess(_) => {
                 // The outbox is the log: publishing is numbering rows in order.

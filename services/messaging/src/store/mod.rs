@@ -259,10 +259,12 @@ pub async fn take_seqs(
 ) -> Result<Vec<(Uuid, i64)>, DbErr> {
     use sea_orm::{DatabaseBackend, Statement, Value};
     let backend = db.get_database_backend();
-    let mark = |n: usize| match backend {
-        DatabaseBackend::Postgres => format!("${n}"),
-        _ => format!("?{n}"),
-    };
+    if backend == DatabaseBackend::Postgres {
+        return take_seqs_pg(db, counts, now).await;
+    }
+    // SQLite: one UPDATE with a CASE per conversation (a writer there
+    // holds the whole database, so no row locks to order).
+    let mark = |n: usize| format!("?{n}");
     let mut values: Vec<Value> = vec![now.into()];
     let (mut cases, mut ids) = (String::new(), Vec::new());
     for (conversation, count) in counts {
@@ -273,14 +275,6 @@ pub async fn take_seqs(
         ids.push(id);
     }
     let ids = ids.join(", ");
-    if backend == DatabaseBackend::Postgres {
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            format!("SELECT id FROM conversations WHERE id IN ({ids}) ORDER BY id FOR UPDATE"),
-            values.clone(),
-        ))
-        .await?;
-    }
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             backend,
@@ -290,6 +284,37 @@ pub async fn take_seqs(
                 mark(1)
             ),
             values,
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "last_seq")?)))
+        .collect()
+}
+
+/// `take_seqs` on PostgreSQL: the rows are locked in id order first, so two
+/// batches (or replicas) never wait on each other in a cycle; both
+/// statements take arrays, so their text is the same for any batch.
+async fn take_seqs_pg(
+    db: &impl ConnectionTrait,
+    counts: &[(Uuid, i64)],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    use sea_orm::{DatabaseBackend, Statement, Value};
+    let ids: Vec<Uuid> = counts.iter().map(|(id, _)| *id).collect();
+    let adds: Vec<i64> = counts.iter().map(|(_, n)| *n).collect();
+    db.execute_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT id FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        [Value::from(ids.clone())],
+    ))
+    .await?;
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "UPDATE conversations c SET last_seq = c.last_seq + t.n, last_activity_at = $3 \
+             FROM unnest($1::uuid[], $2::int8[]) AS t(id, n) \
+             WHERE c.id = t.id RETURNING c.id, c.last_seq",
+            [Value::from(ids), Value::from(adds), now.into()],
         ))
         .await?;
     rows.iter()
@@ -377,9 +402,61 @@ pub async fn still_attached(
 
 /// Writes `rows` with one statement.
 pub async fn insert_messages(db: &impl ConnectionTrait, rows: &[MessageRow]) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres
+        && rows.iter().all(|row| row.edited_at.is_none())
+    {
+        return insert_new_pg(db, rows).await;
+    }
     messages::Entity::insert_many(rows.iter().cloned().map(active))
         .exec_without_returning(db)
         .await?;
+    Ok(())
+}
+
+/// PostgreSQL, messages never edited: one array per column, so the
+/// statement's text is the same for any batch (prepared once per
+/// connection, where a `VALUES` list is parsed and planned again for every
+/// batch size). An array cannot hold NULL here, so the original text goes
+/// as '' and is kept only for masked messages.
+async fn insert_new_pg(db: &impl ConnectionTrait, rows: &[MessageRow]) -> Result<(), DbErr> {
+    use sea_orm::{DatabaseBackend, Statement, Value};
+    fn column<T>(rows: &[MessageRow], f: impl Fn(&MessageRow) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    db.execute_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "INSERT INTO messages (id, conversation_id, seq, sender_id, client_message_id, text, \
+         created_at, kind, reply_to_seq, attachments, deleted, masked, original_text, \
+         system_code, changed_seq) \
+         SELECT id, conversation_id, seq, sender_id, client_message_id, text, created_at, kind, \
+         reply_to_seq, attachments, deleted, masked, CASE WHEN masked THEN original END, \
+         system_code, changed_seq \
+         FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::uuid[], $5::text[], $6::text[], \
+         $7::timestamptz[], $8::text[], $9::int8[], $10::text[], $11::bool[], $12::bool[], \
+         $13::text[], $14::text[], $15::int8[]) \
+         AS m(id, conversation_id, seq, sender_id, client_message_id, text, created_at, kind, \
+         reply_to_seq, attachments, deleted, masked, original, system_code, changed_seq)",
+        [
+            Value::from(column(rows, |r| r.id)),
+            Value::from(column(rows, |r| r.conversation_id)),
+            Value::from(column(rows, |r| r.seq)),
+            Value::from(column(rows, |r| r.sender_id)),
+            Value::from(column(rows, |r| r.client_message_id.clone())),
+            Value::from(column(rows, |r| r.text.clone())),
+            Value::from(column(rows, |r| r.created_at)),
+            Value::from(column(rows, |r| r.kind.clone())),
+            Value::from(column(rows, |r| r.reply_to_seq)),
+            Value::from(column(rows, |r| r.attachments.clone())),
+            Value::from(column(rows, |r| r.deleted)),
+            Value::from(column(rows, |r| r.masked)),
+            Value::from(column(rows, |r| {
+                r.original_text.clone().unwrap_or_default()
+            })),
+            Value::from(column(rows, |r| r.system_code.clone())),
+            Value::from(column(rows, |r| r.changed_seq)),
+        ],
+    ))
+    .await?;
     Ok(())
 }
 
