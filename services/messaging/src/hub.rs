@@ -3,12 +3,15 @@
 //! presence change, a notification) is offered to the channels of the
 //! accounts concerned.
 //!
-//! In the mesh, events travel through one NATS subject per account
+//! The hub always delivers to this process's streams directly. In the mesh,
+//! events also travel through one NATS subject per account
 //! (`<prefix>.live.<account>`): a process subscribes to an account's subject
 //! while it holds at least one of that account's streams, so a sender on one
 //! replica reaches a recipient on another, and each event crosses the
-//! network only to the replicas that need it. In the all-in-one shape the
-//! hub delivers directly.
+//! network only to the replicas that need it. The hub's NATS connection is
+//! its own and never hears its own messages (`no_echo`), so an event is
+//! not delivered twice to the process that published it (nor decoded again:
+//! the round trip through NATS was most of a local delivery's cost).
 //!
 //! A stream whose channel is full is dropped and told to resync, so one
 //! slow client never stalls the others; the feed then catches up from the
@@ -195,27 +198,20 @@ impl Hub {
 
     /// Offers `event` to every stream of `accounts`, wherever they are.
     pub async fn publish(&self, accounts: &[Uuid], event: Live) {
+        self.deliver(accounts, &event);
         let Some(link) = &self.link else {
-            self.deliver(accounts, &event);
             return;
         };
-        let payload: bytes::Bytes = pb::SubscribeResponse {
-            event: Some(event.clone()),
-        }
-        .encode_to_vec()
-        .into();
-        let mut failed = Vec::new();
+        let payload: bytes::Bytes = pb::SubscribeResponse { event: Some(event) }
+            .encode_to_vec()
+            .into();
         for account in accounts {
             let subject = Self::subject(&link.prefix, *account);
+            // NATS is unreachable: other processes' streams catch up from
+            // the database on their next event or reconnect.
             if let Err(error) = link.client.publish(subject, payload.clone()).await {
-                tracing::warn!(%account, %error, "live publish failed; delivering locally");
-                failed.push(*account);
+                tracing::warn!(%account, %error, "live publish failed");
             }
-        }
-        // NATS is unreachable: at least this process's streams hear of it
-        // (the others catch up from the database on their next event).
-        if !failed.is_empty() {
-            self.deliver(&failed, &event);
         }
     }
 

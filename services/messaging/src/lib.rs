@@ -12,6 +12,7 @@ mod convert;
 pub mod error;
 mod events;
 mod hub;
+mod lookups;
 pub mod mask;
 mod notify;
 mod presence;
@@ -53,6 +54,8 @@ pub(crate) struct Inner {
     pub media_config: config::MediaConfig,
     /// Group commit of sent messages.
     pub writer: writer::Writer,
+    /// The checks before each send, asked in bulk.
+    pub lookups: lookups::Lookups,
 }
 
 /// Why messaging could not start.
@@ -137,7 +140,8 @@ impl Messaging {
         let (hub, kv) = match bus {
             EventBus::JetStream(js) => {
                 let prefix = js.config().subject_prefix.clone();
-                let hub = hub::Hub::new(config.stream_buffer, Some((js.client().clone(), prefix)));
+                let live = js.connect_live().await?;
+                let hub = hub::Hub::new(config.stream_buffer, Some((live, prefix)));
                 let bucket = js.config().stream_name("presence");
                 let kv = presence_bucket(js, &bucket, ttl)
                     .await
@@ -149,9 +153,11 @@ impl Messaging {
         let presence = presence::Presence::new(db.clone(), &hub, kv, ttl);
         let notifier = notify::Notifier::new(db.clone(), mailer, config.app_url.clone());
         // Half the pool writes (the chat benchmark ran best with 4 to 8
-        // writers); the other half serves the lookups before each send.
+        // writers); two connections answer the lookups before each send,
+        // the rest serve everything else.
         let writers = usize::try_from(config.database.max_connections / 2).unwrap_or(1);
         let writer = writer::Writer::start(db.clone(), outbox.clone(), writers.clamp(1, 8));
+        let lookups = lookups::Lookups::start(db.clone(), 2);
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -171,6 +177,7 @@ impl Messaging {
                 media,
                 media_config: config.media.clone(),
                 writer,
+                lookups,
             }),
         })
     }

@@ -58,6 +58,20 @@ impl JetStreamBus {
         })
     }
 
+    /// A second connection for live fan-out between replicas, which never
+    /// hears its own messages (`no_echo`): the publishing process delivers
+    /// to its own streams directly, so the server sends each event only to
+    /// the other processes that subscribed.
+    pub async fn connect_live(&self) -> Result<async_nats::Client, BusError> {
+        async_nats::ConnectOptions::new()
+            .name("frevix-live")
+            .no_echo()
+            .retry_on_initial_connect()
+            .connect(self.config.nats_url.as_str())
+            .await
+            .map_err(nats)
+    }
+
     pub fn config(&self) -> &EventsConfig {
         &self.config
     }

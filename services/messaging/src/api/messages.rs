@@ -66,7 +66,14 @@ pub(crate) async fn send_as(
         }
     }
     let conversation = violations.finish(conversation)?.unwrap_or_default();
-    let context = store::sending::send_context(&inner.db, conversation, me, client_id)
+    let lookup = store::sending::Lookup {
+        conversation,
+        sender: me,
+        client_message_id: client_id.to_owned(),
+    };
+    let context = inner
+        .lookups
+        .context(lookup)
         .await?
         .filter(|c| c.members.iter().any(|m| m.account == me))
         .ok_or(MessagingError::ConversationNotFound)?;
