@@ -273,7 +273,7 @@ pub async fn run() {
 
     let tps = pgbench(config.messaging.database.url.expose_secret()).await;
     println!("baseline  pgbench, the transaction of one sent message (8 clients): {tps:.0} tps");
-    for rate in rates() {
+    for (step, rate) in rates().into_iter().enumerate() {
         latencies.lock().unwrap().clear();
         let total = rate * SECONDS;
         let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
@@ -282,7 +282,9 @@ pub async fn run() {
         for i in 0..total {
             ticker.tick().await;
             let (sender, conversation) = &pairs[rng.gen_range(0..pairs.len())];
-            let client_id = format!("r{rate}-{i}");
+            // Unique across steps: a repeated id is a resend, answered
+            // with the stored message and not delivered again.
+            let client_id = format!("s{step}-r{rate}-{i}");
             sent_at
                 .lock()
                 .unwrap()

@@ -37,6 +37,9 @@ use crate::hub::Live;
 use crate::notify::Draft;
 use crate::store::{self, MessageRow, NewConversation, notes::NotificationRow};
 
+/// The consumer of messaging's own MessageSent.
+const DIGESTS: &str = "messaging-digests";
+
 pub async fn consume(bus: &EventBus, inner: &Arc<Inner>) -> Result<Vec<Background>, BusError> {
     let specs = [
         (
@@ -80,11 +83,7 @@ pub async fn consume(bus: &EventBus, inner: &Arc<Inner>) -> Result<Vec<Backgroun
                 marketplace::FreelancerProfileUpdated::full_name(),
             ],
         ),
-        (
-            "messaging-digests",
-            "messaging",
-            vec![pb::MessageSent::full_name()],
-        ),
+        (DIGESTS, "messaging", vec![pb::MessageSent::full_name()]),
     ];
     let handler = Arc::new(Reactions {
         inner: Arc::downgrade(inner),
@@ -94,6 +93,11 @@ pub async fn consume(bus: &EventBus, inner: &Arc<Inner>) -> Result<Vec<Backgroun
     for (name, producer, event_types) in specs {
         let spec = ConsumerSpec {
             event_types,
+            // A digest is recorded with the notification it sends and at
+            // most one goes out per conversation an hour, so a second
+            // delivery of a MessageSent finds it and sends nothing: no inbox
+            // row (and no WAL flush) for every message sent.
+            inbox: name != DIGESTS,
             ..ConsumerSpec::new(name, producer)
         };
         background.push(bus.consume(spec, inner.db.clone(), handler.clone()).await?);

@@ -29,6 +29,7 @@ use frevix_proto::messaging::v1::media_service_server::MediaServiceServer;
 use frevix_proto::messaging::v1::messaging_service_server::MessagingServiceServer;
 use frevix_proto::messaging::v1::notification_service_server::NotificationServiceServer;
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret as _;
 
 pub use api::{MediaApi, MessagingApi, NotificationApi};
 pub use config::MessagingConfig;
@@ -58,9 +59,33 @@ pub(crate) struct Inner {
     pub lookups: lookups::Lookups,
 }
 
+/// The connections of the send path (lookups and group commit). On
+/// PostgreSQL a pool of its own whose statements always run a generic plan:
+/// they are key lookups taking arrays, and PostgreSQL, left to choose,
+/// planned each execution anew for about as long as it took to run. The
+/// other statements (search above all) keep plans made for their values.
+/// SQLite has one connection, shared.
+async fn send_pool(
+    db: &DatabaseConnection,
+    config: &MessagingConfig,
+    connections: usize,
+) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(db.clone());
+    }
+    frevix_platform::db::connect_pool(
+        config.database.url.expose_secret(),
+        u32::try_from(connections).unwrap_or(10),
+        &[("plan_cache_mode", "force_generic_plan")],
+    )
+    .await
+}
+
 /// Why messaging could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Bus(#[from] BusError),
     #[error("media store: {0}")]
@@ -152,12 +177,15 @@ impl Messaging {
         };
         let presence = presence::Presence::new(db.clone(), &hub, kv, ttl);
         let notifier = notify::Notifier::new(db.clone(), mailer, config.app_url.clone());
-        // Half the pool writes (the chat benchmark ran best with 4 to 8
-        // writers); two connections answer the lookups before each send,
-        // the rest serve everything else.
-        let writers = usize::try_from(config.database.max_connections / 2).unwrap_or(1);
-        let writer = writer::Writer::start(db.clone(), outbox.clone(), writers.clamp(1, 8));
-        let lookups = lookups::Lookups::start(db.clone(), 2);
+        // Half the pool writes (the chat benchmark ran best with 8 writers
+        // of a pool of 16; 4 did worse); the send path's pool has two more
+        // connections for the lookups before each send.
+        let writers = usize::try_from(config.database.max_connections / 2)
+            .unwrap_or(1)
+            .clamp(1, 8);
+        let send_db = send_pool(&db, config, writers + 2).await?;
+        let writer = writer::Writer::start(send_db.clone(), outbox.clone(), writers);
+        let lookups = lookups::Lookups::start(send_db, 2);
         Ok(Self {
             inner: Arc::new(Inner {
                 db,

@@ -90,6 +90,28 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
     Ok(db)
 }
 
+/// Another pool on a PostgreSQL database that `connect_and_migrate` has
+/// already prepared, whose connections start with `settings` (session
+/// parameters). For a hot path with its own statements: the messaging send
+/// path runs only key lookups with array parameters, for which PostgreSQL
+/// otherwise planned every execution anew (`plan_cache_mode`).
+pub async fn connect_pool(
+    url: &str,
+    max_connections: u32,
+    settings: &[(&'static str, &'static str)],
+) -> Result<DatabaseConnection, DbErr> {
+    let settings = settings.to_vec();
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(0)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_postgres_opts(move |pg| pg.options(settings.clone()));
+    Database::connect(options).await
+}
+
 fn ensure_sqlite_dir(url: &str) -> Result<(), DbErr> {
     let path = url
         .trim_start_matches("sqlite://")

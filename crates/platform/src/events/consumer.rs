@@ -65,6 +65,11 @@ pub struct ConsumerSpec {
     /// Wait before the second attempt; doubles each time, capped at `max_backoff`.
     pub first_backoff: Duration,
     pub max_backoff: Duration,
+    /// Whether applied events are recorded in the inbox (the default). A
+    /// handler whose own writes already make a second delivery harmless
+    /// can go without: then a batch it writes nothing for commits without
+    /// a WAL flush, as a read-only transaction.
+    pub inbox: bool,
 }
 
 impl ConsumerSpec {
@@ -76,6 +81,7 @@ impl ConsumerSpec {
             max_attempts: 5,
             first_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
+            inbox: true,
         }
     }
 
@@ -167,7 +173,11 @@ pub(crate) async fn apply_batch(
             wanted.push(event.id);
         }
     }
-    let mut new = record_new(&txn, &spec.name, &wanted).await?;
+    let mut new = if spec.inbox {
+        record_new(&txn, &spec.name, &wanted).await?
+    } else {
+        wanted.into_iter().collect()
+    };
     let mut done = Vec::new();
     for (index, event) in events.iter().enumerate() {
         // `remove`: an event twice in one batch is applied once.
@@ -250,7 +260,7 @@ async fn apply_once(
     cursor: Option<&Cursor<'_>>,
 ) -> Result<Outcome, HandlerError> {
     let txn = db.begin().await?;
-    let seen = record_new(&txn, &spec.name, &[event.id]).await?.is_empty();
+    let seen = spec.inbox && record_new(&txn, &spec.name, &[event.id]).await?.is_empty();
     if !seen {
         handler.handle(&txn, event).await?;
     }

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(InitialSchema),
             Box::new(super::migration_features::Features),
             Box::new(frevix_platform::events::schema::OutboxPendingIndex),
+            Box::new(super::migration_search_pending::SearchPendingList),
         ]
     }
 }

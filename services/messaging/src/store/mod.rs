@@ -5,6 +5,7 @@ pub mod entities;
 pub mod media;
 pub mod migration;
 mod migration_features;
+mod migration_search_pending;
 pub mod notes;
 pub mod safety;
 pub mod search;
