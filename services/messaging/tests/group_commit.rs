@@ -1,7 +1,8 @@
 //! Many sends at once, as group commit writes them together: every send is
 //! stored once, each conversation's sequences run 1, 2, 3, … without gaps or
 //! repeats, a resend racing its original is answered with the original, and
-//! each stored message has exactly one MessageSent event.
+//! each stored message has exactly one MessageSent event. The checks before
+//! those sends are answered together too, and each send keeps its own answer.
 
 // Tests are written as plain async fns run by on_both_backends!, which
 // clippy does not see as tests: a failed expectation should panic here.
@@ -150,4 +151,141 @@ async fn concurrent_sends_are_each_stored_once_in_order(backend: Backend) {
     }
 }
 
-on_both_backends!(concurrent_sends_are_each_stored_once_in_order);
+/// The checks before each send are answered together for sends that arrive
+/// at once; each send must still get its own answer: stored, not a member
+/// (NOT_FOUND), blocked (FAILED_PRECONDITION), or a resend of its original.
+async fn sends_checked_together_keep_their_own_answers(backend: Backend) {
+    let app =
+        Arc::new(TestApp::spawn_with(backend, |c| c.messaging.sends_per_minute = 100_000).await);
+    let (ada, bob, cy, dee) = (
+        app.register().await,
+        app.register().await,
+        app.register().await,
+        app.register().await,
+    );
+    let with_bob = open(&app, &ada, &bob).await;
+    let with_cy = open(&app, &ada, &cy).await;
+    // Cy blocks Ada: Ada's sends to Cy are refused.
+    app.messaging
+        .clone()
+        .block_account(authed(
+            &cy.access_token,
+            pb::BlockAccountRequest {
+                account_id: ada.account_id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+    let first = app
+        .messaging
+        .clone()
+        .send_message(authed(
+            &ada.access_token,
+            pb::SendMessageRequest {
+                conversation_id: with_bob.id.clone(),
+                text: "the original".into(),
+                client_message_id: "again".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .message
+        .unwrap();
+
+    #[derive(Debug, PartialEq, Clone, Copy)]
+    enum Expect {
+        Stored,
+        Resend,
+        NotFound,
+        Blocked,
+    }
+    let mut calls = Vec::new();
+    for i in 0..40 {
+        let (who, conversation, client_id, expect) = match i % 4 {
+            0 => (&ada, &with_bob, format!("new-{i}"), Expect::Stored),
+            1 => (&ada, &with_bob, "again".to_owned(), Expect::Resend),
+            // Dee is no member of Ada and Bob's conversation.
+            2 => (&dee, &with_bob, format!("dee-{i}"), Expect::NotFound),
+            _ => (&ada, &with_cy, format!("cy-{i}"), Expect::Blocked),
+        };
+        let app = app.clone();
+        let token = who.access_token.clone();
+        let request = pb::SendMessageRequest {
+            conversation_id: conversation.id.clone(),
+            text: format!("send {i}"),
+            client_message_id: client_id,
+            ..Default::default()
+        };
+        calls.push(tokio::spawn(async move {
+            let answer = app
+                .messaging
+                .clone()
+                .send_message(authed(&token, request))
+                .await;
+            (expect, answer)
+        }));
+    }
+    let mut stored = BTreeSet::new();
+    for call in calls {
+        let (expect, answer) = call.await.unwrap();
+        match expect {
+            Expect::Stored => {
+                let message = answer.unwrap().into_inner().message.unwrap();
+                assert_ne!(message.id, first.id);
+                stored.insert(message.id);
+            }
+            Expect::Resend => {
+                let message = answer.unwrap().into_inner().message.unwrap();
+                assert_eq!(message.id, first.id, "a resend must get its original");
+                assert_eq!(message.text, "the original");
+            }
+            Expect::NotFound => {
+                assert_eq!(answer.unwrap_err().code(), tonic::Code::NotFound);
+            }
+            Expect::Blocked => {
+                assert_eq!(answer.unwrap_err().code(), tonic::Code::FailedPrecondition);
+            }
+        }
+    }
+    assert_eq!(stored.len(), 10);
+    // The original and the ten new ones, nothing else.
+    let messages = app
+        .messaging
+        .clone()
+        .get_messages(authed(
+            &bob.access_token,
+            pb::GetMessagesRequest {
+                conversation_id: with_bob.id.clone(),
+                limit: 200,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .messages;
+    assert_eq!(messages.len(), 11);
+    let cy_sees = app
+        .messaging
+        .clone()
+        .get_messages(authed(
+            &cy.access_token,
+            pb::GetMessagesRequest {
+                conversation_id: with_cy.id.clone(),
+                limit: 200,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .messages;
+    assert!(cy_sees.is_empty(), "a blocked sender's message was stored");
+}
+
+on_both_backends!(
+    concurrent_sends_are_each_stored_once_in_order,
+    sends_checked_together_keep_their_own_answers
+);

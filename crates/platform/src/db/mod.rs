@@ -102,9 +102,11 @@ pub async fn connect_pool(
 ) -> Result<DatabaseConnection, DbErr> {
     let settings = settings.to_vec();
     let mut options = ConnectOptions::new(url.to_owned());
+    // All opened up front: a hot path's first requests after start-up
+    // should not each wait for a connection (TLS, authentication).
     options
         .max_connections(max_connections)
-        .min_connections(0)
+        .min_connections(max_connections)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
