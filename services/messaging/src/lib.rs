@@ -7,6 +7,7 @@
 //! service's events.
 
 mod api;
+mod batch;
 pub mod config;
 mod convert;
 pub mod error;

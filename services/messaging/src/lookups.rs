@@ -14,6 +14,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use crate::batch;
 use crate::error::{MessagingError, Result};
 use crate::store::sending::{self, Lookup, SendContext};
 
@@ -56,22 +57,8 @@ impl Lookups {
 }
 
 async fn run(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<Pending>>>) {
-    loop {
-        let mut batch = Vec::new();
-        {
-            let mut receiver = receiver.lock().await;
-            match receiver.recv().await {
-                Some(first) => batch.push(first),
-                // Messaging is shutting down.
-                None => return,
-            }
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
-        }
+    // None: messaging is shutting down.
+    while let Some(batch) = batch::next(&receiver, MAX_BATCH).await {
         let lookups: Vec<Lookup> = batch.iter().map(|p| p.lookup.clone()).collect();
         match sending::send_contexts(&db, &lookups).await {
             Ok(contexts) => {

@@ -21,6 +21,7 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::batch;
 use crate::error::{MessagingError, Result};
 use crate::store::{self, MessageRow};
 
@@ -78,22 +79,8 @@ async fn run(
     outbox: Outbox,
     receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
 ) {
-    loop {
-        let mut batch = Vec::new();
-        {
-            let mut receiver = receiver.lock().await;
-            match receiver.recv().await {
-                Some(first) => batch.push(first),
-                // Messaging is shutting down.
-                None => return,
-            }
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
-        }
+    // None: messaging is shutting down.
+    while let Some(batch) = batch::next(&receiver, MAX_BATCH).await {
         write_batch(&db, &outbox, batch).await;
     }
 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use frevix_proto::messaging::v1 as pb;
-use frevix_testkit::{Backend, TestApp, authed, on_both_backends};
+use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
 use support::open;
 
 mod support;
@@ -86,21 +86,7 @@ async fn concurrent_sends_are_each_stored_once_in_order(backend: Backend) {
 
     let mut stored_ids = BTreeSet::new();
     for conversation in [&with_bob, &with_cy] {
-        let stored = app
-            .messaging
-            .clone()
-            .get_messages(authed(
-                &ada.access_token,
-                pb::GetMessagesRequest {
-                    conversation_id: conversation.id.clone(),
-                    limit: 200,
-                    ..Default::default()
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .messages;
+        let stored = messages(&app, &ada, &conversation.id).await;
         let sequences: Vec<i64> = stored.iter().map(|m| m.sequence).collect();
         let expected: Vec<i64> = (1..=i64::try_from(2 * EACH).unwrap()).collect();
         assert_eq!(
@@ -251,37 +237,8 @@ async fn sends_checked_together_keep_their_own_answers(backend: Backend) {
     }
     assert_eq!(stored.len(), 10);
     // The original and the ten new ones, nothing else.
-    let messages = app
-        .messaging
-        .clone()
-        .get_messages(authed(
-            &bob.access_token,
-            pb::GetMessagesRequest {
-                conversation_id: with_bob.id.clone(),
-                limit: 200,
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .messages;
-    assert_eq!(messages.len(), 11);
-    let cy_sees = app
-        .messaging
-        .clone()
-        .get_messages(authed(
-            &cy.access_token,
-            pb::GetMessagesRequest {
-                conversation_id: with_cy.id.clone(),
-                limit: 200,
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .messages;
+    assert_eq!(messages(&app, &bob, &with_bob.id).await.len(), 11);
+    let cy_sees = messages(&app, &cy, &with_cy.id).await;
     assert!(cy_sees.is_empty(), "a blocked sender's message was stored");
 }
 
@@ -289,3 +246,20 @@ on_both_backends!(
     concurrent_sends_are_each_stored_once_in_order,
     sends_checked_together_keep_their_own_answers
 );
+
+async fn messages(app: &TestApp, who: &TestUser, conversation: &str) -> Vec<pb::Message> {
+    app.messaging
+        .clone()
+        .get_messages(authed(
+            &who.access_token,
+            pb::GetMessagesRequest {
+                conversation_id: conversation.to_owned(),
+                limit: 200,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .messages
+}
