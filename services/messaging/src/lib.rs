@@ -178,9 +178,9 @@ impl Messaging {
         };
         let presence = presence::Presence::new(db.clone(), &hub, kv, ttl);
         let notifier = notify::Notifier::new(db.clone(), mailer, config.app_url.clone());
-        // Half the pool writes (the chat benchmark ran best with 8 writers
-        // of a pool of 16; 4 did worse); the send path's pool has two more
-        // connections for the lookups before each send.
+        // Half the pool writes, at most 8 (the chat benchmark's pool of 16
+        // gives 8; one run with 4 was no better); the send path's pool has
+        // two more connections for the lookups before each send.
         let writers = usize::try_from(config.database.max_connections / 2)
             .unwrap_or(1)
             .clamp(1, 8);

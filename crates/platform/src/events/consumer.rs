@@ -2,11 +2,10 @@
 //! inbox that makes redelivery harmless, and bounded retries with backoff
 //! before an event is set aside as a dead letter.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Utc;
-use std::collections::HashSet;
-
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
     DbErr, EntityTrait, Statement, TransactionTrait, Value,
