@@ -27,10 +27,16 @@ const IDLE_USERS: usize = 245;
 const DEVICES: usize = 40;
 /// Users who talk, one stream each.
 const ACTIVE_USERS: usize = 200;
-/// Offered rates of the latency runs, each for `SECONDS`
+/// Offered rates of the latency runs, each for `seconds()`
 /// (`FREVIX_BENCH_CHAT_RATES=2000` runs one step, to profile it).
 const RATES: [u64; 3] = [500, 1_000, 2_000];
-const SECONDS: u64 = 5;
+/// Each step's length (`FREVIX_BENCH_CHAT_SECONDS=30` gives a profiler time).
+fn seconds() -> u64 {
+    std::env::var("FREVIX_BENCH_CHAT_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+}
 
 fn rates() -> Vec<u64> {
     std::env::var("FREVIX_BENCH_CHAT_RATES")
@@ -240,20 +246,30 @@ pub async fn run() {
     // Recipients note when each message arrives (senders see their own
     // messages too; those are not counted).
     let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    // (when it was sent, how long it took to arrive)
+    let latencies: Arc<Mutex<Vec<(Instant, Duration)>>> = Arc::default();
+    // The same for the senders' acknowledgements (stored and answered).
+    let acks: Arc<Mutex<Vec<(Instant, Duration)>>> = Arc::default();
     let mut senders = Vec::new();
     for (device, user) in talkers.into_iter().zip(&active) {
         senders.push(device.frames);
         let mut events = device.events;
-        let (sent_at, latencies) = (sent_at.clone(), latencies.clone());
+        let (sent_at, latencies, acks) = (sent_at.clone(), latencies.clone(), acks.clone());
         let me = user.account_id.clone();
         tokio::spawn(async move {
             while let Some(Ok(event)) = events.next().await {
-                if let Some(pb::chat_response::Event::Message(message)) = event.event
-                    && message.sender_id != me
-                    && let Some(at) = sent_at.lock().unwrap().get(&message.client_message_id)
-                {
-                    latencies.lock().unwrap().push(at.elapsed());
+                match event.event {
+                    Some(pb::chat_response::Event::Message(message)) if message.sender_id != me => {
+                        if let Some(at) = sent_at.lock().unwrap().get(&message.client_message_id) {
+                            latencies.lock().unwrap().push((*at, at.elapsed()));
+                        }
+                    }
+                    Some(pb::chat_response::Event::Ack(ack)) => {
+                        if let Some(at) = sent_at.lock().unwrap().get(&ack.client_message_id) {
+                            acks.lock().unwrap().push((*at, at.elapsed()));
+                        }
+                    }
+                    _ => {}
                 }
             }
         });
@@ -275,10 +291,12 @@ pub async fn run() {
     println!("baseline  pgbench, the transaction of one sent message (8 clients): {tps:.0} tps");
     for (step, rate) in rates().into_iter().enumerate() {
         latencies.lock().unwrap().clear();
-        let total = rate * SECONDS;
+        acks.lock().unwrap().clear();
+        let total = rate * seconds();
         let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let started = Instant::now();
+        println!("step      {rate}/s started");
         for i in 0..total {
             ticker.tick().await;
             let (sender, conversation) = &pairs[rng.gen_range(0..pairs.len())];
@@ -305,19 +323,18 @@ pub async fn run() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let elapsed = started.elapsed();
-        let mut measured = latencies.lock().unwrap().clone();
-        measured.sort();
-        let delivered = measured.len();
-        let at = |q: f64| {
-            measured
-                .get(((delivered as f64 * q) as usize).min(delivered.saturating_sub(1)))
-                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-        };
+        let sent = latencies.lock().unwrap().clone();
+        if std::env::var_os("FREVIX_BENCH_CHAT_TAIL").is_some() {
+            print_tail("delivered", started, &sent);
+            print_tail("acked", started, &acks.lock().unwrap());
+        }
+        let delivered = sent.len();
+        let (p50, p99) = (quantile(&sent, 0.50), quantile(&sent, 0.99));
+        let ack_p99 = quantile(&acks.lock().unwrap(), 0.99);
         let achieved = delivered as f64 / elapsed.as_secs_f64();
         println!(
-            "chat      {rate}/s offered for {SECONDS} s: {delivered}/{total} delivered, p50 {:.1} ms   p99 {:.1} ms   {achieved:.0} msgs/s   ratio to pgbench tps: {:.2}",
-            at(0.50),
-            at(0.99),
+            "chat      {rate}/s offered for {} s: {delivered}/{total} delivered, p50 {p50:.1} ms   p99 {p99:.1} ms   {achieved:.0} msgs/s   ratio to pgbench tps: {:.2}   (sender's ack p99 {ack_p99:.1} ms)",
+            seconds(),
             achieved / tps
         );
     }
@@ -326,4 +343,36 @@ pub async fn run() {
     }
     child.start_kill().unwrap();
     let _ = child.wait().await;
+}
+
+/// The `q` quantile of the times taken, in milliseconds.
+fn quantile(timed: &[(Instant, Duration)], q: f64) -> f64 {
+    let mut took: Vec<Duration> = timed.iter().map(|(_, took)| *took).collect();
+    took.sort();
+    took.get(((took.len() as f64 * q) as usize).min(took.len().saturating_sub(1)))
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// When the slowest 1 % of a step's messages were sent, by 100 ms of the
+/// step (`FREVIX_BENCH_CHAT_TAIL=1`): a stall shows as one crowded slot,
+/// saturation as a spread.
+fn print_tail(what: &str, started: Instant, sent: &[(Instant, Duration)]) {
+    let mut slowest = sent.to_vec();
+    slowest.sort_by_key(|(_, took)| std::cmp::Reverse(*took));
+    slowest.truncate(sent.len() / 100);
+    let mut slots: std::collections::BTreeMap<u128, (usize, Duration)> = Default::default();
+    for (at, took) in &slowest {
+        let slot = slots
+            .entry(at.duration_since(started).as_millis() / 100)
+            .or_default();
+        slot.0 += 1;
+        slot.1 = slot.1.max(*took);
+    }
+    let line: Vec<String> = slots
+        .iter()
+        .map(|(slot, (n, worst))| {
+            format!("{:.1}s:{n}({}ms)", *slot as f64 / 10.0, worst.as_millis())
+        })
+        .collect();
+    println!("tail      slowest 1 % {what} sent at {}", line.join(" "));
 }

@@ -17,6 +17,11 @@ pub struct MessagingConfig {
     pub stream_buffer: usize,
     /// How long a replica's presence entries live unless refreshed (mesh).
     pub presence_ttl_secs: u64,
+    /// Transactions writing sent messages at once (group commit); 0 picks
+    /// one per core, at least 2. Fewer writers make bigger batches, so
+    /// less work a message; more overlap commits on a database with many
+    /// cores.
+    pub send_writers: u32,
     /// Where links in notification mail point (the web app).
     pub app_url: String,
     pub media: MediaConfig,
@@ -67,6 +72,7 @@ impl Default for MessagingConfig {
             edit_window_secs: 900,
             stream_buffer: 1024,
             presence_ttl_secs: 30,
+            send_writers: 0,
             app_url: "http://localhost:5173".to_owned(),
             media: MediaConfig::default(),
         }
@@ -101,6 +107,11 @@ impl MessagingConfig {
                 "messaging.presence_ttl_secs",
                 (3..=600).contains(&self.presence_ttl_secs),
                 "must be 3 to 600",
+            ),
+            (
+                "messaging.send_writers",
+                self.send_writers <= 64,
+                "must be 0 (one per core) to 64",
             ),
         ];
         let media = [

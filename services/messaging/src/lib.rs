@@ -178,12 +178,12 @@ impl Messaging {
         };
         let presence = presence::Presence::new(db.clone(), &hub, kv, ttl);
         let notifier = notify::Notifier::new(db.clone(), mailer, config.app_url.clone());
-        // Half the pool writes, at most 8 (the chat benchmark's pool of 16
-        // gives 8; one run with 4 was no better); the send path's pool has
-        // two more connections for the lookups before each send.
-        let writers = usize::try_from(config.database.max_connections / 2)
-            .unwrap_or(1)
-            .clamp(1, 8);
+        // The send path's pool has two more connections for the lookups
+        // before each send.
+        let writers = match config.send_writers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            n => usize::try_from(n).unwrap_or(2),
+        };
         let send_db = send_pool(&db, config, writers + 2).await?;
         let writer = writer::Writer::start(send_db.clone(), outbox.clone(), writers);
         let lookups = lookups::Lookups::start(send_db, 2);

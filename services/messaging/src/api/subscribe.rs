@@ -177,6 +177,16 @@ impl Cursor {
     }
 }
 
+/// A feed's heartbeats: every `period`, the first after a random part of
+/// it. Streams opened together (say, every phone reconnecting after a
+/// deploy) would otherwise beat together: thousands of frames in the same
+/// instant, every period, delaying the messages queued behind them.
+fn heartbeats(period: std::time::Duration) -> tokio::time::Interval {
+    use rand::Rng as _;
+    let first = rand::thread_rng().gen_range(std::time::Duration::ZERO..=period);
+    tokio::time::interval_at(tokio::time::Instant::now() + first, period)
+}
+
 /// How often delivered receipts are sent.
 const DELIVERED_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -218,8 +228,7 @@ async fn run(
             return Ok(());
         }
     }
-    let mut heartbeat = tokio::time::interval(inner.heartbeat);
-    heartbeat.tick().await;
+    let mut heartbeat = heartbeats(inner.heartbeat);
     loop {
         let receipts_due = feed.receipts_due;
         tokio::select! {

@@ -292,9 +292,11 @@ pub async fn take_seqs(
         .collect()
 }
 
-/// `take_seqs` on PostgreSQL: the rows are locked in id order first, so two
-/// batches (or replicas) never wait on each other in a cycle; both
-/// statements take arrays, so their text is the same for any batch.
+/// `take_seqs` on PostgreSQL, in one statement taking arrays (its text is
+/// the same for any batch). The `locked` CTE takes the rows in id order, so
+/// two batches (or replicas) never wait on each other in a cycle; the
+/// UPDATE only touches rows `locked` has already returned, so it takes no
+/// lock of its own in any other order.
 async fn take_seqs_pg(
     db: &impl ConnectionTrait,
     counts: &[(Uuid, i64)],
@@ -303,18 +305,15 @@ async fn take_seqs_pg(
     use sea_orm::{DatabaseBackend, Statement, Value};
     let ids: Vec<Uuid> = counts.iter().map(|(id, _)| *id).collect();
     let adds: Vec<i64> = counts.iter().map(|(_, n)| *n).collect();
-    db.execute_raw(Statement::from_sql_and_values(
-        DatabaseBackend::Postgres,
-        "SELECT id FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-        [Value::from(ids.clone())],
-    ))
-    .await?;
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
-            "UPDATE conversations c SET last_seq = c.last_seq + t.n, last_activity_at = $3 \
+            "WITH locked AS MATERIALIZED \
+               (SELECT id FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE) \
+             UPDATE conversations c SET last_seq = c.last_seq + t.n, last_activity_at = $3 \
              FROM unnest($1::uuid[], $2::int8[]) AS t(id, n) \
-             WHERE c.id = t.id RETURNING c.id, c.last_seq",
+             WHERE c.id = t.id AND c.id IN (SELECT id FROM locked) \
+             RETURNING c.id, c.last_seq",
             [Value::from(ids), Value::from(adds), now.into()],
         ))
         .await?;

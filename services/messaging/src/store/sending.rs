@@ -122,7 +122,11 @@ fn context(rows: &[QueryResult]) -> Result<Option<SendContext>, DbErr> {
 }
 
 /// `SQL` for many lookups: $1 conversations, $2 senders, $3 client message
-/// ids, row `i` (from 1) answering the i-th lookup.
+/// ids, row `i` (from 1) answering the i-th lookup. The send path's pool
+/// plans it once for any array (a generic plan), which guesses ten rows for
+/// `unnest` and would hash-join them against a scan of every conversation
+/// (every send updates its conversation's row, so the table is mostly dead
+/// versions between vacuums); `c.id = ANY($1)` keeps it on the primary key.
 const BATCH_SQL: &str = "SELECT q.i, c.kind, c.last_seq, m.account_id, m.archived, \
      (SELECT x.id FROM messages x WHERE x.conversation_id = c.id \
         AND x.sender_id = q.sender AND x.client_message_id = q.client) AS existing, \
@@ -132,7 +136,8 @@ const BATCH_SQL: &str = "SELECT q.i, c.kind, c.last_seq, m.account_id, m.archive
         WHERE b.blocker_id = m.account_id AND b.blocked_id = q.sender) AS blocks_sender \
      FROM unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS q(conversation, sender, client, i) \
      JOIN conversations c ON c.id = q.conversation \
-     JOIN members m ON m.conversation_id = c.id";
+     JOIN members m ON m.conversation_id = c.id \
+     WHERE c.id = ANY($1)";
 
 /// One row per member ($1 conversation, $2 sender, $3 client message id;
 /// SQLite reads the same numbers as ?1, ?2, ?3).
