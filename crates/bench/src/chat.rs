@@ -296,9 +296,17 @@ pub async fn run() {
         let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let started = Instant::now();
-        println!("step      {rate}/s started");
+        println!(
+            "step      {rate}/s started at {:.3} (Unix time)",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+        );
+        let mut late: Vec<(Instant, Duration)> = Vec::with_capacity(total as usize);
         for i in 0..total {
-            ticker.tick().await;
+            let due = ticker.tick().await;
+            // How late the generator itself is (this process stalled).
+            late.push((due.into_std(), due.elapsed()));
             let (sender, conversation) = &pairs[rng.gen_range(0..pairs.len())];
             // Unique across steps: a repeated id is a resend, answered
             // with the stored message and not delivered again.
@@ -327,6 +335,7 @@ pub async fn run() {
         if std::env::var_os("FREVIX_BENCH_CHAT_TAIL").is_some() {
             print_tail("delivered", started, &sent);
             print_tail("acked", started, &acks.lock().unwrap());
+            print_tail("generated late", started, &late);
         }
         let delivered = sent.len();
         let (p50, p99) = (quantile(&sent, 0.50), quantile(&sent, 0.99));

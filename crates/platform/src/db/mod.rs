@@ -70,6 +70,7 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
         .min_connections(if engine == Engine::Sqlite { 1 } else { 0 })
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(PING_IF_IDLE)
         .sqlx_logging(false);
     let db = Database::connect(options).await?;
     if engine == Engine::Sqlite {
@@ -90,6 +91,13 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
     Ok(db)
 }
 
+/// A pooled connection idle this long is pinged before it is handed out
+/// (a server, proxy or firewall may have dropped it). Busy connections are
+/// not: a ping on every checkout is one more round trip for every query or
+/// transaction (for messaging's batched send lookups, half their round
+/// trips).
+const PING_IF_IDLE: Duration = Duration::from_secs(30);
+
 /// Another pool on a PostgreSQL database that `connect_and_migrate` has
 /// already prepared, whose connections start with `settings` (session
 /// parameters). For a hot path with its own statements: the messaging send
@@ -109,6 +117,7 @@ pub async fn connect_pool(
         .min_connections(max_connections)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(PING_IF_IDLE)
         .sqlx_logging(false)
         .map_sqlx_postgres_opts(move |pg| pg.options(settings.clone()));
     Database::connect(options).await
