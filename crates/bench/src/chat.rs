@@ -260,13 +260,13 @@ pub async fn run() {
             while let Some(Ok(event)) = events.next().await {
                 match event.event {
                     Some(pb::chat_response::Event::Message(message)) if message.sender_id != me => {
-                        if let Some(at) = sent_at.lock().unwrap().get(&message.client_message_id) {
-                            latencies.lock().unwrap().push((*at, at.elapsed()));
+                        if let Some(at) = lock(&sent_at).get(&message.client_message_id) {
+                            lock(&latencies).push((*at, at.elapsed()));
                         }
                     }
                     Some(pb::chat_response::Event::Ack(ack)) => {
-                        if let Some(at) = sent_at.lock().unwrap().get(&ack.client_message_id) {
-                            acks.lock().unwrap().push((*at, at.elapsed()));
+                        if let Some(at) = lock(&sent_at).get(&ack.client_message_id) {
+                            lock(&acks).push((*at, at.elapsed()));
                         }
                     }
                     _ => {}
@@ -290,8 +290,8 @@ pub async fn run() {
     let tps = pgbench(config.messaging.database.url.expose_secret()).await;
     println!("baseline  pgbench, the transaction of one sent message (8 clients): {tps:.0} tps");
     for (step, rate) in rates().into_iter().enumerate() {
-        latencies.lock().unwrap().clear();
-        acks.lock().unwrap().clear();
+        lock(&latencies).clear();
+        lock(&acks).clear();
         let total = rate * seconds();
         let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -327,19 +327,19 @@ pub async fn run() {
                 .await;
         }
         let deadline = Instant::now() + Duration::from_secs(30);
-        while (latencies.lock().unwrap().len() as u64) < total && Instant::now() < deadline {
+        while (lock(&latencies).len() as u64) < total && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let elapsed = started.elapsed();
-        let sent = latencies.lock().unwrap().clone();
+        let sent = lock(&latencies).clone();
         if std::env::var_os("FREVIX_BENCH_CHAT_TAIL").is_some() {
             print_tail("delivered", started, &sent);
-            print_tail("acked", started, &acks.lock().unwrap());
+            print_tail("acked", started, &lock(&acks));
             print_tail("generated late", started, &late);
         }
         let delivered = sent.len();
         let (p50, p99) = (quantile(&sent, 0.50), quantile(&sent, 0.99));
-        let ack_p99 = quantile(&acks.lock().unwrap(), 0.99);
+        let ack_p99 = quantile(&lock(&acks), 0.99);
         let achieved = delivered as f64 / elapsed.as_secs_f64();
         println!(
             "chat      {rate}/s offered for {} s: {delivered}/{total} delivered, p50 {p50:.1} ms   p99 {p99:.1} ms   {achieved:.0} msgs/s   ratio to pgbench tps: {:.2}   (sender's ack p99 {ack_p99:.1} ms)",
@@ -352,6 +352,14 @@ pub async fn run() {
     }
     child.start_kill().unwrap();
     let _ = child.wait().await;
+}
+
+/// A mutex shared with the readers, taken even if a reader task panicked
+/// while holding it (the figures it guards are plain numbers).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The `q` quantile of the times taken, in milliseconds.
