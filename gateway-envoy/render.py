@@ -109,7 +109,14 @@ def routes(shape):
                 {"path": path},
                 cluster_name(service, shape),
                 timeout="0s",
-                action={"idle_timeout": "3600s"},
+                # Streams re-check their caller themselves (they end when the
+                # token expires or the session is revoked); a stream that
+                # renews its token on the way still reconnects once an hour,
+                # resuming from its positions.
+                action={
+                    "idle_timeout": "3600s",
+                    "max_stream_duration": {"max_stream_duration": "3600s"},
+                },
             )
         )
     for path in AUTH_LIMITED:

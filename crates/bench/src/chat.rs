@@ -165,7 +165,7 @@ pub async fn run() {
         TestApp::spawn_with(Backend::Postgres, |config| {
             let limits = &mut config.identity.rate_limits;
             limits.login_per_address = 1_000_000;
-            limits.login_per_account = 1_000_000;
+            limits.login_per_account_address = 1_000_000;
             limits.sign_up_per_address = 1_000_000;
             limits.mail_per_address = 1_000_000;
             limits.mail_per_email = 1_000_000;

@@ -66,7 +66,7 @@ async fn main() {
     let app = TestApp::spawn_with(backend, |config| {
         let limits = &mut config.identity.rate_limits;
         limits.login_per_address = 1_000_000;
-        limits.login_per_account = 1_000_000;
+        limits.login_per_account_address = 1_000_000;
         config.identity.max_concurrent_hashes = cores;
     })
     .await;

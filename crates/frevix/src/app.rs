@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use frevix_identity::{Dependencies, Identity, Migrator as IdentityMigrator};
-use frevix_platform::auth::{Authenticator, KeySet, TokenVerifier};
+use frevix_platform::auth::{Authenticator, KeySet, TokenVerifier, deny_feed};
 use frevix_platform::db::connect_and_migrate;
 use frevix_platform::events::{Background, EventBus};
 use frevix_platform::mail::Mailer;
@@ -60,9 +60,12 @@ impl App {
             public_methods.extend_from_slice(frevix_messaging::PUBLIC_METHODS);
         }
         let auth = Arc::new(Authenticator::new(verifier, public_methods));
-        let mut server = Server::new(config.server.clone(), auth);
+        let mut server = Server::new(config.server.clone(), auth.clone());
         let bus = EventBus::connect(&config.events).await.context("events")?;
         let mut background = Vec::new();
+        // Where this process keeps the deny list it learns from identity's
+        // events (identity itself checks its own tables on every call).
+        let mut deny_store = None;
 
         if shape.serves_identity() {
             let db = connect_and_migrate::<IdentityMigrator>(
@@ -105,6 +108,7 @@ impl App {
                 .await
                 .context("marketplace events")?;
             background.push(relay.spawn());
+            deny_store.get_or_insert((db.clone(), "marketplace-access"));
             let marketplace = frevix_marketplace::Marketplace::new(db, outbox);
             background.extend(
                 marketplace
@@ -127,6 +131,7 @@ impl App {
                 .context("messaging events")?;
             background.push(relay.spawn());
             let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail")?);
+            deny_store.get_or_insert((db.clone(), "messaging-access"));
             let messaging = frevix_messaging::Messaging::new(
                 db,
                 outbox,
@@ -146,6 +151,13 @@ impl App {
             server.add_service(messaging.grpc_service(server.max_message_bytes()));
             server.add_service(messaging.notification_service());
             server.add_service(messaging.media_service(server.max_message_bytes()));
+        }
+        if let Some((db, consumer)) = deny_store {
+            background.push(
+                deny_feed::start(&bus, db, auth.deny_list().clone(), consumer)
+                    .await
+                    .context("deny list")?,
+            );
         }
         Ok(App {
             bus,

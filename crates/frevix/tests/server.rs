@@ -102,10 +102,19 @@ async fn grpc_web(
     message: &impl prost::Message,
     token: Option<&str>,
 ) -> (String, Vec<u8>) {
-    let payload = message.encode_to_vec();
+    grpc_web_bytes(app, method, &message.encode_to_vec(), token).await
+}
+
+/// Like [`grpc_web`] with the message's bytes as given (valid or not).
+async fn grpc_web_bytes(
+    app: &TestApp,
+    method: &str,
+    payload: &[u8],
+    token: Option<&str>,
+) -> (String, Vec<u8>) {
     let mut frame = vec![0u8];
     frame.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
-    frame.extend_from_slice(&payload);
+    frame.extend_from_slice(payload);
     let body = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(body.path(), &frame).unwrap();
     let mut command = tokio::process::Command::new("curl");
@@ -188,6 +197,25 @@ async fn browsers_call_over_grpc_web_with_cors(backend: Backend) {
         preflight.contains("access-control-allow-headers"),
         "{preflight}"
     );
+
+    // Any other web page is not allowed to use a signed-in user's token.
+    let foreign = tokio::process::Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null", "-X", "OPTIONS"])
+        .args(["-H", "origin: https://attacker.example"])
+        .args(["-H", "access-control-request-method: POST"])
+        .args(["-H", "access-control-request-headers: authorization"])
+        .arg(format!(
+            "{}/frevix.identity.v1.IdentityService/GetMe",
+            app.url()
+        ))
+        .output()
+        .await
+        .unwrap();
+    let foreign = String::from_utf8_lossy(&foreign.stdout).to_lowercase();
+    assert!(
+        !foreign.contains("access-control-allow-origin"),
+        "{foreign}"
+    );
 }
 
 async fn a_stopped_server_drains_and_refuses_new_calls(backend: Backend) {
@@ -198,7 +226,20 @@ async fn a_stopped_server_drains_and_refuses_new_calls(backend: Backend) {
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
 
+async fn a_malformed_message_is_invalid_argument_not_internal(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // Field 1 (email) as a string whose bytes are not UTF-8; then a truncated varint.
+    for payload in [&[0x0a, 0x03, 0xff, 0xfe, 0xfd][..], &[0x08, 0xff][..]] {
+        let (headers, body) = grpc_web_bytes(&app, "Login", payload, None).await;
+        let answer = format!("{headers}{}", String::from_utf8_lossy(&body)).to_lowercase();
+        assert!(answer.contains("grpc-status: 3"), "{answer}");
+        assert!(!answer.contains("decode"), "no decoder details: {answer}");
+        assert!(!answer.contains("grpc-status: 13"), "{answer}");
+    }
+}
+
 on_both_backends!(
+    a_malformed_message_is_invalid_argument_not_internal,
     health_reports_every_service_serving,
     reflection_lists_the_services_in_both_versions,
     browsers_call_over_grpc_web_with_cors,

@@ -80,7 +80,10 @@ pub struct ServerConfig {
     pub keepalive_timeout_secs: u64,
     /// How long in-flight calls and streams get to finish on SIGTERM.
     pub shutdown_grace_secs: u64,
-    /// Origins allowed to call over grpc-web; `*` allows any.
+    /// Origins allowed to call over grpc-web, exactly as browsers send them;
+    /// `*` allows any (which lets every web page a signed-in user visits use
+    /// their token: only for throwaway setups). By default the local
+    /// development origins of the browser client (Vite on port 5173).
     pub cors_allowed_origins: Vec<String>,
     /// Take the client address from `x-forwarded-for` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
@@ -97,7 +100,10 @@ impl Default for ServerConfig {
             keepalive_interval_secs: 30,
             keepalive_timeout_secs: 10,
             shutdown_grace_secs: 20,
-            cors_allowed_origins: vec!["*".to_owned()],
+            cors_allowed_origins: vec![
+                "http://localhost:5173".to_owned(),
+                "http://127.0.0.1:5173".to_owned(),
+            ],
             trust_forwarded_for: false,
         }
     }

@@ -12,11 +12,30 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The `ErrorInfo.domain` of every Frevix error.
 pub const ERROR_DOMAIN: &str = "frevix.dev";
 
+/// Violations listed in one answer; the rest are only counted, so a request
+/// full of bad entries cannot make an answer (or a log line) larger than
+/// itself.
+pub const MAX_LISTED_VIOLATIONS: usize = 20;
+/// Characters kept of a field path or a description.
+const MAX_VIOLATION_TEXT: usize = 200;
+
 /// Field violations collected while a request is parsed, so the caller learns
-/// about every bad field at once rather than one per round trip.
+/// about every bad field at once rather than one per round trip. At most
+/// [`MAX_LISTED_VIOLATIONS`] are kept, each bounded in length.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FieldViolations {
     violations: Vec<(String, String)>,
+    /// Violations past the listed ones.
+    unlisted: usize,
+}
+
+fn bounded(text: String) -> String {
+    if text.chars().count() <= MAX_VIOLATION_TEXT {
+        return text;
+    }
+    let mut short: String = text.chars().take(MAX_VIOLATION_TEXT).collect();
+    short.push('…');
+    short
 }
 
 impl FieldViolations {
@@ -26,7 +45,26 @@ impl FieldViolations {
 
     /// Records that `field` (a dotted path such as `account.display_name`) is bad.
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.violations.push((field.into(), description.into()));
+        if self.violations.len() >= MAX_LISTED_VIOLATIONS {
+            self.unlisted += 1;
+            return;
+        }
+        self.violations
+            .push((bounded(field.into()), bounded(description.into())));
+    }
+
+    /// Records a violation on a repeated field with more than `max` entries,
+    /// and says whether its entries are worth checking one by one (they are
+    /// not when the list is over its bound: it is refused as a whole first).
+    pub fn check_len(&mut self, field: &str, len: usize, max: usize) -> bool {
+        if len > max {
+            self.add(
+                field,
+                format!("must have at most {max} entries (has {len})"),
+            );
+            return false;
+        }
+        true
     }
 
     /// Records a violation unless `ok` holds.
@@ -63,7 +101,10 @@ impl FieldViolations {
     /// Like [`FieldViolations::into_status`], with a more specific `ErrorInfo.reason`.
     pub fn into_status_with_reason(self, reason: &str) -> Status {
         let fields: Vec<&str> = self.violations.iter().map(|(f, _)| f.as_str()).collect();
-        let message = format!("invalid request: check {}", fields.join(", "));
+        let mut message = format!("invalid request: check {}", fields.join(", "));
+        if self.unlisted > 0 {
+            message.push_str(&format!(" (and {} more)", self.unlisted));
+        }
         let mut details = ErrorDetails::new();
         for (field, description) in &self.violations {
             details.add_bad_request_violation(field.clone(), description.clone());
@@ -87,6 +128,9 @@ impl std::fmt::Display for FieldViolations {
                 f.write_str("; ")?;
             }
             write!(f, "{field}: {description}")?;
+        }
+        if self.unlisted > 0 {
+            write!(f, "; and {} more", self.unlisted)?;
         }
         Ok(())
     }
@@ -150,4 +194,42 @@ pub fn unauthenticated(reason: &str, message: impl Into<String>) -> Status {
 /// PERMISSION_DENIED: the caller is known but may not do this.
 pub fn permission_denied(reason: &str, message: impl Into<String>) -> Status {
     with_reason(Code::PermissionDenied, reason, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_violations_is_listed_up_to_the_cap_and_counted_past_it() {
+        let mut violations = FieldViolations::new();
+        for i in 0..100_000 {
+            violations.add(format!("update_mask.paths[{i}]"), "x".repeat(10_000));
+        }
+        let status = violations.into_status();
+        assert!(
+            status.message().ends_with("(and 99980 more)"),
+            "{}",
+            status.message()
+        );
+        let details = status.get_error_details();
+        let listed = details.bad_request().map(|b| b.field_violations.len());
+        assert_eq!(listed, Some(MAX_LISTED_VIOLATIONS));
+        assert!(
+            status.details().len() < 8 * 1024,
+            "{}",
+            status.details().len()
+        );
+    }
+
+    #[test]
+    fn an_oversized_list_is_one_violation_and_not_worth_checking() {
+        let mut violations = FieldViolations::new();
+        assert!(violations.check_len("skills", 3, 10));
+        assert!(!violations.check_len("skills", 11, 10));
+        assert_eq!(
+            violations.to_string(),
+            "skills: must have at most 10 entries (has 11)"
+        );
+    }
 }

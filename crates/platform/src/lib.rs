@@ -9,6 +9,8 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod mail;
+pub mod malformed;
+pub mod mask;
 pub mod money;
 pub mod paging;
 pub mod rate_limit;

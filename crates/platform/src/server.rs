@@ -118,6 +118,9 @@ impl Server {
         let app = routes
             .routes()
             .into_axum_router()
+            .layer(axum::middleware::map_response(
+                crate::malformed::malformed_request_is_invalid_argument,
+            ))
             .layer(tonic_web::GrpcWebLayer::new())
             .merge(http)
             .layer(axum::middleware::from_fn_with_state(auth, authenticate))

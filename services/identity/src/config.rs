@@ -27,21 +27,29 @@ pub struct IdentityConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimits {
     pub login_per_address: u32,
-    pub login_per_account: u32,
+    /// Per account and client address (the database throttle in
+    /// `domain::throttle` slows guessing further).
+    pub login_per_account_address: u32,
     pub sign_up_per_address: u32,
     /// Password-reset and verification mails, per address and per email.
     pub mail_per_address: u32,
     pub mail_per_email: u32,
+    /// Codes presented (VerifyEmail, ResetPassword), per address and per
+    /// email; each code also dies after `code_max_attempts` wrong tries.
+    pub code_per_address: u32,
+    pub code_per_email: u32,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
         Self {
             login_per_address: 60,
-            login_per_account: 20,
+            login_per_account_address: 20,
             sign_up_per_address: 20,
             mail_per_address: 20,
             mail_per_email: 3,
+            code_per_address: 30,
+            code_per_email: 10,
         }
     }
 }
@@ -67,7 +75,8 @@ impl IdentityConfig {
             (
                 "identity.access_token_ttl_secs",
                 self.access_token_ttl_secs,
-                60,
+                // Short lifetimes are for tests of expiry; 15 min is the default.
+                5,
                 3600,
             ),
             ("identity.session_ttl_days", self.session_ttl_days, 1, 365),

@@ -23,9 +23,6 @@ pub enum IdentityError {
     /// FAILED_PRECONDITION `ACCOUNT_SUSPENDED`.
     #[error("this account is suspended")]
     AccountSuspended,
-    /// FAILED_PRECONDITION `ALREADY_VERIFIED`.
-    #[error("this email address is already verified")]
-    AlreadyVerified,
     /// ALREADY_EXISTS `EMAIL_TAKEN`.
     #[error("an account with this email address already exists")]
     EmailTaken,
@@ -105,9 +102,6 @@ impl From<IdentityError> for Status {
             }
             IdentityError::AccountSuspended => {
                 error::failed_precondition("ACCOUNT_SUSPENDED", "account", message)
-            }
-            IdentityError::AlreadyVerified => {
-                error::failed_precondition("ALREADY_VERIFIED", "account", message)
             }
             IdentityError::EmailTaken => {
                 error::with_reason(Code::AlreadyExists, "EMAIL_TAKEN", message)

@@ -2,6 +2,7 @@
 //! the change they describe.
 
 use frevix_platform::events::Outbox;
+use frevix_platform::ids::{AccountId, SessionId};
 use frevix_proto::identity::v1 as pb;
 use sea_orm::{ConnectionTrait, DbErr};
 
@@ -80,6 +81,24 @@ pub async fn account_suspended(
         reason: reason.to_owned(),
     };
     emit(outbox, db, row, &event).await
+}
+
+pub async fn session_revoked(
+    outbox: &Outbox,
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    session: SessionId,
+    reason: &str,
+) -> Result<(), DbErr> {
+    let event = pb::SessionRevoked {
+        account_id: account.to_string(),
+        session_id: session.to_string(),
+        reason: reason.to_owned(),
+    };
+    outbox
+        .publish(db, AGGREGATE, &account.to_string(), &event)
+        .await
+        .map(|_| ())
 }
 
 pub async fn account_reinstated(

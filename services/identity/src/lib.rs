@@ -58,10 +58,12 @@ pub(crate) struct Inner {
 /// Rate limiters of the RPCs attackers like.
 pub(crate) struct Limiters {
     pub login_per_address: KeyedLimiter,
-    pub login_per_account: KeyedLimiter,
+    pub login_per_account_address: KeyedLimiter,
     pub sign_up_per_address: KeyedLimiter,
     pub mail_per_address: KeyedLimiter,
     pub mail_per_email: KeyedLimiter,
+    pub code_per_address: KeyedLimiter,
+    pub code_per_email: KeyedLimiter,
 }
 
 /// The identity service, ready to be served.
@@ -98,9 +100,9 @@ impl Identity {
                 r.login_per_address,
                 r.login_per_address / 2,
             ),
-            login_per_account: KeyedLimiter::per_minute(
-                r.login_per_account,
-                r.login_per_account / 2,
+            login_per_account_address: KeyedLimiter::per_minute(
+                r.login_per_account_address,
+                r.login_per_account_address / 2,
             ),
             sign_up_per_address: KeyedLimiter::per_minute(
                 r.sign_up_per_address,
@@ -108,6 +110,8 @@ impl Identity {
             ),
             mail_per_address: KeyedLimiter::per_minute(r.mail_per_address, r.mail_per_address / 2),
             mail_per_email: KeyedLimiter::per_minute(r.mail_per_email, r.mail_per_email),
+            code_per_address: KeyedLimiter::per_minute(r.code_per_address, r.code_per_address / 2),
+            code_per_email: KeyedLimiter::per_minute(r.code_per_email, r.code_per_email),
         };
         Ok(Self {
             inner: Arc::new(Inner {

@@ -199,7 +199,33 @@ async fn no_answer_carries_a_hash_or_a_code(backend: Backend) {
     }
 }
 
+async fn a_flood_of_mask_paths_is_refused_whole_with_a_small_answer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut identity = app.identity.clone();
+    let user = app.register().await;
+    let paths: Vec<String> = (0..100_000).map(|i| format!("no_such_field_{i}")).collect();
+    let started = std::time::Instant::now();
+    let error = identity
+        .update_account(authed(
+            &user.access_token,
+            pb::UpdateAccountRequest {
+                account: Some(pb::Account::default()),
+                update_mask: Some(prost_types::FieldMask { paths }),
+            },
+        ))
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(error.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&error), ["update_mask.paths"]);
+    assert!(error.message().len() < 200, "{}", error.message());
+    assert!(error.details().len() < 1024, "{}", error.details().len());
+    // Refused before any path was looked at (it took seconds when every one was).
+    assert!(elapsed < std::time::Duration::from_secs(2), "{elapsed:?}");
+}
+
 on_both_backends!(
+    a_flood_of_mask_paths_is_refused_whole_with_a_small_answer,
     every_invalid_field_is_named,
     no_answer_carries_a_hash_or_a_code
 );

@@ -67,6 +67,8 @@ async fn an_account_s_life_is_published_in_order(backend: Backend) {
             "frevix.identity.v1.UserRegistered",
             "frevix.identity.v1.EmailVerified",
             "frevix.identity.v1.AccountUpdated",
+            // The suspension ends the account's one session.
+            "frevix.identity.v1.SessionRevoked",
             "frevix.identity.v1.AccountSuspended",
         ]
     );

@@ -6,9 +6,12 @@
 // clippy does not see as tests: a failed expectation should panic here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::time::Duration;
 
 use frevix_proto::messaging::v1 as pb;
+use frevix_testkit::status::reason;
 use frevix_testkit::{Backend, TestApp, authed, on_both_backends};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt as _;
@@ -187,4 +190,210 @@ async fn a_native_client_sends_receives_and_is_acknowledged_on_one_stream(backen
     );
 }
 
-on_both_backends!(a_native_client_sends_receives_and_is_acknowledged_on_one_stream);
+/// Opens a Chat stream and the frames to send on it.
+async fn chat(
+    app: &TestApp,
+    token: &str,
+) -> (
+    mpsc::Sender<pb::ChatRequest>,
+    tonic::Streaming<pb::ChatResponse>,
+) {
+    let (frames, outgoing) = mpsc::channel(16);
+    frames
+        .send(pb::ChatRequest {
+            frame: Some(pb::chat_request::Frame::Hello(pb::Hello {
+                positions: vec![],
+            })),
+        })
+        .await
+        .unwrap();
+    let stream = app
+        .messaging
+        .clone()
+        .chat(authed(token, ReceiverStream::new(outgoing)))
+        .await
+        .unwrap()
+        .into_inner();
+    (frames, stream)
+}
+
+/// The reason a stream ended with, waiting at most `limit` (heartbeats,
+/// pongs and other events are skipped).
+async fn end_reason<T>(stream: &mut tonic::Streaming<T>, limit: Duration) -> String {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Err(_) => panic!("the stream was still open after {limit:?}"),
+            Ok(None) => panic!("the stream ended without a status"),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(status))) => {
+                assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+                return reason(&status);
+            }
+        }
+    }
+}
+
+fn ping(nonce: &str) -> pb::ChatRequest {
+    pb::ChatRequest {
+        frame: Some(pb::chat_request::Frame::Ping(pb::Ping {
+            nonce: nonce.into(),
+        })),
+    }
+}
+
+async fn open_streams_end_at_once_when_their_session_is_revoked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = app.register().await;
+    let elsewhere = app.login(&ada.email, &ada.password).await;
+    let mut feed = support::feed(&app, &ada, vec![]).await;
+    let (_frames, mut stream) = chat(&app, &ada.access_token).await;
+    let (other_frames, mut other) = chat(&app, &elsewhere.access_token).await;
+
+    app.identity
+        .clone()
+        .logout(authed(
+            &ada.access_token,
+            frevix_proto::identity::v1::LogoutRequest {},
+        ))
+        .await
+        .unwrap();
+
+    let limit = Duration::from_secs(10);
+    assert_eq!(end_reason(&mut feed, limit).await, "SESSION_REVOKED");
+    assert_eq!(end_reason(&mut stream, limit).await, "SESSION_REVOKED");
+    // A new call with the revoked session's token is refused too...
+    let refused = app
+        .messaging
+        .clone()
+        .list_conversations(authed(
+            &ada.access_token,
+            pb::ListConversationsRequest::default(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&refused), "SESSION_REVOKED");
+    // ...while the account's other session goes on.
+    other_frames.send(ping("still here")).await.unwrap();
+    assert!(matches!(
+        next_event(&mut other).await,
+        pb::chat_response::Event::Pong(_)
+    ));
+}
+
+async fn open_streams_end_when_the_account_is_suspended(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let ada = app.register().await;
+    let mut feed = support::feed(&app, &ada, vec![]).await;
+    let (_frames, mut stream) = chat(&app, &ada.access_token).await;
+
+    app.identity
+        .clone()
+        .suspend_account(authed(
+            &admin.access_token,
+            frevix_proto::identity::v1::SuspendAccountRequest {
+                account_id: ada.account_id.clone(),
+                reason: "spam".into(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let limit = Duration::from_secs(10);
+    // Suspension also revokes the sessions; whichever lands first ends them.
+    let ended = [
+        end_reason(&mut feed, limit).await,
+        end_reason(&mut stream, limit).await,
+    ];
+    for reason in ended {
+        assert!(
+            ["ACCOUNT_SUSPENDED", "SESSION_REVOKED"].contains(&reason.as_str()),
+            "{reason}"
+        );
+    }
+}
+
+async fn a_stream_ends_when_its_token_expires_unless_renewed_on_it(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.identity.access_token_ttl_secs = 5;
+    })
+    .await;
+    let ada = app.register().await;
+    let mut feed = support::feed(&app, &ada, vec![]).await;
+    let (frames, mut stream) = chat(&app, &ada.access_token).await;
+
+    // Renew the Chat stream before the first token runs out.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let fresh = app
+        .identity
+        .clone()
+        .refresh(frevix_proto::identity::v1::RefreshRequest {
+            refresh_token: ada.refresh_token.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tokens
+        .unwrap();
+    frames
+        .send(pb::ChatRequest {
+            frame: Some(pb::chat_request::Frame::Reauthenticate(
+                pb::Reauthenticate {
+                    access_token: fresh.access_token,
+                },
+            )),
+        })
+        .await
+        .unwrap();
+    let pb::chat_response::Event::Reauthenticated(renewed) = next_event(&mut stream).await else {
+        panic!("no Reauthenticated");
+    };
+    assert!(renewed.expire_time.is_some());
+
+    // The browser feed could not renew: it ends with the first token...
+    assert_eq!(
+        end_reason(&mut feed, Duration::from_secs(10)).await,
+        "TOKEN_EXPIRED"
+    );
+    // ...while the renewed stream still answers...
+    frames.send(ping("after the first expiry")).await.unwrap();
+    assert!(matches!(
+        next_event(&mut stream).await,
+        pb::chat_response::Event::Pong(_)
+    ));
+    // ...until the fresh token runs out too.
+    assert_eq!(
+        end_reason(&mut stream, Duration::from_secs(10)).await,
+        "TOKEN_EXPIRED"
+    );
+}
+
+async fn a_stream_refuses_another_accounts_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = app.register().await;
+    let eve = app.register().await;
+    let (frames, mut stream) = chat(&app, &ada.access_token).await;
+    frames
+        .send(pb::ChatRequest {
+            frame: Some(pb::chat_request::Frame::Reauthenticate(
+                pb::Reauthenticate {
+                    access_token: eve.access_token,
+                },
+            )),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        end_reason(&mut stream, Duration::from_secs(10)).await,
+        "TOKEN_INVALID"
+    );
+}
+
+on_both_backends!(
+    a_native_client_sends_receives_and_is_acknowledged_on_one_stream,
+    open_streams_end_at_once_when_their_session_is_revoked,
+    open_streams_end_when_the_account_is_suspended,
+    a_stream_ends_when_its_token_expires_unless_renewed_on_it,
+    a_stream_refuses_another_accounts_token,
+);

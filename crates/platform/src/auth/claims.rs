@@ -89,6 +89,9 @@ pub struct Principal {
     pub account_id: AccountId,
     pub session_id: SessionId,
     pub roles: Roles,
+    /// When the token stops being valid (a stream opened with it ends then,
+    /// unless the client sends a fresh token on it).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Principal {

@@ -2,7 +2,8 @@
 //! It reads `authorization: Bearer …`, verifies the token, and puts the
 //! [`Principal`] into the request extensions where handlers find it with
 //! [`principal`]. Only the explicit allow-list of public RPCs passes without
-//! a token.
+//! a token. A token that verifies is still refused when the deny list holds
+//! its session or account (revoked, suspended).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use axum::response::Response;
 use tonic::Status;
 
 use super::claims::Principal;
+use super::deny::DenyList;
 use super::verifier::{AuthError, TokenVerifier};
 
 /// Paths every server serves without a token: health, reflection, JWKS.
@@ -27,6 +29,7 @@ const INFRASTRUCTURE_PREFIXES: &[&str] = &[
 pub struct Authenticator {
     verifier: TokenVerifier,
     public_methods: HashSet<String>,
+    deny: Arc<DenyList>,
 }
 
 impl Authenticator {
@@ -39,7 +42,13 @@ impl Authenticator {
         Self {
             verifier,
             public_methods: public_methods.into_iter().map(str::to_owned).collect(),
+            deny: Arc::default(),
         }
+    }
+
+    /// Sessions and accounts refused although their tokens verify.
+    pub fn deny_list(&self) -> &Arc<DenyList> {
+        &self.deny
     }
 
     pub fn is_public(&self, path: &str) -> bool {
@@ -72,9 +81,20 @@ pub async fn authenticate(
         })
         .map(str::trim)
         .map(str::to_owned);
-    match token {
+    let verified = match token {
+        Some(token) => Some(auth.verifier.verify(&token).await.and_then(|principal| {
+            match auth.deny.denial(&principal, chrono::Utc::now()) {
+                Some(denial) => Err(AuthError::from(denial)),
+                None => Ok(principal),
+            }
+        })),
+        None => None,
+    };
+    // Streams re-check their caller as they go (see `stream_guard`).
+    request.extensions_mut().insert(auth.clone());
+    match verified {
         // A public call with a valid token still learns who is calling.
-        Some(token) => match auth.verifier.verify(&token).await {
+        Some(verified) => match verified {
             Ok(principal) => {
                 request.extensions_mut().insert(principal);
                 next.run(request).await

@@ -5,11 +5,16 @@
 //! public RPCs through without one.
 
 mod claims;
+mod deny;
+pub mod deny_feed;
 mod jwks;
 mod layer;
+mod stream_guard;
 mod verifier;
 
 pub use claims::{AccessClaims, Principal, Role, Roles};
+pub use deny::{Denial, DenyList};
 pub use jwks::RemoteJwks;
 pub use layer::{Authenticator, authenticate, principal};
+pub use stream_guard::{Guarded, Renewal, guard};
 pub use verifier::{AuthError, KeySet, TokenVerifier};

@@ -41,6 +41,10 @@ pub enum AuthError {
     Expired,
     #[error("the access token is not valid")]
     Invalid,
+    #[error("this session has ended (logout, password change or revocation); log in again")]
+    SessionRevoked,
+    #[error("this account is suspended")]
+    AccountSuspended,
 }
 
 impl AuthError {
@@ -49,6 +53,8 @@ impl AuthError {
             AuthError::Missing => "TOKEN_MISSING",
             AuthError::Expired => "TOKEN_EXPIRED",
             AuthError::Invalid => "TOKEN_INVALID",
+            AuthError::SessionRevoked => "SESSION_REVOKED",
+            AuthError::AccountSuspended => "ACCOUNT_SUSPENDED",
         }
     }
 
@@ -115,6 +121,8 @@ impl TokenVerifier {
                 .parse::<SessionId>()
                 .map_err(|_| AuthError::Invalid)?,
             roles: Roles::from_roles(claims.roles),
+            expires_at: chrono::DateTime::from_timestamp(claims.exp, 0)
+                .ok_or(AuthError::Invalid)?,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use frevix_platform::error::FieldViolations;
+use frevix_platform::mask::update_paths;
 use frevix_proto::identity::v1 as pb;
 use tonic::Request;
 
@@ -36,13 +37,7 @@ pub async fn update_account(
     if !changes.id.is_empty() && changes.id != current.id.to_string() {
         violations.add("account.id", "must be empty or the caller's own id");
     }
-    let paths = req.update_mask.map(|mask| mask.paths).unwrap_or_default();
-    if paths.is_empty() {
-        violations.add(
-            "update_mask",
-            "must name at least one of: display_name, roles",
-        );
-    }
+    let paths = update_paths(req.update_mask, &["display_name", "roles"], &mut violations);
     let mut display_name = current.display_name.clone();
     let mut roles = roles_of(&current);
     for path in &paths {

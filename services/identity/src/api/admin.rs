@@ -16,7 +16,6 @@ use crate::domain::account::{AccountStatus, role_from_proto};
 use crate::error::{IdentityError, Result};
 use crate::events;
 use crate::store::accounts::{self, AccountFilter, AccountRow, status_of};
-use crate::store::sessions;
 
 const LIMITS: PageLimits = PageLimits {
     default_size: 20,
@@ -105,8 +104,9 @@ pub async fn suspend_account(
             now,
         )
         .await?;
-        let revoked =
-            sessions::revoke_all_sessions(&txn, id, None, "account_suspended", now).await?;
+        let revoked = inner
+            .end_all_sessions(&txn, id, None, "account_suspended", now)
+            .await?;
         if let Some(row) = accounts::find_account_by_id(&txn, id).await? {
             events::account_suspended(&inner.outbox, &txn, &row, reason).await?;
         }

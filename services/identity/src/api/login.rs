@@ -14,10 +14,14 @@ use crate::Inner;
 use crate::domain::account::Email;
 use crate::domain::{password, throttle, tokens};
 use crate::error::{IdentityError, Result};
-use crate::store::{accounts, sessions};
+use crate::store::{accounts, login_attempts, sessions};
 
 pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<pb::LoginResponse> {
-    let address = client_address(&request, inner.trust_forwarded_for);
+    // Stored beside the account: bounded like the sessions' column.
+    let address: String = client_address(&request, inner.trust_forwarded_for)
+        .chars()
+        .take(64)
+        .collect();
     let agent = user_agent(&request);
     let req = request.into_inner();
     let mut violations = FieldViolations::new();
@@ -35,7 +39,10 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
         .finish(email)?
         .ok_or(IdentityError::InvalidCredentials)?;
     within(&inner.limits.login_per_address, &address)?;
-    within(&inner.limits.login_per_account, email.as_str())?;
+    within(
+        &inner.limits.login_per_account_address,
+        &format!("{} {address}", email.as_str()),
+    )?;
 
     let account = accounts::find_account_by_email(&inner.db, email.as_str()).await?;
     let Some(account) = account else {
@@ -43,18 +50,22 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
         return Err(IdentityError::InvalidCredentials);
     };
     let now = Utc::now();
-    if let Some(wait) =
-        throttle::login_wait(account.failed_logins, account.last_failed_login_at, now)
-    {
-        return Err(IdentityError::LoginThrottled(wait));
-    }
     let id = AccountId(account.id);
+    // Counted before the password is checked: racing guesses cannot buy more.
+    login_attempts::claim_address_attempt(&inner.db, id, &address, throttle::PER_ADDRESS, now)
+        .await?
+        .map_err(IdentityError::LoginThrottled)?;
+    let known_device = sessions::has_signed_in_from(&inner.db, id, &address).await?;
+    if !known_device {
+        login_attempts::claim_account_attempt(&inner.db, id, throttle::ACCOUNT_WIDE, now)
+            .await?
+            .map_err(IdentityError::LoginThrottled)?;
+    }
     if !inner
         .verify_password(req.password, Some(account.password_hash.clone()))
         .await?
     {
-        accounts::record_failed_login(&inner.db, id, Utc::now()).await?;
-        tracing::info!(account_id = %id, "failed login");
+        tracing::info!(account_id = %id, known_device, "failed login");
         return Err(IdentityError::InvalidCredentials);
     }
     login_allowed(&account)?;
@@ -65,7 +76,7 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
         device_name
     };
     let txn = inner.db.begin().await?;
-    accounts::clear_failed_logins(&txn, id).await?;
+    login_attempts::forget_successful_attempt(&txn, id, &address, !known_device).await?;
     let tokens = inner
         .open_session(
             &txn,
@@ -105,12 +116,14 @@ pub async fn refresh(inner: &Inner, req: pb::RefreshRequest) -> Result<pb::Refre
         token.used_at.is_some() || !sessions::use_refresh_token(&txn, token.id, now).await?;
     if reused {
         // A rotated token came back: it leaked. End the whole session (RFC 9700).
-        if sessions::revoke_session(&txn, account_id, session_id, "refresh_token_reuse", now)
+        if inner
+            .end_session(&txn, account_id, session_id, "refresh_token_reuse", now)
             .await?
         {
             tracing::warn!(account_id = %account_id, session_id = %session_id, "refresh token reuse; session revoked");
         }
         txn.commit().await?;
+        inner.outbox.committed();
         return Err(IdentityError::RefreshTokenReused);
     }
     if !sessions::is_live(&session, now) {
@@ -135,14 +148,18 @@ pub async fn logout(
     request: Request<pb::LogoutRequest>,
 ) -> Result<pb::LogoutResponse> {
     let (principal, _) = inner.live_caller(&request).await?;
-    sessions::revoke_session(
-        &inner.db,
-        principal.account_id,
-        principal.session_id,
-        "logout",
-        Utc::now(),
-    )
-    .await?;
+    let txn = inner.db.begin().await?;
+    inner
+        .end_session(
+            &txn,
+            principal.account_id,
+            principal.session_id,
+            "logout",
+            Utc::now(),
+        )
+        .await?;
+    txn.commit().await?;
+    inner.outbox.committed();
     tracing::info!(account_id = %principal.account_id, session_id = %principal.session_id, "logged out");
     Ok(pb::LogoutResponse {})
 }

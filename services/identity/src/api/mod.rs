@@ -45,7 +45,7 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::VerifyEmailRequest>,
     ) -> Answer<pb::VerifyEmailResponse> {
-        answer(signup::verify_email(&self.inner, request.into_inner()).await)
+        answer(signup::verify_email(&self.inner, request).await)
     }
 
     async fn resend_verification(
@@ -92,7 +92,7 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ResetPasswordRequest>,
     ) -> Answer<pb::ResetPasswordResponse> {
-        answer(password::reset_password(&self.inner, request.into_inner()).await)
+        answer(password::reset_password(&self.inner, request).await)
     }
 
     async fn change_password(

@@ -15,7 +15,7 @@ use crate::domain::codes::{self, Purpose};
 use crate::domain::password;
 use crate::error::{IdentityError, Result};
 use crate::events;
-use crate::store::{accounts, codes as code_store, sessions};
+use crate::store::{accounts, codes as code_store};
 
 pub async fn request_password_reset(
     inner: &Inner,
@@ -36,8 +36,10 @@ pub async fn request_password_reset(
 
 pub async fn reset_password(
     inner: &Inner,
-    req: pb::ResetPasswordRequest,
+    request: Request<pb::ResetPasswordRequest>,
 ) -> Result<pb::ResetPasswordResponse> {
+    let address = client_address(&request, inner.trust_forwarded_for);
+    let req = request.into_inner();
     let mut violations = FieldViolations::new();
     let email = Email::parse("email", &req.email, &mut violations);
     if !codes::is_well_formed(&req.code) {
@@ -52,6 +54,7 @@ pub async fn reset_password(
     let email = violations
         .finish(email)?
         .ok_or(IdentityError::CodeInvalid)?;
+    inner.within_code_limits(&address, email.as_str())?;
 
     let Some(account) = accounts::find_account_by_email(&inner.db, email.as_str()).await? else {
         return Err(IdentityError::CodeInvalid);
@@ -74,7 +77,9 @@ pub async fn reset_password(
             events::email_verified(&inner.outbox, &txn, &row).await?;
         }
     }
-    let revoked = sessions::revoke_all_sessions(&txn, id, None, "password_reset", now).await?;
+    let revoked = inner
+        .end_all_sessions(&txn, id, None, "password_reset", now)
+        .await?;
     txn.commit().await?;
     inner.outbox.committed();
     tracing::info!(account_id = %id, revoked, "password reset");
@@ -115,15 +120,17 @@ pub async fn change_password(
     let now = Utc::now();
     let txn = inner.db.begin().await?;
     accounts::update_password_hash(&txn, principal.account_id, hash, now).await?;
-    let revoked = sessions::revoke_all_sessions(
-        &txn,
-        principal.account_id,
-        Some(principal.session_id),
-        "password_changed",
-        now,
-    )
-    .await?;
+    let revoked = inner
+        .end_all_sessions(
+            &txn,
+            principal.account_id,
+            Some(principal.session_id),
+            "password_changed",
+            now,
+        )
+        .await?;
     txn.commit().await?;
+    inner.outbox.committed();
     tracing::info!(account_id = %principal.account_id, revoked, "password changed");
     Ok(pb::ChangePasswordResponse {})
 }

@@ -5,6 +5,7 @@ use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::SessionId;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::identity::v1 as pb;
+use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -56,16 +57,20 @@ pub async fn revoke_session(
     let id = violations
         .finish(id)?
         .ok_or(IdentityError::NotFound("session"))?;
-    if !sessions::revoke_session(
-        &inner.db,
-        principal.account_id,
-        id,
-        "revoked_by_user",
-        Utc::now(),
-    )
-    .await?
+    let txn = inner.db.begin().await?;
+    if !inner
+        .end_session(
+            &txn,
+            principal.account_id,
+            id,
+            "revoked_by_user",
+            Utc::now(),
+        )
+        .await?
     {
         return Err(IdentityError::NotFound("session"));
     }
+    txn.commit().await?;
+    inner.outbox.committed();
     Ok(pb::RevokeSessionResponse {})
 }

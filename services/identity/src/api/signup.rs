@@ -117,22 +117,25 @@ fn parse_code(field: &str, code: &str, violations: &mut FieldViolations) {
 
 pub async fn verify_email(
     inner: &Inner,
-    req: pb::VerifyEmailRequest,
+    request: Request<pb::VerifyEmailRequest>,
 ) -> Result<pb::VerifyEmailResponse> {
+    let address = client_address(&request, inner.trust_forwarded_for);
+    let req = request.into_inner();
     let mut violations = FieldViolations::new();
     let email = Email::parse("email", &req.email, &mut violations);
     parse_code("code", &req.code, &mut violations);
     let email = violations
         .finish(email)?
         .ok_or(IdentityError::CodeInvalid)?;
+    inner.within_code_limits(&address, email.as_str())?;
 
+    // Unknown, verified and suspended accounts answer alike: the answer
+    // must not tell which emails have accounts.
     let Some(account) = accounts::find_account_by_email(&inner.db, email.as_str()).await? else {
         return Err(IdentityError::CodeInvalid);
     };
-    match status_of(&account) {
-        AccountStatus::Active => return Err(IdentityError::AlreadyVerified),
-        AccountStatus::Suspended => return Err(IdentityError::AccountSuspended),
-        AccountStatus::PendingVerification => {}
+    if status_of(&account) != AccountStatus::PendingVerification {
+        return Err(IdentityError::CodeInvalid);
     }
     let code_id = inner
         .check_code(&account, Purpose::VerifyEmail, &req.code)

@@ -19,6 +19,7 @@ use crate::domain::account::{AccountStatus, LoginRefusal, may_log_in};
 use crate::domain::codes::{self, CodeCheck, Purpose};
 use crate::domain::{password, tokens};
 use crate::error::{IdentityError, Result};
+use crate::events;
 use crate::store::accounts::{
     AccountRow, find_account_by_email, find_account_by_id, roles_of, status_of,
 };
@@ -52,6 +53,40 @@ impl Inner {
             .ok_or(IdentityError::SessionRevoked)?;
         login_allowed(&account)?;
         Ok((principal, account))
+    }
+
+    /// Ends one session of `account` in `txn` and tells every service
+    /// (SessionRevoked), so its tokens stop working everywhere at once;
+    /// false if there was no such live session.
+    pub async fn end_session(
+        &self,
+        txn: &impl ConnectionTrait,
+        account: AccountId,
+        session: SessionId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        if !sessions::revoke_session(txn, account, session, reason, now).await? {
+            return Ok(false);
+        }
+        events::session_revoked(&self.outbox, txn, account, session, reason).await?;
+        Ok(true)
+    }
+
+    /// Ends every live session of `account` but `keep`, like [`Self::end_session`].
+    pub async fn end_all_sessions(
+        &self,
+        txn: &impl ConnectionTrait,
+        account: AccountId,
+        keep: Option<SessionId>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let ended = sessions::revoke_all_sessions(txn, account, keep, reason, now).await?;
+        for session in &ended {
+            events::session_revoked(&self.outbox, txn, account, *session, reason).await?;
+        }
+        Ok(ended.len())
     }
 
     /// Hashes off the runtime, with at most `max_concurrent_hashes` at once.
@@ -223,7 +258,16 @@ impl Inner {
         Ok(())
     }
 
-    /// Checks a mailed code, counting wrong attempts. Returns the code's id.
+    /// Code checks (VerifyEmail, ResetPassword) per client address and per
+    /// email, whether or not the email has an account.
+    pub fn within_code_limits(&self, client_address: &str, email: &str) -> Result<()> {
+        within(&self.limits.code_per_address, client_address)?;
+        within(&self.limits.code_per_email, email)
+    }
+
+    /// Checks a mailed code. The attempt is counted before the comparison,
+    /// atomically (see [`code_store::claim_attempt`]), so concurrency cannot
+    /// buy extra guesses. Returns the code's id.
     pub async fn check_code(
         &self,
         account: &AccountRow,
@@ -235,14 +279,28 @@ impl Inner {
         else {
             return Err(IdentityError::CodeInvalid);
         };
-        match codes::check(&stored, given, Utc::now(), self.config.code_max_attempts) {
-            CodeCheck::Accepted => Ok(stored.id),
-            CodeCheck::Wrong => {
-                code_store::record_wrong_attempt(&self.db, stored.id).await?;
-                Err(IdentityError::CodeInvalid)
-            }
-            CodeCheck::Expired => Err(IdentityError::CodeInvalid),
-            CodeCheck::AttemptsExceeded => Err(IdentityError::CodeAttemptsExceeded),
+        let now = Utc::now();
+        let max_attempts = self.config.code_max_attempts;
+        let refused = |check| match check {
+            CodeCheck::AttemptsExceeded => IdentityError::CodeAttemptsExceeded,
+            _ => IdentityError::CodeInvalid,
+        };
+        if let Some(check) = codes::refusal(&stored, now, max_attempts) {
+            return Err(refused(check));
+        }
+        let Some(code_hash) =
+            code_store::claim_attempt(&self.db, stored.id, max_attempts, now).await?
+        else {
+            // Another request took the last attempt (or used the code) meanwhile.
+            let latest = code_store::find_latest_code(&self.db, AccountId(account.id), purpose)
+                .await?
+                .and_then(|(latest, _)| codes::refusal(&latest, now, max_attempts));
+            return Err(latest.map_or(IdentityError::CodeInvalid, refused));
+        };
+        if codes::matches(stored.id, &code_hash, given) {
+            Ok(stored.id)
+        } else {
+            Err(IdentityError::CodeInvalid)
         }
     }
 }

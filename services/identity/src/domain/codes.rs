@@ -67,16 +67,28 @@ pub enum CodeCheck {
     AttemptsExceeded,
 }
 
-/// Checks `given` against `stored`.
-pub fn check(stored: &StoredCode, given: &str, now: DateTime<Utc>, max_attempts: i32) -> CodeCheck {
+/// Why `stored` cannot be tried at all now, if it cannot.
+pub fn refusal(stored: &StoredCode, now: DateTime<Utc>, max_attempts: i32) -> Option<CodeCheck> {
     if stored.consumed || now >= stored.expires_at {
-        return CodeCheck::Expired;
+        return Some(CodeCheck::Expired);
     }
     if stored.attempts >= max_attempts {
-        return CodeCheck::AttemptsExceeded;
+        return Some(CodeCheck::AttemptsExceeded);
     }
-    let given_hash = hash(stored.id, given);
-    if constant_time_eq(given_hash.as_bytes(), stored.code_hash.as_bytes()) {
+    None
+}
+
+/// Whether `given` is the code stored as `code_hash` under the row `id`.
+pub fn matches(id: Uuid, code_hash: &str, given: &str) -> bool {
+    constant_time_eq(hash(id, given).as_bytes(), code_hash.as_bytes())
+}
+
+/// Checks `given` against `stored`.
+pub fn check(stored: &StoredCode, given: &str, now: DateTime<Utc>, max_attempts: i32) -> CodeCheck {
+    if let Some(refused) = refusal(stored, now, max_attempts) {
+        return refused;
+    }
+    if matches(stored.id, &stored.code_hash, given) {
         CodeCheck::Accepted
     } else {
         CodeCheck::Wrong

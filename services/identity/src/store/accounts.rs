@@ -128,34 +128,6 @@ pub async fn update_profile(
     Ok(())
 }
 
-/// Counts a failed login (atomically, so racing attempts all count).
-pub async fn record_failed_login(
-    db: &impl ConnectionTrait,
-    id: AccountId,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    Accounts::update_many()
-        .col_expr(
-            accounts::Column::FailedLogins,
-            Expr::col(accounts::Column::FailedLogins).add(1),
-        )
-        .col_expr(accounts::Column::LastFailedLoginAt, Expr::value(Some(now)))
-        .filter(accounts::Column::Id.eq(id.0))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-pub async fn clear_failed_logins(db: &impl ConnectionTrait, id: AccountId) -> Result<(), DbErr> {
-    Accounts::update_many()
-        .col_expr(accounts::Column::FailedLogins, Expr::value(0))
-        .filter(accounts::Column::Id.eq(id.0))
-        .filter(accounts::Column::FailedLogins.ne(0))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 /// Filters of the admin account list.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct AccountFilter {

@@ -70,17 +70,28 @@ pub async fn find_latest_code(
     }))
 }
 
-/// Counts a wrong attempt.
-pub async fn record_wrong_attempt(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
-    Codes::update_many()
+/// Counts one attempt at the code before it is compared, in one statement:
+/// the row is only updated while the code is unused, unexpired and under
+/// `max_attempts`, so however many requests race, at most `max_attempts`
+/// of them ever get the hash to compare. `None` when the attempt is refused.
+pub async fn claim_attempt(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    max_attempts: i32,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, DbErr> {
+    let rows = Codes::update_many()
         .col_expr(
             email_codes::Column::Attempts,
             Expr::col(email_codes::Column::Attempts).add(1),
         )
         .filter(email_codes::Column::Id.eq(id))
-        .exec(db)
+        .filter(email_codes::Column::Attempts.lt(max_attempts))
+        .filter(email_codes::Column::ConsumedAt.is_null())
+        .filter(email_codes::Column::ExpiresAt.gt(now))
+        .exec_with_returning(db)
         .await?;
-    Ok(())
+    Ok(rows.into_iter().next().map(|row| row.code_hash))
 }
 
 /// Marks a code used; false if another request used it first.

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(InitialSchema),
             Box::new(frevix_platform::events::schema::OutboxTable),
             Box::new(frevix_platform::events::schema::OutboxPendingIndex),
+            Box::new(super::migration_login_failures::LoginFailures),
         ]
     }
 }

@@ -6,7 +6,9 @@ pub mod accounts;
 pub mod codes;
 pub mod entities;
 pub mod keys;
+pub mod login_attempts;
 pub mod migration;
+mod migration_login_failures;
 pub mod sessions;
 
 pub use migration::Migrator;

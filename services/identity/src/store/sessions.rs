@@ -53,6 +53,21 @@ pub async fn find_session(
     Sessions::find_by_id(id.0).one(db).await
 }
 
+/// Whether the account has ever signed in from `address` (a device the
+/// owner uses, which the account-wide login throttle lets through).
+pub async fn has_signed_in_from(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    address: &str,
+) -> Result<bool, DbErr> {
+    Ok(Sessions::find()
+        .filter(sessions::Column::AccountId.eq(account.0))
+        .filter(sessions::Column::IpAddress.eq(address))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Whether a session may still be used at `now`.
 pub fn is_live(session: &SessionRow, now: DateTime<Utc>) -> bool {
     session.revoked_at.is_none() && session.expires_at > now
@@ -93,14 +108,14 @@ pub async fn revoke_session(
     Ok(result.rows_affected == 1)
 }
 
-/// Revokes every live session of `account` except `keep`.
+/// Revokes every live session of `account` except `keep`; returns those revoked.
 pub async fn revoke_all_sessions(
     db: &impl ConnectionTrait,
     account: AccountId,
     keep: Option<SessionId>,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<u64, DbErr> {
+) -> Result<Vec<SessionId>, DbErr> {
     let mut update = Sessions::update_many()
         .col_expr(sessions::Column::RevokedAt, Expr::value(Some(now)))
         .col_expr(
@@ -112,7 +127,12 @@ pub async fn revoke_all_sessions(
     if let Some(keep) = keep {
         update = update.filter(sessions::Column::Id.ne(keep.0));
     }
-    Ok(update.exec(db).await?.rows_affected)
+    Ok(update
+        .exec_with_returning(db)
+        .await?
+        .into_iter()
+        .map(|row| SessionId(row.id))
+        .collect())
 }
 
 /// Live sessions of `account`, newest first, after `after`.

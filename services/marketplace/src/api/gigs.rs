@@ -1,9 +1,12 @@
 //! Gigs: create, update, read, list, and the status actions.
 
 use chrono::Utc;
+use frevix_platform::auth::deny_feed::is_account_suspended;
 use frevix_platform::auth::{Principal, Role, principal};
 use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
 use frevix_platform::error::FieldViolations;
+use frevix_platform::ids::AccountId;
+use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
 use prost::Message as _;
@@ -14,7 +17,7 @@ use uuid::Uuid;
 use super::caller_with;
 use crate::Inner;
 use crate::convert;
-use crate::domain::gig::{GigAction, GigContent, GigStatus, transition};
+use crate::domain::gig::{self, GigAction, GigContent, GigStatus, transition};
 use crate::error::{MarketplaceError, Result};
 use crate::events::publish::gig_event;
 use crate::store::gigs::{self, GigRow, content_of, status_of};
@@ -131,8 +134,8 @@ pub async fn update_gig(
             message: "an archived gig cannot change",
         });
     }
-    let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
     let mut violations = FieldViolations::new();
+    let paths = update_paths(req.update_mask, gig::UPDATABLE, &mut violations);
     let content = content_of(&row).patch(gig, &paths, &mut violations);
     let content = violations
         .finish(content)?
@@ -172,7 +175,10 @@ pub async fn get_gig(
         .await?
         .ok_or(MarketplaceError::NotFound("gig"))?;
     let own = viewer.is_some_and(|v| v.account_id.0 == row.seller_id);
-    if !own && !status_of(&row).is_public() {
+    if !own
+        && (!status_of(&row).is_public()
+            || is_account_suspended(&inner.db, AccountId(row.seller_id)).await?)
+    {
         return Err(MarketplaceError::NotFound("gig"));
     }
     let name = seller_name(inner, row.seller_id).await?;

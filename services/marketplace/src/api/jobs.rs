@@ -4,6 +4,7 @@ use chrono::Utc;
 use frevix_platform::auth::{Principal, Role, principal};
 use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
 use frevix_platform::error::FieldViolations;
+use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
 use prost::Message as _;
@@ -207,14 +208,8 @@ pub async fn update_job(
     }
     // Overlay the named fields on the stored job, then check it whole.
     let mut merged = convert::job(&job);
-    let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
     let mut violations = FieldViolations::new();
-    if paths.is_empty() {
-        violations.add(
-            "update_mask",
-            format!("must name at least one of: {}", UPDATABLE.join(", ")),
-        );
-    }
+    let paths = update_paths(req.update_mask, UPDATABLE, &mut violations);
     for path in &paths {
         match path.as_str() {
             "title" => merged.title = changes.title.clone(),

@@ -2,7 +2,10 @@
 
 use chrono::Utc;
 use frevix_platform::auth::Role;
+use frevix_platform::auth::deny_feed::is_account_suspended;
 use frevix_platform::error::FieldViolations;
+use frevix_platform::ids::AccountId;
+use frevix_platform::mask::update_paths;
 use frevix_proto::marketplace::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
@@ -11,6 +14,7 @@ use uuid::Uuid;
 use super::caller_with;
 use crate::Inner;
 use crate::convert;
+use crate::domain::profile::{CLIENT_UPDATABLE, FREELANCER_UPDATABLE};
 use crate::error::{MarketplaceError, Result};
 use crate::store::{catalog, profiles};
 
@@ -28,6 +32,9 @@ pub async fn get_freelancer(
     let row = profiles::find_freelancer(&inner.db, id)
         .await?
         .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
+    if is_account_suspended(&inner.db, AccountId(id)).await? {
+        return Err(MarketplaceError::NotFound("freelancer_profile"));
+    }
     Ok(pb::GetFreelancerProfileResponse {
         profile: Some(convert::freelancer(&row)),
     })
@@ -48,8 +55,8 @@ pub async fn update_freelancer(
     let row = profiles::find_freelancer(&inner.db, id)
         .await?
         .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
-    let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
     let mut violations = FieldViolations::new();
+    let paths = update_paths(req.update_mask, FREELANCER_UPDATABLE, &mut violations);
     let fields = profiles::freelancer_fields(&row).patch(&changes, &paths, &mut violations);
     if let Some(fields) = &fields {
         let unknown = catalog::unknown_skills(&inner.db, &fields.skills).await?;
@@ -119,8 +126,8 @@ pub async fn update_client(
     let row = profiles::find_client(&inner.db, id)
         .await?
         .ok_or(MarketplaceError::NotFound("client_profile"))?;
-    let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
     let mut violations = FieldViolations::new();
+    let paths = update_paths(req.update_mask, CLIENT_UPDATABLE, &mut violations);
     let fields = profiles::client_fields(&row).patch(&changes, &paths, &mut violations);
     let fields = violations
         .finish(fields)?

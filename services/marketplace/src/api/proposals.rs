@@ -7,6 +7,7 @@ use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::contract_id_for_proposal;
+use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
 use prost::Message as _;
@@ -170,17 +171,8 @@ pub async fn update(
     }
     // Overlay the named fields on the stored proposal, then check it whole.
     let mut merged = convert::proposal(&row, "");
-    let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
     let mut violations = FieldViolations::new();
-    if paths.is_empty() {
-        violations.add(
-            "update_mask",
-            format!(
-                "must name at least one of: {}",
-                PROPOSAL_UPDATABLE.join(", ")
-            ),
-        );
-    }
+    let paths = update_paths(req.update_mask, PROPOSAL_UPDATABLE, &mut violations);
     for path in &paths {
         match path.as_str() {
             "cover_letter" => merged.cover_letter = changes.cover_letter.clone(),

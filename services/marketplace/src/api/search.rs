@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use frevix_platform::auth::deny_feed::account_not_suspended;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::money::Currency;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
@@ -304,6 +305,7 @@ pub async fn search_gigs(
         search.join("JOIN freelancer_profiles f ON f.account_id = t.seller_id");
     }
     search.condition("t.status = 'PUBLISHED'".into());
+    search.condition(account_not_suspended("t.seller_id"));
     check_query(&req.query, &mut violations);
     search.keyword("gigs", &[10.0, 5.0, 1.0], &req.query);
     category(&mut search, &categories, &req.category_id, &mut violations).await;
@@ -417,6 +419,7 @@ pub async fn search_freelancers(
         "freelancer_profiles",
         "account_id",
     );
+    search.condition(account_not_suspended("t.account_id"));
     check_query(&req.query, &mut violations);
     search.keyword("freelancer_profiles", &[10.0, 8.0, 5.0, 1.0], &req.query);
     skills_all_of(&mut search, &req.skills, &mut violations);
@@ -529,6 +532,7 @@ pub async fn search_jobs(
     let mut violations = FieldViolations::new();
     let mut search = Search::new(db.get_database_backend(), "jobs", "id");
     search.condition("t.status = 'OPEN'".into());
+    search.condition(account_not_suspended("t.client_id"));
     let public = search.bind(pb::JobVisibility::Public as i32);
     search.condition(format!("t.visibility = {public}"));
     check_query(&req.query, &mut violations);

@@ -189,12 +189,6 @@ impl GigContent {
         violations: &mut FieldViolations,
     ) -> Option<GigContent> {
         let mut next = self.clone();
-        if paths.is_empty() {
-            violations.add(
-                "update_mask",
-                format!("must name at least one of: {}", UPDATABLE.join(", ")),
-            );
-        }
         for path in paths {
             match path.as_str() {
                 "title" => next.title = parse_title(gig, violations).unwrap_or_default(),

@@ -60,15 +60,6 @@ impl FreelancerFields {
         v: &mut FieldViolations,
     ) -> Option<Self> {
         let mut next = self.clone();
-        if paths.is_empty() {
-            v.add(
-                "update_mask",
-                format!(
-                    "must name at least one of: {}",
-                    FREELANCER_UPDATABLE.join(", ")
-                ),
-            );
-        }
         for path in paths {
             match path.as_str() {
                 "headline" => {
@@ -234,12 +225,6 @@ impl ClientFields {
         v: &mut FieldViolations,
     ) -> Option<Self> {
         let mut next = self.clone();
-        if paths.is_empty() {
-            v.add(
-                "update_mask",
-                format!("must name at least one of: {}", CLIENT_UPDATABLE.join(", ")),
-            );
-        }
         for path in paths {
             match path.as_str() {
                 "company_name" => {

@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(JobsAndProposals),
             Box::new(FullText),
             Box::new(frevix_platform::events::schema::OutboxPendingIndex),
+            Box::new(frevix_platform::auth::deny_feed::AccessDenialsTable),
         ]
     }
 }

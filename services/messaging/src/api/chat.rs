@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use frevix_platform::auth::{Guarded, Renewal, guard};
+use frevix_platform::malformed::inbound_status;
 use frevix_proto::messaging::v1 as pb;
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt as _;
@@ -16,9 +18,9 @@ use uuid::Uuid;
 
 use super::{caller, live, messages, subscribe};
 use crate::Inner;
-use crate::error::Result;
+use crate::error::{MessagingError, Result};
 
-pub type Stream = ReceiverStream<std::result::Result<pb::ChatResponse, Status>>;
+pub type Stream = Guarded<ReceiverStream<std::result::Result<pb::ChatResponse, Status>>>;
 
 type Out = mpsc::Sender<std::result::Result<pb::ChatResponse, Status>>;
 
@@ -31,8 +33,10 @@ pub async fn chat(
     request: Request<Streaming<pb::ChatRequest>>,
 ) -> Result<Stream> {
     let me = caller(&request)?;
-    let mut inbound = request.into_inner();
     let (out, stream) = mpsc::channel(256);
+    let (stream, renewal) =
+        guard(&request, ReceiverStream::new(stream)).map_err(MessagingError::Stream)?;
+    let mut inbound = request.into_inner();
     tokio::spawn(async move {
         // A Hello, if the client starts with one, says where it stands.
         let first = inbound.next().await;
@@ -54,11 +58,46 @@ pub async fn chat(
         if let Some(frame) = pending {
             handle(&inner, me, frame, &out).await;
         }
-        while let Some(Ok(frame)) = inbound.next().await {
-            handle(&inner, me, frame, &out).await;
+        while let Some(frame) = inbound.next().await {
+            match frame {
+                Ok(pb::ChatRequest {
+                    frame: Some(pb::chat_request::Frame::Reauthenticate(fresh)),
+                }) => {
+                    if !reauthenticate(&renewal, &fresh.access_token, &out).await {
+                        return;
+                    }
+                }
+                Ok(frame) => handle(&inner, me, frame, &out).await,
+                Err(status) => {
+                    // Ends the stream with the reason (the feed's sender stops with it).
+                    let _ = out.send(Err(inbound_status(status))).await;
+                    return;
+                }
+            }
         }
     });
-    Ok(ReceiverStream::new(stream))
+    Ok(stream)
+}
+
+/// Extends the stream's authorization; false (the stream ended with the
+/// reason) when the token is refused.
+async fn reauthenticate(renewal: &Renewal, token: &str, out: &Out) -> bool {
+    match renewal.renew(token).await {
+        Ok(expires_at) => {
+            let renewed = pb::chat_response::Event::Reauthenticated(pb::Reauthenticated {
+                expire_time: Some(prost_types::Timestamp {
+                    seconds: expires_at.timestamp(),
+                    nanos: 0,
+                }),
+            });
+            out.send(event(renewed)).await.is_ok()
+        }
+        Err(error) => {
+            tracing::info!(reason = error.reason(), "stream reauthentication refused");
+            let _ = out.send(Err(error.into_status())).await;
+            false
+        }
+    }
 }
 
 /// Copies the feed into the Connect stream.
@@ -123,7 +162,8 @@ async fn handle(inner: &Inner, me: Uuid, frame: pb::ChatRequest, out: &Out) {
             Err(error) => failed(String::new(), error),
         },
         Some(Frame::Ping(ping)) => pb::chat_response::Event::Pong(pb::Pong { nonce: ping.nonce }),
-        Some(Frame::Hello(_)) | None => return,
+        // Reauthenticate is handled by the stream's loop.
+        Some(Frame::Hello(_) | Frame::Reauthenticate(_)) | None => return,
     };
     let _ = out.send(event(reply)).await;
 }

@@ -6,6 +6,7 @@
 //! it was attached to; the parties of a contract it was delivered to or
 //! filed as dispute evidence.
 
+use frevix_platform::malformed::inbound_status;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -112,7 +113,11 @@ pub async fn upload(
     use pb::upload_request::Part;
     let me = caller(&request)?;
     let mut frames = request.into_inner();
-    let header = match frames.message().await.map_err(MessagingError::Stream)? {
+    let header = match frames
+        .message()
+        .await
+        .map_err(|status| MessagingError::Stream(inbound_status(status)))?
+    {
         Some(pb::UploadRequest {
             part: Some(Part::Header(header)),
         }) => header,
@@ -132,7 +137,11 @@ pub async fn upload(
         let mut total: u64 = 0;
         let mut head = Vec::with_capacity(SNIFF_BYTES);
         let mut checked = false;
-        while let Some(frame) = frames.message().await.map_err(MessagingError::Stream)? {
+        while let Some(frame) = frames
+            .message()
+            .await
+            .map_err(|status| MessagingError::Stream(inbound_status(status)))?
+        {
             let chunk = match frame.part {
                 Some(Part::Chunk(chunk)) => chunk,
                 Some(Part::Header(_)) => {

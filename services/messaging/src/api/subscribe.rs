@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use frevix_platform::auth::{Guarded, guard};
 use frevix_platform::error::FieldViolations;
 use frevix_proto::messaging::v1 as pb;
 use tokio::sync::mpsc;
@@ -18,18 +19,22 @@ use uuid::Uuid;
 use super::caller;
 use crate::Inner;
 use crate::convert;
-use crate::error::Result;
+use crate::error::{MessagingError, Result};
 use crate::hub::{Live, Registration};
 use crate::store;
 
-pub type Feed = ReceiverStream<std::result::Result<pb::SubscribeResponse, Status>>;
+pub type Feed = Guarded<ReceiverStream<std::result::Result<pb::SubscribeResponse, Status>>>;
 
 type Sink = mpsc::Sender<std::result::Result<pb::SubscribeResponse, Status>>;
 
 pub async fn subscribe(inner: Arc<Inner>, request: Request<pb::SubscribeRequest>) -> Result<Feed> {
     let me = caller(&request)?;
     let positions = parse_positions(&request.get_ref().positions)?;
-    Ok(ReceiverStream::new(start(inner, me, positions).await))
+    // Browsers cannot send on this stream: it ends when the token expires,
+    // and the client comes back with a fresh one and its positions.
+    let feed = ReceiverStream::new(start(inner, me, positions).await);
+    let (feed, _renewal) = guard(&request, feed).map_err(MessagingError::Stream)?;
+    Ok(feed)
 }
 
 /// Where a client stands in one conversation: its last sequence, and the

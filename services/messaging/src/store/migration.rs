@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(super::migration_features::Features),
             Box::new(frevix_platform::events::schema::OutboxPendingIndex),
             Box::new(super::migration_search_pending::SearchPendingList),
+            Box::new(frevix_platform::auth::deny_feed::AccessDenialsTable),
         ]
     }
 }
