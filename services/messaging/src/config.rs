@@ -11,6 +11,11 @@ pub struct MessagingConfig {
     pub heartbeat_secs: u64,
     /// Messages one account may send a minute (bursts of a quarter).
     pub sends_per_minute: u32,
+    /// Groups one account may create a minute (bursts of five minutes').
+    pub groups_per_minute: u32,
+    /// Live streams (Subscribe, Chat) one account may hold on a replica;
+    /// opening one more closes the oldest.
+    pub max_streams_per_account: usize,
     /// How long after sending a message its sender may edit it.
     pub edit_window_secs: u64,
     /// Events one live stream may have waiting before it is told to resync.
@@ -69,6 +74,8 @@ impl Default for MessagingConfig {
             database: DatabaseConfig::default(),
             heartbeat_secs: 15,
             sends_per_minute: 120,
+            groups_per_minute: 2,
+            max_streams_per_account: 10,
             edit_window_secs: 900,
             stream_buffer: 1024,
             presence_ttl_secs: 30,
@@ -92,6 +99,16 @@ impl MessagingConfig {
                 "messaging.sends_per_minute",
                 self.sends_per_minute > 0,
                 "must be at least 1",
+            ),
+            (
+                "messaging.groups_per_minute",
+                (1..=1000).contains(&self.groups_per_minute),
+                "must be 1 to 1000",
+            ),
+            (
+                "messaging.max_streams_per_account",
+                (1..=1000).contains(&self.max_streams_per_account),
+                "must be 1 to 1000",
             ),
             (
                 "messaging.edit_window_secs",

@@ -16,6 +16,9 @@ pub enum MessagingError {
     /// NOT_FOUND `CONVERSATION_NOT_FOUND`: also what non-members get.
     #[error("conversation not found")]
     ConversationNotFound,
+    /// NOT_FOUND `ACCOUNT_NOT_FOUND`: no such account (as far as messaging knows).
+    #[error("account not found")]
+    AccountNotFound,
     /// NOT_FOUND `MESSAGE_NOT_FOUND`.
     #[error("no message with that sequence in this conversation")]
     MessageNotFound,
@@ -33,7 +36,7 @@ pub enum MessagingError {
         message: String,
     },
     /// RESOURCE_EXHAUSTED `RATE_LIMITED` with `RetryInfo`.
-    #[error("you are sending too fast; retry later")]
+    #[error("too many of these requests; retry later")]
     RateLimited(std::time::Duration),
     /// NOT_FOUND `MEDIA_NOT_FOUND`: also what those who may not read it get.
     #[error("media not found")]
@@ -60,6 +63,9 @@ impl From<MessagingError> for Status {
             MessagingError::Unauthenticated(auth) => auth.into_status(),
             MessagingError::ConversationNotFound => {
                 error::with_reason(Code::NotFound, "CONVERSATION_NOT_FOUND", message)
+            }
+            MessagingError::AccountNotFound => {
+                error::with_reason(Code::NotFound, "ACCOUNT_NOT_FOUND", message)
             }
             MessagingError::MessageNotFound => {
                 error::with_reason(Code::NotFound, "MESSAGE_NOT_FOUND", message)

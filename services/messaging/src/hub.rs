@@ -15,10 +15,11 @@
 //!
 //! A stream whose channel is full is dropped and told to resync, so one
 //! slow client never stalls the others; the feed then catches up from the
-//! database.
+//! database. An account holds at most `max_streams` streams here: opening
+//! one more closes its oldest, which is told why.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use frevix_proto::messaging::v1 as pb;
@@ -36,8 +37,12 @@ struct Link {
     prefix: String,
 }
 
+/// One registered stream: its id, its channel, and whether it was closed
+/// for a newer stream of the account.
+type Stream = (u64, mpsc::Sender<Live>, Arc<AtomicBool>);
+
 struct Registered {
-    streams: Vec<(u64, mpsc::Sender<Live>)>,
+    streams: Vec<Stream>,
     /// The NATS subscription of the account's subject (mesh only).
     subscription: Option<tokio::task::AbortHandle>,
 }
@@ -52,6 +57,7 @@ pub struct Hub {
     accounts: Mutex<HashMap<Uuid, Registered>>,
     next_id: AtomicU64,
     buffer: usize,
+    max_streams: usize,
     link: Option<Link>,
     watcher: std::sync::OnceLock<Arc<dyn Watcher>>,
 }
@@ -62,6 +68,15 @@ pub struct Registration {
     account: Uuid,
     id: u64,
     pub receiver: mpsc::Receiver<Live>,
+    superseded: Arc<AtomicBool>,
+}
+
+impl Registration {
+    /// Whether the hub closed this stream because its account opened too
+    /// many (rather than because it fell behind).
+    pub fn superseded(&self) -> bool {
+        self.superseded.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for Registration {
@@ -72,11 +87,16 @@ impl Drop for Registration {
 
 impl Hub {
     /// A hub for one process, or for the mesh when `nats` is given.
-    pub fn new(buffer: usize, nats: Option<(async_nats::Client, String)>) -> Arc<Self> {
+    pub fn new(
+        buffer: usize,
+        max_streams: usize,
+        nats: Option<(async_nats::Client, String)>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             accounts: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             buffer,
+            max_streams: max_streams.max(1),
             link: nats.map(|(client, prefix)| Link { client, prefix }),
             watcher: std::sync::OnceLock::new(),
         })
@@ -102,13 +122,20 @@ impl Hub {
     pub async fn register(self: &Arc<Self>, account: Uuid) -> Registration {
         let (sender, receiver) = mpsc::channel(self.buffer);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let superseded = Arc::new(AtomicBool::new(false));
         let first = {
             let mut accounts = self.lock();
             let entry = accounts.entry(account).or_insert_with(|| Registered {
                 streams: Vec::new(),
                 subscription: None,
             });
-            entry.streams.push((id, sender));
+            while entry.streams.len() >= self.max_streams {
+                // Dropping its sender ends the oldest feed, which reads the flag.
+                let (_, _, closed) = entry.streams.remove(0);
+                closed.store(true, Ordering::Relaxed);
+                tracing::info!(%account, "too many live streams; the oldest is closed");
+            }
+            entry.streams.push((id, sender, superseded.clone()));
             entry.streams.len() == 1
         };
         if first {
@@ -124,6 +151,7 @@ impl Hub {
             account,
             id,
             receiver,
+            superseded,
         }
     }
 
@@ -171,7 +199,7 @@ impl Hub {
             let Some(entry) = accounts.get_mut(&account) else {
                 return;
             };
-            entry.streams.retain(|(stream, _)| *stream != id);
+            entry.streams.retain(|(stream, _, _)| *stream != id);
             if entry.streams.is_empty() {
                 if let Some(subscription) = accounts.remove(&account).and_then(|e| e.subscription) {
                     subscription.abort();
@@ -223,7 +251,7 @@ impl Hub {
             if let Some(entry) = accounts_map.get_mut(account) {
                 entry
                     .streams
-                    .retain(|(_, sender)| sender.try_send(event.clone()).is_ok());
+                    .retain(|(_, sender, _)| sender.try_send(event.clone()).is_ok());
             }
         }
     }

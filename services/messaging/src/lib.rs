@@ -50,6 +50,8 @@ pub(crate) struct Inner {
     pub heartbeat: Duration,
     pub sends: KeyedLimiter,
     pub typing: KeyedLimiter,
+    /// Groups one account may create.
+    pub groups: KeyedLimiter,
     pub edit_window: chrono::Duration,
     pub notifier: notify::Notifier,
     pub media: Arc<dyn object_store::ObjectStore>,
@@ -167,14 +169,21 @@ impl Messaging {
             EventBus::JetStream(js) => {
                 let prefix = js.config().subject_prefix.clone();
                 let live = js.connect_live().await?;
-                let hub = hub::Hub::new(config.stream_buffer, Some((live, prefix)));
+                let hub = hub::Hub::new(
+                    config.stream_buffer,
+                    config.max_streams_per_account,
+                    Some((live, prefix)),
+                );
                 let bucket = js.config().stream_name("presence");
                 let kv = presence_bucket(js, &bucket, ttl)
                     .await
                     .map_err(|error| BusError::Nats(error.to_string()))?;
                 (hub, Some(kv))
             }
-            EventBus::InProcess(_) => (hub::Hub::new(config.stream_buffer, None), None),
+            EventBus::InProcess(_) => (
+                hub::Hub::new(config.stream_buffer, config.max_streams_per_account, None),
+                None,
+            ),
         };
         let presence = presence::Presence::new(db.clone(), &hub, kv, ttl);
         let notifier = notify::Notifier::new(db.clone(), mailer, config.app_url.clone());
@@ -199,6 +208,10 @@ impl Messaging {
                     config.sends_per_minute / 4,
                 ),
                 typing: KeyedLimiter::per_minute(120, 20),
+                groups: KeyedLimiter::per_minute(
+                    config.groups_per_minute,
+                    config.groups_per_minute.max(1) * 5,
+                ),
                 edit_window: chrono::Duration::seconds(
                     i64::try_from(config.edit_window_secs).unwrap_or(900),
                 ),

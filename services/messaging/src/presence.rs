@@ -135,7 +135,7 @@ impl Presence {
             return Ok(());
         };
         let view = self.view(account).await?;
-        let contacts = store::contacts_of(&self.db, account, MAX_CONTACTS).await?;
+        let contacts = store::contacts::talked_with(&self.db, account, None, MAX_CONTACTS).await?;
         hub.publish(&contacts, Live::Presence(Self::message(account, &view)))
             .await;
         Ok(())
@@ -259,11 +259,12 @@ impl Presence {
             }
             let result = async {
                 let view = self.view(account).await?;
-                let local: Vec<Uuid> = store::contacts_of(&self.db, account, MAX_CONTACTS)
-                    .await?
-                    .into_iter()
-                    .filter(|contact| hub.is_local(*contact))
-                    .collect();
+                let local: Vec<Uuid> =
+                    store::contacts::talked_with(&self.db, account, None, MAX_CONTACTS)
+                        .await?
+                        .into_iter()
+                        .filter(|contact| hub.is_local(*contact))
+                        .collect();
                 hub.deliver(&local, &Live::Presence(Self::message(account, &view)));
                 Ok::<_, sea_orm::DbErr>(())
             }

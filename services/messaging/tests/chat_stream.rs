@@ -390,7 +390,37 @@ async fn a_stream_refuses_another_accounts_token(backend: Backend) {
     );
 }
 
+async fn opening_more_streams_than_allowed_closes_the_oldest(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.messaging.max_streams_per_account = 2;
+    })
+    .await;
+    let ada = app.register().await;
+    let mut oldest = support::feed(&app, &ada, vec![]).await;
+    let _second = support::feed(&app, &ada, vec![]).await;
+    let (frames, mut newest) = chat(&app, &ada.access_token).await;
+
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(10), oldest.next())
+            .await
+            .expect("the oldest stream stayed open")
+        {
+            Some(Ok(_)) => continue,
+            Some(Err(status)) => break status,
+            None => panic!("ended without saying why"),
+        }
+    };
+    assert_eq!(ended.code(), tonic::Code::ResourceExhausted);
+    assert_eq!(reason(&ended), "TOO_MANY_STREAMS");
+    frames.send(ping("newest")).await.unwrap();
+    assert!(matches!(
+        next_event(&mut newest).await,
+        pb::chat_response::Event::Pong(_)
+    ));
+}
+
 on_both_backends!(
+    opening_more_streams_than_allowed_closes_the_oldest,
     a_native_client_sends_receives_and_is_acknowledged_on_one_stream,
     open_streams_end_at_once_when_their_session_is_revoked,
     open_streams_end_when_the_account_is_suspended,

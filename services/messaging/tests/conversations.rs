@@ -8,7 +8,7 @@
 use frevix_proto::messaging::v1 as pb;
 use frevix_testkit::status::{reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, authed, on_both_backends};
-use support::{conversations, feed, group, next_event, open, send, try_send};
+use support::{befriend, conversations, feed, group, next_event, open, send, try_send};
 use tonic::Code;
 
 mod support;
@@ -20,6 +20,9 @@ async fn admins_manage_groups_and_blocked_people_stay_out(backend: Backend) {
     let cy = app.register().await;
     let dee = app.register().await;
     let eve = app.register().await;
+    for friend in [&bob, &cy, &dee] {
+        befriend(&app, &ada, friend).await;
+    }
     let team = group(&app, &ada, &[&bob, &cy]).await;
     assert_eq!(team.kind, pb::ConversationKind::Group as i32);
     assert_eq!(team.admin_ids, vec![ada.account_id.clone()]);
@@ -46,8 +49,9 @@ async fn admins_manage_groups_and_blocked_people_stay_out(backend: Backend) {
     assert_eq!(added.conversation.unwrap().member_ids.len(), 4);
     // The newcomer sees the history but starts with nothing unread.
     let dee_view = conversations(&app, &dee, false).await;
-    assert_eq!(dee_view.len(), 1);
-    assert_eq!(dee_view[0].unread_count, 0);
+    let dee_group: Vec<_> = dee_view.iter().filter(|c| c.id == team.id).collect();
+    assert_eq!(dee_group.len(), 1);
+    assert_eq!(dee_group[0].unread_count, 0);
     // Cy's feed hears of the change.
     let change = next_event(&mut cy_feed, |e| match e {
         pb::subscribe_response::Event::Conversation(c) => Some(c),
@@ -359,7 +363,120 @@ async fn archived_conversations_step_aside_until_a_new_message(backend: Backend)
     assert!(back[0].muted, "mute stays");
 }
 
+async fn strangers_are_not_put_in_groups_and_group_creation_is_limited(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.messaging.groups_per_minute = 1;
+    })
+    .await;
+    let ada = app.register().await;
+    let bob = app.register().await;
+    let create = || {
+        let mut client = app.messaging.clone();
+        let request = authed(
+            &ada.access_token,
+            pb::CreateGroupConversationRequest {
+                title: "Launch team".into(),
+                member_ids: vec![bob.account_id.clone()],
+            },
+        );
+        async move { client.create_group_conversation(request).await }
+    };
+    let stranger = create().await.unwrap_err();
+    assert_eq!(stranger.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&stranger), "NOT_A_CONTACT");
+    assert!(conversations(&app, &bob, false).await.is_empty());
+
+    // Writing one way is not talking: Bob has to answer.
+    let direct = open(&app, &ada, &bob).await;
+    send(&app, &ada, &direct.id, "want to join my team?", "t-1").await;
+    assert_eq!(reason(&create().await.unwrap_err()), "NOT_A_CONTACT");
+    send(&app, &bob, &direct.id, "sure", "t-2").await;
+
+    // Five groups at once (the burst), then the limit (one a minute).
+    let mut outcomes = Vec::new();
+    for _ in 0..6 {
+        outcomes.push(create().await.map(|_| ()).map_err(|e| reason(&e)));
+    }
+    let mut expected = vec![Ok(()); 5];
+    expected.push(Err("RATE_LIMITED".to_owned()));
+    assert_eq!(outcomes, expected);
+}
+
+async fn an_account_in_seventy_thousand_conversations_still_lists_them(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement};
+    use secrecy::ExposeSecret;
+
+    let app = TestApp::spawn(backend).await;
+    let ada = app.register().await;
+    let bob = app.register().await;
+    befriend(&app, &ada, &bob).await;
+    // More memberships than a statement may carry as parameters on either
+    // database (SQLite 32766, PostgreSQL 65535), made in the database.
+    let db = sea_orm::Database::connect(app.config.messaging.database.url.expose_secret())
+        .await
+        .unwrap();
+    let backend_kind = db.get_database_backend();
+    let now = chrono::Utc::now();
+    let ada_id = uuid::Uuid::parse_str(&ada.account_id).unwrap();
+    let (conversations_sql, members_sql) = match backend_kind {
+        sea_orm::DatabaseBackend::Postgres => (
+            "INSERT INTO conversations (id, kind, title, last_seq, created_at, last_activity_at, change_seq) \
+             SELECT gen_random_uuid(), 'GROUP', 'bulk', 0, $1, $1, 0 FROM generate_series(1, 70000)",
+            "INSERT INTO members (conversation_id, account_id, last_read_seq, joined_at, admin, archived, muted) \
+             SELECT id, $1, 0, $2, false, false, false FROM conversations WHERE title = 'bulk'",
+        ),
+        _ => (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 70000) \
+             INSERT INTO conversations (id, kind, title, last_seq, created_at, last_activity_at, change_seq) \
+             SELECT randomblob(16), 'GROUP', 'bulk', 0, ?1, ?1, 0 FROM n",
+            "INSERT INTO members (conversation_id, account_id, last_read_seq, joined_at, admin, archived, muted) \
+             SELECT id, ?1, 0, ?2, false, false, false FROM conversations WHERE title = 'bulk'",
+        ),
+    };
+    db.execute_raw(Statement::from_sql_and_values(
+        backend_kind,
+        conversations_sql,
+        [now.into()],
+    ))
+    .await
+    .unwrap();
+    db.execute_raw(Statement::from_sql_and_values(
+        backend_kind,
+        members_sql,
+        [ada_id.into(), now.into()],
+    ))
+    .await
+    .unwrap();
+
+    let listed = conversations(&app, &ada, false).await;
+    assert!(!listed.is_empty());
+    let presence = app
+        .messaging
+        .clone()
+        .get_presence(authed(
+            &ada.access_token,
+            pb::GetPresenceRequest {
+                account_ids: vec![bob.account_id.clone()],
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(presence.presences.len(), 1);
+    // A live feed opens and answers too.
+    let mut ada_feed = feed(&app, &ada, vec![]).await;
+    let direct = open(&app, &bob, &ada).await;
+    send(&app, &bob, &direct.id, "still there?", "bulk-1").await;
+    next_event(&mut ada_feed, |e| match e {
+        pb::subscribe_response::Event::Message(m) if m.text == "still there?" => Some(m),
+        _ => None,
+    })
+    .await;
+}
+
 on_both_backends!(
+    strangers_are_not_put_in_groups_and_group_creation_is_limited,
+    an_account_in_seventy_thousand_conversations_still_lists_them,
     admins_manage_groups_and_blocked_people_stay_out,
     senders_edit_within_the_window_and_deletes_are_gone_for_everyone,
     search_finds_words_in_the_callers_conversations_only,

@@ -170,7 +170,6 @@ async fn presence_typing_and_receipts_reach_contacts(backend: Backend) {
     let bob = app.register().await;
     let eve = app.register().await;
     let chat = open(&app, &ada, &bob).await;
-    let mut ada_feed = feed(&app, &ada, vec![]).await;
     let presence_of = |feed_owner: &TestUser, accounts: Vec<String>| {
         let mut client = app.messaging.clone();
         let request = authed(
@@ -190,6 +189,17 @@ async fn presence_typing_and_receipts_reach_contacts(backend: Backend) {
     };
     let state = |p: &pb::Presence| pb::PresenceState::try_from(p.state).unwrap();
 
+    // Opening a conversation, or writing into one, shows nothing: only
+    // people who have both written to each other see presence.
+    let bob_early = feed(&app, &bob, vec![]).await;
+    send(&app, &ada, &chat.id, "hello Bob", "p-0").await;
+    let one_sided = presence_of(&ada, vec![bob.account_id.clone()]).await;
+    assert_eq!(state(&one_sided[0]), pb::PresenceState::Hidden);
+    assert!(one_sided[0].last_seen_time.is_none());
+    send(&app, &bob, &chat.id, "hello Ada", "p-00").await;
+    drop(bob_early);
+
+    let mut ada_feed = feed(&app, &ada, vec![]).await;
     let bob_feed = feed(&app, &bob, vec![]).await;
     let online = next_event(&mut ada_feed, |e| match e {
         pb::subscribe_response::Event::Presence(p) if p.account_id == bob.account_id => Some(p),
@@ -227,7 +237,7 @@ async fn presence_typing_and_receipts_reach_contacts(backend: Backend) {
 
     let sent = send(&app, &ada, &chat.id, "are you there?", "p-1").await;
     let delivered = next_event(&mut ada_feed, |e| match e {
-        pb::subscribe_response::Event::Delivered(d) => Some(d),
+        pb::subscribe_response::Event::Delivered(d) if d.up_to_sequence == sent.sequence => Some(d),
         _ => None,
     })
     .await;
@@ -258,7 +268,27 @@ async fn presence_typing_and_receipts_reach_contacts(backend: Backend) {
     assert!(hidden[0].last_seen_time.is_none());
 }
 
+async fn a_direct_conversation_needs_a_real_account(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = app.register().await;
+    let made_up = app
+        .messaging
+        .clone()
+        .open_direct_conversation(authed(
+            &ada.access_token,
+            pb::OpenDirectConversationRequest {
+                account_id: uuid::Uuid::new_v4().to_string(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(made_up.code(), tonic::Code::NotFound);
+    assert_eq!(reason(&made_up), "ACCOUNT_NOT_FOUND");
+    assert!(support::conversations(&app, &ada, false).await.is_empty());
+}
+
 on_both_backends!(
+    a_direct_conversation_needs_a_real_account,
     blocking_stops_direct_messages_both_ways,
     contact_details_are_masked_until_a_contract_is_funded,
     presence_typing_and_receipts_reach_contacts,

@@ -50,6 +50,11 @@ pub async fn open_direct(
     if other == me {
         return Err(FieldViolations::single("account_id", "must be someone else's account").into());
     }
+    // Only real accounts: a conversation with a made-up id would be a
+    // probe (it used to answer with presence) and clutter.
+    if store::safety::account(&inner.db, other).await?.is_none() {
+        return Err(MessagingError::AccountNotFound);
+    }
     let (low, high) = if me < other { (me, other) } else { (other, me) };
     let key = format!("{}:{}", low.simple(), high.simple());
     let row = match store::find_by_direct_key(&inner.db, &key).await? {

@@ -23,7 +23,10 @@ const MAX_MEMBERS: usize = 100;
 fn parse_accounts(field: &str, ids: &[String], me: Uuid, max: usize) -> Result<Vec<Uuid>> {
     let mut violations = FieldViolations::new();
     if ids.is_empty() || ids.len() > max {
-        violations.add(field, format!("must list 1 to {max} accounts"));
+        // Refused whole: the entries of an oversized list are not read.
+        return Err(
+            FieldViolations::single(field, format!("must list 1 to {max} accounts")).into(),
+        );
     }
     let mut accounts = Vec::new();
     for (i, id) in ids.iter().enumerate() {
@@ -39,7 +42,9 @@ fn parse_accounts(field: &str, ids: &[String], me: Uuid, max: usize) -> Result<V
     Ok(violations.finish(accounts)?)
 }
 
-/// FAILED_PRECONDITION when one of `accounts` blocked `me`.
+/// FAILED_PRECONDITION when one of `accounts` blocked `me`, or has not
+/// talked with `me` (being put in a stranger's group needs consent: talk
+/// first, in a direct conversation).
 async fn check_may_add(inner: &Inner, me: Uuid, accounts: &[Uuid]) -> Result<()> {
     if let Some(blocker) = store::safety::who_blocked(&inner.db, accounts, me)
         .await?
@@ -49,6 +54,15 @@ async fn check_may_add(inner: &Inner, me: Uuid, accounts: &[Uuid]) -> Result<()>
             "BLOCKED",
             blocker.to_string(),
             "this account does not accept being added to groups by you",
+        ));
+    }
+    let contacts =
+        store::contacts::talked_with(&inner.db, me, Some(accounts), accounts.len()).await?;
+    if let Some(stranger) = accounts.iter().find(|a| !contacts.contains(a)) {
+        return Err(MessagingError::precondition(
+            "NOT_A_CONTACT",
+            stranger.to_string(),
+            "you can add only people you have talked with; message them directly first",
         ));
     }
     Ok(())
@@ -131,6 +145,11 @@ pub async fn create(
     violations.finish(())?;
     let others = parse_accounts("member_ids", &req.member_ids, me, MAX_MEMBERS - 1)?;
     check_may_add(inner, me, &others).await?;
+    // Counted once the group would be made (refused requests cost nothing).
+    inner
+        .groups
+        .check(&me.to_string())
+        .map_err(MessagingError::RateLimited)?;
     let mut members = vec![me];
     members.extend(&others);
     let txn = inner.db.begin().await?;

@@ -59,10 +59,15 @@ pub async fn get_presence(
     let me = caller(&request)?;
     let ids = &request.get_ref().account_ids;
     let mut violations = FieldViolations::new();
-    if ids.is_empty() || ids.len() > 100 {
+    if ids.is_empty() {
         violations.add("account_ids", "must list 1 to 100 accounts");
     }
     let mut accounts = Vec::new();
+    let ids = if violations.check_len("account_ids", ids.len(), 100) {
+        ids.as_slice()
+    } else {
+        &[]
+    };
     for (i, id) in ids.iter().enumerate() {
         if let Some(account) =
             frevix_platform::ids::parse_uuid(&format!("account_ids[{i}]"), id, &mut violations)
@@ -71,10 +76,13 @@ pub async fn get_presence(
         }
     }
     violations.finish(())?;
-    let contacts = store::contacts_of(&inner.db, me, usize::MAX).await?;
+    // Only people the caller has talked with see anything; to everyone
+    // else an account looks hidden, whatever its state.
+    let contacts =
+        store::contacts::talked_with(&inner.db, me, Some(&accounts), accounts.len()).await?;
     let mut presences = Vec::with_capacity(accounts.len());
     for account in accounts {
-        let view = if account == me || contacts.binary_search(&account).is_ok() {
+        let view = if account == me || contacts.contains(&account) {
             inner.presence.view(account).await?
         } else {
             View {

@@ -37,6 +37,9 @@ pub async fn subscribe(inner: Arc<Inner>, request: Request<pb::SubscribeRequest>
     Ok(feed)
 }
 
+/// Positions a client may send: one per conversation it is in.
+const MAX_POSITIONS: usize = 20_000;
+
 /// Where a client stands in one conversation: its last sequence, and the
 /// last change number it saw.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +51,9 @@ pub(crate) struct Stand {
 /// The client's positions by conversation.
 pub(crate) fn parse_positions(positions: &[pb::Position]) -> Result<HashMap<Uuid, Stand>> {
     let mut violations = FieldViolations::new();
+    if !violations.check_len("positions", positions.len(), MAX_POSITIONS) {
+        return Err(violations.into());
+    }
     let mut parsed = HashMap::new();
     for (i, position) in positions.iter().enumerate() {
         let field = format!("positions[{i}].conversation_id");
@@ -192,6 +198,14 @@ fn heartbeats(period: std::time::Duration) -> tokio::time::Interval {
     tokio::time::interval_at(tokio::time::Instant::now() + first, period)
 }
 
+fn too_many_streams() -> Status {
+    frevix_platform::error::with_reason(
+        tonic::Code::ResourceExhausted,
+        "TOO_MANY_STREAMS",
+        "this account opened more live streams than it may hold; the oldest, this one, was closed",
+    )
+}
+
 /// How often delivered receipts are sent.
 const DELIVERED_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -208,12 +222,16 @@ async fn run(
         delivered: HashMap::new(),
         receipts_due: None,
     };
-    for member in store::memberships(&inner.db, me).await? {
-        let conversation = member.conversation_id;
+    // Only what the client lacks costs a query: a conversation it is up to
+    // date in is just noted.
+    for start in store::feed::feed_starts(&inner.db, me).await? {
+        let conversation = start.conversation;
         let stand = positions.get(&conversation).copied();
-        let from = stand.map_or(member.last_read_seq, |s| s.sequence);
+        let from = stand.map_or(start.last_read_seq, |s| s.sequence);
         // Edits and deletes of messages the client already has.
-        if let Some(stand) = stand {
+        if let Some(stand) = stand
+            && start.change_seq > stand.changes
+        {
             for row in store::changed_since(&inner.db, conversation, stand.changes, from).await? {
                 let changed = pb::MessageChanged {
                     change_sequence: row.changed_seq,
@@ -229,7 +247,7 @@ async fn run(
             }
         }
         feed.last.insert(conversation, from);
-        if !feed.replay(inner, sink, conversation, from).await? {
+        if start.last_seq > from && !feed.replay(inner, sink, conversation, from).await? {
             return Ok(());
         }
     }
@@ -238,6 +256,12 @@ async fn run(
         let receipts_due = feed.receipts_due;
         tokio::select! {
             next = live.receiver.recv() => match next {
+                // Closed for a newer stream of the account: said so, and no
+                // resync (the client would only close another).
+                None if live.superseded() => {
+                    let _ = sink.send(Err(too_many_streams())).await;
+                    return Ok(());
+                }
                 // Dropped by the hub for falling behind: the client catches up.
                 None => {
                     let _ = sink.send(event(pb::subscribe_response::Event::Resync(pb::Resync {}))).await;

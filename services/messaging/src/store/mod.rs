@@ -1,7 +1,9 @@
 //! Messaging persistence: conversations, their members with read
 //! positions, and messages numbered per conversation at commit.
 
+pub mod contacts;
 pub mod entities;
+pub mod feed;
 pub mod media;
 pub mod migration;
 mod migration_features;
@@ -210,15 +212,16 @@ pub async fn list_for_member(
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
 ) -> Result<Vec<ConversationRow>, DbErr> {
-    let ids: Vec<Uuid> = members::Entity::find()
-        .filter(members::Column::AccountId.eq(account))
-        .filter(members::Column::Archived.eq(archived))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| m.conversation_id)
-        .collect();
-    let mut query = conversations::Entity::find().filter(conversations::Column::Id.is_in(ids));
+    // A subquery, not the memberships as parameters: an account may be in
+    // more conversations than a statement may carry.
+    let mine = sea_orm::sea_query::Query::select()
+        .column(members::Column::ConversationId)
+        .from(members::Entity)
+        .and_where(members::Column::AccountId.eq(account))
+        .and_where(members::Column::Archived.eq(archived))
+        .to_owned();
+    let mut query =
+        conversations::Entity::find().filter(conversations::Column::Id.in_subquery(mine));
     if let Some((at, id)) = after {
         query = query.filter(
             sea_orm::Condition::any()
@@ -594,40 +597,6 @@ pub async fn mark_read(
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// Every membership of `account`.
-pub async fn memberships(
-    db: &impl ConnectionTrait,
-    account: Uuid,
-) -> Result<Vec<MemberRow>, DbErr> {
-    members::Entity::find()
-        .filter(members::Column::AccountId.eq(account))
-        .all(db)
-        .await
-}
-
-/// Everyone who shares a conversation with `account` (at most `limit`).
-pub async fn contacts_of(
-    db: &impl ConnectionTrait,
-    account: Uuid,
-    limit: usize,
-) -> Result<Vec<Uuid>, DbErr> {
-    let conversations: Vec<Uuid> = memberships(db, account)
-        .await?
-        .into_iter()
-        .map(|m| m.conversation_id)
-        .collect();
-    let mut contacts: Vec<Uuid> = members_of(db, conversations)
-        .await?
-        .into_iter()
-        .map(|m| m.account_id)
-        .filter(|id| *id != account)
-        .collect();
-    contacts.sort_unstable();
-    contacts.dedup();
-    contacts.truncate(limit);
-    Ok(contacts)
 }
 
 pub async fn set_title(

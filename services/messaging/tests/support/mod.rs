@@ -113,6 +113,22 @@ pub async fn try_send(
         .map(|r| r.into_inner().message.unwrap())
 }
 
+/// Makes `a` and `b` people who have talked (each sent the other a
+/// direct message), as adding someone to a group needs.
+pub async fn befriend(app: &TestApp, a: &TestUser, b: &TestUser) -> pb::Conversation {
+    let direct = open(app, a, b).await;
+    send(app, a, &direct.id, "hello", &format!("hi-{}", b.account_id)).await;
+    send(
+        app,
+        b,
+        &direct.id,
+        "hello back",
+        &format!("hi-{}", a.account_id),
+    )
+    .await;
+    direct
+}
+
 /// A group of `me` with `others`.
 pub async fn group(app: &TestApp, me: &TestUser, others: &[&TestUser]) -> pb::Conversation {
     app.messaging
