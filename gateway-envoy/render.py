@@ -79,16 +79,53 @@ STREAMING = [
     ("/frevix.messaging.v1.MediaService/Upload", "messaging"),
     ("/frevix.messaging.v1.MediaService/Download", "messaging"),
 ]
-# Sign-in RPCs get a local rate limit per Envoy.
-AUTH_LIMITED = [
-    "/frevix.identity.v1.IdentityService/SignUp",
-    "/frevix.identity.v1.IdentityService/Login",
-    "/frevix.identity.v1.IdentityService/ResendVerification",
-    "/frevix.identity.v1.IdentityService/RequestPasswordReset",
-    "/frevix.identity.v1.IdentityService/ResetPassword",
-]
+# Every RPC callable without a token is rate-limited per client address
+# (the address Envoy saw: use_remote_address), never with one bucket shared
+# by everyone, so one client cannot deny sign-in or search to the others.
+# Identity's (sign-up, sign-in, codes) tightly; the public catalog reads
+# loosely. Each as (burst, refill per second).
+SIGN_IN_LIMIT = (10, 1)
+PUBLIC_READ_LIMIT = (100, 20)
+# Distinct client addresses tracked per route (least recently seen forgotten).
+CLIENTS_TRACKED = 100_000
 # Reads that may be retried: Get*, List*, Search* of every service.
 READ_REGEX = r"^/frevix\.{pkg}v1\.[A-Za-z]+/(Get|List|Search)[A-Za-z]*$"
+
+
+READ_RETRIES = {
+    "retry_on": "unavailable,reset,connect-failure,refused-stream",
+    "num_retries": 2,
+    "per_try_timeout": "4s",
+}
+
+
+def bucket(burst, per_second):
+    return {"max_tokens": burst, "tokens_per_fill": per_second, "fill_interval": "1s"}
+
+
+def per_client_limit(name, burst, per_second):
+    """A token bucket per client address (a dynamic descriptor per value of
+    the remote_address action); the route-wide bucket is only a
+    ceiling for everyone together, far above any one client's."""
+    return {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+        "stat_prefix": f"{name}_rate_limit",
+        "token_bucket": bucket(burst * 1000, per_second * 1000),
+        "descriptors": [
+            {"entries": [{"key": "remote_address"}], "token_bucket": bucket(burst, per_second)}
+        ],
+        "rate_limits": [{"actions": [{"remote_address": {}}]}],
+        "max_dynamic_descriptors": CLIENTS_TRACKED,
+        "rate_limited_as_resource_exhausted": True,
+        "filter_enabled": {
+            "default_value": {"numerator": 100, "denominator": "HUNDRED"},
+            "runtime_key": f"{name}_rate_limit_enabled",
+        },
+        "filter_enforced": {
+            "default_value": {"numerator": 100, "denominator": "HUNDRED"},
+            "runtime_key": f"{name}_rate_limit_enforced",
+        },
+    }
 
 
 def cluster_name(service, shape):
@@ -119,29 +156,23 @@ def routes(shape):
                 },
             )
         )
-    for path in AUTH_LIMITED:
+    for path in PUBLIC_METHODS:
+        service = path.split(".")[1]
+        signing_in = service == "identity"
+        limit = SIGN_IN_LIMIT if signing_in else PUBLIC_READ_LIMIT
+        action = {}
+        if not signing_in:
+            action["retry_policy"] = READ_RETRIES
         out.append(
             route(
                 {"path": path},
-                cluster_name("identity", shape),
+                cluster_name(service, shape),
+                timeout="15s" if signing_in else "10s",
+                action=action,
                 typed_per_filter_config={
-                    "envoy.filters.http.local_ratelimit": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
-                        "stat_prefix": "auth_rate_limit",
-                        "token_bucket": {
-                            "max_tokens": 20,
-                            "tokens_per_fill": 10,
-                            "fill_interval": "1s",
-                        },
-                        "filter_enabled": {
-                            "default_value": {"numerator": 100, "denominator": "HUNDRED"},
-                            "runtime_key": "auth_rate_limit_enabled",
-                        },
-                        "filter_enforced": {
-                            "default_value": {"numerator": 100, "denominator": "HUNDRED"},
-                            "runtime_key": "auth_rate_limit_enforced",
-                        },
-                    }
+                    "envoy.filters.http.local_ratelimit": per_client_limit(
+                        "sign_in" if signing_in else "public_read", *limit
+                    )
                 },
             )
         )
@@ -153,13 +184,7 @@ def routes(shape):
                     {"safe_regex": {"regex": READ_REGEX.format(pkg=package)}},
                     cluster_name(service, shape),
                     timeout="10s",
-                    action={
-                        "retry_policy": {
-                            "retry_on": "unavailable,reset,connect-failure,refused-stream",
-                            "num_retries": 2,
-                            "per_try_timeout": "4s",
-                        }
-                    },
+                    action={"retry_policy": READ_RETRIES},
                 )
             )
     for service, (prefixes, _, _) in SERVICES.items():
@@ -232,6 +257,9 @@ def http_filters(shape):
             "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
                 "stat_prefix": "http_local_rate_limiter",
+                # gRPC clients read RESOURCE_EXHAUSTED as "slow down", not
+                # UNAVAILABLE ("retry now").
+                "rate_limited_as_resource_exhausted": True,
             },
         },
         {

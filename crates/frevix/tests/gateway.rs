@@ -234,6 +234,67 @@ async fn envoy_fronts_frevix_for_apps_and_browsers() {
     assert_eq!(heard.text, "through the gateway");
 }
 
+/// One gRPC VerifyEmail through the gateway from `source` (a loopback
+/// address of the test machine, as a distinct client); its grpc-status.
+async fn verify_email_from(source: &str, port: u16) -> String {
+    use prost::Message as _;
+    let request = identity::VerifyEmailRequest {
+        email: frevix_testkit::unique_email("limited"),
+        code: "123456".into(),
+    };
+    let payload = request.encode_to_vec();
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(&payload);
+    let body = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(body.path(), &frame).unwrap();
+    let output = tokio::process::Command::new("curl")
+        .args(["-s", "--http2-prior-knowledge", "-D", "-", "-o", "/dev/null"])
+        .args(["-X", "POST", "--interface", source])
+        .args(["-H", "content-type: application/grpc", "-H", "te: trailers"])
+        .arg("--data-binary")
+        .arg(format!("@{}", body.path().display()))
+        .arg(format!(
+            "http://127.0.0.1:{port}/frevix.identity.v1.IdentityService/VerifyEmail"
+        ))
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_lowercase();
+    let status: String = text
+        .split("grpc-status:")
+        .nth(1)
+        .map(|rest| {
+            rest.trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!status.is_empty(), "no grpc-status: {text}");
+    status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_sign_in_limit_leaves_other_clients_theirs() {
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |c| c.server.cors_allowed_origins = vec![]).await;
+    let gateway = app.spawn_gateway().await;
+    // One client hammers VerifyEmail (each with a new email, so only the
+    // gateway's per-client bucket can stop it).
+    let mut answers = Vec::new();
+    for _ in 0..15 {
+        answers.push(verify_email_from("127.0.0.2", gateway.port).await);
+    }
+    assert_eq!(answers[0], "3", "a wrong code: {answers:?}");
+    assert!(
+        answers.iter().any(|status| status == "8"),
+        "RESOURCE_EXHAUSTED at the gateway: {answers:?}"
+    );
+    // Another client is still served.
+    assert_eq!(verify_email_from("127.0.0.3", gateway.port).await, "3");
+}
+
 /// The gateway's allow-list is the services' own.
 #[test]
 fn the_gateway_lets_through_exactly_the_public_rpcs() {
