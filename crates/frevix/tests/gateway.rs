@@ -249,7 +249,14 @@ async fn verify_email_from(source: &str, port: u16) -> String {
     let body = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(body.path(), &frame).unwrap();
     let output = tokio::process::Command::new("curl")
-        .args(["-s", "--http2-prior-knowledge", "-D", "-", "-o", "/dev/null"])
+        .args([
+            "-s",
+            "--http2-prior-knowledge",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+        ])
         .args(["-X", "POST", "--interface", source])
         .args(["-H", "content-type: application/grpc", "-H", "te: trailers"])
         .arg("--data-binary")

@@ -3,10 +3,18 @@
 //! money is safe in escrow. Emails, phone numbers and links or handles of
 //! outside messengers become a placeholder; the original text is kept for
 //! moderation.
+//!
+//! Text is looked at as a reader sees it, not as its code points are
+//! written: compatibility forms are folded (NFKC: full-width `０１２` and
+//! `＠` become `012` and `@`), invisible characters (zero-width spaces and
+//! joiners, soft hyphens, bidi controls) are dropped, and spelled-out
+//! digits ("five five five ...") count as digits. When something is hidden
+//! the answer is that folded text with placeholders.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
+use unicode_normalization::UnicodeNormalization as _;
 
 /// What a hidden detail is replaced with.
 pub const PLACEHOLDER: &str = "[contact details hidden until a contract is funded]";
@@ -37,8 +45,72 @@ static DATE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$").ok()
 });
 
+/// Characters that show nothing (or only reorder what is shown).
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'            // soft hyphen
+            | '\u{034F}'      // combining grapheme joiner
+            | '\u{061C}'      // Arabic letter mark
+            | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+            | '\u{180E}'      // Mongolian vowel separator
+            | '\u{200B}'..='\u{200F}' // zero-width space, joiners, LRM, RLM
+            | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{2069}' // bidi isolates
+            | '\u{FEFF}'      // zero-width no-break space
+    )
+}
+
+/// `text` as a reader sees it: NFKC, without invisible characters.
+pub fn fold(text: &str) -> String {
+    text.nfkc().filter(|c| !is_invisible(*c)).collect()
+}
+
+/// Number words that stand for digits.
+static NUMBER_WORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(zero|one|two|three|four|five|six|seven|eight|nine)\b").ok()
+});
+
+fn spelled_digits_as_digits(text: &str) -> String {
+    let Some(words) = NUMBER_WORD.as_ref() else {
+        return text.to_owned();
+    };
+    words
+        .replace_all(text, |found: &regex::Captures<'_>| {
+            match found[1].to_ascii_lowercase().as_str() {
+                "zero" => "0",
+                "one" => "1",
+                "two" => "2",
+                "three" => "3",
+                "four" => "4",
+                "five" => "5",
+                "six" => "6",
+                "seven" => "7",
+                "eight" => "8",
+                _ => "9",
+            }
+            .to_owned()
+        })
+        .into_owned()
+}
+
 /// `text` with contact details hidden, or `None` when it has none.
 pub fn mask(text: &str) -> Option<String> {
+    let folded = fold(text);
+    // Spelled digits only matter when they make a number: the digits form
+    // is used when (and only when) it reveals more than the words do.
+    mask_folded(&folded).or_else(|| {
+        let digits = spelled_digits_as_digits(&folded);
+        if digits == folded {
+            None
+        } else {
+            mask_folded(&digits)
+        }
+    })
+}
+
+fn mask_folded(text: &str) -> Option<String> {
     let mut masked = text.to_owned();
     let mut changed = false;
     for pattern in PATTERNS.iter() {
@@ -88,6 +160,33 @@ mod tests {
             assert!(!masked.contains("bob"), "{text} → {masked}");
             assert!(!masked.contains("555"), "{text} → {masked}");
         }
+    }
+
+    #[test]
+    fn sees_through_wide_invisible_and_spelled_out_characters() {
+        for text in [
+            // Full-width digits and at sign.
+            "call ０１７１ ２３４５６７８",
+            "bob.smith＠example.com",
+            // Zero-width spaces and joiners inside the details.
+            "bob\u{200B}@\u{200D}example\u{2060}.com",
+            "+1 415\u{200B}555\u{FEFF}0134",
+            // A bidi override to hide the order of the digits.
+            "my number \u{202E}4310555514\u{202C}",
+            // Digits written as words.
+            "call me at four one five five five five zero one three four",
+        ] {
+            let masked = mask(text).unwrap_or_else(|| panic!("not masked: {text:?}"));
+            assert!(masked.contains(PLACEHOLDER), "{text:?} → {masked}");
+            assert!(!masked.contains("bob"), "{text:?} → {masked}");
+            assert!(!masked.contains("555"), "{text:?} → {masked}");
+            assert!(!masked.chars().any(is_invisible), "{text:?} → {masked:?}");
+        }
+    }
+
+    #[test]
+    fn a_few_number_words_are_just_words() {
+        assert_eq!(mask("one logo, two revisions, three days"), None);
     }
 
     #[test]

@@ -95,6 +95,20 @@ async fn contact_details_are_masked_until_a_contract_is_funded(backend: Backend)
     assert!(!early.text.contains("example.com"), "{}", early.text);
     assert!(!early.text.contains("555"), "{}", early.text);
     assert!(early.text.starts_with("mail me at "));
+    // Written to slip past: full-width, zero-width-split, spelled out.
+    for (i, disguised) in [
+        "ｃｌｉｅｎｔ＠ｅｘａｍｐｌｅ．ｃｏｍ",
+        "client\u{200B}@\u{200B}example\u{200B}.com",
+        "four one five five five five zero one three four",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sent = send(&app, &client, &chat.id, disguised, &format!("d-{i}")).await;
+        assert!(sent.masked, "{disguised:?} → {}", sent.text);
+        assert!(!sent.text.contains("example"), "{}", sent.text);
+        assert!(!sent.text.contains("five"), "{}", sent.text);
+    }
 
     let contract = uuid::Uuid::new_v4().to_string();
     let created = contracts::ContractCreated {
