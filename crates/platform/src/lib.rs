@@ -16,6 +16,7 @@ pub mod paging;
 pub mod rate_limit;
 pub mod server;
 pub mod telemetry;
+pub mod text;
 
 pub use sea_orm;
 pub use sea_orm_migration;

@@ -224,7 +224,35 @@ async fn a_flood_of_mask_paths_is_refused_whole_with_a_small_answer(backend: Bac
     assert!(elapsed < std::time::Duration::from_secs(2), "{elapsed:?}");
 }
 
+async fn display_names_that_hide_or_reverse_text_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut identity = app.identity.clone();
+    for name in ["Ada\u{202E}nimda", "\u{200B}\u{200B}\u{200B}", "\u{3164}"] {
+        let error = identity
+            .sign_up(pb::SignUpRequest {
+                email: unique_email("spoof"),
+                password: "a perfectly fine passphrase".into(),
+                display_name: name.into(),
+                roles: vec![pb::Role::Client as i32],
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&error), ["display_name"], "{name:?}");
+    }
+    // Scripts that need joiners, and emoji sequences, are fine.
+    identity
+        .sign_up(pb::SignUpRequest {
+            email: unique_email("zwnj"),
+            password: "a perfectly fine passphrase".into(),
+            display_name: "می\u{200C}خواهم 👩\u{200D}💻".into(),
+            roles: vec![pb::Role::Client as i32],
+        })
+        .await
+        .unwrap();
+}
+
 on_both_backends!(
+    display_names_that_hide_or_reverse_text_are_refused,
     a_flood_of_mask_paths_is_refused_whole_with_a_small_answer,
     every_invalid_field_is_named,
     no_answer_carries_a_hash_or_a_code

@@ -53,6 +53,9 @@ pub enum MessagingError {
     /// INTERNAL.
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
+    /// INTERNAL: a background task failed.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<MessagingError> for Status {
@@ -86,6 +89,9 @@ impl From<MessagingError> for Status {
             }
             MessagingError::Storage(ref source) => error::internal(source),
             MessagingError::Database(ref source) => error::internal(source),
+            MessagingError::Internal(ref cause) => {
+                error::internal(&std::io::Error::other(cause.clone()))
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 mod api;
 mod batch;
 pub mod config;
+mod content;
 mod convert;
 pub mod error;
 mod events;

@@ -13,6 +13,7 @@
 
 use std::sync::LazyLock;
 
+use frevix_platform::text::is_invisible;
 use regex::Regex;
 use unicode_normalization::UnicodeNormalization as _;
 
@@ -44,23 +45,6 @@ static PHONE: LazyLock<Option<Regex>> =
 static DATE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$").ok()
 });
-
-/// Characters that show nothing (or only reorder what is shown).
-pub fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'            // soft hyphen
-            | '\u{034F}'      // combining grapheme joiner
-            | '\u{061C}'      // Arabic letter mark
-            | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
-            | '\u{180E}'      // Mongolian vowel separator
-            | '\u{200B}'..='\u{200F}' // zero-width space, joiners, LRM, RLM
-            | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
-            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
-            | '\u{2066}'..='\u{2069}' // bidi isolates
-            | '\u{FEFF}'      // zero-width no-break space
-    )
-}
 
 /// `text` as a reader sees it: NFKC, without invisible characters.
 pub fn fold(text: &str) -> String {

@@ -22,11 +22,20 @@ use tonic::Code;
 
 mod support;
 
-/// A PNG signature followed by `size - 8` bytes of filler.
-fn png(size: usize) -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+/// A ZIP signature followed by filler: a file kept byte for byte.
+fn archive(size: usize) -> Vec<u8> {
+    let mut bytes = b"PK\x03\x04".to_vec();
     bytes.extend((0..size - bytes.len()).map(|i| (i % 251) as u8));
     bytes
+}
+
+/// A real PNG picture.
+fn png_picture(width: u32, height: u32) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::new_rgb8(width, height)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
 }
 
 async fn upload_frames(
@@ -67,6 +76,15 @@ async fn upload(
 }
 
 async fn download(app: &TestApp, who: &TestUser, id: &str) -> Result<Vec<u8>, tonic::Status> {
+    fetch(app, who, id, false).await
+}
+
+async fn fetch(
+    app: &TestApp,
+    who: &TestUser,
+    id: &str,
+    thumbnail: bool,
+) -> Result<Vec<u8>, tonic::Status> {
     use pb::download_response::Part;
     let mut stream = app
         .media
@@ -75,6 +93,7 @@ async fn download(app: &TestApp, who: &TestUser, id: &str) -> Result<Vec<u8>, to
             &who.access_token,
             pb::DownloadRequest {
                 media_id: id.into(),
+                thumbnail,
             },
         ))
         .await?
@@ -96,8 +115,8 @@ async fn download(app: &TestApp, who: &TestUser, id: &str) -> Result<Vec<u8>, to
 async fn uploads_are_checked_and_stored_with_their_digest(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let ada = app.register().await;
-    let picture = png(3 * 1024 * 1024 + 17);
-    let media = upload(&app, &ada, "moodboard.png", "image/png", &picture)
+    let picture = archive(3 * 1024 * 1024 + 17);
+    let media = upload(&app, &ada, "moodboard.zip", "application/zip", &picture)
         .await
         .unwrap();
     assert_eq!(media.size_bytes, picture.len() as i64);
@@ -147,11 +166,11 @@ async fn uploads_are_checked_and_stored_with_their_digest(backend: Backend) {
         &app,
         &ada,
         pb::UploadHeader {
-            name: "short.png".into(),
-            content_type: "image/png".into(),
+            name: "short.zip".into(),
+            content_type: "application/zip".into(),
             size_bytes: 5000,
         },
-        &png(100),
+        &archive(100),
     )
     .await
     .unwrap_err();
@@ -176,8 +195,8 @@ async fn media_are_read_only_where_they_are_attached(backend: Backend) {
     let ada = app.register().await;
     let bob = app.register().await;
     let eve = app.register().await;
-    let picture = png(40_000);
-    let media = upload(&app, &ada, "draft.png", "image/png", &picture)
+    let picture = archive(40_000);
+    let media = upload(&app, &ada, "draft.zip", "application/zip", &picture)
         .await
         .unwrap();
     let hidden = download(&app, &bob, &media.id).await.unwrap_err();
@@ -238,7 +257,7 @@ async fn media_are_read_only_where_they_are_attached(backend: Backend) {
 
     // Delivered to a contract: its client may read it.
     let client = app.register().await;
-    let delivery = upload(&app, &ada, "final.png", "image/png", &png(2_000))
+    let delivery = upload(&app, &ada, "final.zip", "application/zip", &archive(2_000))
         .await
         .unwrap();
     let contract = uuid::Uuid::new_v4().to_string();
@@ -262,7 +281,7 @@ async fn media_are_read_only_where_they_are_attached(backend: Backend) {
     );
 
     // An avatar is public.
-    let avatar = upload(&app, &ada, "me.png", "image/png", &png(1_000))
+    let avatar = upload(&app, &ada, "me.png", "image/png", &png_picture(64, 64))
         .await
         .unwrap();
     app.marketplace
@@ -282,6 +301,70 @@ async fn media_are_read_only_where_they_are_attached(backend: Backend) {
         .await
         .unwrap();
     wait_until_readable(&app, &eve, &avatar.id).await;
+}
+
+async fn images_are_written_anew_and_disguised_files_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = app.register().await;
+
+    // Whatever follows the image is not kept; a thumbnail is made.
+    let mut sent = png_picture(600, 300);
+    sent.extend_from_slice(b"<html><script>alert(1)</script></html>");
+    let media = upload(&app, &ada, "banner.png", "image/png", &sent)
+        .await
+        .unwrap();
+    let kept = download(&app, &ada, &media.id).await.unwrap();
+    assert_eq!(media.sha256, hex::encode(Sha256::digest(&kept)));
+    assert_eq!(media.size_bytes, kept.len() as i64);
+    assert!(!String::from_utf8_lossy(&kept).contains("<script"));
+    let decoded = image::load_from_memory(&kept).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (600, 300));
+    assert_eq!(media.thumbnail_content_type, "image/png");
+    let thumbnail =
+        image::load_from_memory(&fetch(&app, &ada, &media.id, true).await.unwrap()).unwrap();
+    assert_eq!((thumbnail.width(), thumbnail.height()), (256, 128));
+
+    // A PNG signature in front of a web page is not a PNG.
+    let mut fake = b"\x89PNG\r\n\x1a\n".to_vec();
+    fake.extend_from_slice(b"<html><body><script>alert(1)</script></body></html>");
+    let refused = upload(&app, &ada, "cat.png", "image/png", &fake)
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&refused), vec!["header.content_type"]);
+
+    // Script as "text".
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>"#;
+    let refused = upload(&app, &ada, "notes.txt", "text/plain", svg)
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&refused), vec!["header.content_type"]);
+
+    // A PDF that runs JavaScript when opened.
+    let pdf = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\nendobj\n";
+    let refused = upload(&app, &ada, "brief.pdf", "application/pdf", pdf)
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&refused), vec!["header.content_type"]);
+
+    // A name that reads backwards from where the override starts.
+    let refused = upload(
+        &app,
+        &ada,
+        "invoice\u{202E}gpj.exe",
+        "application/zip",
+        &archive(100),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(violated_fields(&refused), vec!["header.name"]);
+
+    // Files that are not images have no thumbnail.
+    let zip = upload(&app, &ada, "files.zip", "application/zip", &archive(100))
+        .await
+        .unwrap();
+    assert_eq!(zip.thumbnail_content_type, "");
+    let none = fetch(&app, &ada, &zip.id, true).await.unwrap_err();
+    assert_eq!(reason(&none), "NO_THUMBNAIL");
 }
 
 async fn wait_until_readable(app: &TestApp, who: &TestUser, id: &str) {
@@ -306,6 +389,7 @@ async fn wait_until_readable(app: &TestApp, who: &TestUser, id: &str) {
 }
 
 on_both_backends!(
+    images_are_written_anew_and_disguised_files_are_refused,
     uploads_are_checked_and_stored_with_their_digest,
     media_are_read_only_where_they_are_attached,
 );

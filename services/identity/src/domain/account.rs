@@ -102,8 +102,8 @@ impl DisplayName {
             violations.add(field, "must be 1 to 80 characters");
             return None;
         }
-        if trimmed.chars().any(char::is_control) {
-            violations.add(field, "must not contain control characters");
+        if let Some(problem) = frevix_platform::text::label_problem(trimmed) {
+            violations.add(field, problem);
             return None;
         }
         Some(DisplayName(trimmed.to_owned()))

@@ -141,6 +141,8 @@ pub async fn create(
     let mut violations = FieldViolations::new();
     if title.is_empty() || title.chars().count() > 200 {
         violations.add("title", "must be 1 to 200 characters");
+    } else if let Some(problem) = frevix_platform::text::label_problem(title) {
+        violations.add("title", problem);
     }
     violations.finish(())?;
     let others = parse_accounts("member_ids", &req.member_ids, me, MAX_MEMBERS - 1)?;

@@ -1,6 +1,8 @@
 //! MediaService: uploads streamed into the object store while their
 //! SHA-256 is computed and their first bytes are checked against the
-//! declared type, and downloads streamed back to whoever may read them.
+//! declared type (PDFs also for active content; images are decoded whole
+//! and written anew, see `content`), and downloads streamed back to whoever
+//! may read them.
 //! Who may read a medium: its uploader; everyone once it is public (an
 //! avatar, a portfolio or gallery picture); the members of a conversation
 //! it was attached to; the parties of a contract it was delivered to or
@@ -22,6 +24,7 @@ use uuid::Uuid;
 
 use super::{caller, parse_id};
 use crate::Inner;
+use crate::content::{self, PdfScan};
 use crate::convert;
 use crate::error::{MessagingError, Result};
 use crate::store::{self, media::MediaRow};
@@ -37,6 +40,10 @@ fn path(id: Uuid) -> Path {
     Path::from(format!("media/{}", id.simple()))
 }
 
+fn thumbnail_path(id: Uuid) -> Path {
+    Path::from(format!("media/{}.thumbnail", id.simple()))
+}
+
 pub fn message(row: &MediaRow) -> pb::Media {
     pb::Media {
         id: row.id.to_string(),
@@ -47,18 +54,17 @@ pub fn message(row: &MediaRow) -> pb::Media {
         sha256: row.sha256.clone(),
         public: row.public,
         create_time: Some(convert::timestamp(row.created_at)),
+        thumbnail_content_type: row.thumbnail_type.clone().unwrap_or_default(),
     }
 }
 
 fn check_header(inner: &Inner, header: &pb::UploadHeader) -> Result<()> {
     let mut violations = FieldViolations::new();
     let name = header.name.trim();
-    if name.is_empty()
-        || name.chars().count() > 255
-        || name.contains(['/', '\\'])
-        || name.chars().any(char::is_control)
-    {
+    if name.is_empty() || name.chars().count() > 255 || name.contains(['/', '\\']) {
         violations.add("header.name", "must be 1 to 255 characters without slashes");
+    } else if let Some(problem) = frevix_platform::text::label_problem(name) {
+        violations.add("header.name", problem);
     }
     if !inner
         .media_config
@@ -81,29 +87,98 @@ fn check_header(inner: &Inner, header: &pb::UploadHeader) -> Result<()> {
     Ok(violations.finish(())?)
 }
 
-/// Whether the first bytes of a file are what its declared type says.
-fn check_content(declared: &str, head: &[u8]) -> Result<()> {
-    let found = infer::get(head).map(|kind| kind.mime_type());
-    let matches = match declared {
-        // Text has no signature: it must not look like something else and
-        // must be UTF-8 (a character cut at the end of the sample is fine).
-        "text/plain" => {
-            found.is_none()
-                && std::str::from_utf8(head).map_or_else(|e| e.error_len().is_none(), |_| true)
+fn refused_content(problem: String) -> MessagingError {
+    FieldViolations::single("header.content_type", problem).into()
+}
+
+/// Where received bytes go: straight to the store, or (images) into memory
+/// to be decoded and written anew once complete.
+enum Sink {
+    Stream(Box<WriteMultipart>, Option<PdfScan>),
+    Buffer(Vec<u8>),
+}
+
+impl Sink {
+    fn write(&mut self, chunk: &[u8]) {
+        match self {
+            Sink::Stream(writer, pdf) => {
+                if let Some(pdf) = pdf {
+                    pdf.feed(chunk);
+                }
+                writer.write(chunk);
+            }
+            Sink::Buffer(bytes) => bytes.extend_from_slice(chunk),
         }
-        _ => found == Some(declared),
-    };
-    if matches {
-        return Ok(());
     }
-    Err(FieldViolations::single(
-        "header.content_type",
-        match found {
-            Some(found) => format!("the file is {found}, not {declared}"),
-            None => format!("the file is not {declared}"),
-        },
-    )
-    .into())
+
+    async fn abort(self) {
+        if let Sink::Stream(writer, _) = self
+            && let Err(abort) = writer.abort().await
+        {
+            tracing::warn!(%abort, "abandoned upload not cleaned up");
+        }
+    }
+}
+
+/// The bytes of an upload after its header, checked as they come.
+async fn receive(
+    frames: &mut Streaming<pb::UploadRequest>,
+    header: &pb::UploadHeader,
+    sink: &mut Sink,
+) -> Result<String> {
+    use pb::upload_request::Part;
+    let declared = u64::try_from(header.size_bytes).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    let mut total: u64 = 0;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    let mut checked = false;
+    while let Some(frame) = frames
+        .message()
+        .await
+        .map_err(|status| MessagingError::Stream(inbound_status(status)))?
+    {
+        let chunk = match frame.part {
+            Some(Part::Chunk(chunk)) => chunk,
+            Some(Part::Header(_)) => {
+                return Err(
+                    FieldViolations::single("header", "only the first frame is a header").into(),
+                );
+            }
+            None => continue,
+        };
+        if chunk.len() > MAX_CHUNK {
+            return Err(FieldViolations::single("chunk", "chunks are at most 1 MiB").into());
+        }
+        total += chunk.len() as u64;
+        if total > declared {
+            return Err(FieldViolations::single(
+                "header.size_bytes",
+                "more bytes arrived than were declared",
+            )
+            .into());
+        }
+        hasher.update(&chunk);
+        if !checked {
+            let wanted = SNIFF_BYTES - head.len();
+            head.extend_from_slice(&chunk[..wanted.min(chunk.len())]);
+            if head.len() == SNIFF_BYTES {
+                content::check_head(&header.content_type, &head).map_err(refused_content)?;
+                checked = true;
+            }
+        }
+        sink.write(&chunk);
+    }
+    if total != declared {
+        return Err(FieldViolations::single(
+            "header.size_bytes",
+            format!("{declared} bytes were declared but {total} arrived"),
+        )
+        .into());
+    }
+    if !checked {
+        content::check_head(&header.content_type, &head).map_err(refused_content)?;
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 pub async fn upload(
@@ -128,76 +203,57 @@ pub async fn upload(
         }
     };
     check_header(inner, &header)?;
-    let declared = u64::try_from(header.size_bytes).unwrap_or_default();
     let id = Uuid::now_v7();
     let location = path(id);
-    let mut writer = WriteMultipart::new(inner.media.put_multipart(&location).await?);
-    let received: Result<String> = async {
-        let mut hasher = Sha256::new();
-        let mut total: u64 = 0;
-        let mut head = Vec::with_capacity(SNIFF_BYTES);
-        let mut checked = false;
-        while let Some(frame) = frames
-            .message()
-            .await
-            .map_err(|status| MessagingError::Stream(inbound_status(status)))?
-        {
-            let chunk = match frame.part {
-                Some(Part::Chunk(chunk)) => chunk,
-                Some(Part::Header(_)) => {
-                    return Err(FieldViolations::single(
-                        "header",
-                        "only the first frame is a header",
-                    )
-                    .into());
-                }
-                None => continue,
-            };
-            if chunk.len() > MAX_CHUNK {
-                return Err(FieldViolations::single("chunk", "chunks are at most 1 MiB").into());
-            }
-            total += chunk.len() as u64;
-            if total > declared {
-                return Err(FieldViolations::single(
-                    "header.size_bytes",
-                    "more bytes arrived than were declared",
-                )
-                .into());
-            }
-            hasher.update(&chunk);
-            if !checked {
-                let wanted = SNIFF_BYTES - head.len();
-                head.extend_from_slice(&chunk[..wanted.min(chunk.len())]);
-                if head.len() == SNIFF_BYTES {
-                    check_content(&header.content_type, &head)?;
-                    checked = true;
-                }
-            }
-            writer.write(&chunk);
-        }
-        if total != declared {
-            return Err(FieldViolations::single(
-                "header.size_bytes",
-                format!("{declared} bytes were declared but {total} arrived"),
-            )
-            .into());
-        }
-        if !checked {
-            check_content(&header.content_type, &head)?;
-        }
-        Ok(hex::encode(hasher.finalize()))
-    }
-    .await;
-    let sha256 = match received {
+    let mut sink = if content::is_image(&header.content_type) {
+        Sink::Buffer(Vec::new())
+    } else {
+        let pdf = (header.content_type == "application/pdf").then(PdfScan::default);
+        Sink::Stream(
+            Box::new(WriteMultipart::new(
+                inner.media.put_multipart(&location).await?,
+            )),
+            pdf,
+        )
+    };
+    let sha256 = match receive(&mut frames, &header, &mut sink).await {
         Ok(sha256) => sha256,
         Err(error) => {
-            if let Err(abort) = writer.abort().await {
-                tracing::warn!(%abort, "abandoned upload not cleaned up");
-            }
+            sink.abort().await;
             return Err(error);
         }
     };
-    writer.finish().await?;
+    let (size_bytes, sha256, thumbnail_type) = match sink {
+        Sink::Stream(writer, pdf) => {
+            if let Some(name) = pdf.and_then(PdfScan::finish) {
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(%abort, "refused upload not cleaned up");
+                }
+                tracing::info!(account_id = %me, name, "pdf with active content refused");
+                return Err(refused_content(format!(
+                    "PDFs that run actions when opened (/{name}) are not accepted"
+                )));
+            }
+            writer.finish().await?;
+            (header.size_bytes, sha256, None)
+        }
+        Sink::Buffer(bytes) => {
+            let content_type = header.content_type.clone();
+            let clean =
+                tokio::task::spawn_blocking(move || content::clean_image(&content_type, &bytes))
+                    .await
+                    .map_err(|e| MessagingError::Internal(e.to_string()))?
+                    .map_err(refused_content)?;
+            let size = i64::try_from(clean.bytes.len()).unwrap_or(i64::MAX);
+            let sha256 = hex::encode(Sha256::digest(&clean.bytes));
+            inner.media.put(&location, clean.bytes.into()).await?;
+            inner
+                .media
+                .put(&thumbnail_path(id), clean.thumbnail.into())
+                .await?;
+            (size, sha256, Some(clean.thumbnail_type.to_owned()))
+        }
+    };
     let row = store::media::insert(
         &inner.db,
         MediaRow {
@@ -205,10 +261,11 @@ pub async fn upload(
             owner_id: me,
             name: header.name.trim().to_owned(),
             content_type: header.content_type,
-            size_bytes: header.size_bytes,
+            size_bytes,
             sha256,
             public: false,
             created_at: Utc::now(),
+            thumbnail_type,
         },
     )
     .await?;
@@ -264,7 +321,19 @@ pub async fn download(
     let me = caller(&request)?;
     let id = parse_id("media_id", &request.get_ref().media_id)?;
     let row = readable(&inner, me, id).await?;
-    let mut bytes = inner.media.get(&path(id)).await?.into_stream();
+    let location = if request.get_ref().thumbnail {
+        if row.thumbnail_type.is_none() {
+            return Err(MessagingError::precondition(
+                "NO_THUMBNAIL",
+                "thumbnail",
+                "only images uploaded as such have thumbnails",
+            ));
+        }
+        thumbnail_path(id)
+    } else {
+        path(id)
+    };
+    let mut bytes = inner.media.get(&location).await?.into_stream();
     let (sink, stream) = mpsc::channel(4);
     tokio::spawn(async move {
         let first = pb::DownloadResponse {

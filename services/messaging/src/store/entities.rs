@@ -241,6 +241,8 @@ pub mod media {
         pub sha256: String,
         pub public: bool,
         pub created_at: ChronoDateTimeUtc,
+        /// The thumbnail's type, when there is one (images).
+        pub thumbnail_type: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -27,6 +27,7 @@ pub async fn insert(db: &impl ConnectionTrait, row: MediaRow) -> Result<MediaRow
         sha256: Set(row.sha256),
         public: Set(row.public),
         created_at: Set(row.created_at),
+        thumbnail_type: Set(row.thumbnail_type),
     }
     .insert(db)
     .await

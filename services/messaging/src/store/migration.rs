@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::events::schema::OutboxPendingIndex),
             Box::new(super::migration_search_pending::SearchPendingList),
             Box::new(frevix_platform::auth::deny_feed::AccessDenialsTable),
+            Box::new(super::migration_thumbnails::MediaThumbnails),
         ]
     }
 }

@@ -8,6 +8,7 @@ pub mod media;
 pub mod migration;
 mod migration_features;
 mod migration_search_pending;
+mod migration_thumbnails;
 pub mod notes;
 pub mod safety;
 pub mod search;
