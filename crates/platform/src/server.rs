@@ -124,7 +124,11 @@ impl Server {
             .layer(tonic_web::GrpcWebLayer::new())
             .merge(http)
             .layer(axum::middleware::from_fn_with_state(auth, authenticate))
-            .layer(TraceLayer::new_for_grpc().make_span_with(crate::telemetry::request_span));
+            .layer(
+                TraceLayer::new_for_grpc()
+                    .make_span_with(crate::telemetry::request_span)
+                    .on_failure(crate::telemetry::log_failure),
+            );
 
         let layers = ServiceBuilder::new()
             .layer(cors(&config))

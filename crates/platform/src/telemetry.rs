@@ -120,3 +120,70 @@ pub fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
     let _ = span.set_parent(parent);
     span
 }
+
+/// How loudly a failed call is logged: the caller's mistakes (bad input,
+/// missing rights, limits) at INFO, the service being unable (unavailable,
+/// too slow) at WARN, and only the service's own faults at ERROR.
+pub fn failure_level(code: i32) -> tracing::Level {
+    use tonic::Code;
+    match Code::from_i32(code) {
+        Code::Internal | Code::Unknown | Code::DataLoss => tracing::Level::ERROR,
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => tracing::Level::WARN,
+        _ => tracing::Level::INFO,
+    }
+}
+
+/// Logs a call that ended in failure, at [`failure_level`], in one bounded line.
+pub fn log_failure(
+    class: tower_http::classify::GrpcFailureClass,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    use tower_http::classify::GrpcFailureClass;
+    let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+    match class {
+        GrpcFailureClass::Status(status) => {
+            let code = status.code_raw();
+            match failure_level(code) {
+                tracing::Level::ERROR => tracing::error!(code, latency_ms, "call failed"),
+                tracing::Level::WARN => tracing::warn!(code, latency_ms, "call failed"),
+                _ => tracing::info!(code, latency_ms, "call refused"),
+            }
+        }
+        GrpcFailureClass::Error(error) => {
+            let error: String = error.chars().take(200).collect();
+            tracing::warn!(%error, latency_ms, "call broke off");
+        }
+        other => {
+            let failure: String = other.to_string().chars().take(200).collect();
+            tracing::warn!(%failure, latency_ms, "call failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_services_own_faults_are_errors() {
+        use tonic::Code;
+        for code in [
+            Code::InvalidArgument,
+            Code::NotFound,
+            Code::AlreadyExists,
+            Code::PermissionDenied,
+            Code::ResourceExhausted,
+            Code::FailedPrecondition,
+            Code::Unauthenticated,
+            Code::OutOfRange,
+        ] {
+            assert_eq!(failure_level(code as i32), tracing::Level::INFO, "{code:?}");
+        }
+        assert_eq!(
+            failure_level(Code::Unavailable as i32),
+            tracing::Level::WARN
+        );
+        assert_eq!(failure_level(Code::Internal as i32), tracing::Level::ERROR);
+    }
+}
