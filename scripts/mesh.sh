@@ -60,7 +60,9 @@ common=(
   FREVIX_SERVER__TRUST_FORWARDED_FOR=true
   FREVIX_LOG_FORMAT=text
 )
+# The master key that seals identity's secrets: made once, kept with the data.
 env "${common[@]}" FREVIX_IDENTITY__DATABASE__URL="${pg%/*}/${PREFIX}identity" \
+  FREVIX_IDENTITY__MASTER_KEY_FILE="$DIR/identity-master.key" \
   "$bin" serve identity >"$LOGS/identity.log" 2>&1 &
 pids+=($!)
 env "${common[@]}" FREVIX_MARKETPLACE__DATABASE__URL="${pg%/*}/${PREFIX}marketplace" \

@@ -147,6 +147,11 @@ impl FrevixConfig {
                 self.messaging.database.url =
                     SecretString::from(frevix_platform::db::sqlite_url(&path));
             }
+            if self.identity.master_key.expose_secret().is_empty()
+                && self.identity.master_key_file.as_os_str().is_empty()
+            {
+                self.identity.master_key_file = self.data_dir.join("identity-master.key");
+            }
             if self.mail.dir == MailConfig::default().dir {
                 self.mail.dir = self.data_dir.join("mail");
             }
@@ -273,7 +278,18 @@ mod tests {
             jail.set_env("FREVIX_EVENTS__NATS_URL", "nats://127.0.0.1:4222");
             let error =
                 FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
+            assert!(error.to_string().contains("identity.master_key"), "{error}");
+            jail.set_env(
+                "FREVIX_IDENTITY__MASTER_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            );
+            let error =
+                FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
             assert!(error.to_string().contains("mail.smtp_url"), "{error}");
+            jail.set_env("FREVIX_IDENTITY__MASTER_KEY", "too short");
+            let error =
+                FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
+            assert!(error.to_string().contains("identity.master_key"), "{error}");
             Ok(())
         });
     }

@@ -61,6 +61,22 @@ async fn two_replicas_share_messages_and_presence() {
         .into_inner()
         .conversation
         .unwrap();
+    // Presence shows between people who have both written.
+    for (who, id) in [(&ada, "hi-a"), (&bob, "hi-b")] {
+        app.messaging
+            .clone()
+            .send_message(authed(
+                &who.access_token,
+                pb::SendMessageRequest {
+                    conversation_id: chat.id.clone(),
+                    text: "hi".into(),
+                    client_message_id: id.into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap();
+    }
 
     // Ada on the test's process, Bob on the replica's Chat stream.
     let mut ada_feed = app
@@ -106,12 +122,12 @@ async fn two_replicas_share_messages_and_presence() {
         .await
         .unwrap();
     let heard = next(&mut ada_feed, |e| match e {
-        pb::subscribe_response::Event::Message(m) => Some(m),
+        pb::subscribe_response::Event::Message(m) if m.text != "hi" => Some(m),
         _ => None,
     })
     .await;
     assert_eq!(heard.text, "hello from the other replica");
-    assert_eq!(heard.sequence, 1);
+    assert_eq!(heard.sequence, 3);
 
     // Ada answers here; Bob hears it on the replica.
     app.messaging
@@ -135,11 +151,12 @@ async fn two_replicas_share_messages_and_presence() {
             .unwrap();
         if let Some(pb::chat_response::Event::Message(m)) = item.event
             && m.sender_id == ada.account_id
+            && m.text != "hi"
         {
             break m;
         }
     };
-    assert_eq!((answer.text.as_str(), answer.sequence), ("hello back", 2));
+    assert_eq!((answer.text.as_str(), answer.sequence), ("hello back", 4));
 
     let presence = |client: MessagingServiceClient<Channel>| {
         let mut client = client;

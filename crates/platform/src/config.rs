@@ -238,7 +238,7 @@ impl Default for MailConfig {
 }
 
 /// Secrets serialize as a placeholder, so a dumped config never shows them.
-fn serialize_redacted<S: serde::Serializer>(
+pub fn serialize_redacted<S: serde::Serializer>(
     secret: &SecretString,
     s: S,
 ) -> Result<S::Ok, S::Error> {

@@ -1,12 +1,23 @@
 //! Identity's settings (the `[identity]` section of the Frevix config).
 
 use frevix_platform::config::{ConfigError, DatabaseConfig};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentityConfig {
     pub database: DatabaseConfig,
+    /// Base64 of 32 random bytes (`openssl rand -base64 32`): seals signing
+    /// keys and 2FA secrets, peppers mailed codes. Required in the mesh (a
+    /// Kubernetes Secret); losing it invalidates those, changing it needs a
+    /// re-seal.
+    #[serde(serialize_with = "frevix_platform::config::serialize_redacted")]
+    pub master_key: SecretString,
+    /// Where a generated master key is kept when none is configured (the
+    /// all-in-one sets it under its data directory).
+    pub master_key_file: PathBuf,
     /// Lifetime of an access token; keep it short, it cannot be revoked.
     pub access_token_ttl_secs: u64,
     /// Lifetime of a login session (and so of its refresh tokens).
@@ -58,6 +69,8 @@ impl Default for IdentityConfig {
     fn default() -> Self {
         Self {
             database: DatabaseConfig::default(),
+            master_key: SecretString::from(""),
+            master_key_file: PathBuf::new(),
             access_token_ttl_secs: 15 * 60,
             session_ttl_days: 30,
             signing_key_rotation_days: 30,
@@ -71,6 +84,17 @@ impl Default for IdentityConfig {
 
 impl IdentityConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let master_key = self.master_key.expose_secret();
+        if master_key.is_empty() && self.master_key_file.as_os_str().is_empty() {
+            return Err(ConfigError::invalid(
+                "identity.master_key",
+                "is required: set FREVIX_IDENTITY__MASTER_KEY=$(openssl rand -base64 32) from a secret store",
+            ));
+        }
+        if !master_key.is_empty() {
+            crate::secrets::check_master_key(master_key)
+                .map_err(|problem| ConfigError::invalid("identity.master_key", problem))?;
+        }
         let checks: [(&str, u64, u64, u64); 6] = [
             (
                 "identity.access_token_ttl_secs",

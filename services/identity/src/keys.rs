@@ -2,7 +2,9 @@
 //! key; every key still published is served as JWKS and trusted by
 //! verifiers, so keys rotate without logging anyone out: a new key starts
 //! signing after the rotation period while the old one stays published until
-//! every token it signed has expired.
+//! every token it signed has expired. Private keys are stored sealed with
+//! the master key (`secrets`); rows written before that are sealed on the
+//! next refresh.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -16,7 +18,8 @@ use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use sea_orm::DatabaseConnection;
 
 use crate::error::{IdentityError, Result};
-use crate::store::keys::{SigningKeyRow, insert_key, list_published_keys};
+use crate::secrets::Secrets;
+use crate::store::keys::{SigningKeyRow, insert_key, list_published_keys, update_private_key};
 
 struct Current {
     kid: String,
@@ -31,12 +34,19 @@ pub struct KeyRing {
     verification: KeySet,
     rotation: Duration,
     publish_margin: Duration,
+    secrets: Arc<Secrets>,
 }
 
 impl KeyRing {
     /// A ring whose public keys are also shared with `verification`.
-    pub fn new(verification: KeySet, rotation_days: u64, access_token_ttl_secs: u64) -> Self {
+    pub fn new(
+        verification: KeySet,
+        rotation_days: u64,
+        access_token_ttl_secs: u64,
+        secrets: Arc<Secrets>,
+    ) -> Self {
         Self {
+            secrets,
             current: Arc::new(RwLock::new(None)),
             verification,
             rotation: Duration::days(i64::try_from(rotation_days).unwrap_or(30)),
@@ -50,6 +60,13 @@ impl KeyRing {
     pub async fn refresh(&self, db: &DatabaseConnection) -> Result<()> {
         let now = Utc::now();
         let mut rows = list_published_keys(db, now).await?;
+        for row in rows.iter_mut() {
+            if !Secrets::is_sealed(&row.private_key_pem) {
+                row.private_key_pem = self.secrets.seal(row.private_key_pem.as_bytes())?;
+                update_private_key(db, &row.kid, &row.private_key_pem).await?;
+                tracing::info!(kid = %row.kid, "sealed a signing key stored in plain text");
+            }
+        }
         if !rows.iter().any(|row| row.sign_until > now) {
             let row = self.generate(now)?;
             insert_key(db, row.clone()).await?;
@@ -72,7 +89,7 @@ impl KeyRing {
         let sign_until = now + self.rotation;
         Ok(SigningKeyRow {
             kid,
-            private_key_pem: pem.to_string(),
+            private_key_pem: self.secrets.seal(pem.as_bytes())?,
             public_jwk: serde_json::to_string(&jwk).map_err(internal)?,
             created_at: now,
             sign_until,
@@ -95,9 +112,10 @@ impl KeyRing {
             );
             jwks.keys.push(jwk);
         }
+        let pem = self.secrets.open(&signer.private_key_pem)?;
         let current = Current {
             kid: signer.kid.clone(),
-            key: EncodingKey::from_ec_pem(signer.private_key_pem.as_bytes()).map_err(internal)?,
+            key: EncodingKey::from_ec_pem(&pem).map_err(internal)?,
             jwks,
         };
         self.verification.replace(verification);

@@ -11,6 +11,7 @@ pub mod error;
 mod events;
 mod http;
 pub mod keys;
+pub mod secrets;
 pub mod store;
 
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub(crate) struct Inner {
     pub hashing: Semaphore,
     pub limits: Limiters,
     pub trust_forwarded_for: bool,
+    pub secrets: Arc<secrets::Secrets>,
 }
 
 /// Rate limiters of the RPCs attackers like.
@@ -87,10 +89,15 @@ pub struct Dependencies {
 impl Identity {
     /// Loads (or creates) the signing keys and assembles the service.
     pub async fn build(config: IdentityConfig, deps: Dependencies) -> error::Result<Self> {
+        let secrets = Arc::new(secrets::Secrets::load(
+            &config.master_key,
+            &config.master_key_file,
+        )?);
         let ring = keys::KeyRing::new(
             deps.verification_keys,
             config.signing_key_rotation_days,
             config.access_token_ttl_secs,
+            secrets.clone(),
         );
         ring.refresh(&deps.db).await?;
         ring.spawn_refresher(deps.db.clone());
@@ -124,6 +131,7 @@ impl Identity {
                 outbox: deps.outbox,
                 limits,
                 trust_forwarded_for: deps.trust_forwarded_for,
+                secrets,
             }),
         })
     }

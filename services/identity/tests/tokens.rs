@@ -20,8 +20,9 @@ use sea_orm::Database;
 use secrecy::ExposeSecret;
 use tonic::Code;
 
-/// The server's signing key, read from identity's database as an attacker
-/// with a stolen key would have it; used to forge the claim-level cases.
+/// The server's signing key, read from identity's database and opened with
+/// its master key, as an attacker holding both would have it; used to forge
+/// the claim-level cases.
 async fn signing_key(app: &TestApp) -> (String, EncodingKey) {
     let db = Database::connect(app.config.identity.database.url.expose_secret())
         .await
@@ -30,10 +31,34 @@ async fn signing_key(app: &TestApp) -> (String, EncodingKey) {
         .await
         .unwrap();
     let key = &keys[0];
-    (
-        key.kid.clone(),
-        EncodingKey::from_ec_pem(key.private_key_pem.as_bytes()).unwrap(),
+    let secrets = frevix_identity::secrets::Secrets::load(
+        &app.config.identity.master_key,
+        &app.config.identity.master_key_file,
     )
+    .unwrap();
+    let pem = secrets.open(&key.private_key_pem).unwrap();
+    (key.kid.clone(), EncodingKey::from_ec_pem(&pem).unwrap())
+}
+
+async fn signing_keys_are_stored_sealed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let db = Database::connect(app.config.identity.database.url.expose_secret())
+        .await
+        .unwrap();
+    let keys = frevix_identity::store::keys::list_published_keys(&db, Utc::now())
+        .await
+        .unwrap();
+    assert!(!keys.is_empty());
+    for key in keys {
+        assert!(!key.private_key_pem.contains("PRIVATE KEY"), "{}", key.kid);
+        assert!(EncodingKey::from_ec_pem(key.private_key_pem.as_bytes()).is_err());
+    }
+    // Another master key cannot open them.
+    let other = frevix_identity::secrets::Secrets::from_master(&[9; 32]);
+    let keys = frevix_identity::store::keys::list_published_keys(&db, Utc::now())
+        .await
+        .unwrap();
+    assert!(other.open(&keys[0].private_key_pem).is_err());
 }
 
 fn claims(app: &TestApp, user: &TestUser) -> AccessClaims {
@@ -190,6 +215,7 @@ async fn http_get(url: &str) -> String {
 }
 
 on_both_backends!(
+    signing_keys_are_stored_sealed,
     tokens_are_checked_by_another_servers_auth_layer,
     the_jwks_lists_the_key_that_signs_tokens,
 );

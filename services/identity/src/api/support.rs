@@ -203,7 +203,7 @@ impl Inner {
             AccountId(account.id),
             purpose,
             id,
-            codes::hash(id, &code),
+            codes::hash(self.secrets.pepper(), id, &code),
             now + ttl,
             now,
         )
@@ -297,7 +297,7 @@ impl Inner {
                 .and_then(|(latest, _)| codes::refusal(&latest, now, max_attempts));
             return Err(latest.map_or(IdentityError::CodeInvalid, refused));
         };
-        if codes::matches(stored.id, &code_hash, given) {
+        if codes::matches(self.secrets.pepper(), stored.id, &code_hash, given) {
             Ok(stored.id)
         } else {
             Err(IdentityError::CodeInvalid)

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// What a code is for.
@@ -28,13 +27,11 @@ pub fn generate() -> String {
     format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000))
 }
 
-/// The stored form of `code`, salted with the code row's id.
-pub fn hash(id: Uuid, code: &str) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(id.as_bytes());
-    hasher.update(code.as_bytes());
-    hasher
-        .finalize()
+/// The stored form of `code`: an HMAC under the configured pepper, salted
+/// with the code row's id, so a copy of the database alone does not let
+/// anyone try the million codes offline.
+pub fn hash(pepper: &[u8; 32], id: Uuid, code: &str) -> String {
+    crate::secrets::hmac(pepper, &[id.as_bytes(), code.as_bytes()])
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
@@ -79,16 +76,22 @@ pub fn refusal(stored: &StoredCode, now: DateTime<Utc>, max_attempts: i32) -> Op
 }
 
 /// Whether `given` is the code stored as `code_hash` under the row `id`.
-pub fn matches(id: Uuid, code_hash: &str, given: &str) -> bool {
-    constant_time_eq(hash(id, given).as_bytes(), code_hash.as_bytes())
+pub fn matches(pepper: &[u8; 32], id: Uuid, code_hash: &str, given: &str) -> bool {
+    constant_time_eq(hash(pepper, id, given).as_bytes(), code_hash.as_bytes())
 }
 
 /// Checks `given` against `stored`.
-pub fn check(stored: &StoredCode, given: &str, now: DateTime<Utc>, max_attempts: i32) -> CodeCheck {
+pub fn check(
+    pepper: &[u8; 32],
+    stored: &StoredCode,
+    given: &str,
+    now: DateTime<Utc>,
+    max_attempts: i32,
+) -> CodeCheck {
     if let Some(refused) = refusal(stored, now, max_attempts) {
         return refused;
     }
-    if matches(stored.id, &stored.code_hash, given) {
+    if matches(pepper, stored.id, &stored.code_hash, given) {
         CodeCheck::Accepted
     } else {
         CodeCheck::Wrong
@@ -103,11 +106,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    const PEPPER: [u8; 32] = [3; 32];
+
     fn stored(code: &str, attempts: i32) -> StoredCode {
         let id = Uuid::new_v4();
         StoredCode {
             id,
-            code_hash: hash(id, code),
+            code_hash: hash(&PEPPER, id, code),
             attempts,
             expires_at: Utc::now() + chrono::Duration::minutes(15),
             consumed: false,
@@ -125,15 +130,15 @@ mod tests {
     fn the_right_code_is_accepted_until_the_attempts_run_out() {
         let now = Utc::now();
         assert_eq!(
-            check(&stored("123456", 0), "123456", now, 5),
+            check(&PEPPER, &stored("123456", 0), "123456", now, 5),
             CodeCheck::Accepted
         );
         assert_eq!(
-            check(&stored("123456", 0), "654321", now, 5),
+            check(&PEPPER, &stored("123456", 0), "654321", now, 5),
             CodeCheck::Wrong
         );
         assert_eq!(
-            check(&stored("123456", 5), "123456", now, 5),
+            check(&PEPPER, &stored("123456", 5), "123456", now, 5),
             CodeCheck::AttemptsExceeded
         );
     }
@@ -142,11 +147,17 @@ mod tests {
     fn expired_or_used_codes_are_refused() {
         let code = stored("123456", 0);
         let later = code.expires_at + chrono::Duration::seconds(1);
-        assert_eq!(check(&code, "123456", later, 5), CodeCheck::Expired);
+        assert_eq!(
+            check(&PEPPER, &code, "123456", later, 5),
+            CodeCheck::Expired
+        );
         let used = StoredCode {
             consumed: true,
             ..stored("123456", 0)
         };
-        assert_eq!(check(&used, "123456", Utc::now(), 5), CodeCheck::Expired);
+        assert_eq!(
+            check(&PEPPER, &used, "123456", Utc::now(), 5),
+            CodeCheck::Expired
+        );
     }
 }

@@ -35,3 +35,20 @@ pub async fn insert_key(db: &impl ConnectionTrait, row: SigningKeyRow) -> Result
     .await?;
     Ok(())
 }
+
+/// Replaces a key's stored private part (to seal one stored in plain text).
+pub async fn update_private_key(
+    db: &impl ConnectionTrait,
+    kid: &str,
+    private_key: &str,
+) -> Result<(), DbErr> {
+    SigningKeys::update_many()
+        .col_expr(
+            signing_keys::Column::PrivateKeyPem,
+            sea_orm::sea_query::Expr::value(private_key.to_owned()),
+        )
+        .filter(signing_keys::Column::Kid.eq(kid))
+        .exec(db)
+        .await?;
+    Ok(())
+}
