@@ -146,6 +146,7 @@ async fn logins_per_second(app: &TestApp, users: &[frevix_testkit::TestUser]) ->
                             email: email.clone(),
                             password: password.clone(),
                             device_name: "bench".into(),
+                            second_factor_code: String::new(),
                         })
                         .await
                         .unwrap();

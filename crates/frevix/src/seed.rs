@@ -259,6 +259,7 @@ impl Seeder {
             email: email.into(),
             password,
             device_name: "seed-demo".into(),
+            second_factor_code: String::new(),
         };
         let tokens = call!(client, login, login.clone())
             .await?

@@ -43,6 +43,8 @@ pub struct TestUser {
     pub access_token: String,
     pub refresh_token: String,
     pub session_id: String,
+    /// The base32 TOTP secret, once two-factor authentication is on.
+    pub two_factor_secret: String,
 }
 
 /// One running application.
@@ -293,6 +295,7 @@ impl TestApp {
                 email: email.to_owned(),
                 password: password.to_owned(),
                 device_name: "test".to_owned(),
+                second_factor_code: String::new(),
             })
             .await
             .unwrap()
@@ -305,11 +308,74 @@ impl TestApp {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             session_id: tokens.session_id,
+            two_factor_secret: String::new(),
         }
     }
 
-    /// An ADMIN, created the way an operator does (`frevix admin create-admin`).
+    /// The code an authenticator app shows for `user` (two-factor on)
+    /// `steps_ahead` 30-second steps from now (a code is good once, and the
+    /// next step's is accepted already).
+    pub fn two_factor_code(user: &TestUser, steps_ahead: u64) -> String {
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+        frevix_identity::domain::two_factor::code_at(
+            &user.two_factor_secret,
+            now + steps_ahead * frevix_identity::domain::two_factor::STEP_SECS,
+        )
+        .unwrap()
+    }
+
+    /// Turns two-factor authentication on for `user` and signs in again
+    /// with it; answers the new session's user and the recovery codes.
+    pub async fn enable_two_factor(&self, user: &TestUser) -> (TestUser, Vec<String>) {
+        let mut identity = self.identity.clone();
+        let begun = identity
+            .begin_two_factor_enrollment(authed(
+                &user.access_token,
+                pb::BeginTwoFactorEnrollmentRequest {},
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut enrolled = user.clone();
+        enrolled.two_factor_secret = begun.secret;
+        let codes = identity
+            .confirm_two_factor_enrollment(authed(
+                &user.access_token,
+                pb::ConfirmTwoFactorEnrollmentRequest {
+                    code: Self::two_factor_code(&enrolled, 0),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .recovery_codes;
+        let response = identity
+            .login(pb::LoginRequest {
+                email: user.email.clone(),
+                password: user.password.clone(),
+                device_name: "test".to_owned(),
+                second_factor_code: Self::two_factor_code(&enrolled, 1),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let tokens = response.tokens.unwrap();
+        enrolled.access_token = tokens.access_token;
+        enrolled.refresh_token = tokens.refresh_token;
+        enrolled.session_id = tokens.session_id;
+        (enrolled, codes)
+    }
+
+    /// An ADMIN, created the way an operator does (`frevix admin create-admin`),
+    /// signed in with two-factor authentication (which ADMIN actions need).
     pub async fn admin(&self) -> TestUser {
+        let admin = self.admin_password_only().await;
+        self.enable_two_factor(&admin).await.0
+    }
+
+    /// An ADMIN right after the operator made it: signed in with the
+    /// password only, two-factor authentication not on yet.
+    pub async fn admin_password_only(&self) -> TestUser {
         let email = unique_email("admin");
         let password = "an operator's long passphrase".to_owned();
         let db = frevix_platform::db::connect_and_migrate::<frevix_identity::Migrator>(

@@ -32,6 +32,15 @@ pub enum IdentityError {
     /// FAILED_PRECONDITION `CODE_ATTEMPTS_EXCEEDED`.
     #[error("too many wrong codes; request a new one")]
     CodeAttemptsExceeded,
+    /// FAILED_PRECONDITION `SECOND_FACTOR_REQUIRED`: the password was right;
+    /// send a code from the authenticator app (or a recovery code) too.
+    #[error(
+        "this account uses two-factor authentication: send a code from the authenticator app, or a recovery code"
+    )]
+    SecondFactorRequired,
+    /// UNAUTHENTICATED `SECOND_FACTOR_INVALID`.
+    #[error("the two-factor code is wrong, expired or already used")]
+    SecondFactorInvalid,
     /// UNAUTHENTICATED `REFRESH_TOKEN_INVALID`.
     #[error("the refresh token is not valid; log in again")]
     RefreshTokenInvalid,
@@ -119,6 +128,12 @@ impl From<IdentityError> for Status {
                 error::unauthenticated("REFRESH_TOKEN_REUSED", message)
             }
             IdentityError::SessionRevoked => error::unauthenticated("SESSION_REVOKED", message),
+            IdentityError::SecondFactorRequired => {
+                error::failed_precondition("SECOND_FACTOR_REQUIRED", "second_factor_code", message)
+            }
+            IdentityError::SecondFactorInvalid => {
+                error::unauthenticated("SECOND_FACTOR_INVALID", message)
+            }
             IdentityError::Unauthenticated(auth) => auth.into_status(),
             IdentityError::AdminRequired => error::permission_denied("ADMIN_REQUIRED", message),
             IdentityError::NotFound(what) => error::with_reason(

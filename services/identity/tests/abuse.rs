@@ -17,6 +17,7 @@ async fn repeated_failed_logins_slow_the_account_down(backend: Backend) {
         email: user.email.clone(),
         password: password.into(),
         device_name: String::new(),
+        second_factor_code: String::new(),
     };
     for _ in 0..5 {
         let error = identity
@@ -48,6 +49,7 @@ async fn logins_from_one_address_are_rate_limited(backend: Backend) {
                 email: unique_email("nobody"),
                 password: "whatever it is".into(),
                 device_name: String::new(),
+                second_factor_code: String::new(),
             })
             .await;
         if let Err(error) = result
@@ -256,6 +258,7 @@ async fn verify_email_answers_alike_for_verified_and_unknown_emails(backend: Bac
             email: user.email,
             password: user.password,
             device_name: String::new(),
+            second_factor_code: String::new(),
         })
         .await
         .unwrap();
@@ -266,6 +269,7 @@ fn login_from(address: &str, email: &str, password: &str) -> tonic::Request<pb::
         email: email.to_owned(),
         password: password.to_owned(),
         device_name: String::new(),
+        second_factor_code: String::new(),
     });
     request
         .metadata_mut()
@@ -283,6 +287,7 @@ async fn racing_wrong_logins_check_at_most_five_passwords(backend: Backend) {
                 email: user.email.clone(),
                 password: format!("wrong guess number {i}"),
                 device_name: String::new(),
+                second_factor_code: String::new(),
             };
             async move { identity.login(request).await }
         })
@@ -307,10 +312,35 @@ async fn guessing_from_elsewhere_does_not_lock_the_owner_out(backend: Backend) {
     let user = app.register().await;
     let mut identity = app.identity.clone();
     let home = "198.51.100.7";
-    identity
+    let at_home = identity
         .login(login_from(home, &user.email, &user.password))
         .await
+        .unwrap()
+        .into_inner()
+        .tokens
         .unwrap();
+    // A sign-in from a new place is logged as such, and its owner told.
+    let events = identity
+        .list_security_events(frevix_testkit::authed(
+            &at_home.access_token,
+            pb::ListSecurityEventsRequest::default(),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert_eq!(events[0].kind, pb::SecurityEventKind::SignIn as i32);
+    assert_eq!(events[0].ip_address, home);
+    assert!(events[0].new_device);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !app
+        .mail_to(&user.email)
+        .iter()
+        .any(|mail| mail.subject.contains("A new device signed in"))
+    {
+        assert!(std::time::Instant::now() < deadline, "no new-device alert");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // Six attackers, five guesses each: more than the account-wide allowance.
     let mut outcomes = Vec::new();

@@ -180,6 +180,7 @@ async fn a_suspended_account_is_locked_out_at_once(backend: Backend) {
             email: user.email.clone(),
             password: user.password.clone(),
             device_name: String::new(),
+            second_factor_code: String::new(),
         })
         .await
         .unwrap_err();

@@ -56,6 +56,7 @@ async fn every_invalid_field_is_named(backend: Backend) {
             email: "@".into(),
             password: String::new(),
             device_name: "d".repeat(101),
+            second_factor_code: String::new(),
         })
         .await
         .unwrap_err();
@@ -159,6 +160,7 @@ async fn no_answer_carries_a_hash_or_a_code(backend: Backend) {
             email: email.clone(),
             password: password.into(),
             device_name: "d".into(),
+            second_factor_code: String::new(),
         })
         .await
         .unwrap();

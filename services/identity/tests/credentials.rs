@@ -148,6 +148,7 @@ async fn a_password_reset_sets_the_password_and_ends_every_session(backend: Back
             email: user.email.clone(),
             password: user.password.clone(),
             device_name: String::new(),
+            second_factor_code: String::new(),
         })
         .await
         .unwrap_err();
@@ -242,7 +243,171 @@ async fn weak_passwords_are_refused_at_sign_up(backend: Backend) {
     }
 }
 
+fn login(user: &frevix_testkit::TestUser, code: &str) -> pb::LoginRequest {
+    pb::LoginRequest {
+        email: user.email.clone(),
+        password: user.password.clone(),
+        device_name: "phone".into(),
+        second_factor_code: code.into(),
+    }
+}
+
+/// Waits (10 s at most) for a mail to `to` whose subject contains `what`.
+async fn mail_about(app: &TestApp, to: &str, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !app.mail_to(to).iter().any(|m| m.subject.contains(what)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail about {what:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn two_factor_guards_sign_in_and_recovery_codes_work_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut identity = app.identity.clone();
+    let user = app.register().await;
+
+    // A wrong first code does not turn it on.
+    let begun = identity
+        .begin_two_factor_enrollment(authed(
+            &user.access_token,
+            pb::BeginTwoFactorEnrollmentRequest {},
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        begun.otpauth_uri.starts_with("otpauth://totp/Frevix:"),
+        "{}",
+        begun.otpauth_uri
+    );
+    let mut enrolling = user.clone();
+    enrolling.two_factor_secret = begun.secret;
+    let right = TestApp::two_factor_code(&enrolling, 0);
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    let refused = identity
+        .confirm_two_factor_enrollment(authed(
+            &user.access_token,
+            pb::ConfirmTwoFactorEnrollmentRequest { code: wrong.into() },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&refused), "SECOND_FACTOR_INVALID");
+    identity.login(login(&user, "")).await.unwrap();
+
+    let (user, recovery) = app.enable_two_factor(&user).await;
+    assert_eq!(recovery.len(), 10);
+    mail_about(&app, &user.email, "Two-factor authentication was turned on").await;
+    let me = identity
+        .get_me(authed(&user.access_token, pb::GetMeRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .account
+        .unwrap();
+    assert!(me.two_factor_enabled);
+
+    // The password alone is not enough any more, nor a wrong code (a code
+    // used once is refused: see the racing test below).
+    let missing = identity.login(login(&user, "")).await.unwrap_err();
+    assert_eq!(missing.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&missing), "SECOND_FACTOR_REQUIRED");
+    let bad = identity.login(login(&user, wrong)).await.unwrap_err();
+    assert_eq!(reason(&bad), "SECOND_FACTOR_INVALID");
+
+    // A recovery code works once, typed however.
+    let typed = recovery[0].to_uppercase().replace('-', " ");
+    identity.login(login(&user, &typed)).await.unwrap();
+    mail_about(&app, &user.email, "A recovery code was used").await;
+    let again = identity
+        .login(login(&user, &recovery[0]))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&again), "SECOND_FACTOR_INVALID");
+
+    // The log has it all, newest first.
+    let events = identity
+        .list_security_events(authed(
+            &user.access_token,
+            pb::ListSecurityEventsRequest::default(),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let kinds: Vec<i32> = events.iter().map(|e| e.kind).collect();
+    for kind in [
+        pb::SecurityEventKind::SignIn,
+        pb::SecurityEventKind::TwoFactorEnabled,
+        pb::SecurityEventKind::RecoveryCodeUsed,
+    ] {
+        assert!(kinds.contains(&(kind as i32)), "{kind:?} in {kinds:?}");
+    }
+    assert_eq!(events[0].kind, pb::SecurityEventKind::SignIn as i32);
+
+    // Turning it off takes the password and a code.
+    let no_password = identity
+        .disable_two_factor(authed(
+            &user.access_token,
+            pb::DisableTwoFactorRequest {
+                password: "not my password at all".into(),
+                code: recovery[1].clone(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&no_password), ["password"]);
+    identity
+        .disable_two_factor(authed(
+            &user.access_token,
+            pb::DisableTwoFactorRequest {
+                password: user.password.clone(),
+                code: recovery[1].clone(),
+            },
+        ))
+        .await
+        .unwrap();
+    mail_about(
+        &app,
+        &user.email,
+        "Two-factor authentication was turned off",
+    )
+    .await;
+    identity.login(login(&user, "")).await.unwrap();
+}
+
+async fn a_two_factor_code_used_by_racing_sign_ins_lets_one_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let user = app.register().await;
+    let (user, _) = app.enable_two_factor(&user).await;
+    // The enrolment used this step's code and the sign-in the next one's:
+    // wait for a fresh step, then race its code.
+    let step = frevix_identity::domain::two_factor::STEP_SECS;
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(step - now % step + 1)).await;
+    let code = TestApp::two_factor_code(&user, 1);
+    let mut racing = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let mut identity = app.identity.clone();
+        let request = login(&user, &code);
+        racing.spawn(async move { identity.login(request).await.is_ok() });
+    }
+    let mut admitted = 0;
+    while let Some(ok) = racing.join_next().await {
+        admitted += usize::from(ok.unwrap());
+    }
+    assert_eq!(admitted, 1);
+}
+
 on_both_backends!(
+    two_factor_guards_sign_in_and_recovery_codes_work_once,
+    a_two_factor_code_used_by_racing_sign_ins_lets_one_in,
     guessing_a_code_stops_at_the_attempt_limit,
     a_reset_request_answers_the_same_whether_or_not_the_email_exists,
     a_password_reset_sets_the_password_and_ends_every_session,

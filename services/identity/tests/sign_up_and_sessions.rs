@@ -29,6 +29,7 @@ async fn the_whole_path_from_sign_up_to_logout_works(backend: Backend) {
             email: email.clone(),
             password: PASSWORD.into(),
             device_name: "laptop".into(),
+            second_factor_code: String::new(),
         })
         .await
         .unwrap_err();

@@ -72,6 +72,8 @@ fn claims(app: &TestApp, user: &TestUser) -> AccessClaims {
         iat: now,
         exp: now + 600,
         jti: "t".into(),
+        auth_time: now,
+        mfa: false,
     }
 }
 
@@ -214,7 +216,80 @@ async fn http_get(url: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+async fn admin_actions_need_a_second_factor_and_a_recent_authentication(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut identity = app.identity.clone();
+    let list = |token: &str| authed(token, pb::ListAccountsRequest::default());
+
+    // Signed in with the password only: not enough for ADMIN actions, here
+    // or in another service.
+    let password_only = app.admin_password_only().await;
+    let refused = identity
+        .list_accounts(list(&password_only.access_token))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&refused), "TWO_FACTOR_REQUIRED");
+    let category = app
+        .marketplace
+        .clone()
+        .create_category(authed(
+            &password_only.access_token,
+            frevix_proto::marketplace::v1::CreateCategoryRequest {
+                name: "Voice acting".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&category), "TWO_FACTOR_REQUIRED");
+
+    // With a second factor, freshly: allowed.
+    let (admin, _) = app.enable_two_factor(&password_only).await;
+    identity
+        .list_accounts(list(&admin.access_token))
+        .await
+        .unwrap();
+
+    // The same session proving itself 11 minutes ago: not recent enough.
+    let (kid, key) = signing_key(&app).await;
+    let mut stale = claims(&app, &admin);
+    stale.roles = vec![Role::Client, Role::Freelancer, Role::Admin];
+    stale.mfa = true;
+    stale.auth_time = Utc::now().timestamp() - 11 * 60;
+    let stale = sign(&kid, &key, &stale);
+    let refused = identity.list_accounts(list(&stale)).await.unwrap_err();
+    assert_eq!(reason(&refused), "REAUTHENTICATION_REQUIRED");
+
+    // Reauthenticate answers a token that is recent again.
+    let fresh = identity
+        .reauthenticate(authed(
+            &stale,
+            pb::ReauthenticateRequest {
+                password: admin.password.clone(),
+                second_factor_code: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token;
+    identity.list_accounts(list(&fresh)).await.unwrap();
+    let wrong = identity
+        .reauthenticate(authed(
+            &stale,
+            pb::ReauthenticateRequest {
+                password: "not the password at all".into(),
+                second_factor_code: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&wrong), "INVALID_CREDENTIALS");
+}
+
 on_both_backends!(
+    admin_actions_need_a_second_factor_and_a_recent_authentication,
     signing_keys_are_stored_sealed,
     tokens_are_checked_by_another_servers_auth_layer,
     the_jwks_lists_the_key_that_signs_tokens,

@@ -81,6 +81,13 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Token id.
     pub jti: String,
+    /// When the holder last proved who they are (OIDC's `auth_time`):
+    /// login or reauthentication, not refresh. 0 in older tokens.
+    #[serde(default)]
+    pub auth_time: i64,
+    /// Whether that proof included a second factor.
+    #[serde(default)]
+    pub mfa: bool,
 }
 
 /// Who is calling: what a verified access token proves.
@@ -92,10 +99,65 @@ pub struct Principal {
     /// When the token stops being valid (a stream opened with it ends then,
     /// unless the client sends a fresh token on it).
     pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// When the holder last proved who they are (see `auth_time`).
+    pub authenticated_at: chrono::DateTime<chrono::Utc>,
+    /// Whether that proof included a second factor.
+    pub second_factor: bool,
 }
+
+/// How recent an authentication sensitive actions need (step-up).
+pub const STEP_UP_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
 
 impl Principal {
     pub fn is_admin(&self) -> bool {
         self.roles.admin
     }
+
+    /// Whether the holder proved who they are within [`STEP_UP_WINDOW`].
+    pub fn authenticated_recently(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        now - self.authenticated_at <= STEP_UP_WINDOW
+    }
+}
+
+/// Why a sensitive action needs the caller to prove themselves first;
+/// answered as FAILED_PRECONDITION with [`StepUp::reason`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepUp {
+    /// The session did not sign in with a second factor.
+    TwoFactorRequired,
+    /// The last proof is older than [`STEP_UP_WINDOW`].
+    ReauthenticationRequired,
+}
+
+impl StepUp {
+    pub fn reason(self) -> &'static str {
+        match self {
+            StepUp::TwoFactorRequired => "TWO_FACTOR_REQUIRED",
+            StepUp::ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            StepUp::TwoFactorRequired => {
+                "this needs a sign-in with two-factor authentication: turn it on, then sign in with a code"
+            }
+            StepUp::ReauthenticationRequired => {
+                "this needs a recent authentication: call Reauthenticate, then retry within 10 minutes"
+            }
+        }
+    }
+}
+
+/// `Ok` when `principal` authenticated within [`STEP_UP_WINDOW`] (and with
+/// a second factor when `second_factor` is asked): what ADMIN actions and
+/// payout accounts require.
+pub fn require_step_up(principal: &Principal, second_factor: bool) -> Result<(), StepUp> {
+    if second_factor && !principal.second_factor {
+        return Err(StepUp::TwoFactorRequired);
+    }
+    if !principal.authenticated_recently(chrono::Utc::now()) {
+        return Err(StepUp::ReauthenticationRequired);
+    }
+    Ok(())
 }

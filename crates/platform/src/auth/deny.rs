@@ -115,6 +115,8 @@ mod tests {
             session_id: SessionId::generate(),
             roles: Roles::default(),
             expires_at: Utc::now() + chrono::Duration::minutes(15),
+            authenticated_at: Utc::now(),
+            second_factor: false,
         }
     }
 

@@ -12,7 +12,7 @@ mod layer;
 mod stream_guard;
 mod verifier;
 
-pub use claims::{AccessClaims, Principal, Role, Roles};
+pub use claims::{AccessClaims, Principal, Role, Roles, STEP_UP_WINDOW, StepUp, require_step_up};
 pub use deny::{Denial, DenyList};
 pub use jwks::RemoteJwks;
 pub use layer::{Authenticator, authenticate, principal};

@@ -123,6 +123,16 @@ impl TokenVerifier {
             roles: Roles::from_roles(claims.roles),
             expires_at: chrono::DateTime::from_timestamp(claims.exp, 0)
                 .ok_or(AuthError::Invalid)?,
+            authenticated_at: chrono::DateTime::from_timestamp(
+                if claims.auth_time > 0 {
+                    claims.auth_time
+                } else {
+                    claims.iat
+                },
+                0,
+            )
+            .ok_or(AuthError::Invalid)?,
+            second_factor: claims.mfa,
         })
     }
 }

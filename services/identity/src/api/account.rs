@@ -18,9 +18,10 @@ pub async fn get_me(
     inner: &Inner,
     request: Request<pb::GetMeRequest>,
 ) -> Result<pb::GetMeResponse> {
-    let (_, account) = inner.live_caller(&request).await?;
+    let (principal, account) = inner.live_caller(&request).await?;
+    let two_factor = crate::store::two_factor::is_enabled(&inner.db, principal.account_id).await?;
     Ok(pb::GetMeResponse {
-        account: Some(convert::account(&account)),
+        account: Some(convert::own_account(&account, two_factor)),
     })
 }
 

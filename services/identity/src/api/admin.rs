@@ -27,6 +27,14 @@ async fn admin_caller<T>(inner: &Inner, request: &Request<T>) -> Result<Principa
     if !principal.is_admin() {
         return Err(IdentityError::AdminRequired);
     }
+    // An ADMIN acts only after signing in with a second factor, recently.
+    frevix_platform::auth::require_step_up(&principal, true).map_err(|step_up| {
+        IdentityError::Precondition {
+            reason: step_up.reason(),
+            subject: "session",
+            message: step_up.message(),
+        }
+    })?;
     Ok(principal)
 }
 

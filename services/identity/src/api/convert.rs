@@ -15,8 +15,16 @@ pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
+/// The account as others may see it (whether it uses two factors is left
+/// out: see [`own_account`]).
 pub fn account(row: &AccountRow) -> pb::Account {
+    own_account(row, false)
+}
+
+/// The account as its owner sees it.
+pub fn own_account(row: &AccountRow, two_factor_enabled: bool) -> pb::Account {
     pb::Account {
+        two_factor_enabled,
         id: row.id.to_string(),
         email: row.email.clone(),
         display_name: row.display_name.clone(),

@@ -9,12 +9,15 @@ use sea_orm::TransactionTrait;
 use tonic::Request;
 
 use super::convert;
-use super::support::{login_allowed, within};
+use super::security::Kind;
+use super::support::{Proof, login_allowed, within};
+use super::two_factor::SecondFactor;
 use crate::Inner;
 use crate::domain::account::Email;
 use crate::domain::{password, throttle, tokens};
 use crate::error::{IdentityError, Result};
-use crate::store::{accounts, login_attempts, sessions};
+use crate::store::security_events::Origin;
+use crate::store::{accounts, login_attempts, sessions, two_factor};
 
 pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<pb::LoginResponse> {
     // Stored beside the account: bounded like the sessions' column.
@@ -34,6 +37,12 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
     let device_name = req.device_name.trim();
     if device_name.chars().count() > 100 || device_name.chars().any(char::is_control) {
         violations.add("device_name", "must be at most 100 printable characters");
+    }
+    if req.second_factor_code.chars().count() > 32 {
+        violations.add(
+            "second_factor_code",
+            "must be a 6-digit code or a recovery code",
+        );
     }
     let email = violations
         .finish(email)?
@@ -69,12 +78,44 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
         return Err(IdentityError::InvalidCredentials);
     }
     login_allowed(&account)?;
-
     let device_name = if device_name.is_empty() {
         "unnamed device"
     } else {
         device_name
     };
+    let from = Origin {
+        ip_address: address.clone(),
+        user_agent: agent.clone(),
+        device_name: device_name.to_owned(),
+    };
+    // The second factor, checked once the password is known right (its
+    // guesses count in the same throttle as the password's).
+    let two_factor = two_factor::is_enabled(&inner.db, id).await?;
+    if two_factor {
+        if req.second_factor_code.trim().is_empty() {
+            return Err(IdentityError::SecondFactorRequired);
+        }
+        if inner
+            .check_second_factor(&account, &req.second_factor_code)
+            .await?
+            == SecondFactor::RecoveryCode
+        {
+            inner
+                .record(
+                    &inner.db,
+                    id,
+                    Kind::RecoveryCodeUsed,
+                    &from,
+                    !known_device,
+                    "sign-in",
+                )
+                .await?;
+            inner.alert(&account, "A recovery code was used to sign in", &from);
+        }
+    }
+
+    // A first sign-in ever is no news; a new device on a used account is.
+    let alert = !known_device && sessions::has_any_session(&inner.db, id).await?;
     let txn = inner.db.begin().await?;
     login_attempts::forget_successful_attempt(&txn, id, &address, !known_device).await?;
     let tokens = inner
@@ -82,14 +123,22 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
             &txn,
             &account,
             (device_name.to_owned(), agent, address),
+            two_factor,
             now,
         )
         .await?;
+    let detail = if two_factor { "with two-factor" } else { "" };
+    inner
+        .record(&txn, id, Kind::SignIn, &from, !known_device, detail)
+        .await?;
     txn.commit().await?;
+    if alert {
+        inner.alert(&account, "A new device signed in", &from);
+    }
     tracing::info!(account_id = %id, session_id = %tokens.session_id, "logged in");
     Ok(pb::LoginResponse {
         tokens: Some(tokens),
-        account: Some(convert::account(&account)),
+        account: Some(convert::own_account(&account, two_factor)),
     })
 }
 
@@ -134,7 +183,14 @@ pub async fn refresh(inner: &Inner, req: pb::RefreshRequest) -> Result<pb::Refre
         .ok_or(IdentityError::RefreshTokenInvalid)?;
     login_allowed(&account)?;
     let tokens = inner
-        .rotate_tokens(&txn, &account, session_id, session.expires_at, now)
+        .rotate_tokens(
+            &txn,
+            &account,
+            session_id,
+            session.expires_at,
+            Proof::of(&session),
+            now,
+        )
         .await?;
     sessions::touch_session(&txn, session_id, now).await?;
     txn.commit().await?;

@@ -7,9 +7,11 @@ mod admin;
 mod convert;
 mod login;
 mod password;
+mod security;
 mod sessions;
 mod signup;
 mod support;
+mod two_factor;
 
 use std::sync::Arc;
 
@@ -132,5 +134,47 @@ impl IdentityService for IdentityApi {
         request: Request<pb::ReinstateAccountRequest>,
     ) -> Answer<pb::ReinstateAccountResponse> {
         answer(admin::reinstate_account(&self.inner, request).await)
+    }
+
+    async fn begin_two_factor_enrollment(
+        &self,
+        request: Request<pb::BeginTwoFactorEnrollmentRequest>,
+    ) -> Answer<pb::BeginTwoFactorEnrollmentResponse> {
+        answer(two_factor::begin(&self.inner, request).await)
+    }
+
+    async fn confirm_two_factor_enrollment(
+        &self,
+        request: Request<pb::ConfirmTwoFactorEnrollmentRequest>,
+    ) -> Answer<pb::ConfirmTwoFactorEnrollmentResponse> {
+        answer(two_factor::confirm(&self.inner, request).await)
+    }
+
+    async fn disable_two_factor(
+        &self,
+        request: Request<pb::DisableTwoFactorRequest>,
+    ) -> Answer<pb::DisableTwoFactorResponse> {
+        answer(two_factor::disable(&self.inner, request).await)
+    }
+
+    async fn regenerate_recovery_codes(
+        &self,
+        request: Request<pb::RegenerateRecoveryCodesRequest>,
+    ) -> Answer<pb::RegenerateRecoveryCodesResponse> {
+        answer(two_factor::regenerate(&self.inner, request).await)
+    }
+
+    async fn reauthenticate(
+        &self,
+        request: Request<pb::ReauthenticateRequest>,
+    ) -> Answer<pb::ReauthenticateResponse> {
+        answer(two_factor::reauthenticate(&self.inner, request).await)
+    }
+
+    async fn list_security_events(
+        &self,
+        request: Request<pb::ListSecurityEventsRequest>,
+    ) -> Answer<pb::ListSecurityEventsResponse> {
+        answer(security::list_security_events(&self.inner, request).await)
     }
 }

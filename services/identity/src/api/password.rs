@@ -8,6 +8,7 @@ use frevix_proto::identity::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
 
+use super::security::{Kind, origin};
 use super::support::is_pending;
 use crate::Inner;
 use crate::domain::account::{AccountStatus, Email};
@@ -39,6 +40,7 @@ pub async fn reset_password(
     request: Request<pb::ResetPasswordRequest>,
 ) -> Result<pb::ResetPasswordResponse> {
     let address = client_address(&request, inner.trust_forwarded_for);
+    let from = origin(&request, inner.trust_forwarded_for, "");
     let req = request.into_inner();
     let mut violations = FieldViolations::new();
     let email = Email::parse("email", &req.email, &mut violations);
@@ -80,8 +82,12 @@ pub async fn reset_password(
     let revoked = inner
         .end_all_sessions(&txn, id, None, "password_reset", now)
         .await?;
+    inner
+        .record(&txn, id, Kind::PasswordReset, &from, false, "")
+        .await?;
     txn.commit().await?;
     inner.outbox.committed();
+    inner.alert(&account, "Your password was reset", &from);
     tracing::info!(account_id = %id, revoked, "password reset");
     Ok(pb::ResetPasswordResponse {})
 }
@@ -91,6 +97,7 @@ pub async fn change_password(
     request: Request<pb::ChangePasswordRequest>,
 ) -> Result<pb::ChangePasswordResponse> {
     let (principal, account) = inner.live_caller(&request).await?;
+    let from = origin(&request, inner.trust_forwarded_for, "");
     let req = request.into_inner();
     let mut violations = FieldViolations::new();
     if req.current_password.is_empty()
@@ -129,8 +136,19 @@ pub async fn change_password(
             now,
         )
         .await?;
+    inner
+        .record(
+            &txn,
+            principal.account_id,
+            Kind::PasswordChanged,
+            &from,
+            false,
+            "",
+        )
+        .await?;
     txn.commit().await?;
     inner.outbox.committed();
+    inner.alert(&account, "Your password was changed", &from);
     tracing::info!(account_id = %principal.account_id, revoked, "password changed");
     Ok(pb::ChangePasswordResponse {})
 }

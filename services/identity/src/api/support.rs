@@ -32,6 +32,24 @@ use sea_orm::TransactionTrait;
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| password::hash("frevix-timing-equalizer").unwrap_or_default());
 
+/// When a session's holder last proved who they are, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Proof {
+    pub at: DateTime<Utc>,
+    pub second_factor: bool,
+}
+
+impl Proof {
+    /// What a stored session proved (its creation, for sessions older than
+    /// the record).
+    pub fn of(session: &sessions::SessionRow) -> Self {
+        Self {
+            at: session.authenticated_at.unwrap_or(session.created_at),
+            second_factor: session.second_factor,
+        }
+    }
+}
+
 impl Inner {
     /// The caller, provided their session is live and their account active:
     /// identity checks this on every call, so logout and suspension take
@@ -70,6 +88,8 @@ impl Inner {
             return Ok(false);
         }
         events::session_revoked(&self.outbox, txn, account, session, reason).await?;
+        self.record_session_end(txn, account, session, reason)
+            .await?;
         Ok(true)
     }
 
@@ -85,8 +105,40 @@ impl Inner {
         let ended = sessions::revoke_all_sessions(txn, account, keep, reason, now).await?;
         for session in &ended {
             events::session_revoked(&self.outbox, txn, account, *session, reason).await?;
+            self.record_session_end(txn, account, *session, reason)
+                .await?;
         }
         Ok(ended.len())
+    }
+
+    async fn record_session_end(
+        &self,
+        txn: &impl ConnectionTrait,
+        account: AccountId,
+        session: SessionId,
+        reason: &str,
+    ) -> Result<()> {
+        let device = sessions::find_session(txn, session).await?;
+        let from = crate::store::security_events::Origin {
+            ip_address: device
+                .as_ref()
+                .map(|s| s.ip_address.clone())
+                .unwrap_or_default(),
+            user_agent: device
+                .as_ref()
+                .map(|s| s.user_agent.clone())
+                .unwrap_or_default(),
+            device_name: device.map(|s| s.device_name).unwrap_or_default(),
+        };
+        self.record(
+            txn,
+            account,
+            super::security::Kind::SessionEnded,
+            &from,
+            false,
+            reason,
+        )
+        .await
     }
 
     /// Hashes off the runtime, with at most `max_concurrent_hashes` at once.
@@ -118,12 +170,14 @@ impl Inner {
         .map_err(IdentityError::from)
     }
 
-    /// Creates a session with its first refresh token and signs an access token.
+    /// Creates a session with its first refresh token and signs an access
+    /// token; `second_factor` says whether the login proved one.
     pub async fn open_session(
         &self,
         db: &impl ConnectionTrait,
         account: &AccountRow,
         device: (String, String, String),
+        second_factor: bool,
         now: DateTime<Utc>,
     ) -> Result<pb::TokenPair> {
         let (device_name, user_agent, ip_address) = device;
@@ -140,20 +194,27 @@ impl Inner {
                 ip_address,
                 now,
                 expires_at,
+                second_factor,
             },
         )
         .await?;
-        self.rotate_tokens(db, account, session_id, expires_at, now)
+        let proof = Proof {
+            at: now,
+            second_factor,
+        };
+        self.rotate_tokens(db, account, session_id, expires_at, proof, now)
             .await
     }
 
-    /// Stores a fresh refresh token for `session` and signs an access token.
+    /// Stores a fresh refresh token for `session` and signs an access token
+    /// carrying the session's last `proof` of who holds it.
     pub async fn rotate_tokens(
         &self,
         db: &impl ConnectionTrait,
         account: &AccountRow,
         session: SessionId,
         session_expires_at: DateTime<Utc>,
+        proof: Proof,
         now: DateTime<Utc>,
     ) -> Result<pb::TokenPair> {
         let refresh_token = tokens::generate_refresh_token();
@@ -164,6 +225,24 @@ impl Inner {
             now,
         )
         .await?;
+        let (access_token, expires_at) = self.sign_access_token(account, session, proof, now)?;
+        Ok(pb::TokenPair {
+            access_token,
+            access_token_expire_time: Some(timestamp(expires_at)),
+            refresh_token,
+            refresh_token_expire_time: Some(timestamp(session_expires_at)),
+            session_id: session.to_string(),
+        })
+    }
+
+    /// An access token for `session`, and when it expires.
+    pub fn sign_access_token(
+        &self,
+        account: &AccountRow,
+        session: SessionId,
+        proof: Proof,
+        now: DateTime<Utc>,
+    ) -> Result<(String, DateTime<Utc>)> {
         let ttl =
             Duration::seconds(i64::try_from(self.config.access_token_ttl_secs).unwrap_or(900));
         let expires_at = now + ttl;
@@ -176,14 +255,10 @@ impl Inner {
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             jti: Uuid::new_v4().to_string(),
+            auth_time: proof.at.timestamp(),
+            mfa: proof.second_factor,
         };
-        Ok(pb::TokenPair {
-            access_token: self.keys.sign(&claims)?,
-            access_token_expire_time: Some(timestamp(expires_at)),
-            refresh_token,
-            refresh_token_expire_time: Some(timestamp(session_expires_at)),
-            session_id: session.to_string(),
-        })
+        Ok((self.keys.sign(&claims)?, expires_at))
     }
 
     /// Stores a new code of `purpose` and mails it (in the background, so the

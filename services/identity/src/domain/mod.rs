@@ -7,3 +7,4 @@ pub mod codes;
 pub mod password;
 pub mod throttle;
 pub mod tokens;
+pub mod two_factor;

@@ -8,7 +8,10 @@ pub mod entities;
 pub mod keys;
 pub mod login_attempts;
 pub mod migration;
+mod migration_account_security;
 mod migration_login_failures;
+pub mod security_events;
 pub mod sessions;
+pub mod two_factor;
 
 pub use migration::Migrator;

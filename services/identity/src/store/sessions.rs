@@ -24,6 +24,8 @@ pub struct NewSession {
     pub ip_address: String,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Whether the login proved a second factor.
+    pub second_factor: bool,
 }
 
 pub async fn insert_session(
@@ -41,6 +43,8 @@ pub async fn insert_session(
         expires_at: Set(session.expires_at),
         revoked_at: Set(None),
         revoke_reason: Set(None),
+        authenticated_at: Set(Some(session.now)),
+        second_factor: Set(session.second_factor),
     }
     .insert(db)
     .await
@@ -63,6 +67,15 @@ pub async fn has_signed_in_from(
     Ok(Sessions::find()
         .filter(sessions::Column::AccountId.eq(account.0))
         .filter(sessions::Column::IpAddress.eq(address))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Whether the account has ever signed in.
+pub async fn has_any_session(db: &impl ConnectionTrait, account: AccountId) -> Result<bool, DbErr> {
+    Ok(Sessions::find()
+        .filter(sessions::Column::AccountId.eq(account.0))
         .one(db)
         .await?
         .is_some())
@@ -198,4 +211,21 @@ pub async fn use_refresh_token(
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+/// Records that the session's holder proved who they are at `now`.
+pub async fn mark_authenticated(
+    db: &impl ConnectionTrait,
+    id: SessionId,
+    second_factor: bool,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut update = Sessions::update_many()
+        .col_expr(sessions::Column::AuthenticatedAt, Expr::value(Some(now)))
+        .filter(sessions::Column::Id.eq(id.0));
+    if second_factor {
+        update = update.col_expr(sessions::Column::SecondFactor, Expr::value(true));
+    }
+    update.exec(db).await?;
+    Ok(())
 }

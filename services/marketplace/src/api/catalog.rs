@@ -38,7 +38,15 @@ pub async fn create_category(
     inner: &Inner,
     request: Request<pb::CreateCategoryRequest>,
 ) -> Result<pb::CreateCategoryResponse> {
-    caller_with(&request, Role::Admin)?;
+    let admin = caller_with(&request, Role::Admin)?;
+    // An ADMIN acts only after signing in with a second factor, recently.
+    frevix_platform::auth::require_step_up(&admin, true).map_err(|step_up| {
+        MarketplaceError::Precondition {
+            reason: step_up.reason(),
+            subject: "session",
+            message: step_up.message(),
+        }
+    })?;
     let req = request.into_inner();
     let mut violations = FieldViolations::new();
     let name = bounded("name", &req.name, 2, 60, &mut violations);

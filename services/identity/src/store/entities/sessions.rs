@@ -14,6 +14,11 @@ pub struct Model {
     pub expires_at: ChronoDateTimeUtc,
     pub revoked_at: Option<ChronoDateTimeUtc>,
     pub revoke_reason: Option<String>,
+    /// The last time the session's holder proved who they are (login or
+    /// Reauthenticate); none for sessions older than this column.
+    pub authenticated_at: Option<ChronoDateTimeUtc>,
+    /// Whether that proof included a second factor.
+    pub second_factor: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
