@@ -215,8 +215,13 @@ async fn presence_typing_and_receipts_reach_contacts(backend: Backend) {
 
     let mut ada_feed = feed(&app, &ada, vec![]).await;
     let bob_feed = feed(&app, &bob, vec![]).await;
+    // (Bob's first feed going away may still be announced first.)
     let online = next_event(&mut ada_feed, |e| match e {
-        pb::subscribe_response::Event::Presence(p) if p.account_id == bob.account_id => Some(p),
+        pb::subscribe_response::Event::Presence(p)
+            if p.account_id == bob.account_id && p.state == pb::PresenceState::Online as i32 =>
+        {
+            Some(p)
+        }
         _ => None,
     })
     .await;

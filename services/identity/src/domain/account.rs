@@ -121,6 +121,9 @@ pub fn parse_chosen_roles(
     roles: &[i32],
     violations: &mut FieldViolations,
 ) -> Option<Roles> {
+    if !violations.check_len(field, roles.len(), 3) {
+        return None;
+    }
     let mut chosen = Roles::default();
     for value in roles {
         match pb::Role::try_from(*value) {
