@@ -234,6 +234,14 @@ async fn end_reason<T>(stream: &mut tonic::Streaming<T>, limit: Duration) -> Str
     }
 }
 
+fn reauthenticate(access_token: String) -> pb::ChatRequest {
+    pb::ChatRequest {
+        frame: Some(pb::chat_request::Frame::Reauthenticate(
+            pb::Reauthenticate { access_token },
+        )),
+    }
+}
+
 fn ping(nonce: &str) -> pb::ChatRequest {
     pb::ChatRequest {
         frame: Some(pb::chat_request::Frame::Ping(pb::Ping {
@@ -337,13 +345,7 @@ async fn a_stream_ends_when_its_token_expires_unless_renewed_on_it(backend: Back
         .tokens
         .unwrap();
     frames
-        .send(pb::ChatRequest {
-            frame: Some(pb::chat_request::Frame::Reauthenticate(
-                pb::Reauthenticate {
-                    access_token: fresh.access_token,
-                },
-            )),
-        })
+        .send(reauthenticate(fresh.access_token))
         .await
         .unwrap();
     let pb::chat_response::Event::Reauthenticated(renewed) = next_event(&mut stream).await else {
@@ -374,16 +376,7 @@ async fn a_stream_refuses_another_accounts_token(backend: Backend) {
     let ada = app.register().await;
     let eve = app.register().await;
     let (frames, mut stream) = chat(&app, &ada.access_token).await;
-    frames
-        .send(pb::ChatRequest {
-            frame: Some(pb::chat_request::Frame::Reauthenticate(
-                pb::Reauthenticate {
-                    access_token: eve.access_token,
-                },
-            )),
-        })
-        .await
-        .unwrap();
+    frames.send(reauthenticate(eve.access_token)).await.unwrap();
     assert_eq!(
         end_reason(&mut stream, Duration::from_secs(10)).await,
         "TOKEN_INVALID"

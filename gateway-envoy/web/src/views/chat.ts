@@ -129,8 +129,31 @@ export class ChatView {
       if (message.senderId !== this.me) this.typing.textContent = "";
       this.renderThread();
       void this.markRead();
+      // Presence shows once both have written: a new message may be what
+      // makes it visible.
+      if (!known && conversation && this.presenceUnknown(conversation)) void this.loadPresence(conversation);
     }
     this.renderList();
+  }
+
+  private othersIn(conversation: Conversation): string[] {
+    return conversation.memberIds.filter((id) => id !== this.me);
+  }
+
+  private presenceUnknown(conversation: Conversation): boolean {
+    return this.othersIn(conversation).some((id) => {
+      const p = this.presence.get(id);
+      return !p || p.state === PresenceState.HIDDEN || p.state === PresenceState.UNSPECIFIED;
+    });
+  }
+
+  private async loadPresence(conversation: Conversation): Promise<void> {
+    const others = this.othersIn(conversation);
+    if (others.length > 0) {
+      const answer = await messaging.getPresence({ accountIds: others.slice(0, 100) }).catch(() => null);
+      for (const p of answer?.presences ?? []) this.presence.set(p.accountId, p);
+    }
+    this.renderPresence();
   }
 
   private async open(conversationId: string): Promise<void> {
@@ -139,12 +162,8 @@ export class ChatView {
     this.typing.textContent = "";
     const conversation = this.conversations.get(conversationId);
     this.heading.textContent = conversation ? await this.titleOf(conversation) : "Conversation";
-    const others = conversation?.memberIds.filter((id) => id !== this.me) ?? [];
-    if (others.length > 0) {
-      const answer = await messaging.getPresence({ accountIds: others.slice(0, 100) }).catch(() => null);
-      for (const p of answer?.presences ?? []) this.presence.set(p.accountId, p);
-    }
-    this.renderPresence();
+    if (conversation) await this.loadPresence(conversation);
+    else this.renderPresence();
     const answer = await messaging.getMessages({ conversationId, beforeSequence: NEWEST, limit: 50 });
     for (const m of answer.messages) this.store(m);
     this.renderThread();

@@ -11,7 +11,6 @@ use tonic::Request;
 use super::convert;
 use super::security::Kind;
 use super::support::{Proof, login_allowed, within};
-use super::two_factor::SecondFactor;
 use crate::Inner;
 use crate::domain::account::Email;
 use crate::domain::{password, throttle, tokens};
@@ -95,23 +94,9 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
         if req.second_factor_code.trim().is_empty() {
             return Err(IdentityError::SecondFactorRequired);
         }
-        if inner
-            .check_second_factor(&account, &req.second_factor_code)
-            .await?
-            == SecondFactor::RecoveryCode
-        {
-            inner
-                .record(
-                    &inner.db,
-                    id,
-                    Kind::RecoveryCodeUsed,
-                    &from,
-                    !known_device,
-                    "sign-in",
-                )
-                .await?;
-            inner.alert(&account, "A recovery code was used to sign in", &from);
-        }
+        inner
+            .check_second_factor(&account, &req.second_factor_code, &from, "sign-in")
+            .await?;
     }
 
     // A first sign-in ever is no news; a new device on a used account is.

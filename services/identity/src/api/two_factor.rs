@@ -15,6 +15,7 @@ use crate::Inner;
 use crate::domain::{password, two_factor as rules};
 use crate::error::{IdentityError, Result};
 use crate::store::accounts::AccountRow;
+use crate::store::security_events::Origin;
 use crate::store::{sessions, two_factor};
 
 /// Which second factor a code proved.
@@ -59,11 +60,14 @@ async fn new_recovery_codes(
 
 impl Inner {
     /// Checks a second-factor code of an account whose factor is on: a TOTP
-    /// code (each step once) or an unused recovery code (each once).
+    /// code (each step once) or an unused recovery code (each once, logged
+    /// and its owner told, with `context` saying what it was used for).
     pub async fn check_second_factor(
         &self,
         account: &AccountRow,
         code: &str,
+        from: &Origin,
+        context: &str,
     ) -> Result<SecondFactor> {
         let id = AccountId(account.id);
         let factor = two_factor::find(&self.db, id)
@@ -91,6 +95,9 @@ impl Inner {
         {
             return Err(IdentityError::SecondFactorInvalid);
         }
+        self.record(&self.db, id, Kind::RecoveryCodeUsed, from, false, context)
+            .await?;
+        self.alert(account, "A recovery code was used", from);
         Ok(SecondFactor::RecoveryCode)
     }
 }
@@ -186,7 +193,9 @@ pub async fn disable(
     {
         return Err(FieldViolations::single("password", "is not the current password").into());
     }
-    inner.check_second_factor(&account, &req.code).await?;
+    inner
+        .check_second_factor(&account, &req.code, &from, "turning two-factor off")
+        .await?;
     let id = principal.account_id;
     let txn = inner.db.begin().await?;
     two_factor::remove(&txn, id).await?;
@@ -213,7 +222,9 @@ pub async fn regenerate(
         )
         .into());
     }
-    inner.check_second_factor(&account, &code).await?;
+    inner
+        .check_second_factor(&account, &code, &from, "new recovery codes")
+        .await?;
     let id = principal.account_id;
     let txn = inner.db.begin().await?;
     let codes = new_recovery_codes(inner, &txn, id).await?;
@@ -233,25 +244,11 @@ pub async fn reauthenticate(
     let (principal, account) = inner.live_caller(&request).await?;
     let from = origin(&request, inner.trust_forwarded_for, "");
     let req = request.into_inner();
-    let id = principal.account_id;
     let second_factor = if !req.second_factor_code.trim().is_empty() {
         code_field("second_factor_code", &req.second_factor_code)?;
-        let used = inner
-            .check_second_factor(&account, &req.second_factor_code)
+        inner
+            .check_second_factor(&account, &req.second_factor_code, &from, "reauthenticate")
             .await?;
-        if used == SecondFactor::RecoveryCode {
-            inner
-                .record(
-                    &inner.db,
-                    id,
-                    Kind::RecoveryCodeUsed,
-                    &from,
-                    false,
-                    "reauthenticate",
-                )
-                .await?;
-            inner.alert(&account, "A recovery code was used", &from);
-        }
         true
     } else {
         if req.password.is_empty() || req.password.chars().count() > password::MAX_LENGTH {
