@@ -8,14 +8,12 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::{feed, next_event, open, send};
 use frevix_proto::common::v1::Money;
 use frevix_proto::contracts::v1 as contracts;
 use frevix_proto::marketplace::v1 as marketplace;
 use frevix_proto::messaging::v1 as pb;
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
-use support::{feed, next_event, open, send};
-
-mod support;
 
 async fn notifications(app: &TestApp, who: &TestUser) -> pb::ListNotificationsResponse {
     app.notifications

@@ -11,11 +11,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use crate::support::open;
 use frevix_proto::messaging::v1 as pb;
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
-use support::open;
-
-mod support;
 
 /// Sends per sender and conversation.
 const EACH: usize = 25;

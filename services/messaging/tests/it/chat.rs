@@ -8,13 +8,12 @@
 
 use std::time::Duration;
 
+use crate::support::{feed, next_messages, open, send};
 use frevix_proto::contracts::v1 as contracts;
 use frevix_proto::messaging::v1 as pb;
 use frevix_testkit::status::violated_fields;
 use frevix_testkit::{Backend, TestApp, authed, on_both_backends};
-use support::{feed, next_messages, open, send};
 
-mod support;
 use tokio_stream::StreamExt as _;
 use tonic::Code;
 

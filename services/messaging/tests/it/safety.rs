@@ -7,16 +7,16 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::{feed, next_event, open, send, try_send};
 use frevix_proto::common::v1::Money;
 use frevix_proto::contracts::v1 as contracts;
 use frevix_proto::messaging::v1 as pb;
 use frevix_proto::payments::v1 as payments;
 use frevix_testkit::status::reason;
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
-use support::{feed, next_event, open, send, try_send};
 use tonic::Code;
 
-mod support;
+use crate::support;
 
 fn text(conversation: &str, text: &str, client_id: &str) -> pb::SendMessageRequest {
     pb::SendMessageRequest {

@@ -8,12 +8,10 @@
 
 use std::time::Duration;
 
+use crate::support::{feed, open, send};
 use frevix_proto::messaging::v1 as pb;
 use frevix_testkit::{Backend, TestApp, authed, on_both_backends};
-use support::{feed, open, send};
 use tokio_stream::StreamExt as _;
-
-mod support;
 
 /// A small deterministic generator, so a failure can be replayed.
 struct Lcg(u64);

@@ -6,14 +6,12 @@
 // Helpers panic on a broken set-up; that is the test failing loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use frevix_platform::events::{ConsumerSpec, EventBus, EventsConfig, Tail};
 use sea_orm::{ConnectionTrait, Statement};
-use support::*;
 
 fn config() -> EventsConfig {
     EventsConfig {

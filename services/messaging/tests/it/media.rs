@@ -10,17 +10,15 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::{open, try_send};
 use frevix_proto::contracts::v1 as contracts;
 use frevix_proto::marketplace::v1 as marketplace;
 use frevix_proto::messaging::v1 as pb;
 use frevix_testkit::status::{reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
 use sha2::{Digest, Sha256};
-use support::{open, try_send};
 use tokio_stream::StreamExt as _;
 use tonic::Code;
-
-mod support;
 
 /// A ZIP signature followed by filler: a file kept byte for byte.
 fn archive(size: usize) -> Vec<u8> {

@@ -5,13 +5,11 @@
 // clippy does not see as tests: a failed expectation should panic here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use frevix_proto::common::v1::{Money, PageRequest};
 use frevix_proto::marketplace::v1 as pb;
 use frevix_testkit::status::{reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
-use support::*;
 
 /// Drafts and publishes a one-package gig.
 async fn publish(

@@ -4,15 +4,13 @@
 // Helpers panic on a broken set-up; that is the test failing loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use frevix_platform::events::{ConsumerSpec, EventBus, EventsConfig, Tail};
 use frevix_proto::identity::v1::AccountUpdated;
 use frevix_testkit::{TestDatabase, TestStreams};
-use support::*;
 
 fn config(streams: &TestStreams) -> EventsConfig {
     EventsConfig {

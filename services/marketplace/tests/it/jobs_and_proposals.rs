@@ -5,13 +5,11 @@
 // clippy does not see as tests: a failed expectation should panic here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::*;
 use frevix_proto::common::v1::Money;
 use frevix_proto::marketplace::v1 as pb;
 use frevix_testkit::status::{reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
-use support::*;
 use tonic::Code;
 
 async fn post(app: &TestApp, client: &TestUser, visibility: pb::JobVisibility) -> pb::Job {

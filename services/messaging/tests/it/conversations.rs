@@ -5,13 +5,11 @@
 // clippy does not see as tests: a failed expectation should panic here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::{befriend, conversations, feed, group, next_event, open, send, try_send};
 use frevix_proto::messaging::v1 as pb;
 use frevix_testkit::status::{reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, authed, on_both_backends};
-use support::{befriend, conversations, feed, group, next_event, open, send, try_send};
 use tonic::Code;
-
-mod support;
 
 async fn admins_manage_groups_and_blocked_people_stay_out(backend: Backend) {
     let app = TestApp::spawn(backend).await;

@@ -6,7 +6,7 @@
 // clippy does not see as tests: a failed expectation should panic here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

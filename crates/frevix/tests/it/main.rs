@@ -1,0 +1,12 @@
+//! One integration-test binary for the `frevix` binary and the whole process: server, gateway, mesh, migrate, seed-demo: every file
+//! here is a module, so the whole stack is linked once for all of them
+//! rather than once per file.
+
+// A failed expectation should panic in a test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod gateway;
+mod messaging_mesh;
+mod migrate;
+mod seed_demo;
+mod server;
