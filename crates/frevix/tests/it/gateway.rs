@@ -153,6 +153,26 @@ async fn envoy_fronts_frevix_for_apps_and_browsers() {
     )
     .await;
     assert!(categories.contains("\"slug\""), "{categories}");
+    // Error details read as JSON: their google.rpc types are in reflection.
+    let refused = tokio::process::Command::new(repo().join(".venv/bin/grpcurl"))
+        .args([
+            "-plaintext",
+            "-d",
+            r#"{"email":"not an email","password":"x"}"#,
+        ])
+        .arg(&target)
+        .arg("frevix.identity.v1.IdentityService/Login")
+        .output()
+        .await
+        .unwrap();
+    let refused = format!(
+        "{}{}",
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(refused.contains("google.rpc.BadRequest"), "{refused}");
+    assert!(refused.contains("\"fieldViolations\""), "{refused}");
+    assert!(refused.contains("google.rpc.ErrorInfo"), "{refused}");
     let web = tool(
         "buf",
         &[
