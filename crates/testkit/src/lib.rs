@@ -10,6 +10,7 @@
 // Test support: a failed set-up should stop the test loudly, with a message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod app;
 mod events;
 mod gateway;

@@ -16,6 +16,22 @@ fn col(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name))
 }
 
+fn index(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table(Alias::new(table));
+    for column in columns {
+        index.col(Alias::new(*column));
+    }
+    index.to_owned()
+}
+
+fn add_column(table: &str, column: &mut ColumnDef) -> TableAlterStatement {
+    Table::alter()
+        .table(Alias::new(table))
+        .add_column(column)
+        .to_owned()
+}
+
 fn owned_by_account(table: &str) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(Alias::new(table), Alias::new("account_id"))
@@ -53,13 +69,11 @@ impl MigrationTrait for AccountSecurity {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("recovery_codes_account")
-                    .table(Alias::new("recovery_codes"))
-                    .col(Alias::new("account_id"))
-                    .to_owned(),
-            )
+            .create_index(index(
+                "recovery_codes_account",
+                "recovery_codes",
+                &["account_id"],
+            ))
             .await?;
         manager
             .create_table(
@@ -79,30 +93,23 @@ impl MigrationTrait for AccountSecurity {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("security_events_account")
-                    .table(Alias::new("security_events"))
-                    .col(Alias::new("account_id"))
-                    .col(Alias::new("id"))
-                    .to_owned(),
-            )
+            .create_index(index(
+                "security_events_account",
+                "security_events",
+                &["account_id", "id"],
+            ))
             .await?;
         manager
-            .alter_table(
-                Table::alter()
-                    .table(Alias::new("sessions"))
-                    .add_column(col("authenticated_at").timestamp_with_time_zone().null())
-                    .to_owned(),
-            )
+            .alter_table(add_column(
+                "sessions",
+                col("authenticated_at").timestamp_with_time_zone().null(),
+            ))
             .await?;
         manager
-            .alter_table(
-                Table::alter()
-                    .table(Alias::new("sessions"))
-                    .add_column(col("second_factor").boolean().not_null().default(false))
-                    .to_owned(),
-            )
+            .alter_table(add_column(
+                "sessions",
+                col("second_factor").boolean().not_null().default(false),
+            ))
             .await
     }
 }

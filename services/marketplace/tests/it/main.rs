@@ -10,3 +10,4 @@ mod gigs;
 mod jobs_and_proposals;
 mod search;
 mod support;
+mod suspension;
