@@ -172,10 +172,13 @@ pub async fn run() {
         })
         .await,
     );
+    let media = format!("file://{}", app.config.data_dir.join("media").display());
     let replica = app
-        .spawn_messaging_process(
+        .spawn_process(
+            "messaging",
             std::path::Path::new(&binary),
             &[
+                ("FREVIX_MESSAGING__MEDIA__STORE_URL", &media),
                 ("FREVIX_MESSAGING__DATABASE__MAX_CONNECTIONS", "16"),
                 ("FREVIX_MESSAGING__SENDS_PER_MINUTE", "1000000"),
                 ("FREVIX_SERVER__MAX_CONCURRENT_STREAMS", "1024"),

@@ -1,60 +1,74 @@
-//! The whole Frevix configuration: shared sections plus one per service.
-//! Loaded as defaults → `--config` TOML file → `FREVIX_…` environment →
-//! command-line flags, then validated with the failing key named.
+//! How the configuration is loaded for a shape: defaults → `--config` TOML
+//! file → `FREVIX_…` environment → command-line flags, then each served
+//! service's section resolved and validated with the failing key named.
+//! The struct itself ([`FrevixConfig`]) is written by the registry.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use frevix_identity::IdentityConfig;
-use frevix_marketplace::MarketplaceConfig;
-use frevix_messaging::MessagingConfig;
-use frevix_platform::config::{self, AuthConfig, ConfigError, MailConfig, ServerConfig};
-use frevix_platform::events::EventsConfig;
-use secrecy::{ExposeSecret, SecretString};
+use frevix_platform::config::{self, ConfigError, MailConfig};
+use frevix_platform::service::Service;
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+
+use crate::entry::Entry;
+pub use crate::registry::FrevixConfig;
+use crate::registry::SERVICES;
 
 /// What to serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     /// Every service on one port, SQLite files under the data directory.
     AllInOne,
-    /// Identity alone, for the mesh.
-    Identity,
-    /// Marketplace alone, for the mesh.
-    Marketplace,
-    /// Messaging alone, for the mesh.
-    Messaging,
+    /// One registered service alone, for the mesh.
+    One(&'static str),
 }
 
 impl Shape {
-    pub fn default_listen(self) -> SocketAddr {
-        match self {
-            Shape::AllInOne => SocketAddr::from(([127, 0, 0, 1], 50050)),
-            Shape::Identity => SocketAddr::from(([127, 0, 0, 1], 50051)),
-            Shape::Marketplace => SocketAddr::from(([127, 0, 0, 1], 50052)),
-            Shape::Messaging => SocketAddr::from(([127, 0, 0, 1], 50055)),
+    /// Service `S` alone.
+    pub fn of<S: Service>() -> Shape {
+        Shape::One(S::NAME)
+    }
+
+    /// `all` or the name of a registered service.
+    pub fn parse(name: &str) -> Option<Shape> {
+        if name == "all" {
+            return Some(Shape::AllInOne);
         }
+        crate::registry::service(name).map(|entry| Shape::One(entry.name()))
+    }
+
+    /// The services this shape runs, in registry order.
+    pub fn services(self) -> impl Iterator<Item = &'static dyn Entry> {
+        SERVICES
+            .iter()
+            .copied()
+            .filter(move |entry| self.serves(entry.name()))
+    }
+
+    pub fn serves(self, service: &str) -> bool {
+        match self {
+            Shape::AllInOne => true,
+            Shape::One(name) => name == service,
+        }
+    }
+
+    pub fn default_listen(self) -> SocketAddr {
+        let port = match self {
+            Shape::AllInOne => 50050,
+            Shape::One(_) => self
+                .services()
+                .next()
+                .map_or(50050, |entry| entry.mesh_port()),
+        };
+        SocketAddr::from(([127, 0, 0, 1], port))
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Shape::AllInOne => "all",
-            Shape::Identity => "identity",
-            Shape::Marketplace => "marketplace",
-            Shape::Messaging => "messaging",
+            Shape::One(name) => name,
         }
-    }
-
-    pub fn serves_identity(self) -> bool {
-        matches!(self, Shape::AllInOne | Shape::Identity)
-    }
-
-    pub fn serves_marketplace(self) -> bool {
-        matches!(self, Shape::AllInOne | Shape::Marketplace)
-    }
-
-    pub fn serves_messaging(self) -> bool {
-        matches!(self, Shape::AllInOne | Shape::Messaging)
     }
 }
 
@@ -66,42 +80,11 @@ pub enum LogFormat {
     Text,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FrevixConfig {
-    /// Where the all-in-one shape keeps its SQLite files and mail.
-    pub data_dir: PathBuf,
-    pub log_format: LogFormat,
-    pub server: ServerConfig,
-    pub auth: AuthConfig,
-    pub mail: MailConfig,
-    pub events: EventsConfig,
-    pub identity: IdentityConfig,
-    pub marketplace: MarketplaceConfig,
-    pub messaging: MessagingConfig,
-}
-
-impl Default for FrevixConfig {
-    fn default() -> Self {
-        Self {
-            data_dir: PathBuf::from("data"),
-            log_format: LogFormat::Json,
-            server: ServerConfig::default(),
-            auth: AuthConfig::default(),
-            mail: MailConfig::default(),
-            events: EventsConfig::default(),
-            identity: IdentityConfig::default(),
-            marketplace: MarketplaceConfig::default(),
-            messaging: MessagingConfig::default(),
-        }
-    }
-}
-
 /// Command-line values that override every other layer.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
     pub listen: Option<SocketAddr>,
-    pub data_dir: Option<PathBuf>,
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl FrevixConfig {
@@ -132,25 +115,8 @@ impl FrevixConfig {
     /// service's SQLite file and the mail under the data directory.
     pub fn resolve(&mut self, shape: Shape) {
         if shape == Shape::AllInOne {
-            if self.identity.database.url.expose_secret().is_empty() {
-                let path = self.data_dir.join("identity.db");
-                self.identity.database.url =
-                    SecretString::from(frevix_platform::db::sqlite_url(&path));
-            }
-            if self.marketplace.database.url.expose_secret().is_empty() {
-                let path = self.data_dir.join("marketplace.db");
-                self.marketplace.database.url =
-                    SecretString::from(frevix_platform::db::sqlite_url(&path));
-            }
-            if self.messaging.database.url.expose_secret().is_empty() {
-                let path = self.data_dir.join("messaging.db");
-                self.messaging.database.url =
-                    SecretString::from(frevix_platform::db::sqlite_url(&path));
-            }
-            if self.identity.master_key.expose_secret().is_empty()
-                && self.identity.master_key_file.as_os_str().is_empty()
-            {
-                self.identity.master_key_file = self.data_dir.join("identity-master.key");
+            for entry in SERVICES {
+                entry.resolve_all_in_one(self);
             }
             if self.mail.dir == MailConfig::default().dir {
                 self.mail.dir = self.data_dir.join("mail");
@@ -160,17 +126,10 @@ impl FrevixConfig {
 
     pub fn validate(&self, shape: Shape) -> Result<(), ConfigError> {
         self.server.validate("server")?;
-        if shape.serves_identity() {
-            self.identity.database.validate("identity.database")?;
-            self.identity.validate()?;
+        for entry in shape.services() {
+            entry.validate(self)?;
         }
-        if shape.serves_marketplace() {
-            self.marketplace.database.validate("marketplace.database")?;
-        }
-        if shape.serves_messaging() {
-            self.messaging.validate()?;
-        }
-        if !shape.serves_identity() && self.auth.jwks_url.is_empty() {
+        if !shape.services().any(|entry| entry.issues_tokens()) && self.auth.jwks_url.is_empty() {
             return Err(ConfigError::invalid(
                 "auth.jwks_url",
                 "is required without identity in the process: set FREVIX_AUTH__JWKS_URL=http://identity:50051/.well-known/jwks.json",
@@ -189,7 +148,8 @@ impl FrevixConfig {
                 "is required when serving one service (the mesh): set FREVIX_EVENTS__NATS_URL=nats://host:4222",
             ));
         }
-        if matches!(shape, Shape::Identity | Shape::Messaging)
+        if shape != Shape::AllInOne
+            && shape.services().any(|entry| entry.sends_mail())
             && self.mail.smtp_url.expose_secret().is_empty()
         {
             return Err(ConfigError::invalid(
@@ -206,6 +166,8 @@ impl FrevixConfig {
 #[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+    use secrecy::SecretString;
+    use std::path::PathBuf;
 
     #[test]
     fn environment_overrides_the_file_and_flags_override_both() {
@@ -265,8 +227,8 @@ mod tests {
     #[test]
     fn one_service_needs_a_database_url_and_smtp() {
         figment::Jail::expect_with(|_| {
-            let error =
-                FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
+            let error = FrevixConfig::load(Shape::One("identity"), None, &Overrides::default())
+                .unwrap_err();
             assert!(
                 error.to_string().contains("identity.database.url"),
                 "{error}"
@@ -276,19 +238,19 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("FREVIX_IDENTITY__DATABASE__URL", "postgres://db/identity");
             jail.set_env("FREVIX_EVENTS__NATS_URL", "nats://127.0.0.1:4222");
-            let error =
-                FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
+            let error = FrevixConfig::load(Shape::One("identity"), None, &Overrides::default())
+                .unwrap_err();
             assert!(error.to_string().contains("identity.master_key"), "{error}");
             jail.set_env(
                 "FREVIX_IDENTITY__MASTER_KEY",
                 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
             );
-            let error =
-                FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
+            let error = FrevixConfig::load(Shape::One("identity"), None, &Overrides::default())
+                .unwrap_err();
             assert!(error.to_string().contains("mail.smtp_url"), "{error}");
             jail.set_env("FREVIX_IDENTITY__MASTER_KEY", "too short");
-            let error =
-                FrevixConfig::load(Shape::Identity, None, &Overrides::default()).unwrap_err();
+            let error = FrevixConfig::load(Shape::One("identity"), None, &Overrides::default())
+                .unwrap_err();
             assert!(error.to_string().contains("identity.master_key"), "{error}");
             Ok(())
         });

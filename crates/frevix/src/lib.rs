@@ -4,4 +4,6 @@
 
 pub mod app;
 pub mod config;
+pub mod entry;
+pub mod registry;
 pub mod seed;

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 mod tail;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use frevix::app::App;
 use frevix::config::{FrevixConfig, LogFormat, Overrides, Shape};
+use frevix::registry;
 use frevix_identity::admin::{AdminOutcome, create_admin};
 use frevix_platform::db::connect_and_migrate;
 use frevix_platform::events::Outbox;
@@ -34,10 +35,11 @@ struct Cli {
 enum Command {
     /// Serve every service on one port (all), or one service of the mesh.
     Serve {
-        #[arg(value_enum)]
-        what: Serve,
-        /// Address to listen on [all: 127.0.0.1:50050, identity: 127.0.0.1:50051,
-        /// marketplace: 127.0.0.1:50052].
+        /// `all`, or the name of one service.
+        #[arg(value_parser = shape_names(true))]
+        what: String,
+        /// Address to listen on [all: 127.0.0.1:50050; one service: its
+        /// port of the mesh, e.g. identity 127.0.0.1:50051].
         #[arg(long)]
         listen: Option<SocketAddr>,
         /// Where the all-in-one shape keeps its SQLite files and mail [./data].
@@ -67,8 +69,8 @@ enum Command {
     /// Kubernetes migration Job runs this before new servers roll out). Needs
     /// only FREVIX_<SERVICE>__DATABASE__URL.
     Migrate {
-        #[arg(value_enum)]
-        service: Service,
+        #[arg(value_parser = shape_names(false))]
+        service: String,
     },
     /// Domain events.
     Events {
@@ -94,20 +96,11 @@ enum Events {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Serve {
-    All,
-    Identity,
-    Marketplace,
-    Messaging,
-}
-
-/// A service with a database of its own.
-#[derive(Clone, Copy, ValueEnum)]
-enum Service {
-    Identity,
-    Marketplace,
-    Messaging,
+/// The registered services' names (and `all`), for the command line.
+fn shape_names(with_all: bool) -> clap::builder::PossibleValuesParser {
+    let mut names = if with_all { vec!["all"] } else { Vec::new() };
+    names.extend(registry::names());
+    clap::builder::PossibleValuesParser::new(names)
 }
 
 #[derive(Subcommand)]
@@ -149,18 +142,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     data_dir,
                 },
         } => tail::run(cli.config.as_deref(), service, from_start, data_dir).await,
-        Command::Migrate { service } => migrate(cli.config.as_deref(), service).await,
+        Command::Migrate { service } => migrate(cli.config.as_deref(), &service).await,
         Command::Serve {
             what,
             listen,
             data_dir,
         } => {
-            let shape = match what {
-                Serve::All => Shape::AllInOne,
-                Serve::Identity => Shape::Identity,
-                Serve::Marketplace => Shape::Marketplace,
-                Serve::Messaging => Shape::Messaging,
-            };
+            let shape = Shape::parse(&what).with_context(|| format!("unknown service {what}"))?;
             let config = FrevixConfig::load(
                 shape,
                 cli.config.as_deref(),
@@ -181,7 +169,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             {
                 Shape::AllInOne
             } else {
-                Shape::Identity
+                Shape::of::<frevix_identity::Identity>()
             };
             let mut config: FrevixConfig =
                 frevix_platform::config::load(&FrevixConfig::default(), cli.config.as_deref())?;
@@ -222,21 +210,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn migrate(file: Option<&std::path::Path>, service: Service) -> anyhow::Result<()> {
+async fn migrate(file: Option<&std::path::Path>, service: &str) -> anyhow::Result<()> {
     let config: FrevixConfig = frevix_platform::config::load(&FrevixConfig::default(), file)?;
-    let (key, database) = match service {
-        Service::Identity => ("identity.database", &config.identity.database),
-        Service::Marketplace => ("marketplace.database", &config.marketplace.database),
-        Service::Messaging => ("messaging.database", &config.messaging.database),
-    };
-    database.validate(key)?;
-    let url = database.url.expose_secret();
-    let db = match service {
-        Service::Identity => connect_and_migrate::<frevix_identity::Migrator>(url, 1).await,
-        Service::Marketplace => connect_and_migrate::<frevix_marketplace::Migrator>(url, 1).await,
-        Service::Messaging => connect_and_migrate::<frevix_messaging::Migrator>(url, 1).await,
-    }
-    .with_context(|| format!("migrating {key}"))?;
+    let entry = registry::service(service).with_context(|| format!("unknown service {service}"))?;
+    let key = format!("{service}.database");
+    let database = entry.database(&config);
+    database.validate(&key)?;
+    let db = entry
+        .connect(database.url.expose_secret(), 1)
+        .await
+        .with_context(|| format!("migrating {key}"))?;
     db.close().await?;
     println!("{key}: migrations applied");
     Ok(())

@@ -4,15 +4,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use frevix::config::{FrevixConfig, Shape};
+use frevix::entry::Entry;
+use frevix::registry;
 use frevix_platform::events::{EventBus, Tail, event_json};
 use secrecy::ExposeSecret;
-
-/// Every producing service built so far.
-const PRODUCERS: &[&str] = &[
-    frevix_identity::PRODUCER,
-    frevix_marketplace::PRODUCER,
-    frevix_messaging::PRODUCER,
-];
 
 pub async fn run(
     config_file: Option<&Path>,
@@ -26,23 +21,25 @@ pub async fn run(
         config.data_dir = dir;
     }
     config.resolve(Shape::AllInOne);
-    let producers: Vec<String> = match service {
-        Some(service) if PRODUCERS.contains(&service.as_str()) => vec![service],
-        Some(service) => anyhow::bail!(
-            "unknown service {service}; producers: {}",
-            PRODUCERS.join(", ")
-        ),
-        None => PRODUCERS.iter().map(|p| (*p).to_owned()).collect(),
+    let producers: Vec<&'static dyn Entry> = match service {
+        Some(name) => match registry::service(&name) {
+            Some(entry) => vec![entry],
+            None => anyhow::bail!(
+                "unknown service {name}; producers: {}",
+                registry::names().join(", ")
+            ),
+        },
+        None => registry::SERVICES.to_vec(),
     };
     let bus = EventBus::connect(&config.events).await?;
     let mut tails = Vec::new();
-    for producer in &producers {
+    for entry in producers {
+        let producer = entry.name();
         let tail = match &bus {
             EventBus::JetStream(js) => Tail::jetstream(js, producer, from_start).await?,
             EventBus::InProcess(_) => {
-                let url = database_url(&config, producer)
-                    .with_context(|| format!("{producer} has no database"))?;
-                let db = frevix_platform::sea_orm::Database::connect(url.as_str())
+                let url = entry.database(&config).url.expose_secret();
+                let db = frevix_platform::sea_orm::Database::connect(url)
                     .await
                     .with_context(|| format!("{producer} database"))?;
                 Tail::outbox(db, from_start).await?
@@ -66,14 +63,4 @@ pub async fn run(
         println!("{line}");
     }
     Ok(())
-}
-
-/// The database holding `producer`'s outbox.
-fn database_url(config: &FrevixConfig, producer: &str) -> Option<String> {
-    match producer {
-        "identity" => Some(config.identity.database.url.expose_secret().to_owned()),
-        "marketplace" => Some(config.marketplace.database.url.expose_secret().to_owned()),
-        "messaging" => Some(config.messaging.database.url.expose_secret().to_owned()),
-        _ => None,
-    }
 }

@@ -3,6 +3,7 @@
 //! event transport), so services are written once.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod money;
 pub mod paging;
 pub mod rate_limit;
 pub mod server;
+pub mod service;
 pub mod telemetry;
 pub mod text;
 

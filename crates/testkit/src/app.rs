@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use frevix::app::App;
 use frevix::config::{FrevixConfig, Shape};
+use frevix::registry::{self, SERVICES};
 use frevix_platform::events::{JetStreamBus, Tail};
 use std::collections::HashMap;
 
@@ -118,15 +119,12 @@ impl TestApp {
         let mut streams = None;
         let (database, smtp, mail_dir) = match backend {
             Backend::Postgres => {
-                let identity = TestDatabase::create::<frevix_identity::Migrator>("identity").await;
-                config.identity.database.url = SecretString::from(identity.url.clone());
-                let marketplace =
-                    TestDatabase::create::<frevix_marketplace::Migrator>("marketplace").await;
-                config.marketplace.database.url = SecretString::from(marketplace.url.clone());
-                let messaging =
-                    TestDatabase::create::<frevix_messaging::Migrator>("messaging").await;
-                config.messaging.database.url = SecretString::from(messaging.url.clone());
-                let database = vec![identity, marketplace, messaging];
+                let mut database = Vec::new();
+                for entry in SERVICES {
+                    let created = TestDatabase::create_for(*entry).await;
+                    entry.database_mut(&mut config).url = SecretString::from(created.url.clone());
+                    database.push(created);
+                }
                 let maildir = dir.path().join("maildir");
                 let smtp = SmtpSink::start(&maildir).await;
                 config.mail.smtp_url =
@@ -384,13 +382,10 @@ impl TestApp {
 
     async fn tail(&self, producer: &str) -> Tail {
         if self.config.events.nats_url.is_empty() {
-            let url = match producer {
-                "identity" => &self.config.identity.database.url,
-                "marketplace" => &self.config.marketplace.database.url,
-                "messaging" => &self.config.messaging.database.url,
-                other => panic!("no outbox known for {other}"),
-            };
-            let url = secrecy::ExposeSecret::expose_secret(url).to_owned();
+            let entry = registry::service(producer)
+                .unwrap_or_else(|| panic!("no outbox known for {producer}"));
+            let url =
+                secrecy::ExposeSecret::expose_secret(&entry.database(&self.config).url).to_owned();
             let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
             Tail::outbox(db, true).await.unwrap()
         } else {
@@ -433,9 +428,9 @@ impl sea_orm_migration::MigratorTrait for FakeProducer {
     }
 }
 
-/// A `frevix serve messaging` process beside a test app: the same
-/// messaging database, NATS and identity keys. Killed when dropped.
-pub struct MessagingProcess {
+/// A `frevix serve <service>` process beside a test app: the same
+/// database, NATS and identity keys. Killed when dropped.
+pub struct ServiceProcess {
     pub child: tokio::process::Child,
     pub port: u16,
     /// A connection to it, made once it answers.
@@ -443,31 +438,30 @@ pub struct MessagingProcess {
 }
 
 impl TestApp {
-    /// Starts the `frevix` binary at `binary` as a second messaging replica,
-    /// with `env` added (for example `FREVIX_MESSAGING__PRESENCE_TTL_SECS`).
-    pub async fn spawn_messaging_process(
+    /// Starts the `frevix` binary at `binary` serving `service` alone (a
+    /// second replica beside this app), with `env` added (for example
+    /// `FREVIX_MESSAGING__PRESENCE_TTL_SECS`).
+    pub async fn spawn_process(
         &self,
+        service: &str,
         binary: &std::path::Path,
         env: &[(&str, &str)],
-    ) -> MessagingProcess {
+    ) -> ServiceProcess {
         use secrecy::ExposeSecret;
+        let entry = registry::service(service).unwrap_or_else(|| panic!("no service {service}"));
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let config = &self.config;
+        let section = service.to_ascii_uppercase();
         let mut command = tokio::process::Command::new(binary);
         command
-            .args([
-                "serve",
-                "messaging",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
+            .args(["serve", service, "--listen", &format!("127.0.0.1:{port}")])
             .env(
-                "FREVIX_MESSAGING__DATABASE__URL",
-                config.messaging.database.url.expose_secret(),
+                format!("FREVIX_{section}__DATABASE__URL"),
+                entry.database(config).url.expose_secret(),
             )
             .env("FREVIX_EVENTS__NATS_URL", &config.events.nats_url)
             .env(
@@ -481,10 +475,6 @@ impl TestApp {
             .env(
                 "FREVIX_MAIL__SMTP_URL",
                 config.mail.smtp_url.expose_secret(),
-            )
-            .env(
-                "FREVIX_MESSAGING__MEDIA__STORE_URL",
-                format!("file://{}", config.data_dir.join("media").display()),
             )
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
@@ -504,13 +494,13 @@ impl TestApp {
                 Err(error) => {
                     assert!(
                         Instant::now() < deadline,
-                        "messaging never came up: {error}"
+                        "{service} never came up: {error}"
                     );
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
         };
-        MessagingProcess {
+        ServiceProcess {
             child,
             port,
             channel,

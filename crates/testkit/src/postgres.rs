@@ -36,11 +36,36 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// Clones a fresh database for `service` with the schema of `M`.
     pub async fn create<M: MigratorTrait>(service: &str) -> TestDatabase {
-        let admin_url = admin_url();
         let names: Vec<String> = M::migrations()
             .iter()
             .map(|m| m.name().to_owned())
             .collect();
+        Self::create_with(service, &names, |db| {
+            Box::pin(async move { M::up(db, None).await })
+        })
+        .await
+    }
+
+    /// Clones a fresh database for the registered service `entry`.
+    pub async fn create_for(entry: &'static dyn frevix::entry::Entry) -> TestDatabase {
+        Self::create_with(entry.name(), &entry.migration_names(), |db| {
+            entry.migrate(db)
+        })
+        .await
+    }
+
+    /// Clones a fresh database for `service` whose schema, named by its
+    /// migrations, `migrate` applies.
+    async fn create_with(
+        service: &str,
+        names: &[String],
+        migrate: impl for<'a> FnOnce(
+            &'a DatabaseConnection,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(), sea_orm::DbErr>> + Send + 'a>,
+        >,
+    ) -> TestDatabase {
+        let admin_url = admin_url();
         let digest = Sha256::digest(names.join(",").as_bytes());
         let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
         let template = format!("frevix_tpl_{service}_{hash}");
@@ -72,7 +97,7 @@ impl TestDatabase {
                 .await
                 .unwrap();
             let db = connect_one(&with_database(&admin_url, &building)).await;
-            M::up(&db, None).await.unwrap();
+            migrate(&db).await.unwrap();
             db.close().await.unwrap();
             admin
                 .execute_unprepared(&format!(

@@ -1,9 +1,10 @@
 //! Identity's settings (the `[identity]` section of the Frevix config).
 
 use frevix_platform::config::{ConfigError, DatabaseConfig};
+use frevix_platform::service::ServiceConfig;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -82,8 +83,24 @@ impl Default for IdentityConfig {
     }
 }
 
-impl IdentityConfig {
-    pub fn validate(&self) -> Result<(), ConfigError> {
+impl ServiceConfig for IdentityConfig {
+    fn database(&self) -> &DatabaseConfig {
+        &self.database
+    }
+
+    fn database_mut(&mut self) -> &mut DatabaseConfig {
+        &mut self.database
+    }
+
+    /// The all-in-one shape keeps a generated master key beside its data.
+    fn resolve_all_in_one(&mut self, data_dir: &Path) {
+        if self.master_key.expose_secret().is_empty() && self.master_key_file.as_os_str().is_empty()
+        {
+            self.master_key_file = data_dir.join("identity-master.key");
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
         let master_key = self.master_key.expose_secret();
         if master_key.is_empty() && self.master_key_file.as_os_str().is_empty() {
             return Err(ConfigError::invalid(

@@ -1,6 +1,6 @@
 //! Frevix identity: accounts, credentials (argon2id), login sessions with
 //! rotating refresh tokens, mailed one-time codes, and the ES256 keys that
-//! sign access tokens (served as JWKS). Built from config by [`Identity::build`];
+//! sign access tokens (served as JWKS). Built by the service kit ([`Service::build`]);
 //! the `frevix` binary serves it alone or beside the other services.
 
 pub mod admin;
@@ -16,11 +16,11 @@ pub mod store;
 
 use std::sync::Arc;
 
-use frevix_platform::auth::KeySet;
 use frevix_platform::config::AuthConfig;
 use frevix_platform::events::Outbox;
 use frevix_platform::mail::Mailer;
 use frevix_platform::rate_limit::KeyedLimiter;
+use frevix_platform::service::{Context, Routes, Service, StartError};
 use frevix_proto::identity::v1::identity_service_server::IdentityServiceServer;
 use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
@@ -30,7 +30,7 @@ pub use config::IdentityConfig;
 pub use store::Migrator;
 
 /// The name identity publishes its events under (`frevix.identity.>`).
-pub const PRODUCER: &str = "identity";
+pub const PRODUCER: &str = <Identity as Service>::NAME;
 
 /// RPCs anyone may call without an access token.
 pub const PUBLIC_METHODS: &[&str] = &[
@@ -74,33 +74,31 @@ pub struct Identity {
     inner: Arc<Inner>,
 }
 
-/// What [`Identity::build`] needs besides its own config.
-pub struct Dependencies {
-    pub db: DatabaseConnection,
-    pub auth: AuthConfig,
-    pub mailer: Arc<Mailer>,
-    /// Where identity's events are written (see `frevix.identity.v1` events).
-    pub outbox: Outbox,
-    /// Where the public keys go so this process's verifier trusts them.
-    pub verification_keys: KeySet,
-    pub trust_forwarded_for: bool,
-}
+#[async_trait::async_trait]
+impl Service for Identity {
+    const NAME: &'static str = "identity";
+    const MESH_PORT: u16 = 50051;
+    const PUBLIC_METHODS: &'static [&'static str] = PUBLIC_METHODS;
+    const ISSUES_TOKENS: bool = true;
+    const SENDS_MAIL: bool = true;
+    type Config = IdentityConfig;
+    type Migrator = Migrator;
 
-impl Identity {
     /// Loads (or creates) the signing keys and assembles the service.
-    pub async fn build(config: IdentityConfig, deps: Dependencies) -> error::Result<Self> {
+    async fn build(context: Context<IdentityConfig>) -> Result<Self, StartError> {
+        let config = context.config;
         let secrets = Arc::new(secrets::Secrets::load(
             &config.master_key,
             &config.master_key_file,
         )?);
         let ring = keys::KeyRing::new(
-            deps.verification_keys,
+            context.verification_keys,
             config.signing_key_rotation_days,
             config.access_token_ttl_secs,
             secrets.clone(),
         );
-        ring.refresh(&deps.db).await?;
-        ring.spawn_refresher(deps.db.clone());
+        ring.refresh(&context.db).await?;
+        ring.spawn_refresher(context.db.clone());
         let r = &config.rate_limits;
         let limits = Limiters {
             login_per_address: KeyedLimiter::per_minute(
@@ -122,29 +120,29 @@ impl Identity {
         };
         Ok(Self {
             inner: Arc::new(Inner {
-                db: deps.db,
+                db: context.db,
                 hashing: Semaphore::new(config.max_concurrent_hashes),
                 config,
-                auth: deps.auth,
+                auth: context.auth,
                 keys: ring,
-                mailer: deps.mailer,
-                outbox: deps.outbox,
+                mailer: context.mailer,
+                outbox: context.outbox,
                 limits,
-                trust_forwarded_for: deps.trust_forwarded_for,
+                trust_forwarded_for: context.trust_forwarded_for,
                 secrets,
             }),
         })
     }
 
-    /// The gRPC service with message-size limits both ways.
-    pub fn grpc_service(&self, max_message_bytes: usize) -> IdentityServiceServer<IdentityApi> {
-        IdentityServiceServer::new(IdentityApi::new(self.inner.clone()))
-            .max_decoding_message_size(max_message_bytes)
-            .max_encoding_message_size(max_message_bytes)
-    }
-
-    /// `GET /.well-known/jwks.json`.
-    pub fn http_routes(&self) -> axum::Router {
-        http::routes(self.inner.keys.clone())
+    /// IdentityService, and `GET /.well-known/jwks.json`.
+    fn routes(&self, routes: &mut Routes<'_>) {
+        let max = routes.max_message_bytes();
+        routes
+            .grpc(
+                IdentityServiceServer::new(IdentityApi::new(self.inner.clone()))
+                    .max_decoding_message_size(max)
+                    .max_encoding_message_size(max),
+            )
+            .http(http::routes(self.inner.keys.clone()));
     }
 }

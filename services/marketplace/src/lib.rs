@@ -13,6 +13,7 @@ pub mod store;
 use std::sync::Arc;
 
 use frevix_platform::events::{Background, BusError, EventBus, Outbox};
+use frevix_platform::service::{Context, Routes, Service, StartError};
 use frevix_proto::marketplace::v1::marketplace_service_server::MarketplaceServiceServer;
 use sea_orm::DatabaseConnection;
 
@@ -21,7 +22,7 @@ pub use config::MarketplaceConfig;
 pub use store::Migrator;
 
 /// The name marketplace publishes its events under (`frevix.marketplace.>`).
-pub const PRODUCER: &str = "marketplace";
+pub const PRODUCER: &str = <Marketplace as Service>::NAME;
 
 /// RPCs anyone may call without an access token.
 pub const PUBLIC_METHODS: &[&str] = &[
@@ -48,25 +49,34 @@ pub struct Marketplace {
     inner: Arc<Inner>,
 }
 
-impl Marketplace {
-    pub fn new(db: DatabaseConnection, outbox: Outbox) -> Self {
-        Self {
-            inner: Arc::new(Inner { db, outbox }),
-        }
+#[async_trait::async_trait]
+impl Service for Marketplace {
+    const NAME: &'static str = "marketplace";
+    const MESH_PORT: u16 = 50052;
+    const PUBLIC_METHODS: &'static [&'static str] = PUBLIC_METHODS;
+    type Config = MarketplaceConfig;
+    type Migrator = Migrator;
+
+    async fn build(context: Context<MarketplaceConfig>) -> Result<Self, StartError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db: context.db,
+                outbox: context.outbox,
+            }),
+        })
     }
 
-    /// The gRPC service with message-size limits both ways.
-    pub fn grpc_service(
-        &self,
-        max_message_bytes: usize,
-    ) -> MarketplaceServiceServer<MarketplaceApi> {
-        MarketplaceServiceServer::new(MarketplaceApi::new(self.inner.clone()))
-            .max_decoding_message_size(max_message_bytes)
-            .max_encoding_message_size(max_message_bytes)
+    fn routes(&self, routes: &mut Routes<'_>) {
+        let max = routes.max_message_bytes();
+        routes.grpc(
+            MarketplaceServiceServer::new(MarketplaceApi::new(self.inner.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        );
     }
 
     /// Starts the consumers of identity's and contracts' events.
-    pub async fn consume(&self, bus: &EventBus) -> Result<Vec<Background>, BusError> {
+    async fn start(&self, bus: &EventBus) -> Result<Vec<Background>, BusError> {
         events::consume(bus, &self.inner.db).await
     }
 }

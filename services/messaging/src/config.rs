@@ -1,6 +1,7 @@
 //! Messaging's settings (the `[messaging]` section of the Frevix config).
 
 use frevix_platform::config::{ConfigError, DatabaseConfig};
+use frevix_platform::service::ServiceConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,8 +87,16 @@ impl Default for MessagingConfig {
     }
 }
 
-impl MessagingConfig {
-    pub fn validate(&self) -> Result<(), ConfigError> {
+impl ServiceConfig for MessagingConfig {
+    fn database(&self) -> &DatabaseConfig {
+        &self.database
+    }
+
+    fn database_mut(&mut self) -> &mut DatabaseConfig {
+        &mut self.database
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
         self.database.validate("messaging.database")?;
         let checks = [
             (

@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use frevix_platform::events::{Background, BusError, EventBus, Outbox};
-use frevix_platform::mail::Mailer;
 use frevix_platform::rate_limit::KeyedLimiter;
+use frevix_platform::service::{Context, Routes, Service, StartError};
 use frevix_proto::messaging::v1::media_service_server::MediaServiceServer;
 use frevix_proto::messaging::v1::messaging_service_server::MessagingServiceServer;
 use frevix_proto::messaging::v1::notification_service_server::NotificationServiceServer;
@@ -38,10 +38,7 @@ pub use config::MessagingConfig;
 pub use store::Migrator;
 
 /// The name messaging publishes its events under (`frevix.messaging.>`).
-pub const PRODUCER: &str = "messaging";
-
-/// Every messaging RPC needs an access token.
-pub const PUBLIC_METHODS: &[&str] = &[];
+pub const PRODUCER: &str = <Messaging as Service>::NAME;
 
 pub(crate) struct Inner {
     pub db: DatabaseConnection,
@@ -83,19 +80,6 @@ async fn send_pool(
         &[("plan_cache_mode", "force_generic_plan")],
     )
     .await
-}
-
-/// Why messaging could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("database: {0}")]
-    Database(#[from] sea_orm::DbErr),
-    #[error(transparent)]
-    Bus(#[from] BusError),
-    #[error("media store: {0}")]
-    Media(#[from] object_store::Error),
-    #[error("media directory: {0}")]
-    MediaDir(#[from] std::io::Error),
 }
 
 /// The object store `config` names, or a directory under `default_dir`.
@@ -152,21 +136,31 @@ pub struct Messaging {
     inner: Arc<Inner>,
 }
 
-impl Messaging {
-    /// Messaging on `db`, fanning out through `bus` (NATS subjects and the
-    /// presence bucket in the mesh), mailing through `mailer`, and keeping
-    /// media where the config says (by default in `media_dir`).
-    pub async fn new(
-        db: DatabaseConnection,
-        outbox: Outbox,
-        config: &MessagingConfig,
-        bus: &EventBus,
-        mailer: Arc<Mailer>,
-        media_dir: &std::path::Path,
-    ) -> Result<Self, StartError> {
-        let media = media_store(&config.media, media_dir)?;
+#[async_trait::async_trait]
+impl Service for Messaging {
+    const NAME: &'static str = "messaging";
+    const MESH_PORT: u16 = 50055;
+    const SENDS_MAIL: bool = true;
+    type Config = MessagingConfig;
+    type Migrator = Migrator;
+
+    /// Messaging on its database, fanning out through the bus (NATS
+    /// subjects and the presence bucket in the mesh), and keeping media
+    /// where the config says (by default under the data directory).
+    async fn build(context: Context<MessagingConfig>) -> Result<Self, StartError> {
+        let Context {
+            config,
+            db,
+            outbox,
+            bus,
+            mailer,
+            data_dir,
+            ..
+        } = context;
+        let config = &config;
+        let media = media_store(&config.media, &data_dir.join("media"))?;
         let ttl = Duration::from_secs(config.presence_ttl_secs);
-        let (hub, kv) = match bus {
+        let (hub, kv) = match &bus {
             EventBus::JetStream(js) => {
                 let prefix = js.config().subject_prefix.clone();
                 let live = js.connect_live().await?;
@@ -225,27 +219,31 @@ impl Messaging {
         })
     }
 
-    pub fn grpc_service(&self, max_message_bytes: usize) -> MessagingServiceServer<MessagingApi> {
-        MessagingServiceServer::new(MessagingApi::new(self.inner.clone()))
-            .max_decoding_message_size(max_message_bytes)
-            .max_encoding_message_size(max_message_bytes)
-    }
-
-    pub fn notification_service(&self) -> NotificationServiceServer<NotificationApi> {
-        NotificationServiceServer::new(NotificationApi::new(self.inner.clone()))
-    }
-
-    /// MediaService; uploads arrive in chunks of at most 1 MiB.
-    pub fn media_service(&self, max_message_bytes: usize) -> MediaServiceServer<MediaApi> {
-        MediaServiceServer::new(MediaApi::new(self.inner.clone()))
-            .max_decoding_message_size(max_message_bytes.max(2 * 1024 * 1024))
-            .max_encoding_message_size(max_message_bytes.max(2 * 1024 * 1024))
+    /// MessagingService, NotificationService and MediaService (uploads
+    /// arrive in chunks of at most 1 MiB).
+    fn routes(&self, routes: &mut Routes<'_>) {
+        let max = routes.max_message_bytes();
+        let media_max = max.max(2 * 1024 * 1024);
+        routes
+            .grpc(
+                MessagingServiceServer::new(MessagingApi::new(self.inner.clone()))
+                    .max_decoding_message_size(max)
+                    .max_encoding_message_size(max),
+            )
+            .grpc(NotificationServiceServer::new(NotificationApi::new(
+                self.inner.clone(),
+            )))
+            .grpc(
+                MediaServiceServer::new(MediaApi::new(self.inner.clone()))
+                    .max_decoding_message_size(media_max)
+                    .max_encoding_message_size(media_max),
+            );
     }
 
     /// Starts the consumers (contract conversations, system messages,
     /// notifications, the accounts read model), the notification mailer and
     /// the presence upkeep.
-    pub async fn consume(&self, bus: &EventBus) -> Result<Vec<Background>, BusError> {
+    async fn start(&self, bus: &EventBus) -> Result<Vec<Background>, BusError> {
         let mut background = events::consume(bus, &self.inner).await?;
         let presence = self.inner.presence.clone();
         background.push(Background::spawn(move |stop| async move {

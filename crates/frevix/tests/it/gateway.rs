@@ -319,10 +319,9 @@ fn the_gateway_lets_through_exactly_the_public_rpcs() {
             .filter_map(|rule| rule["match"]["path"].as_str().map(str::to_owned))
             .collect();
         open.sort();
-        let mut public: Vec<String> = frevix_identity::PUBLIC_METHODS
+        let mut public: Vec<String> = frevix::registry::SERVICES
             .iter()
-            .chain(frevix_marketplace::PUBLIC_METHODS)
-            .chain(frevix_messaging::PUBLIC_METHODS)
+            .flat_map(|entry| entry.public_methods())
             .map(|m| (*m).to_owned())
             .collect();
         public.sort();

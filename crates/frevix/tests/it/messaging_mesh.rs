@@ -38,10 +38,15 @@ async fn two_replicas_share_messages_and_presence() {
         c.messaging.presence_ttl_secs = 3;
     })
     .await;
+    let media = format!("file://{}", app.config.data_dir.join("media").display());
     let mut replica = app
-        .spawn_messaging_process(
+        .spawn_process(
+            "messaging",
             std::path::Path::new(env!("CARGO_BIN_EXE_frevix")),
-            &[("FREVIX_MESSAGING__PRESENCE_TTL_SECS", "3")],
+            &[
+                ("FREVIX_MESSAGING__PRESENCE_TTL_SECS", "3"),
+                ("FREVIX_MESSAGING__MEDIA__STORE_URL", &media),
+            ],
         )
         .await;
     let mut replica_client = MessagingServiceClient::new(replica.channel.clone());

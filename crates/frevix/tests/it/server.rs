@@ -260,7 +260,9 @@ mod mesh {
         let identity = TestApp::spawn(backend).await;
         let jwks_url = format!("{}/.well-known/jwks.json", identity.url());
         let marketplace = identity
-            .spawn_beside(Shape::Marketplace, |config| config.auth.jwks_url = jwks_url)
+            .spawn_beside(Shape::of::<frevix_marketplace::Marketplace>(), |config| {
+                config.auth.jwks_url = jwks_url
+            })
             .await;
         let user = identity.register().await;
         let mut client = marketplace.marketplace.clone();

@@ -87,7 +87,9 @@ async fn tokens_are_checked_by_another_servers_auth_layer(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let jwks_url = format!("{}/.well-known/jwks.json", app.url());
     let other = app
-        .spawn_beside(Shape::Identity, |config| config.auth.jwks_url = jwks_url)
+        .spawn_beside(Shape::of::<frevix_identity::Identity>(), |config| {
+            config.auth.jwks_url = jwks_url
+        })
         .await;
     let mut remote = other.identity.clone();
     let user = app.register().await;

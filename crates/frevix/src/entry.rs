@@ -1,0 +1,254 @@
+//! One registered service as the binary sees it: the generic
+//! [`Service`] turned into an object the commands loop over, with its
+//! configuration section found in [`FrevixConfig`].
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use frevix_platform::auth::KeySet;
+use frevix_platform::clock::Clock;
+use frevix_platform::config::{ConfigError, DatabaseConfig};
+use frevix_platform::db::connect_and_migrate;
+use frevix_platform::events::{Background, EventBus};
+use frevix_platform::mail::Mailer;
+use frevix_platform::sea_orm::{DatabaseConnection, DbErr};
+use frevix_platform::sea_orm_migration::MigratorTrait;
+use frevix_platform::server::Server;
+use frevix_platform::service::{Context, Routes, Service, ServiceConfig};
+use secrecy::ExposeSecret as _;
+
+use crate::registry::FrevixConfig;
+
+/// Where `S`'s section sits in the configuration (written by the registry).
+pub trait Section<S: Service> {
+    const KEY: &'static str;
+    fn section(&self) -> &S::Config;
+    fn section_mut(&mut self) -> &mut S::Config;
+}
+
+/// What every service of a process shares.
+pub struct Shared {
+    pub bus: EventBus,
+    pub mailer: Arc<Mailer>,
+    pub verification_keys: KeySet,
+    pub clock: Clock,
+}
+
+/// A service started in this process.
+pub struct Launched {
+    /// Its database.
+    pub db: DatabaseConnection,
+    /// Its relay, consumers and background tasks.
+    pub background: Vec<Background>,
+}
+
+/// A registered service, whatever its type.
+#[async_trait]
+pub trait Entry: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// The configuration section it reads (its name).
+    fn section_key(&self) -> &'static str;
+    fn mesh_port(&self) -> u16;
+    fn public_methods(&self) -> &'static [&'static str];
+    fn issues_tokens(&self) -> bool;
+    fn sends_mail(&self) -> bool;
+    fn database<'c>(&self, config: &'c FrevixConfig) -> &'c DatabaseConfig;
+    fn database_mut<'c>(&self, config: &'c mut FrevixConfig) -> &'c mut DatabaseConfig;
+    /// Fills in the section's all-in-one defaults (after its database).
+    fn resolve_all_in_one(&self, config: &mut FrevixConfig);
+    /// Checks its database and its own section.
+    fn validate(&self, config: &FrevixConfig) -> Result<(), ConfigError>;
+    /// The names of its migrations, in order (tests key schema templates on them).
+    fn migration_names(&self) -> Vec<String>;
+    /// Applies its pending migrations to `db`.
+    async fn migrate(&self, db: &DatabaseConnection) -> Result<(), DbErr>;
+    /// Connects to `url` with up to `max_connections` and migrates.
+    async fn connect(&self, url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr>;
+    /// Connects, builds the service, adds its routes to `server`, and
+    /// starts its relay and consumers.
+    async fn launch(
+        &self,
+        config: &FrevixConfig,
+        shared: &Shared,
+        server: &mut Server,
+    ) -> anyhow::Result<Launched>;
+}
+
+/// The [`Entry`] of service `S`.
+pub struct Registered<S>(PhantomData<fn() -> S>);
+
+impl<S> Registered<S> {
+    pub const NEW: Self = Registered(PhantomData);
+}
+
+#[async_trait]
+impl<S: Service> Entry for Registered<S>
+where
+    FrevixConfig: Section<S>,
+{
+    fn name(&self) -> &'static str {
+        S::NAME
+    }
+
+    fn section_key(&self) -> &'static str {
+        <FrevixConfig as Section<S>>::KEY
+    }
+
+    fn mesh_port(&self) -> u16 {
+        S::MESH_PORT
+    }
+
+    fn public_methods(&self) -> &'static [&'static str] {
+        S::PUBLIC_METHODS
+    }
+
+    fn issues_tokens(&self) -> bool {
+        S::ISSUES_TOKENS
+    }
+
+    fn sends_mail(&self) -> bool {
+        S::SENDS_MAIL
+    }
+
+    fn database<'c>(&self, config: &'c FrevixConfig) -> &'c DatabaseConfig {
+        Section::<S>::section(config).database()
+    }
+
+    fn database_mut<'c>(&self, config: &'c mut FrevixConfig) -> &'c mut DatabaseConfig {
+        Section::<S>::section_mut(config).database_mut()
+    }
+
+    fn resolve_all_in_one(&self, config: &mut FrevixConfig) {
+        let data_dir = config.data_dir.clone();
+        let section = Section::<S>::section_mut(config);
+        let database = section.database_mut();
+        if database.url.expose_secret().is_empty() {
+            let path = data_dir.join(format!("{}.db", S::NAME));
+            database.url = frevix_platform::db::sqlite_url(&path).into();
+        }
+        section.resolve_all_in_one(&data_dir);
+    }
+
+    fn validate(&self, config: &FrevixConfig) -> Result<(), ConfigError> {
+        let section = Section::<S>::section(config);
+        section
+            .database()
+            .validate(&format!("{}.database", S::NAME))?;
+        section.validate()
+    }
+
+    fn migration_names(&self) -> Vec<String> {
+        S::Migrator::migrations()
+            .iter()
+            .map(|migration| migration.name().to_owned())
+            .collect()
+    }
+
+    async fn migrate(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        S::Migrator::up(db, None).await
+    }
+
+    async fn connect(&self, url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+        connect_and_migrate::<S::Migrator>(url, max_connections).await
+    }
+
+    async fn launch(
+        &self,
+        config: &FrevixConfig,
+        shared: &Shared,
+        server: &mut Server,
+    ) -> anyhow::Result<Launched> {
+        let name = S::NAME;
+        let database = self.database(config);
+        let db = self
+            .connect(database.url.expose_secret(), database.max_connections)
+            .await
+            .with_context(|| format!("{name} database"))?;
+        let (outbox, relay) = shared
+            .bus
+            .producer(S::NAME, db.clone())
+            .await
+            .with_context(|| format!("{name} events"))?;
+        let mut background = vec![relay.spawn()];
+        let service = S::build(Context {
+            config: Section::<S>::section(config).clone(),
+            db: db.clone(),
+            outbox,
+            bus: shared.bus.clone(),
+            mailer: shared.mailer.clone(),
+            clock: shared.clock.clone(),
+            auth: config.auth.clone(),
+            verification_keys: shared.verification_keys.clone(),
+            data_dir: config.data_dir.clone(),
+            max_message_bytes: server.max_message_bytes(),
+            trust_forwarded_for: config.server.trust_forwarded_for,
+        })
+        .await
+        .map_err(|error| anyhow::anyhow!("{name}: {error}"))?;
+        service.routes(&mut Routes::new(server));
+        background.extend(
+            service
+                .start(&shared.bus)
+                .await
+                .with_context(|| format!("{name} consumers"))?,
+        );
+        Ok(Launched { db, background })
+    }
+}
+
+/// Writes the configuration struct, the section lookups and the
+/// [`SERVICES`](crate::registry::SERVICES) list from the registry's lines.
+macro_rules! registry {
+    ($($name:ident: $service:ty),* $(,)?) => {
+        /// The whole Frevix configuration: shared sections plus one per
+        /// service. Loaded as defaults → `--config` TOML file → `FREVIX_…`
+        /// environment → command-line flags, then validated with the
+        /// failing key named.
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct FrevixConfig {
+            /// Where the all-in-one shape keeps its SQLite files and mail.
+            pub data_dir: std::path::PathBuf,
+            pub log_format: $crate::config::LogFormat,
+            pub server: frevix_platform::config::ServerConfig,
+            pub auth: frevix_platform::config::AuthConfig,
+            pub mail: frevix_platform::config::MailConfig,
+            pub events: frevix_platform::events::EventsConfig,
+            $(pub $name: <$service as frevix_platform::service::Service>::Config,)*
+        }
+
+        impl Default for FrevixConfig {
+            fn default() -> Self {
+                Self {
+                    data_dir: std::path::PathBuf::from("data"),
+                    log_format: $crate::config::LogFormat::Json,
+                    server: Default::default(),
+                    auth: Default::default(),
+                    mail: Default::default(),
+                    events: Default::default(),
+                    $($name: Default::default(),)*
+                }
+            }
+        }
+
+        $(
+            impl $crate::entry::Section<$service> for FrevixConfig {
+                const KEY: &'static str = stringify!($name);
+
+                fn section(&self) -> &<$service as frevix_platform::service::Service>::Config {
+                    &self.$name
+                }
+
+                fn section_mut(&mut self) -> &mut <$service as frevix_platform::service::Service>::Config {
+                    &mut self.$name
+                }
+            }
+        )*
+
+        /// Every service, in the order they start in one process.
+        pub static SERVICES: &[&dyn $crate::entry::Entry] = &[$(&$crate::entry::Registered::<$service>::NEW,)*];
+    };
+}
+pub(crate) use registry;
