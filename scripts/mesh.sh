@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make mesh`: Frevix as the mesh it is in production, on this machine:
 # PostgreSQL and NATS JetStream (the machine's, or private ones started by
-# scripts/test-services.sh), an SMTP sink that prints mail, identity,
-# marketplace and messaging each as its own process with its own database,
+# scripts/test-services.sh), an SMTP sink that prints mail, every service
+# (`frevix services`) as its own process with its own database,
 # and Envoy in front on 127.0.0.1:8080 (admin on 127.0.0.1:9901).
 # Ctrl-C (or TERM) stops everything it started. Logs go to data/mesh/logs/.
 # Env: MESH_DIR        where logs and media go (default data/mesh)
@@ -16,8 +16,15 @@ PREFIX="${MESH_DB_PREFIX:-frevix_}"
 LOGS="$DIR/logs"
 mkdir -p "$LOGS" "$DIR/media"
 
+cargo build -p frevix
+bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/frevix"
+# Every registered service with its port: "identity 50051" …
+mapfile -t services < <("$bin" services)
+
 # The mesh listens on fixed ports; say which one is taken rather than fail later.
-for port in 2525 50051 50052 50055 8080 9901; do
+ports=(2525 8080 9901)
+for line in "${services[@]}"; do ports+=("${line#* }"); done
+for port in "${ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "mesh: 127.0.0.1:$port is in use (another mesh?); stop it first" >&2
     exit 1
@@ -29,16 +36,14 @@ pg="$FREVIX_TEST_DATABASE_URL"
 nats="$FREVIX_TEST_NATS_URL"
 py="$REPO/.venv/bin/python"
 
-for db in identity marketplace messaging; do
+for line in "${services[@]}"; do
+  db="${line% *}"
   if [[ "${MESH_FRESH:-}" == 1 ]]; then
     psql "$pg" -qc "DROP DATABASE IF EXISTS \"$PREFIX$db\" WITH (FORCE)" >/dev/null
   fi
   # Fails harmlessly when it exists.
   psql "$pg" -qc "CREATE DATABASE \"$PREFIX$db\"" >/dev/null 2>&1 || true
 done
-
-cargo build -p frevix
-bin="$(cargo metadata --format-version 1 --no-deps | "$py" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/frevix"
 
 pids=()
 stop() {
@@ -60,23 +65,29 @@ common=(
   FREVIX_SERVER__TRUST_FORWARDED_FOR=true
   FREVIX_LOG_FORMAT=text
 )
-# The master key that seals identity's secrets: made once, kept with the data.
-env "${common[@]}" FREVIX_IDENTITY__DATABASE__URL="${pg%/*}/${PREFIX}identity" \
-  FREVIX_IDENTITY__MASTER_KEY_FILE="$DIR/identity-master.key" \
-  "$bin" serve identity >"$LOGS/identity.log" 2>&1 &
-pids+=($!)
-env "${common[@]}" FREVIX_MARKETPLACE__DATABASE__URL="${pg%/*}/${PREFIX}marketplace" \
-  "$bin" serve marketplace >"$LOGS/marketplace.log" 2>&1 &
-pids+=($!)
-env "${common[@]}" FREVIX_MESSAGING__DATABASE__URL="${pg%/*}/${PREFIX}messaging" \
-  FREVIX_MESSAGING__MEDIA__STORE_URL="file://$DIR/media" \
-  "$bin" serve messaging >"$LOGS/messaging.log" 2>&1 &
-pids+=($!)
+# What one service needs beyond its database: identity's master key (made
+# once, kept with the data) and messaging's media directory.
+extra() {
+  case "$1" in
+    identity) echo "FREVIX_IDENTITY__MASTER_KEY_FILE=$DIR/identity-master.key" ;;
+    messaging) echo "FREVIX_MESSAGING__MEDIA__STORE_URL=file://$DIR/media" ;;
+  esac
+}
+listening=()
+for line in "${services[@]}"; do
+  name="${line% *}" port="${line#* }"
+  upper="${name^^}"
+  # shellcheck disable=SC2046
+  env "${common[@]}" "FREVIX_${upper}__DATABASE__URL=${pg%/*}/${PREFIX}${name}" $(extra "$name") \
+    "$bin" serve "$name" >"$LOGS/$name.log" 2>&1 &
+  pids+=($!)
+  listening+=("$name :$port")
+done
 .venv/bin/envoy -c gateway-envoy/envoy-mesh.yaml --log-level warn >"$LOGS/envoy.log" 2>&1 &
 pids+=($!)
 
 cat <<MSG
-mesh: identity 127.0.0.1:50051, marketplace :50052, messaging :50055, Envoy :8080 (admin :9901)
+mesh: on 127.0.0.1: ${listening[*]}, Envoy :8080 (admin :9901)
 mesh: mail is printed to $LOGS/mail.log; logs are in $LOGS
 mesh: try  .venv/bin/grpcurl -plaintext 127.0.0.1:8080 frevix.marketplace.v1.MarketplaceService/ListCategories
 mesh: Ctrl-C stops it all

@@ -16,7 +16,6 @@ use frevix_platform::events::{
 };
 use frevix_proto::identity::v1::AccountUpdated;
 use frevix_testkit::{TestDatabase, TestStreams};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
 use sea_orm_migration::prelude::*;
 
 const EVENTS: usize = 20_000;
@@ -81,7 +80,7 @@ pub async fn run() {
     // Relay: the same number of events committed first, then drained.
     let (outbox, relay) = bus.producer("bench", db.clone()).await.unwrap();
     for chunk in 0..EVENTS / 500 {
-        let txn = db.begin().await.unwrap();
+        let txn = frevix_platform::db::Txn::begin(&db).await.unwrap();
         for i in 0..500 {
             let event = AccountUpdated {
                 account_id: format!("agg{}", i % 50),
@@ -135,7 +134,7 @@ pub async fn run() {
                 ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
                 for i in 0..steady / 4 {
                     ticker.tick().await;
-                    let txn = db.begin().await.unwrap();
+                    let txn = frevix_platform::db::Txn::begin(&db).await.unwrap();
                     let event = AccountUpdated {
                         account_id: format!("agg{w}-{}", i % 10),
                         display_name: format!("steady-{w}-{i}"),
@@ -147,7 +146,6 @@ pub async fn run() {
                         .unwrap();
                     txn.commit().await.unwrap();
                     committed.insert(id, Instant::now());
-                    outbox.committed();
                 }
                 committed
             })
@@ -190,7 +188,7 @@ struct Clock {
 impl EventHandler for Clock {
     async fn handle(
         &self,
-        _txn: &DatabaseTransaction,
+        _txn: &frevix_platform::db::Txn,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
         self.seen.lock().unwrap().insert(event.id, Instant::now());

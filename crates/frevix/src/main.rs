@@ -72,6 +72,9 @@ enum Command {
         #[arg(value_parser = shape_names(false))]
         service: String,
     },
+    /// List the services this binary runs, one `name mesh-port` per line
+    /// (`make mesh` starts each).
+    Services,
     /// Domain events.
     Events {
         #[command(subcommand)]
@@ -142,6 +145,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     data_dir,
                 },
         } => tail::run(cli.config.as_deref(), service, from_start, data_dir).await,
+        Command::Services => {
+            for entry in registry::SERVICES {
+                println!("{} {}", entry.name(), entry.mesh_port());
+            }
+            Ok(())
+        }
         Command::Migrate { service } => migrate(cli.config.as_deref(), &service).await,
         Command::Serve {
             what,

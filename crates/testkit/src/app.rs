@@ -371,13 +371,12 @@ impl TestApp {
             producers.insert(producer.to_owned(), (outbox, relay.spawn(), db));
         }
         let (outbox, _, db) = &producers[producer];
-        let txn = sea_orm::TransactionTrait::begin(db).await.unwrap();
+        let txn = frevix_platform::db::Txn::begin(db).await.unwrap();
         outbox
             .publish(&txn, "test", aggregate_id, event)
             .await
             .unwrap();
         txn.commit().await.unwrap();
-        outbox.committed();
     }
 
     async fn tail(&self, producer: &str) -> Tail {

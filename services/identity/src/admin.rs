@@ -1,12 +1,13 @@
 //! Operator commands that work on identity's database directly, such as
 //! bootstrapping the first ADMIN (no RPC can grant ADMIN).
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::Roles;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::events::Outbox;
 use frevix_platform::ids::AccountId;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::{DatabaseConnection};
 
 use crate::domain::account::{AccountStatus, DisplayName, Email};
 use crate::domain::password;
@@ -40,7 +41,7 @@ pub async fn create_admin(
         let id = AccountId(existing.id);
         let mut roles = accounts::roles_of(&existing);
         roles.admin = true;
-        let txn = db.begin().await?;
+        let txn = Txn::begin(db).await?;
         accounts::update_profile(&txn, id, &existing.display_name, roles, now).await?;
         accounts::update_account_status(&txn, id, AccountStatus::Active, None, now).await?;
         if let Some(row) = accounts::find_account_by_id(&txn, id).await? {
@@ -58,7 +59,7 @@ pub async fn create_admin(
         .await
         .map_err(|e| IdentityError::Internal(e.to_string()))??;
     let id = AccountId::generate();
-    let txn = db.begin().await?;
+    let txn = Txn::begin(db).await?;
     let row = accounts::insert_account(
         &txn,
         NewAccount {

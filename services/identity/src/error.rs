@@ -88,6 +88,7 @@ impl From<IdempotencyError> for IdentityError {
         match error {
             IdempotencyError::Conflict => IdentityError::IdempotencyKeyReused,
             IdempotencyError::Db(db) => IdentityError::Database(db),
+            IdempotencyError::Stored(problem) => IdentityError::Internal(problem),
         }
     }
 }

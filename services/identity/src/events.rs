@@ -1,10 +1,11 @@
 //! The events identity publishes, written to its outbox in the transaction of
 //! the change they describe.
 
+use frevix_platform::db::Txn;
 use frevix_platform::events::Outbox;
 use frevix_platform::ids::{AccountId, SessionId};
 use frevix_proto::identity::v1 as pb;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::DbErr;
 
 use crate::domain::account::role_to_proto;
 use crate::store::accounts::{AccountRow, roles_of};
@@ -13,7 +14,7 @@ const AGGREGATE: &str = "account";
 
 async fn emit<E: prost::Name>(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     row: &AccountRow,
     event: &E,
 ) -> Result<(), DbErr> {
@@ -33,7 +34,7 @@ fn roles(row: &AccountRow) -> Vec<i32> {
 
 pub async fn user_registered(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     row: &AccountRow,
 ) -> Result<(), DbErr> {
     let event = pb::UserRegistered {
@@ -47,7 +48,7 @@ pub async fn user_registered(
 
 pub async fn email_verified(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     row: &AccountRow,
 ) -> Result<(), DbErr> {
     let event = pb::EmailVerified {
@@ -59,7 +60,7 @@ pub async fn email_verified(
 
 pub async fn account_updated(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     row: &AccountRow,
 ) -> Result<(), DbErr> {
     let event = pb::AccountUpdated {
@@ -72,7 +73,7 @@ pub async fn account_updated(
 
 pub async fn account_suspended(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     row: &AccountRow,
     reason: &str,
 ) -> Result<(), DbErr> {
@@ -85,7 +86,7 @@ pub async fn account_suspended(
 
 pub async fn session_revoked(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     account: AccountId,
     session: SessionId,
     reason: &str,
@@ -103,7 +104,7 @@ pub async fn session_revoked(
 
 pub async fn account_reinstated(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     row: &AccountRow,
 ) -> Result<(), DbErr> {
     let event = pb::AccountReinstated {

@@ -12,6 +12,7 @@
 //! Everything is written in the consumer's transaction; what live streams
 //! should hear is kept until the commit and published then.
 
+use frevix_platform::db::Txn;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -28,7 +29,6 @@ use frevix_proto::marketplace::v1 as marketplace;
 use frevix_proto::messaging::v1 as pb;
 use frevix_proto::payments::v1 as payments;
 use prost::Name;
-use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::Inner;
@@ -133,7 +133,7 @@ fn money(amount: Option<&common::Money>) -> String {
 /// The context of one event being applied.
 struct Apply<'a> {
     inner: &'a Inner,
-    txn: &'a DatabaseTransaction,
+    txn: &'a Txn,
     event: &'a ReceivedEvent,
     effects: Effects,
 }
@@ -648,7 +648,7 @@ impl Apply<'_> {
 impl EventHandler for Reactions {
     async fn handle(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
         let Some(inner) = self.inner.upgrade() else {

@@ -24,7 +24,7 @@ mod writer;
 use std::sync::Arc;
 use std::time::Duration;
 
-use frevix_platform::events::{Background, BusError, EventBus, Outbox};
+use frevix_platform::events::{Background, BusError, EventBus};
 use frevix_platform::rate_limit::KeyedLimiter;
 use frevix_platform::service::{Context, Routes, Service, StartError};
 use frevix_proto::messaging::v1::media_service_server::MediaServiceServer;
@@ -42,7 +42,6 @@ pub const PRODUCER: &str = <Messaging as Service>::NAME;
 
 pub(crate) struct Inner {
     pub db: DatabaseConnection,
-    pub outbox: Outbox,
     pub hub: Arc<hub::Hub>,
     pub presence: Arc<presence::Presence>,
     pub heartbeat: Duration,
@@ -194,7 +193,6 @@ impl Service for Messaging {
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
-                outbox,
                 hub,
                 presence,
                 heartbeat: Duration::from_secs(config.heartbeat_secs),

@@ -11,13 +11,14 @@
 //! Writers take conversations' rows in id order, so two batches never wait on
 //! each other in a cycle.
 
+use frevix_platform::db::Txn;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use frevix_platform::events::Outbox;
 use frevix_proto::messaging::v1 as pb;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::{DatabaseConnection};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
@@ -124,7 +125,7 @@ async fn store_all(
             .entry(message.row.conversation_id)
             .or_default() += 1;
     }
-    let txn = db.begin().await?;
+    let txn = Txn::begin(&db).await?;
     let counts: Vec<(Uuid, i64)> = per_conversation.into_iter().collect();
     let lasts = store::take_seqs(&txn, &counts, now).await?;
     if lasts.len() != counts.len() {

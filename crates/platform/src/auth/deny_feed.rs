@@ -13,7 +13,7 @@ use frevix_proto::identity::v1 as identity;
 use prost::Name as _;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, QueryFilter,
 };
 use sea_orm_migration::prelude::*;
@@ -203,7 +203,7 @@ async fn upsert(
 impl EventHandler for DenyFeed {
     async fn handle(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &crate::db::Txn,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
         let now = Utc::now();

@@ -3,9 +3,19 @@
 //! the same transaction as its writes, a retry with the same key and the same
 //! request gets that response back, and the same key with a different request
 //! is ALREADY_EXISTS. The table lives in each service's own database.
+//!
+//! [`start`] is the whole protocol: the key is claimed by the first
+//! statement of the change's transaction, so of two first calls racing
+//! with one key, one runs the change and the other waits for its commit
+//! and answers what it answered. A change that fails rolls its claim back
+//! with it, and the key can be tried again.
 
+use prost::Message;
 use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::{Alias, OnConflict, Query};
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
+
+use super::Txn;
 use sha2::{Digest, Sha256};
 use tonic::metadata::MetadataMap;
 
@@ -54,8 +64,132 @@ pub enum IdempotencyError {
     /// The key was used before with a different request: ALREADY_EXISTS.
     #[error("the idempotency key was already used with a different request")]
     Conflict,
+    /// The stored response no longer decodes as the RPC's response.
+    #[error("the stored response of the idempotency key is unreadable: {0}")]
+    Stored(String),
     #[error(transparent)]
     Db(#[from] DbErr),
+}
+
+/// How a keyed change begins.
+pub enum Start<R> {
+    /// An earlier identical call's answer: return it, change nothing.
+    Replay(R),
+    /// Make the change in the transaction, then [`Once::finish`] it.
+    Run(Once),
+}
+
+/// A change that runs once per key: its transaction, holding the key's
+/// claim when the call carried one.
+pub struct Once {
+    txn: Txn,
+    claim: Option<(String, String)>,
+}
+
+impl std::ops::Deref for Once {
+    type Target = Txn;
+
+    fn deref(&self) -> &Txn {
+        &self.txn
+    }
+}
+
+impl Once {
+    /// The change's transaction.
+    pub fn txn(&self) -> &Txn {
+        &self.txn
+    }
+
+    /// Records `response` as the key's answer and commits the change.
+    pub async fn finish(self, response: &impl Message) -> Result<(), DbErr> {
+        if let Some((scope, key)) = &self.claim {
+            Entity::update_many()
+                .col_expr(Column::Response, Expr::value(response.encode_to_vec()))
+                .filter(Column::Scope.eq(scope.as_str()))
+                .filter(Column::Key.eq(key.as_str()))
+                .exec(&self.txn)
+                .await?;
+        }
+        self.txn.commit().await
+    }
+}
+
+/// Begins a change keyed by `key` within `scope` (the RPC and the caller):
+/// the earlier answer for the same key and request, or a transaction that
+/// holds the key. The same key with another request is a conflict. Without
+/// a key, just a transaction.
+pub async fn start<R: Message + Default>(
+    db: &DatabaseConnection,
+    scope: &str,
+    key: Option<&IdempotencyKey>,
+    request: &impl Message,
+) -> Result<Start<R>, IdempotencyError> {
+    let Some(key) = key else {
+        return Ok(Start::Run(Once {
+            txn: Txn::begin(db).await?,
+            claim: None,
+        }));
+    };
+    let hash = request_hash(request);
+    // Most retries find the answer without a transaction.
+    if let Prior::Response(bytes) = find_prior(db, scope, key, &hash).await? {
+        return decode(&bytes).map(Start::Replay);
+    }
+    let txn = Txn::begin(db).await?;
+    if claim(&txn, scope, key, &hash).await? {
+        return Ok(Start::Run(Once {
+            txn,
+            claim: Some((scope.to_owned(), key.0.clone())),
+        }));
+    }
+    // Another call holds the key, and it has committed by now: the claim
+    // waited for it.
+    txn.rollback().await?;
+    match find_prior(db, scope, key, &hash).await? {
+        Prior::Response(bytes) => decode(&bytes).map(Start::Replay),
+        Prior::None => Err(IdempotencyError::Db(DbErr::Custom(
+            "the idempotency key was claimed and then vanished".to_owned(),
+        ))),
+    }
+}
+
+fn decode<R: Message + Default>(bytes: &[u8]) -> Result<R, IdempotencyError> {
+    R::decode(bytes).map_err(|error| IdempotencyError::Stored(error.to_string()))
+}
+
+/// Inserts the key with an empty answer unless it is there; whether it was
+/// inserted. On PostgreSQL a row another open transaction inserted makes
+/// this wait for that transaction's end.
+async fn claim(
+    txn: &Txn,
+    scope: &str,
+    key: &IdempotencyKey,
+    request_hash: &str,
+) -> Result<bool, DbErr> {
+    let table = Alias::new("idempotency_keys");
+    let statement = Query::insert()
+        .into_table(table)
+        .columns([
+            Alias::new("scope"),
+            Alias::new("key"),
+            Alias::new("request_hash"),
+            Alias::new("response"),
+            Alias::new("created_at"),
+        ])
+        .values_panic([
+            scope.into(),
+            key.0.clone().into(),
+            request_hash.into(),
+            Vec::<u8>::new().into(),
+            chrono::Utc::now().into(),
+        ])
+        .on_conflict(
+            OnConflict::columns([Alias::new("scope"), Alias::new("key")])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    Ok(txn.execute(&statement).await?.rows_affected() == 1)
 }
 
 /// A stable hash of an encoded request.

@@ -3,6 +3,9 @@
 //! migrations applied at start-up.
 
 pub mod idempotency;
+mod txn;
+
+pub use txn::Txn;
 
 use std::path::Path;
 use std::time::Duration;

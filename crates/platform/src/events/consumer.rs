@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    DbErr, EntityTrait, Statement, TransactionTrait, Value,
+    ActiveValue::Set, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    Statement, Value,
 };
 
 use super::envelope::{ReceivedEvent, consume_span};
 use super::schema::{consumer_offsets, dead_letters};
+use crate::db::Txn;
 use tracing::Instrument as _;
 
 /// A handler's failure: the transaction is rolled back and the event retried.
@@ -38,7 +39,7 @@ impl From<super::EnvelopeError> for HandlerError {
 pub trait EventHandler: Send + Sync + 'static {
     async fn handle(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError>;
 
@@ -165,7 +166,7 @@ pub(crate) async fn apply_batch(
     handler: &dyn EventHandler,
     cursor: Option<Cursor<'_>>,
 ) -> Result<Result<(), usize>, DbErr> {
-    let txn = db.begin().await?;
+    let txn = Txn::begin(db).await?;
     let mut wanted: Vec<uuid::Uuid> = Vec::with_capacity(events.len());
     for event in events {
         if spec.wants(event.event_type()) && !wanted.contains(&event.id) {
@@ -207,7 +208,7 @@ pub(crate) async fn apply_batch(
 /// inbox is read (a lookup by `IN (…)` went through every row of the
 /// consumer when the table's statistics were stale).
 async fn record_new(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     consumer: &str,
     ids: &[uuid::Uuid],
 ) -> Result<HashSet<uuid::Uuid>, DbErr> {
@@ -258,7 +259,7 @@ async fn apply_once(
     handler: &dyn EventHandler,
     cursor: Option<&Cursor<'_>>,
 ) -> Result<Outcome, HandlerError> {
-    let txn = db.begin().await?;
+    let txn = Txn::begin(db).await?;
     let seen = spec.inbox && record_new(&txn, &spec.name, &[event.id]).await?.is_empty();
     if !seen {
         handler.handle(&txn, event).await?;
@@ -286,7 +287,7 @@ pub(crate) async fn store_dead_letter(
     envelope: Vec<u8>,
     cursor: Option<Cursor<'_>>,
 ) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = Txn::begin(db).await?;
     dead_letters::Entity::insert(dead_letters::ActiveModel {
         consumer: Set(spec.name.clone()),
         event_id: Set(event.id),

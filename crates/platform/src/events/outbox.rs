@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::schema::outbox;
+use crate::db::Txn;
 use super::{Background, EventBus, envelope, stopped};
 
 /// Writes events into a service's outbox.
@@ -46,16 +47,17 @@ impl Outbox {
         self.producer
     }
 
-    /// Records `event` about `aggregate_type`/`aggregate_id`; run it in the
-    /// transaction of the state change, then call [`Outbox::committed`].
+    /// Records `event` about `aggregate_type`/`aggregate_id` in the
+    /// transaction of the state change; the relay wakes when it commits.
     pub async fn publish<E: Name>(
         &self,
-        db: &impl ConnectionTrait,
+        db: &Txn,
         aggregate_type: &str,
         aggregate_id: &str,
         event: &E,
     ) -> Result<Uuid, DbErr> {
         let id = Uuid::now_v7();
+        db.wake_on_commit(&self.wake);
         self.row(id, aggregate_type, aggregate_id, event, Utc::now())
             .insert(db)
             .await?;
@@ -89,13 +91,14 @@ impl Outbox {
     /// its aggregate id.
     pub async fn publish_many<E: Name>(
         &self,
-        db: &impl ConnectionTrait,
+        db: &Txn,
         aggregate_type: &str,
         events: &[(String, E)],
     ) -> Result<Vec<Uuid>, DbErr> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        db.wake_on_commit(&self.wake);
         let now = Utc::now();
         let ids: Vec<Uuid> = events.iter().map(|_| Uuid::now_v7()).collect();
         if db.get_database_backend() != DatabaseBackend::Postgres {
@@ -137,10 +140,6 @@ impl Outbox {
         Ok(ids)
     }
 
-    /// Wakes the relay after a commit, so events leave at once.
-    pub fn committed(&self) {
-        self.wake.notify_one();
-    }
 }
 
 /// Marks exactly the rows just published (never a range: a row with a

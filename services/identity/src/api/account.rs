@@ -1,5 +1,6 @@
 //! GetMe, UpdateAccount.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::mask::update_paths;
@@ -12,7 +13,6 @@ use crate::domain::account::{DisplayName, parse_chosen_roles};
 use crate::error::{IdentityError, Result};
 use crate::events;
 use crate::store::accounts::{self, roles_of};
-use sea_orm::TransactionTrait;
 
 pub async fn get_me(
     inner: &Inner,
@@ -74,14 +74,13 @@ pub async fn update_account(
         }
     }
     violations.finish(())?;
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     accounts::update_profile(&txn, principal.account_id, &display_name, roles, Utc::now()).await?;
     let row = accounts::find_account_by_id(&txn, principal.account_id)
         .await?
         .ok_or(IdentityError::NotFound("account"))?;
     events::account_updated(&inner.outbox, &txn, &row).await?;
     txn.commit().await?;
-    inner.outbox.committed();
     Ok(pb::UpdateAccountResponse {
         account: Some(convert::account(&row)),
     })

@@ -1,12 +1,12 @@
 //! ADMIN RPCs: ListAccounts, SuspendAccount, ReinstateAccount.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::Principal;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::identity::v1 as pb;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -103,7 +103,7 @@ pub async fn suspend_account(
     }
     if status_of(&account) != AccountStatus::Suspended {
         let now = Utc::now();
-        let txn = inner.db.begin().await?;
+        let txn = Txn::begin(&inner.db).await?;
         accounts::update_account_status(
             &txn,
             id,
@@ -119,7 +119,6 @@ pub async fn suspend_account(
             events::account_suspended(&inner.outbox, &txn, &row, reason).await?;
         }
         txn.commit().await?;
-        inner.outbox.committed();
         tracing::info!(account_id = %id, admin_id = %admin.account_id, revoked, "account suspended");
     }
     let row = accounts::find_account_by_id(&inner.db, id)
@@ -149,14 +148,13 @@ pub async fn reinstate_account(
     } else {
         AccountStatus::PendingVerification
     };
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     accounts::update_account_status(&txn, id, status, None, Utc::now()).await?;
     let row = accounts::find_account_by_id(&txn, id)
         .await?
         .ok_or(IdentityError::NotFound("account"))?;
     events::account_reinstated(&inner.outbox, &txn, &row).await?;
     txn.commit().await?;
-    inner.outbox.committed();
     tracing::info!(account_id = %id, admin_id = %admin.account_id, "account reinstated");
     Ok(pb::ReinstateAccountResponse {
         account: Some(convert::account(&row)),

@@ -1,11 +1,11 @@
 //! Login, Refresh, Logout.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::{AccountId, SessionId};
 use frevix_platform::server::{client_address, user_agent};
 use frevix_proto::identity::v1 as pb;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 
 use super::convert;
@@ -101,7 +101,7 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
 
     // A first sign-in ever is no news; a new device on a used account is.
     let alert = !known_device && sessions::has_any_session(&inner.db, id).await?;
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     login_attempts::forget_successful_attempt(&txn, id, &address, !known_device).await?;
     let tokens = inner
         .open_session(
@@ -137,7 +137,7 @@ pub async fn refresh(inner: &Inner, req: pb::RefreshRequest) -> Result<pb::Refre
     }
     let hash = tokens::hash_refresh_token(&req.refresh_token);
     let now = Utc::now();
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     let Some(token) = sessions::find_refresh_token(&txn, &hash).await? else {
         return Err(IdentityError::RefreshTokenInvalid);
     };
@@ -157,7 +157,6 @@ pub async fn refresh(inner: &Inner, req: pb::RefreshRequest) -> Result<pb::Refre
             tracing::warn!(account_id = %account_id, session_id = %session_id, "refresh token reuse; session revoked");
         }
         txn.commit().await?;
-        inner.outbox.committed();
         return Err(IdentityError::RefreshTokenReused);
     }
     if !sessions::is_live(&session, now) {
@@ -189,7 +188,7 @@ pub async fn logout(
     request: Request<pb::LogoutRequest>,
 ) -> Result<pb::LogoutResponse> {
     let (principal, _) = inner.live_caller(&request).await?;
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     inner
         .end_session(
             &txn,
@@ -200,7 +199,6 @@ pub async fn logout(
         )
         .await?;
     txn.commit().await?;
-    inner.outbox.committed();
     tracing::info!(account_id = %principal.account_id, session_id = %principal.session_id, "logged out");
     Ok(pb::LogoutResponse {})
 }

@@ -1,11 +1,11 @@
 //! RequestPasswordReset, ResetPassword, ChangePassword.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
 use frevix_platform::server::client_address;
 use frevix_proto::identity::v1 as pb;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 
 use super::security::{Kind, origin};
@@ -67,7 +67,7 @@ pub async fn reset_password(
     let hash = inner.hash_password(req.new_password).await?;
     let now = Utc::now();
     let id = AccountId(account.id);
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     if !code_store::consume_code(&txn, code_id, now).await? {
         return Err(IdentityError::CodeInvalid);
     }
@@ -86,7 +86,6 @@ pub async fn reset_password(
         .record(&txn, id, Kind::PasswordReset, &from, false, "")
         .await?;
     txn.commit().await?;
-    inner.outbox.committed();
     inner.alert(&account, "Your password was reset", &from);
     tracing::info!(account_id = %id, revoked, "password reset");
     Ok(pb::ResetPasswordResponse {})
@@ -125,7 +124,7 @@ pub async fn change_password(
     }
     let hash = inner.hash_password(req.new_password).await?;
     let now = Utc::now();
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     accounts::update_password_hash(&txn, principal.account_id, hash, now).await?;
     let revoked = inner
         .end_all_sessions(
@@ -147,7 +146,6 @@ pub async fn change_password(
         )
         .await?;
     txn.commit().await?;
-    inner.outbox.committed();
     inner.alert(&account, "Your password was changed", &from);
     tracing::info!(account_id = %principal.account_id, revoked, "password changed");
     Ok(pb::ChangePasswordResponse {})

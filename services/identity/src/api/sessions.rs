@@ -1,11 +1,11 @@
 //! ListSessions, RevokeSession.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::SessionId;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::identity::v1 as pb;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -57,7 +57,7 @@ pub async fn revoke_session(
     let id = violations
         .finish(id)?
         .ok_or(IdentityError::NotFound("session"))?;
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     if !inner
         .end_session(
             &txn,
@@ -71,6 +71,5 @@ pub async fn revoke_session(
         return Err(IdentityError::NotFound("session"));
     }
     txn.commit().await?;
-    inner.outbox.committed();
     Ok(pb::RevokeSessionResponse {})
 }

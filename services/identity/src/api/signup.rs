@@ -1,5 +1,6 @@
 //! SignUp, VerifyEmail, ResendVerification.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
 use frevix_platform::db::is_unique_violation;
@@ -8,7 +9,6 @@ use frevix_platform::ids::AccountId;
 use frevix_platform::server::client_address;
 use frevix_proto::identity::v1 as pb;
 use prost::Message as _;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 
 use super::convert;
@@ -58,7 +58,7 @@ pub async fn sign_up(
     let password_hash = inner.hash_password(req.password.clone()).await?;
     let now = Utc::now();
     let result: Result<pb::SignUpResponse> = async {
-        let txn = inner.db.begin().await?;
+        let txn = Txn::begin(&inner.db).await?;
         let row = accounts::insert_account(
             &txn,
             NewAccount {
@@ -83,7 +83,6 @@ pub async fn sign_up(
             idempotency::record(&txn, SIGN_UP_SCOPE, key, &request_hash, &response).await?;
         }
         txn.commit().await?;
-        inner.outbox.committed();
         tracing::info!(account_id = %row.id, "account signed up");
         Ok(response)
     }
@@ -141,7 +140,7 @@ pub async fn verify_email(
         .check_code(&account, Purpose::VerifyEmail, &req.code)
         .await?;
     let now = Utc::now();
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     if !crate::store::codes::consume_code(&txn, code_id, now).await? {
         return Err(IdentityError::CodeInvalid);
     }
@@ -152,7 +151,6 @@ pub async fn verify_email(
         .ok_or(IdentityError::NotFound("account"))?;
     events::email_verified(&inner.outbox, &txn, &row).await?;
     txn.commit().await?;
-    inner.outbox.committed();
     tracing::info!(account_id = %row.id, "email verified");
     Ok(pb::VerifyEmailResponse {
         account: Some(convert::account(&row)),

@@ -1,6 +1,7 @@
 //! What several handlers need: the live caller, password hashing off the
 //! runtime, rate-limit checks, issuing tokens, mailing codes.
 
+use frevix_platform::db::Txn;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Duration, Utc};
@@ -25,7 +26,6 @@ use crate::store::accounts::{
 };
 use crate::store::{codes as code_store, sessions};
 use frevix_platform::error::FieldViolations;
-use sea_orm::TransactionTrait;
 
 /// A hash to verify against when the email is unknown, so a login for an
 /// unknown email costs as much as one for a known email.
@@ -78,7 +78,7 @@ impl Inner {
     /// false if there was no such live session.
     pub async fn end_session(
         &self,
-        txn: &impl ConnectionTrait,
+        txn: &Txn,
         account: AccountId,
         session: SessionId,
         reason: &str,
@@ -96,7 +96,7 @@ impl Inner {
     /// Ends every live session of `account` but `keep`, like [`Self::end_session`].
     pub async fn end_all_sessions(
         &self,
-        txn: &impl ConnectionTrait,
+        txn: &Txn,
         account: AccountId,
         keep: Option<SessionId>,
         reason: &str,
@@ -326,7 +326,7 @@ impl Inner {
         if let Some(account) = find_account_by_email(&self.db, email.as_str()).await?
             && eligible(&account)
         {
-            let txn = self.db.begin().await?;
+            let txn = Txn::begin(&self.db).await?;
             self.send_code(&txn, &account, purpose, Utc::now()).await?;
             txn.commit().await?;
         }

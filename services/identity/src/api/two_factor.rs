@@ -2,11 +2,12 @@
 //! sensitive actions, recovery codes, turning it off, and Reauthenticate
 //! (the step-up that ADMIN actions and payout accounts need).
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
 use frevix_proto::identity::v1 as pb;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait};
 use tonic::Request;
 
 use super::security::{Kind, origin};
@@ -153,7 +154,7 @@ pub async fn confirm(
     let step = rules::matching_step(&secret, code, now_secs)
         .and_then(|step| i64::try_from(step).ok())
         .ok_or(IdentityError::SecondFactorInvalid)?;
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     if !two_factor::use_step(&txn, id, step).await? || !two_factor::confirm(&txn, id, now).await? {
         return Err(IdentityError::SecondFactorInvalid);
     }
@@ -197,7 +198,7 @@ pub async fn disable(
         .check_second_factor(&account, &req.code, &from, "turning two-factor off")
         .await?;
     let id = principal.account_id;
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     two_factor::remove(&txn, id).await?;
     inner
         .record(&txn, id, Kind::TwoFactorDisabled, &from, false, "")
@@ -226,7 +227,7 @@ pub async fn regenerate(
         .check_second_factor(&account, &code, &from, "new recovery codes")
         .await?;
     let id = principal.account_id;
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     let codes = new_recovery_codes(inner, &txn, id).await?;
     inner
         .record(&txn, id, Kind::RecoveryCodesRegenerated, &from, false, "")

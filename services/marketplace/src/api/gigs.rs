@@ -1,5 +1,6 @@
 //! Gigs: create, update, read, list, and the status actions.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::deny_feed::is_account_suspended;
 use frevix_platform::auth::{Principal, Role, principal};
@@ -10,7 +11,6 @@ use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
 use prost::Message as _;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -77,7 +77,7 @@ pub async fn create_gig(
     let now = Utc::now();
     profiles::ensure_freelancer(&inner.db, seller, "", now).await?;
     let name = seller_name(inner, seller).await?;
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     let row = gigs::insert_gig(&txn, Uuid::now_v7(), seller, &content, now).await?;
     let response = pb::CreateGigResponse {
         gig: Some(convert::gig(&row, &name)),
@@ -143,7 +143,7 @@ pub async fn update_gig(
     check_category(inner, &content).await?;
     let now = Utc::now();
     let name = seller_name(inner, row.seller_id).await?;
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     gigs::update_content(&txn, id, &content, now).await?;
     let row = gigs::find_gig(&txn, id)
         .await?
@@ -159,7 +159,6 @@ pub async fn update_gig(
         .await?;
     }
     txn.commit().await?;
-    inner.outbox.committed();
     Ok(pb::UpdateGigResponse {
         gig: Some(convert::gig(&row, &name)),
     })
@@ -230,7 +229,7 @@ pub async fn change_status<T>(
         return Ok(convert::gig(&row, &name));
     };
     let now = Utc::now();
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     if !gigs::update_status(&txn, id, from, to, now).await? {
         return Err(MarketplaceError::Precondition {
             reason: "GIG_CHANGED",
@@ -243,7 +242,6 @@ pub async fn change_status<T>(
         .ok_or(MarketplaceError::NotFound("gig"))?;
     gig_event(&inner.outbox, &txn, &row, &name, event).await?;
     txn.commit().await?;
-    inner.outbox.committed();
     tracing::info!(gig_id = %id, status = to.as_str(), "gig status changed");
     Ok(convert::gig(&row, &name))
 }

@@ -1,5 +1,6 @@
 //! Jobs: post, read, list, close.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::{Principal, Role, principal};
 use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
@@ -8,7 +9,6 @@ use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
 use prost::Message as _;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -93,7 +93,7 @@ pub async fn post_job(
     }
     let now = Utc::now();
     profiles::ensure_client(&inner.db, caller.account_id.0, "", now).await?;
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     let row = jobs::insert_job(&txn, Uuid::now_v7(), caller.account_id.0, &content, now).await?;
     publish::job_posted(&inner.outbox, &txn, &row).await?;
     let response = pb::PostJobResponse {
@@ -103,7 +103,6 @@ pub async fn post_job(
         idempotency::record(&txn, &scope, key, &request_hash, &response).await?;
     }
     txn.commit().await?;
-    inner.outbox.committed();
     tracing::info!(job_id = %row.id, client_id = %caller.account_id, "job posted");
     Ok(response)
 }
@@ -233,14 +232,13 @@ pub async fn update_job(
     let content = violations
         .finish(content)?
         .ok_or(MarketplaceError::NotFound("job"))?;
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     jobs::update_job_content(&txn, id, &content, Utc::now()).await?;
     let job = jobs::find_job(&txn, id)
         .await?
         .ok_or(MarketplaceError::NotFound("job"))?;
     publish::job_updated(&inner.outbox, &txn, &job).await?;
     txn.commit().await?;
-    inner.outbox.committed();
     Ok(pb::UpdateJobResponse {
         job: Some(convert::job(&job)),
     })
@@ -263,7 +261,7 @@ pub async fn close_job(
         JobStatus::Open => {}
     }
     let now = Utc::now();
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     if !jobs::update_job_status(&txn, id, JobStatus::Open, JobStatus::Closed, now).await? {
         return Err(job_not_open());
     }
@@ -272,7 +270,6 @@ pub async fn close_job(
         .ok_or(MarketplaceError::NotFound("job"))?;
     publish::job_closed(&inner.outbox, &txn, &job, pb::JobStatus::Closed).await?;
     txn.commit().await?;
-    inner.outbox.committed();
     Ok(pb::CloseJobResponse {
         job: Some(convert::job(&job)),
     })

@@ -1,5 +1,6 @@
 //! Get and update freelancer and client profiles.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::Role;
 use frevix_platform::auth::deny_feed::is_account_suspended;
@@ -7,7 +8,6 @@ use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
 use frevix_platform::mask::update_paths;
 use frevix_proto::marketplace::v1 as pb;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -74,7 +74,7 @@ pub async fn update_freelancer(
         .finish(fields)?
         .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
     // The profile and its event commit together.
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     profiles::update_freelancer(&txn, id, &fields, now).await?;
     let row = profiles::find_freelancer(&txn, id)
         .await?
@@ -92,7 +92,6 @@ pub async fn update_freelancer(
         )
         .await?;
     txn.commit().await?;
-    inner.outbox.committed();
     Ok(pb::UpdateFreelancerProfileResponse {
         profile: Some(profile),
     })

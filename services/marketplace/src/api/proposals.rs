@@ -1,6 +1,7 @@
 //! Proposals: submit, edit, withdraw, read, list, and the client's
 //! shortlist, decline and accept.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::{Principal, Role, principal};
 use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
@@ -11,7 +12,6 @@ use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
 use prost::Message as _;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -106,7 +106,7 @@ pub async fn submit(
     let now = Utc::now();
     profiles::ensure_freelancer(&inner.db, caller.account_id.0, "", now).await?;
     let inserted: Result<ProposalRow> = async {
-        let txn = inner.db.begin().await?;
+        let txn = Txn::begin(&inner.db).await?;
         let row = jobs::insert_proposal(
             &txn,
             Uuid::now_v7(),
@@ -130,7 +130,6 @@ pub async fn submit(
         }
         other => other?,
     };
-    inner.outbox.committed();
     Ok(pb::SubmitProposalResponse {
         proposal: Some(answer(inner, &row).await?),
     })
@@ -214,7 +213,7 @@ async fn apply(
         return Ok(row.clone());
     }
     let now = Utc::now();
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     if !jobs::update_proposal_status(&txn, row.id, from, to, now).await? {
         return Err(MarketplaceError::Precondition {
             reason: "PROPOSAL_CHANGED",
@@ -245,7 +244,6 @@ async fn apply(
         ProposalAction::Shortlist | ProposalAction::Decline => {}
     }
     txn.commit().await?;
-    inner.outbox.committed();
     Ok(updated)
 }
 

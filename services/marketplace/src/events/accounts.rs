@@ -1,10 +1,10 @@
 //! Profiles follow accounts: a FREELANCER account gets a freelancer profile,
 //! a CLIENT account a client profile, and display names stay current.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::events::{EventHandler, HandlerError, ReceivedEvent};
 use frevix_proto::identity::v1 as identity;
-use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::store::profiles;
@@ -15,7 +15,7 @@ pub struct Accounts;
 impl EventHandler for Accounts {
     async fn handle(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
         let (account_id, display_name, roles) = if event.is::<identity::UserRegistered>() {

@@ -1,8 +1,9 @@
 //! The gig events marketplace writes to its outbox with each change.
 
+use frevix_platform::db::Txn;
 use frevix_platform::events::Outbox;
 use frevix_proto::marketplace::v1 as pb;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::DbErr;
 
 use crate::convert;
 use crate::domain::gig::GigEvent;
@@ -11,7 +12,7 @@ use crate::store::jobs::{JobRow, ProposalRow};
 
 pub async fn gig_event(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     row: &GigRow,
     seller_display_name: &str,
     event: GigEvent,
@@ -43,7 +44,7 @@ pub async fn gig_event(
 
 pub async fn job_posted(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     row: &JobRow,
 ) -> Result<(), DbErr> {
     let event = pb::JobPosted {
@@ -57,7 +58,7 @@ pub async fn job_posted(
 
 pub async fn job_closed(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     row: &JobRow,
     status: pb::JobStatus,
 ) -> Result<(), DbErr> {
@@ -74,7 +75,7 @@ pub async fn job_closed(
 
 pub async fn proposal_submitted(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     job: &JobRow,
     row: &ProposalRow,
 ) -> Result<(), DbErr> {
@@ -93,7 +94,7 @@ pub async fn proposal_submitted(
 
 pub async fn proposal_withdrawn(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     job: &JobRow,
     row: &ProposalRow,
 ) -> Result<(), DbErr> {
@@ -111,7 +112,7 @@ pub async fn proposal_withdrawn(
 
 pub async fn proposal_accepted(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     job: &JobRow,
     row: &ProposalRow,
     contract_id: uuid::Uuid,
@@ -135,7 +136,7 @@ pub async fn proposal_accepted(
 
 pub async fn job_updated(
     outbox: &Outbox,
-    db: &impl ConnectionTrait,
+    db: &Txn,
     row: &JobRow,
 ) -> Result<(), DbErr> {
     let event = pb::JobUpdated {

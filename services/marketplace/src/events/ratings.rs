@@ -1,8 +1,8 @@
 //! Ratings and completed-contract counts from contracts' events.
 
+use frevix_platform::db::Txn;
 use frevix_platform::events::{EventHandler, HandlerError, ReceivedEvent};
 use frevix_proto::contracts::v1 as contracts;
-use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::store::{gigs, profiles};
@@ -17,7 +17,7 @@ fn id(text: &str) -> Result<Uuid, HandlerError> {
 impl EventHandler for Ratings {
     async fn handle(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
         if event.is::<contracts::ContractCompleted>() {

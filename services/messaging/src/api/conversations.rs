@@ -1,11 +1,11 @@
 //! OpenDirectConversation, ListConversations, GetConversation.
 
+use frevix_platform::db::Txn;
 use chrono::{DateTime, Utc};
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::messaging::v1 as pb;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -69,7 +69,7 @@ pub async fn open_direct(
                 members: &members,
                 admins: &[],
             };
-            let txn = inner.db.begin().await?;
+            let txn = Txn::begin(&inner.db).await?;
             match store::insert_conversation(&txn, new, Utc::now()).await {
                 Ok(row) => {
                     txn.commit().await?;

@@ -4,10 +4,10 @@
 //! the earlier texts, for everyone, while the sequence stays so no client
 //! sees a gap. Members' feeds hear of each change.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::error::FieldViolations;
 use frevix_proto::messaging::v1 as pb;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -118,7 +118,7 @@ pub async fn edit(
             message: Some(convert::message(&row)),
         });
     }
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     store::insert_edit(&txn, row.id, row.text.clone(), now).await?;
     let changed_seq = store::next_change_seq(&txn, conversation).await?;
     let updated = store::update_message(
@@ -159,7 +159,7 @@ pub async fn delete(
         }
         other => other?,
     };
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     store::delete_edits(&txn, row.id).await?;
     // Its files leave the conversation with it, unless another message there
     // still carries them (their uploader keeps them either way).

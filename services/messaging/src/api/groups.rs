@@ -3,10 +3,10 @@
 //! left without an admin (the longest-standing member takes over). Nobody
 //! is added by someone they blocked. Every member's feed hears of changes.
 
+use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::error::FieldViolations;
 use frevix_proto::messaging::v1 as pb;
-use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -154,7 +154,7 @@ pub async fn create(
         .map_err(MessagingError::RateLimited)?;
     let mut members = vec![me];
     members.extend(&others);
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     let row = store::insert_conversation(
         &txn,
         NewConversation {
@@ -199,7 +199,7 @@ pub async fn add(
     }
     check_may_add(inner, me, &new).await?;
     if !new.is_empty() {
-        let txn = inner.db.begin().await?;
+        let txn = Txn::begin(&inner.db).await?;
         let now = Utc::now();
         for account in &new {
             store::add_member(&txn, conversation, *account, false, row.last_seq, now).await?;
@@ -244,7 +244,7 @@ pub async fn remove(
             "that account is not a member of the group",
         ));
     };
-    let txn = inner.db.begin().await?;
+    let txn = Txn::begin(&inner.db).await?;
     store::remove_member(&txn, conversation, account).await?;
     let admins_left = members.iter().any(|m| m.admin && m.account_id != account);
     if target.admin && !admins_left {

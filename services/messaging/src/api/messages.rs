@@ -144,7 +144,6 @@ pub(crate) async fn send_as(
         }
         Err(error) => return Err(error),
     };
-    inner.outbox.committed();
     let message = convert::message(&row);
     inner
         .hub

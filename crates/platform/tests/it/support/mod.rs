@@ -11,10 +11,7 @@ use std::time::{Duration, Instant};
 
 use frevix_platform::events::{EventHandler, HandlerError, Outbox, ReceivedEvent};
 use frevix_proto::identity::v1::AccountUpdated;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
-    TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use sea_orm_migration::prelude::*;
 
 /// Outbox, inbox and an `applied` table for the recording handler.
@@ -86,7 +83,7 @@ pub async fn write_events(
     values: &[String],
 ) {
     for value in values {
-        let txn = db.begin().await.unwrap();
+        let txn = frevix_platform::db::Txn::begin(&db).await.unwrap();
         let event = AccountUpdated {
             account_id: aggregate.to_owned(),
             display_name: value.clone(),
@@ -97,7 +94,6 @@ pub async fn write_events(
             .await
             .unwrap();
         txn.commit().await.unwrap();
-        outbox.committed();
     }
 }
 
@@ -116,7 +112,7 @@ pub struct Recorder {
 impl EventHandler for Recorder {
     async fn handle(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &frevix_platform::db::Txn,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
         let payload: AccountUpdated = event.decode()?;
