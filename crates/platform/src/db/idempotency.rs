@@ -4,7 +4,7 @@
 //! request gets that response back, and the same key with a different request
 //! is ALREADY_EXISTS. The table lives in each service's own database.
 //!
-//! [`start`] is the whole protocol: the key is claimed by the first
+//! [`Keyed`] is the whole protocol: the key is claimed by the first
 //! statement of the change's transaction, so of two first calls racing
 //! with one key, one runs the change and the other waits for its commit
 //! and answers what it answered. A change that fails rolls its claim back
@@ -94,6 +94,35 @@ impl std::ops::Deref for Once {
     }
 }
 
+#[async_trait::async_trait]
+impl ConnectionTrait for Once {
+    fn get_database_backend(&self) -> sea_orm::DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: sea_orm::Statement) -> Result<sea_orm::ExecResult, DbErr> {
+        self.txn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+        self.txn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        self.txn.query_all_raw(stmt).await
+    }
+}
+
 impl Once {
     /// The change's transaction.
     pub fn txn(&self) -> &Txn {
@@ -114,42 +143,66 @@ impl Once {
     }
 }
 
-/// Begins a change keyed by `key` within `scope` (the RPC and the caller):
-/// the earlier answer for the same key and request, or a transaction that
-/// holds the key. The same key with another request is a conflict. Without
-/// a key, just a transaction.
-pub async fn start<R: Message + Default>(
-    db: &DatabaseConnection,
-    scope: &str,
-    key: Option<&IdempotencyKey>,
-    request: &impl Message,
-) -> Result<Start<R>, IdempotencyError> {
-    let Some(key) = key else {
-        return Ok(Start::Run(Once {
-            txn: Txn::begin(db).await?,
-            claim: None,
-        }));
-    };
-    let hash = request_hash(request);
-    // Most retries find the answer without a transaction.
-    if let Prior::Response(bytes) = find_prior(db, scope, key, &hash).await? {
-        return decode(&bytes).map(Start::Replay);
+/// A call that may carry an idempotency key, within `scope` (the RPC and
+/// the caller).
+pub struct Keyed {
+    scope: String,
+    key: Option<IdempotencyKey>,
+    request_hash: String,
+}
+
+impl Keyed {
+    pub fn new(scope: impl Into<String>, key: Option<IdempotencyKey>, request: &impl Message) -> Self {
+        Self {
+            scope: scope.into(),
+            key,
+            request_hash: request_hash(request),
+        }
     }
-    let txn = Txn::begin(db).await?;
-    if claim(&txn, scope, key, &hash).await? {
-        return Ok(Start::Run(Once {
-            txn,
-            claim: Some((scope.to_owned(), key.0.clone())),
-        }));
+
+    /// The answer of an earlier identical call with the key, if there was
+    /// one; the key used with another request is a conflict. Ask before
+    /// the checks a retry might no longer pass (the first call changed
+    /// what they look at).
+    pub async fn replay<R: Message + Default>(
+        &self,
+        db: &DatabaseConnection,
+    ) -> Result<Option<R>, IdempotencyError> {
+        let Some(key) = &self.key else {
+            return Ok(None);
+        };
+        match find_prior(db, &self.scope, key, &self.request_hash).await? {
+            Prior::Response(bytes) => decode(&bytes).map(Some),
+            Prior::None => Ok(None),
+        }
     }
-    // Another call holds the key, and it has committed by now: the claim
-    // waited for it.
-    txn.rollback().await?;
-    match find_prior(db, scope, key, &hash).await? {
-        Prior::Response(bytes) => decode(&bytes).map(Start::Replay),
-        Prior::None => Err(IdempotencyError::Db(DbErr::Custom(
-            "the idempotency key was claimed and then vanished".to_owned(),
-        ))),
+
+    /// Begins the change: a transaction whose first statement claims the
+    /// key, or the answer of a racing call that claimed it first (the claim
+    /// waits for that call's commit). Without a key, just a transaction.
+    /// Everything the change reads or writes from here on goes through the
+    /// transaction: on SQLite it holds the only connection.
+    pub async fn begin<R: Message + Default>(
+        &self,
+        db: &DatabaseConnection,
+    ) -> Result<Start<R>, IdempotencyError> {
+        let txn = Txn::begin(db).await?;
+        let Some(key) = &self.key else {
+            return Ok(Start::Run(Once { txn, claim: None }));
+        };
+        if claim(&txn, &self.scope, key, &self.request_hash).await? {
+            return Ok(Start::Run(Once {
+                txn,
+                claim: Some((self.scope.clone(), key.0.clone())),
+            }));
+        }
+        txn.rollback().await?;
+        match self.replay(db).await? {
+            Some(answer) => Ok(Start::Replay(answer)),
+            None => Err(IdempotencyError::Db(DbErr::Custom(
+                "the idempotency key was claimed and then vanished".to_owned(),
+            ))),
+        }
     }
 }
 

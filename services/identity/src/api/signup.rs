@@ -2,13 +2,12 @@
 
 use frevix_platform::db::Txn;
 use chrono::Utc;
-use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
+use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
 use frevix_platform::server::client_address;
 use frevix_proto::identity::v1 as pb;
-use prost::Message as _;
 use tonic::Request;
 
 use super::convert;
@@ -40,12 +39,9 @@ pub async fn sign_up(
     };
     violations.finish(())?;
 
-    let request_hash = idempotency::request_hash(&req);
-    if let Some(key) = &key
-        && let Prior::Response(bytes) =
-            idempotency::find_prior(&inner.db, SIGN_UP_SCOPE, key, &request_hash).await?
-    {
-        return decode_stored(&bytes);
+    let keyed = Keyed::new(SIGN_UP_SCOPE, key, &req);
+    if let Some(answer) = keyed.replay(&inner.db).await? {
+        return Ok(answer);
     }
     within(&inner.limits.sign_up_per_address, &address)?;
     if accounts::find_account_by_email(&inner.db, email.as_str())
@@ -57,10 +53,13 @@ pub async fn sign_up(
 
     let password_hash = inner.hash_password(req.password.clone()).await?;
     let now = Utc::now();
-    let result: Result<pb::SignUpResponse> = async {
-        let txn = Txn::begin(&inner.db).await?;
+    let once = match keyed.begin(&inner.db).await? {
+        Start::Replay(answer) => return Ok(answer),
+        Start::Run(once) => once,
+    };
+    let result: Result<pb::SignUpResponse> = async move {
         let row = accounts::insert_account(
-            &txn,
+            &once,
             NewAccount {
                 id: AccountId::generate(),
                 email: email.as_str(),
@@ -72,40 +71,23 @@ pub async fn sign_up(
             },
         )
         .await?;
-        inner
-            .send_code(&txn, &row, Purpose::VerifyEmail, now)
-            .await?;
-        events::user_registered(&inner.outbox, &txn, &row).await?;
+        inner.send_code(&once, &row, Purpose::VerifyEmail, now).await?;
+        events::user_registered(&inner.outbox, &once, &row).await?;
         let response = pb::SignUpResponse {
             account: Some(convert::account(&row)),
         };
-        if let Some(key) = &key {
-            idempotency::record(&txn, SIGN_UP_SCOPE, key, &request_hash, &response).await?;
-        }
-        txn.commit().await?;
+        once.finish(&response).await?;
         tracing::info!(account_id = %row.id, "account signed up");
         Ok(response)
     }
     .await;
-
     match result {
+        // A sign-up with the same address (and another key, or none) won the race.
         Err(IdentityError::Database(error)) if is_unique_violation(&error) => {
-            // A racing retry with the same key may have won: answer as it did.
-            if let Some(key) = &key
-                && let Prior::Response(bytes) =
-                    idempotency::find_prior(&inner.db, SIGN_UP_SCOPE, key, &request_hash).await?
-            {
-                return decode_stored(&bytes);
-            }
             Err(IdentityError::EmailTaken)
         }
         other => other,
     }
-}
-
-fn decode_stored(bytes: &[u8]) -> Result<pb::SignUpResponse> {
-    pb::SignUpResponse::decode(bytes)
-        .map_err(|e| IdentityError::Internal(format!("stored response: {e}")))
 }
 
 fn parse_code(field: &str, code: &str, violations: &mut FieldViolations) {

@@ -4,13 +4,12 @@ use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::deny_feed::is_account_suspended;
 use frevix_platform::auth::{Principal, Role, principal};
-use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
+use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
 use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
-use prost::Message as _;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -63,29 +62,24 @@ pub async fn create_gig(
     let content = violations
         .finish(content)?
         .ok_or(MarketplaceError::NotFound("gig"))?;
-    let scope = format!("{CREATE_SCOPE}:{}", caller.account_id);
-    let request_hash = idempotency::request_hash(&req);
-    if let Some(key) = &key
-        && let Prior::Response(bytes) =
-            idempotency::find_prior(&inner.db, &scope, key, &request_hash).await?
-    {
-        return pb::CreateGigResponse::decode(bytes.as_slice())
-            .map_err(|e| MarketplaceError::Database(sea_orm::DbErr::Custom(e.to_string())));
+    let keyed = Keyed::new(format!("{CREATE_SCOPE}:{}", caller.account_id), key, &req);
+    if let Some(answer) = keyed.replay(&inner.db).await? {
+        return Ok(answer);
     }
     check_category(inner, &content).await?;
     let seller = caller.account_id.0;
     let now = Utc::now();
     profiles::ensure_freelancer(&inner.db, seller, "", now).await?;
     let name = seller_name(inner, seller).await?;
-    let txn = Txn::begin(&inner.db).await?;
-    let row = gigs::insert_gig(&txn, Uuid::now_v7(), seller, &content, now).await?;
+    let once = match keyed.begin(&inner.db).await? {
+        Start::Replay(answer) => return Ok(answer),
+        Start::Run(once) => once,
+    };
+    let row = gigs::insert_gig(&once, Uuid::now_v7(), seller, &content, now).await?;
     let response = pb::CreateGigResponse {
         gig: Some(convert::gig(&row, &name)),
     };
-    if let Some(key) = &key {
-        idempotency::record(&txn, &scope, key, &request_hash, &response).await?;
-    }
-    txn.commit().await?;
+    once.finish(&response).await?;
     tracing::info!(gig_id = %row.id, seller_id = %seller, "gig drafted");
     Ok(response)
 }

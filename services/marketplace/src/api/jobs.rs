@@ -3,12 +3,11 @@
 use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::{Principal, Role, principal};
-use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
+use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::error::FieldViolations;
 use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
-use prost::Message as _;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -82,27 +81,22 @@ pub async fn post_job(
     let content = violations
         .finish(content)?
         .ok_or(MarketplaceError::NotFound("job"))?;
-    let scope = format!("marketplace.PostJob:{}", caller.account_id);
-    let request_hash = idempotency::request_hash(&req);
-    if let Some(key) = &key
-        && let Prior::Response(bytes) =
-            idempotency::find_prior(&inner.db, &scope, key, &request_hash).await?
-    {
-        return pb::PostJobResponse::decode(bytes.as_slice())
-            .map_err(|e| MarketplaceError::Database(sea_orm::DbErr::Custom(e.to_string())));
+    let keyed = Keyed::new(format!("marketplace.PostJob:{}", caller.account_id), key, &req);
+    if let Some(answer) = keyed.replay(&inner.db).await? {
+        return Ok(answer);
     }
     let now = Utc::now();
     profiles::ensure_client(&inner.db, caller.account_id.0, "", now).await?;
-    let txn = Txn::begin(&inner.db).await?;
-    let row = jobs::insert_job(&txn, Uuid::now_v7(), caller.account_id.0, &content, now).await?;
-    publish::job_posted(&inner.outbox, &txn, &row).await?;
+    let once = match keyed.begin(&inner.db).await? {
+        Start::Replay(answer) => return Ok(answer),
+        Start::Run(once) => once,
+    };
+    let row = jobs::insert_job(&once, Uuid::now_v7(), caller.account_id.0, &content, now).await?;
+    publish::job_posted(&inner.outbox, &once, &row).await?;
     let response = pb::PostJobResponse {
         job: Some(convert::job(&row)),
     };
-    if let Some(key) = &key {
-        idempotency::record(&txn, &scope, key, &request_hash, &response).await?;
-    }
-    txn.commit().await?;
+    once.finish(&response).await?;
     tracing::info!(job_id = %row.id, client_id = %caller.account_id, "job posted");
     Ok(response)
 }

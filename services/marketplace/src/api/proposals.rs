@@ -4,14 +4,13 @@
 use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::{Principal, Role, principal};
-use frevix_platform::db::idempotency::{self, IdempotencyKey, Prior};
+use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::contract_id_for_proposal;
 use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
-use prost::Message as _;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -207,43 +206,57 @@ async fn apply(
     job: &JobRow,
     action: ProposalAction,
 ) -> Result<ProposalRow> {
+    let txn = Txn::begin(&inner.db).await?;
+    let updated = apply_in(inner, &txn, row, job, action).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Applies `action` to a proposal in `txn`, with its events: a
+/// conditional update, so of two racing changes one wins and the other is
+/// told the proposal changed.
+async fn apply_in(
+    inner: &Inner,
+    txn: &Txn,
+    row: &ProposalRow,
+    job: &JobRow,
+    action: ProposalAction,
+) -> Result<ProposalRow> {
     let from = proposal_status(row);
     let (to, changed) = proposal_transition(from, action)?;
     if !changed {
         return Ok(row.clone());
     }
     let now = Utc::now();
-    let txn = Txn::begin(&inner.db).await?;
-    if !jobs::update_proposal_status(&txn, row.id, from, to, now).await? {
+    if !jobs::update_proposal_status(txn, row.id, from, to, now).await? {
         return Err(MarketplaceError::Precondition {
             reason: "PROPOSAL_CHANGED",
             subject: "proposal",
             message: "the proposal changed meanwhile; read it again",
         });
     }
-    let updated = jobs::find_proposal(&txn, row.id)
+    let updated = jobs::find_proposal(txn, row.id)
         .await?
         .ok_or(MarketplaceError::NotFound("proposal"))?;
     match action {
         ProposalAction::Withdraw => {
-            publish::proposal_withdrawn(&inner.outbox, &txn, job, &updated).await?
+            publish::proposal_withdrawn(&inner.outbox, txn, job, &updated).await?
         }
         ProposalAction::Accept => {
-            if !jobs::update_job_status(&txn, job.id, JobStatus::Open, JobStatus::Filled, now)
+            if !jobs::update_job_status(txn, job.id, JobStatus::Open, JobStatus::Filled, now)
                 .await?
             {
                 return Err(job_not_open());
             }
-            let filled = jobs::find_job(&txn, job.id)
+            let filled = jobs::find_job(txn, job.id)
                 .await?
                 .ok_or(MarketplaceError::NotFound("job"))?;
             let contract_id = contract_id_for_proposal(updated.id);
-            publish::proposal_accepted(&inner.outbox, &txn, &filled, &updated, contract_id).await?;
-            publish::job_closed(&inner.outbox, &txn, &filled, pb::JobStatus::Filled).await?;
+            publish::proposal_accepted(&inner.outbox, txn, &filled, &updated, contract_id).await?;
+            publish::job_closed(&inner.outbox, txn, &filled, pb::JobStatus::Filled).await?;
         }
         ProposalAction::Shortlist | ProposalAction::Decline => {}
     }
-    txn.commit().await?;
     Ok(updated)
 }
 
@@ -348,6 +361,21 @@ async fn decide(
     id_text: &str,
     action: ProposalAction,
 ) -> Result<(ProposalRow, JobRow)> {
+    let (row, job) = decidable(inner, caller, id_text, action).await?;
+    let row = apply(inner, &row, &job, action).await?;
+    let job = jobs::find_job(&inner.db, job.id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("job"))?;
+    Ok((row, job))
+}
+
+/// The proposal and its job, if `caller` may take `action` on it now.
+async fn decidable(
+    inner: &Inner,
+    caller: &Principal,
+    id_text: &str,
+    action: ProposalAction,
+) -> Result<(ProposalRow, JobRow)> {
     let id = parse_id("proposal_id", id_text)?;
     let (row, job) = visible_proposal(inner, caller, id).await?;
     if job.client_id != caller.account_id.0 {
@@ -362,10 +390,6 @@ async fn decide(
     if status != JobStatus::Open && !already_accepted {
         return Err(job_not_open());
     }
-    let row = apply(inner, &row, &job, action).await?;
-    let job = jobs::find_job(&inner.db, job.id)
-        .await?
-        .ok_or(MarketplaceError::NotFound("job"))?;
     Ok((row, job))
 }
 
@@ -411,29 +435,30 @@ pub async fn accept(
     let mut violations = FieldViolations::new();
     let key = IdempotencyKey::from_metadata(request.metadata(), &mut violations);
     violations.finish(())?;
-    let scope = format!("marketplace.AcceptProposal:{}", caller.account_id);
-    let request_hash = idempotency::request_hash(request.get_ref());
-    if let Some(key) = &key
-        && let Prior::Response(bytes) =
-            idempotency::find_prior(&inner.db, &scope, key, &request_hash).await?
-    {
-        return pb::AcceptProposalResponse::decode(bytes.as_slice())
-            .map_err(|e| MarketplaceError::Database(sea_orm::DbErr::Custom(e.to_string())));
+    let req = request.into_inner();
+    let keyed = Keyed::new(
+        format!("marketplace.AcceptProposal:{}", caller.account_id),
+        key,
+        &req,
+    );
+    if let Some(answer) = keyed.replay(&inner.db).await? {
+        return Ok(answer);
     }
-    let (row, job) = decide(
-        inner,
-        &caller,
-        &request.get_ref().proposal_id,
-        ProposalAction::Accept,
-    )
-    .await?;
+    let (row, job) = decidable(inner, &caller, &req.proposal_id, ProposalAction::Accept).await?;
+    let name = name_of(inner, row.freelancer_id).await?;
+    let once = match keyed.begin(&inner.db).await? {
+        Start::Replay(answer) => return Ok(answer),
+        Start::Run(once) => once,
+    };
+    let row = apply_in(inner, &once, &row, &job, ProposalAction::Accept).await?;
+    let job = jobs::find_job(&once, job.id)
+        .await?
+        .ok_or(MarketplaceError::NotFound("job"))?;
     let response = pb::AcceptProposalResponse {
-        proposal: Some(answer(inner, &row).await?),
+        proposal: Some(convert::proposal(&row, &name)),
         job: Some(convert::job(&job)),
         contract_id: contract_id_for_proposal(row.id).to_string(),
     };
-    if let Some(key) = &key {
-        idempotency::record(&inner.db, &scope, key, &request_hash, &response).await?;
-    }
+    once.finish(&response).await?;
     Ok(response)
 }

@@ -17,7 +17,7 @@ async fn web_development(app: &TestApp) -> String {
     subcategory(app, "web-development").await
 }
 
-fn a_gig(category_id: String) -> pb::Gig {
+pub(crate) fn a_gig(category_id: String) -> pb::Gig {
     pb::Gig {
         title: "I will build a fast Rust API for you".into(),
         description: "A documented, tested gRPC service with a Postgres schema.".into(),

@@ -12,7 +12,7 @@ use frevix_testkit::status::{reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
 use tonic::Code;
 
-async fn post(app: &TestApp, client: &TestUser, visibility: pb::JobVisibility) -> pb::Job {
+pub(crate) async fn post(app: &TestApp, client: &TestUser, visibility: pb::JobVisibility) -> pb::Job {
     let tree = app
         .marketplace
         .clone()
@@ -54,7 +54,7 @@ async fn post(app: &TestApp, client: &TestUser, visibility: pb::JobVisibility) -
         .unwrap()
 }
 
-fn proposal(job: &pb::Job, parts: &[i64]) -> pb::Proposal {
+pub(crate) fn proposal(job: &pb::Job, parts: &[i64]) -> pb::Proposal {
     pb::Proposal {
         job_id: job.id.clone(),
         cover_letter: "I have shipped three booking systems in Rust; here is how I would do yours."
@@ -74,7 +74,7 @@ fn proposal(job: &pb::Job, parts: &[i64]) -> pb::Proposal {
     }
 }
 
-async fn submit(
+pub(crate) async fn submit(
     app: &TestApp,
     freelancer: &TestUser,
     proposal: pb::Proposal,

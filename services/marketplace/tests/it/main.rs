@@ -7,6 +7,7 @@
 
 mod catalog_and_profiles;
 mod gigs;
+mod idempotency_races;
 mod jobs_and_proposals;
 mod search;
 mod support;
