@@ -12,7 +12,7 @@ use frevix_platform::clock::Clock;
 use frevix_platform::config::{ConfigError, DatabaseConfig};
 use frevix_platform::db::connect_and_migrate;
 use frevix_platform::events::{Background, EventBus};
-use frevix_platform::mail::Mailer;
+use frevix_platform::mail::{MailOutbox, Mailer};
 use frevix_platform::sea_orm::{DatabaseConnection, DbErr};
 use frevix_platform::sea_orm_migration::MigratorTrait;
 use frevix_platform::server::Server;
@@ -172,12 +172,17 @@ where
             .await
             .with_context(|| format!("{name} events"))?;
         let mut background = vec![relay.spawn()];
+        let mail = MailOutbox::new();
+        if S::SENDS_MAIL {
+            background.push(mail.relay(db.clone(), shared.mailer.clone()));
+        }
         let service = S::build(Context {
             config: Section::<S>::section(config).clone(),
             db: db.clone(),
             outbox,
             bus: shared.bus.clone(),
             mailer: shared.mailer.clone(),
+            mail,
             clock: shared.clock.clone(),
             auth: config.auth.clone(),
             verification_keys: shared.verification_keys.clone(),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use frevix_platform::config::AuthConfig;
 use frevix_platform::events::Outbox;
-use frevix_platform::mail::Mailer;
+use frevix_platform::mail::MailOutbox;
 use frevix_platform::rate_limit::KeyedLimiter;
 use frevix_platform::service::{Context, Routes, Service, StartError};
 use frevix_proto::identity::v1::identity_service_server::IdentityServiceServer;
@@ -49,7 +49,8 @@ pub(crate) struct Inner {
     pub config: IdentityConfig,
     pub auth: AuthConfig,
     pub keys: keys::KeyRing,
-    pub mailer: Arc<Mailer>,
+    /// Mail sent after the change that causes it commits.
+    pub mail: MailOutbox,
     pub outbox: Outbox,
     pub hashing: Semaphore,
     pub limits: Limiters,
@@ -125,7 +126,7 @@ impl Service for Identity {
                 config,
                 auth: context.auth,
                 keys: ring,
-                mailer: context.mailer,
+                mail: context.mail,
                 outbox: context.outbox,
                 limits,
                 trust_forwarded_for: context.trust_forwarded_for,

@@ -8,6 +8,7 @@
 
 mod consumer;
 mod envelope;
+mod handlers;
 mod in_process;
 mod jetstream;
 mod outbox;
@@ -23,6 +24,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use consumer::{ConsumerSpec, EventHandler, HandlerError};
+pub use handlers::{Handlers, On};
 pub use envelope::{EnvelopeError, ReceivedEvent, consume_span, seal, subject};
 pub use in_process::InProcessBus;
 pub use jetstream::JetStreamBus;

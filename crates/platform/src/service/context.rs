@@ -12,7 +12,7 @@ use crate::auth::KeySet;
 use crate::clock::Clock;
 use crate::config::AuthConfig;
 use crate::events::{EventBus, Outbox};
-use crate::mail::Mailer;
+use crate::mail::{MailOutbox, Mailer};
 use crate::server::Server;
 
 /// Everything a service is built from.
@@ -26,6 +26,9 @@ pub struct Context<C> {
     /// The event transport (for live fan-out beside the durable events).
     pub bus: EventBus,
     pub mailer: Arc<Mailer>,
+    /// Where mail is queued in a change's transaction; the kit runs its
+    /// relay for services that send mail.
+    pub mail: MailOutbox,
     pub clock: Clock,
     /// How access tokens are issued and checked.
     pub auth: AuthConfig,

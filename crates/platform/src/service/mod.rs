@@ -56,7 +56,9 @@ pub trait Service: Sized + Send + Sync + 'static {
     const PUBLIC_METHODS: &'static [&'static str] = &[];
     /// Signs access tokens; the other services verify them through its JWKS.
     const ISSUES_TOKENS: bool = false;
-    /// Sends mail, so serving it alone needs SMTP.
+    /// Sends mail: serving it alone needs SMTP, and the kit runs the relay
+    /// of its `mail_outbox` (its migrator must include
+    /// [`crate::mail::schema::MailOutboxTable`]).
     const SENDS_MAIL: bool = false;
 
     type Config: ServiceConfig;

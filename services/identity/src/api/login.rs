@@ -116,10 +116,12 @@ pub async fn login(inner: &Inner, request: Request<pb::LoginRequest>) -> Result<
     inner
         .record(&txn, id, Kind::SignIn, &from, !known_device, detail)
         .await?;
-    txn.commit().await?;
     if alert {
-        inner.alert(&account, "A new device signed in", &from);
+        inner
+            .alert(&txn, &account, "A new device signed in", &from)
+            .await?;
     }
+    txn.commit().await?;
     tracing::info!(account_id = %id, session_id = %tokens.session_id, "logged in");
     Ok(pb::LoginResponse {
         tokens: Some(tokens),

@@ -85,8 +85,10 @@ pub async fn reset_password(
     inner
         .record(&txn, id, Kind::PasswordReset, &from, false, "")
         .await?;
+    inner
+        .alert(&txn, &account, "Your password was reset", &from)
+        .await?;
     txn.commit().await?;
-    inner.alert(&account, "Your password was reset", &from);
     tracing::info!(account_id = %id, revoked, "password reset");
     Ok(pb::ResetPasswordResponse {})
 }
@@ -145,8 +147,10 @@ pub async fn change_password(
             "",
         )
         .await?;
+    inner
+        .alert(&txn, &account, "Your password was changed", &from)
+        .await?;
     txn.commit().await?;
-    inner.alert(&account, "Your password was changed", &from);
     tracing::info!(account_id = %principal.account_id, revoked, "password changed");
     Ok(pb::ChangePasswordResponse {})
 }

@@ -3,6 +3,7 @@
 //! two-factor change, a recovery code used.
 
 use chrono::Utc;
+use frevix_platform::db::Txn;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
 use frevix_platform::mail::Mail;
@@ -118,7 +119,13 @@ impl Inner {
 
     /// Mails the account's owner about a change to their account's
     /// security, after it is committed.
-    pub fn alert(&self, account: &AccountRow, what: &str, origin: &Origin) {
+    pub async fn alert(
+        &self,
+        txn: &Txn,
+        account: &AccountRow,
+        what: &str,
+        origin: &Origin,
+    ) -> Result<()> {
         let mail = Mail {
             to: account.email.clone(),
             subject: format!("Frevix security: {what}"),
@@ -140,12 +147,8 @@ impl Inner {
                 },
             ),
         };
-        let mailer = self.mailer.clone();
-        tokio::spawn(async move {
-            if let Err(error) = mailer.send(mail).await {
-                tracing::warn!(%error, "mailing a security alert failed");
-            }
-        });
+        self.mail.queue(txn, &mail).await?;
+        Ok(())
     }
 }
 

@@ -261,11 +261,12 @@ impl Inner {
         Ok((self.keys.sign(&claims)?, expires_at))
     }
 
-    /// Stores a new code of `purpose` and mails it (in the background, so the
-    /// answer takes as long whether or not an email was sent).
+    /// Stores a new code of `purpose` and queues its mail in `txn` (sent
+    /// after the commit, so the answer takes as long whether or not an
+    /// email goes out, and a crash after the commit only delays it).
     pub async fn send_code(
         &self,
-        db: &impl ConnectionTrait,
+        db: &Txn,
         account: &AccountRow,
         purpose: Purpose,
         now: DateTime<Utc>,
@@ -297,12 +298,7 @@ impl Inner {
                 name = account.display_name,
             ),
         };
-        let mailer = self.mailer.clone();
-        tokio::spawn(async move {
-            if let Err(error) = mailer.send(mail).await {
-                tracing::error!(%error, "mailing a code failed; the user can ask again");
-            }
-        });
+        self.mail.queue(db, &mail).await?;
         Ok(())
     }
 

@@ -96,9 +96,12 @@ impl Inner {
         {
             return Err(IdentityError::SecondFactorInvalid);
         }
-        self.record(&self.db, id, Kind::RecoveryCodeUsed, from, false, context)
+        let txn = Txn::begin(&self.db).await?;
+        self.record(&txn, id, Kind::RecoveryCodeUsed, from, false, context)
             .await?;
-        self.alert(account, "A recovery code was used", from);
+        self.alert(&txn, account, "A recovery code was used", from)
+            .await?;
+        txn.commit().await?;
         Ok(SecondFactor::RecoveryCode)
     }
 }
@@ -162,8 +165,10 @@ pub async fn confirm(
     inner
         .record(&txn, id, Kind::TwoFactorEnabled, &from, false, "")
         .await?;
+    inner
+        .alert(&txn, &account, "Two-factor authentication was turned on", &from)
+        .await?;
     txn.commit().await?;
-    inner.alert(&account, "Two-factor authentication was turned on", &from);
     tracing::info!(account_id = %id, "two-factor authentication on");
     Ok(pb::ConfirmTwoFactorEnrollmentResponse {
         recovery_codes: codes,
@@ -203,8 +208,10 @@ pub async fn disable(
     inner
         .record(&txn, id, Kind::TwoFactorDisabled, &from, false, "")
         .await?;
+    inner
+        .alert(&txn, &account, "Two-factor authentication was turned off", &from)
+        .await?;
     txn.commit().await?;
-    inner.alert(&account, "Two-factor authentication was turned off", &from);
     tracing::info!(account_id = %id, "two-factor authentication off");
     Ok(pb::DisableTwoFactorResponse {})
 }

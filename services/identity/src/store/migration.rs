@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::events::schema::OutboxPendingIndex),
             Box::new(super::migration_login_failures::LoginFailures),
             Box::new(super::migration_account_security::AccountSecurity),
+            Box::new(frevix_platform::mail::schema::MailOutboxTable),
         ]
     }
 }

@@ -3,7 +3,7 @@
 
 use frevix_platform::db::Txn;
 use chrono::Utc;
-use frevix_platform::events::{EventHandler, HandlerError, ReceivedEvent};
+use frevix_platform::events::{HandlerError, On, ReceivedEvent};
 use frevix_proto::identity::v1 as identity;
 use uuid::Uuid;
 
@@ -11,29 +11,47 @@ use crate::store::profiles;
 
 pub struct Accounts;
 
-#[async_trait::async_trait]
-impl EventHandler for Accounts {
-    async fn handle(
-        &self,
+impl Accounts {
+    /// Makes the profiles `roles` call for and keeps their display name.
+    async fn follow(
         txn: &Txn,
-        event: &ReceivedEvent,
+        account_id: &str,
+        display_name: &str,
+        roles: &[i32],
     ) -> Result<(), HandlerError> {
-        let (account_id, display_name, roles) = if event.is::<identity::UserRegistered>() {
-            let e: identity::UserRegistered = event.decode()?;
-            (e.account_id, e.display_name, e.roles)
-        } else {
-            let e: identity::AccountUpdated = event.decode()?;
-            (e.account_id, e.display_name, e.roles)
-        };
-        let id = Uuid::parse_str(&account_id)
+        let id = Uuid::parse_str(account_id)
             .map_err(|_| HandlerError(format!("bad account id {account_id}")))?;
         let now = Utc::now();
         if roles.contains(&(identity::Role::Freelancer as i32)) {
-            profiles::ensure_freelancer(txn, id, &display_name, now).await?;
+            profiles::ensure_freelancer(txn, id, display_name, now).await?;
         }
         if roles.contains(&(identity::Role::Client as i32)) {
-            profiles::ensure_client(txn, id, &display_name, now).await?;
+            profiles::ensure_client(txn, id, display_name, now).await?;
         }
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl On<identity::UserRegistered> for Accounts {
+    async fn on(
+        &self,
+        txn: &Txn,
+        e: identity::UserRegistered,
+        _: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        Self::follow(txn, &e.account_id, &e.display_name, &e.roles).await
+    }
+}
+
+#[async_trait::async_trait]
+impl On<identity::AccountUpdated> for Accounts {
+    async fn on(
+        &self,
+        txn: &Txn,
+        e: identity::AccountUpdated,
+        _: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        Self::follow(txn, &e.account_id, &e.display_name, &e.roles).await
     }
 }

@@ -5,32 +5,21 @@ mod accounts;
 pub(crate) mod publish;
 mod ratings;
 
-use std::sync::Arc;
-
-use frevix_platform::events::{Background, BusError, ConsumerSpec, EventBus};
+use frevix_platform::events::{Background, BusError, EventBus, Handlers};
 use frevix_proto::{contracts, identity};
-use prost::Name;
 use sea_orm::DatabaseConnection;
 
 pub async fn consume(bus: &EventBus, db: &DatabaseConnection) -> Result<Vec<Background>, BusError> {
-    let accounts = ConsumerSpec {
-        event_types: vec![
-            identity::v1::UserRegistered::full_name(),
-            identity::v1::AccountUpdated::full_name(),
-        ],
-        ..ConsumerSpec::new("marketplace-accounts", "identity")
-    };
-    let ratings = ConsumerSpec {
-        event_types: vec![
-            contracts::v1::ReviewPublished::full_name(),
-            contracts::v1::ContractCompleted::full_name(),
-        ],
-        ..ConsumerSpec::new("marketplace-ratings", "contracts")
-    };
     Ok(vec![
-        bus.consume(accounts, db.clone(), Arc::new(accounts::Accounts))
+        Handlers::new("marketplace-accounts", "identity", accounts::Accounts)
+            .on::<identity::v1::UserRegistered>()
+            .on::<identity::v1::AccountUpdated>()
+            .start(bus, db.clone())
             .await?,
-        bus.consume(ratings, db.clone(), Arc::new(ratings::Ratings))
+        Handlers::new("marketplace-ratings", "contracts", ratings::Ratings)
+            .on::<contracts::v1::ReviewPublished>()
+            .on::<contracts::v1::ContractCompleted>()
+            .start(bus, db.clone())
             .await?,
     ])
 }

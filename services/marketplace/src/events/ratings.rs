@@ -1,7 +1,7 @@
 //! Ratings and completed-contract counts from contracts' events.
 
 use frevix_platform::db::Txn;
-use frevix_platform::events::{EventHandler, HandlerError, ReceivedEvent};
+use frevix_platform::events::{HandlerError, On, ReceivedEvent};
 use frevix_proto::contracts::v1 as contracts;
 use uuid::Uuid;
 
@@ -14,18 +14,31 @@ fn id(text: &str) -> Result<Uuid, HandlerError> {
 }
 
 #[async_trait::async_trait]
-impl EventHandler for Ratings {
-    async fn handle(
+impl On<contracts::ContractCompleted> for Ratings {
+    async fn on(
         &self,
         txn: &Txn,
-        event: &ReceivedEvent,
+        completed: contracts::ContractCompleted,
+        _: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
-        if event.is::<contracts::ContractCompleted>() {
-            let e: contracts::ContractCompleted = event.decode()?;
-            profiles::add_completed_contract(txn, id(&e.freelancer_id)?, id(&e.client_id)?).await?;
-            return Ok(());
-        }
-        let review: contracts::ReviewPublished = event.decode()?;
+        profiles::add_completed_contract(
+            txn,
+            id(&completed.freelancer_id)?,
+            id(&completed.client_id)?,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl On<contracts::ReviewPublished> for Ratings {
+    async fn on(
+        &self,
+        txn: &Txn,
+        review: contracts::ReviewPublished,
+        _: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
         // Reviews of clients are shown by contracts; marketplace rates sellers.
         if review.reviewer_role != contracts::ReviewerRole::Client as i32 {
             return Ok(());

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(super::migration_search_pending::SearchPendingList),
             Box::new(frevix_platform::auth::deny_feed::AccessDenialsTable),
             Box::new(super::migration_thumbnails::MediaThumbnails),
+            Box::new(frevix_platform::mail::schema::MailOutboxTable),
         ]
     }
 }

@@ -2,6 +2,9 @@
 //! message as an `.eml` file (and logs where), so a newcomer can read a
 //! verification code without running a mail server.
 
+mod outbox;
+pub mod schema;
+
 use std::path::PathBuf;
 
 use lettre::message::{Mailbox, header::ContentType};
@@ -9,6 +12,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use crate::config::MailConfig;
+
+pub use outbox::MailOutbox;
 
 /// One plain-text message.
 #[derive(Debug, Clone)]
