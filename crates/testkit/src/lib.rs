@@ -21,6 +21,7 @@ pub mod status;
 pub use app::{Backend, TestApp, TestUser, authed, unique_email};
 pub use events::{TestStreams, nats_url};
 pub use gateway::{Gateway, repo};
+pub use mail::{CapturedMail, SmtpSink, code_in, read_mail};
 pub use postgres::TestDatabase;
 
 /// Runs `work` to completion on a runtime of its own in another thread: for

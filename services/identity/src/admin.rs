@@ -1,13 +1,13 @@
 //! Operator commands that work on identity's database directly, such as
 //! bootstrapping the first ADMIN (no RPC can grant ADMIN).
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::Roles;
+use frevix_platform::db::Txn;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::events::Outbox;
 use frevix_platform::ids::AccountId;
-use sea_orm::{DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
 use crate::domain::account::{AccountStatus, DisplayName, Email};
 use crate::domain::password;

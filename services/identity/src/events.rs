@@ -32,11 +32,7 @@ fn roles(row: &AccountRow) -> Vec<i32> {
         .collect()
 }
 
-pub async fn user_registered(
-    outbox: &Outbox,
-    db: &Txn,
-    row: &AccountRow,
-) -> Result<(), DbErr> {
+pub async fn user_registered(outbox: &Outbox, db: &Txn, row: &AccountRow) -> Result<(), DbErr> {
     let event = pb::UserRegistered {
         account_id: row.id.to_string(),
         email: row.email.clone(),
@@ -46,11 +42,7 @@ pub async fn user_registered(
     emit(outbox, db, row, &event).await
 }
 
-pub async fn email_verified(
-    outbox: &Outbox,
-    db: &Txn,
-    row: &AccountRow,
-) -> Result<(), DbErr> {
+pub async fn email_verified(outbox: &Outbox, db: &Txn, row: &AccountRow) -> Result<(), DbErr> {
     let event = pb::EmailVerified {
         account_id: row.id.to_string(),
         email: row.email.clone(),
@@ -58,11 +50,7 @@ pub async fn email_verified(
     emit(outbox, db, row, &event).await
 }
 
-pub async fn account_updated(
-    outbox: &Outbox,
-    db: &Txn,
-    row: &AccountRow,
-) -> Result<(), DbErr> {
+pub async fn account_updated(outbox: &Outbox, db: &Txn, row: &AccountRow) -> Result<(), DbErr> {
     let event = pb::AccountUpdated {
         account_id: row.id.to_string(),
         display_name: row.display_name.clone(),
@@ -102,11 +90,7 @@ pub async fn session_revoked(
         .map(|_| ())
 }
 
-pub async fn account_reinstated(
-    outbox: &Outbox,
-    db: &Txn,
-    row: &AccountRow,
-) -> Result<(), DbErr> {
+pub async fn account_reinstated(outbox: &Outbox, db: &Txn, row: &AccountRow) -> Result<(), DbErr> {
     let event = pb::AccountReinstated {
         account_id: row.id.to_string(),
     };

@@ -60,7 +60,9 @@ impl From<IdempotencyError> for MarketplaceError {
         match error {
             IdempotencyError::Conflict => MarketplaceError::IdempotencyKeyReused,
             IdempotencyError::Db(db) => MarketplaceError::Database(db),
-            IdempotencyError::Stored(problem) => MarketplaceError::Database(sea_orm::DbErr::Custom(problem)),
+            IdempotencyError::Stored(problem) => {
+                MarketplaceError::Database(sea_orm::DbErr::Custom(problem))
+            }
         }
     }
 }

@@ -646,11 +646,7 @@ impl Apply<'_> {
 
 #[async_trait::async_trait]
 impl EventHandler for Reactions {
-    async fn handle(
-        &self,
-        txn: &Txn,
-        event: &ReceivedEvent,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, txn: &Txn, event: &ReceivedEvent) -> Result<(), HandlerError> {
         let Some(inner) = self.inner.upgrade() else {
             return Err(HandlerError("messaging is shutting down".to_owned()));
         };

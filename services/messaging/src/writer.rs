@@ -18,7 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use frevix_platform::events::Outbox;
 use frevix_proto::messaging::v1 as pb;
-use sea_orm::{DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 

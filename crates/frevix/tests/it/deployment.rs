@@ -16,9 +16,7 @@ fn every_registered_service_is_routed_deployed_and_migrated() {
     let jobs = read("k8s/base/migrate/jobs.yaml");
     for entry in SERVICES {
         let (name, port) = (entry.name(), entry.mesh_port());
-        let cluster = format!(
-            "\"{name}\": ([\"frevix.{name}.v1.\"], \"127.0.0.1\", {port}),"
-        );
+        let cluster = format!("\"{name}\": ([\"frevix.{name}.v1.\"], \"127.0.0.1\", {port}),");
         assert!(
             render.contains(&cluster),
             "gateway-envoy/render.py has no cluster {cluster}"

@@ -7,6 +7,7 @@
 
 mod deployment;
 mod gateway;
+mod mail_outbox;
 mod messaging_mesh;
 mod migrate;
 mod seed_demo;

@@ -13,8 +13,8 @@ use frevix_proto::identity::v1 as identity;
 use prost::Name as _;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter,
 };
 use sea_orm_migration::prelude::*;
 use uuid::Uuid;

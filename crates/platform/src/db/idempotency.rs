@@ -152,7 +152,11 @@ pub struct Keyed {
 }
 
 impl Keyed {
-    pub fn new(scope: impl Into<String>, key: Option<IdempotencyKey>, request: &impl Message) -> Self {
+    pub fn new(
+        scope: impl Into<String>,
+        key: Option<IdempotencyKey>,
+        request: &impl Message,
+    ) -> Self {
         Self {
             scope: scope.into(),
             key,

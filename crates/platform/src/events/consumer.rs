@@ -37,11 +37,7 @@ impl From<super::EnvelopeError> for HandlerError {
 /// records the event in the inbox, so an event is applied at most once.
 #[async_trait::async_trait]
 pub trait EventHandler: Send + Sync + 'static {
-    async fn handle(
-        &self,
-        txn: &Txn,
-        event: &ReceivedEvent,
-    ) -> Result<(), HandlerError>;
+    async fn handle(&self, txn: &Txn, event: &ReceivedEvent) -> Result<(), HandlerError>;
 
     /// Runs after the transaction that applied `event` committed: the place
     /// for effects outside the database, such as telling live streams. It

@@ -20,7 +20,9 @@ use std::sync::Arc;
 use prost::Name;
 use sea_orm::DatabaseConnection;
 
-use super::{Background, BusError, ConsumerSpec, EventBus, EventHandler, HandlerError, ReceivedEvent};
+use super::{
+    Background, BusError, ConsumerSpec, EventBus, EventHandler, HandlerError, ReceivedEvent,
+};
 use crate::db::Txn;
 
 /// Handles events of type `E`, in the transaction that records them applied.
@@ -72,7 +74,11 @@ impl<S: Send + Sync + 'static> Handlers<S> {
     }
 
     /// Starts consuming on `db` (where the inbox and the handlers' writes go).
-    pub async fn start(self, bus: &EventBus, db: DatabaseConnection) -> Result<Background, BusError> {
+    pub async fn start(
+        self,
+        bus: &EventBus,
+        db: DatabaseConnection,
+    ) -> Result<Background, BusError> {
         let package = format!("frevix.{}.", self.spec.producer);
         if let Some(foreign) = self
             .spec

@@ -24,8 +24,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use consumer::{ConsumerSpec, EventHandler, HandlerError};
-pub use handlers::{Handlers, On};
 pub use envelope::{EnvelopeError, ReceivedEvent, consume_span, seal, subject};
+pub use handlers::{Handlers, On};
 pub use in_process::InProcessBus;
 pub use jetstream::JetStreamBus;
 pub use outbox::{Outbox, Relay, RelayError};

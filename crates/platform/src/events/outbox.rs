@@ -20,8 +20,8 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::schema::outbox;
-use crate::db::Txn;
 use super::{Background, EventBus, envelope, stopped};
+use crate::db::Txn;
 
 /// Writes events into a service's outbox.
 #[derive(Clone)]
@@ -139,7 +139,6 @@ impl Outbox {
         .await?;
         Ok(ids)
     }
-
 }
 
 /// Marks exactly the rows just published (never a range: a row with a

@@ -237,10 +237,14 @@ async fn mark_failed(
 ) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     let give_up = message.attempts >= MAX_ATTEMPTS;
-    // 5 s, 10 s, 20 s … at most an hour apart.
-    let wait = chrono::Duration::seconds((5_i64 << message.attempts.clamp(0, 10)).min(3600));
+    // 5 s, 10 s, 20 s … at most an hour apart (`attempts` counts this one).
+    let wait = chrono::Duration::seconds((5_i64 << (message.attempts - 1).clamp(0, 10)).min(3600));
     let failed_at: Option<DateTime<Utc>> = give_up.then_some(now);
-    let body = if give_up { String::new() } else { message.body.clone() };
+    let body = if give_up {
+        String::new()
+    } else {
+        message.body.clone()
+    };
     let sql = match backend {
         DatabaseBackend::Postgres => {
             "UPDATE mail_outbox SET lease_until = NULL, next_attempt_at = $1, last_error = $2, \

@@ -1,7 +1,7 @@
 //! GetMe, UpdateAccount.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
+use frevix_platform::db::Txn;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::mask::update_paths;
 use frevix_proto::identity::v1 as pb;

@@ -1,8 +1,8 @@
 //! ADMIN RPCs: ListAccounts, SuspendAccount, ReinstateAccount.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::Principal;
+use frevix_platform::db::Txn;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};

@@ -1,7 +1,7 @@
 //! RequestPasswordReset, ResetPassword, ChangePassword.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
+use frevix_platform::db::Txn;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
 use frevix_platform::server::client_address;

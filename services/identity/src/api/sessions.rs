@@ -1,7 +1,7 @@
 //! ListSessions, RevokeSession.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
+use frevix_platform::db::Txn;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::SessionId;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};

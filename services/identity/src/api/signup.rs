@@ -1,7 +1,7 @@
 //! SignUp, VerifyEmail, ResendVerification.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
+use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::FieldViolations;
@@ -71,7 +71,9 @@ pub async fn sign_up(
             },
         )
         .await?;
-        inner.send_code(&once, &row, Purpose::VerifyEmail, now).await?;
+        inner
+            .send_code(&once, &row, Purpose::VerifyEmail, now)
+            .await?;
         events::user_registered(&inner.outbox, &once, &row).await?;
         let response = pb::SignUpResponse {
             account: Some(convert::account(&row)),

@@ -2,12 +2,12 @@
 //! sensitive actions, recovery codes, turning it off, and Reauthenticate
 //! (the step-up that ADMIN actions and payout accounts need).
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
+use frevix_platform::db::Txn;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
 use frevix_proto::identity::v1 as pb;
-use sea_orm::{ConnectionTrait};
+use sea_orm::ConnectionTrait;
 use tonic::Request;
 
 use super::security::{Kind, origin};
@@ -166,7 +166,12 @@ pub async fn confirm(
         .record(&txn, id, Kind::TwoFactorEnabled, &from, false, "")
         .await?;
     inner
-        .alert(&txn, &account, "Two-factor authentication was turned on", &from)
+        .alert(
+            &txn,
+            &account,
+            "Two-factor authentication was turned on",
+            &from,
+        )
         .await?;
     txn.commit().await?;
     tracing::info!(account_id = %id, "two-factor authentication on");
@@ -209,7 +214,12 @@ pub async fn disable(
         .record(&txn, id, Kind::TwoFactorDisabled, &from, false, "")
         .await?;
     inner
-        .alert(&txn, &account, "Two-factor authentication was turned off", &from)
+        .alert(
+            &txn,
+            &account,
+            "Two-factor authentication was turned off",
+            &from,
+        )
         .await?;
     txn.commit().await?;
     tracing::info!(account_id = %id, "two-factor authentication off");

@@ -1,9 +1,9 @@
 //! Gigs: create, update, read, list, and the status actions.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::deny_feed::is_account_suspended;
 use frevix_platform::auth::{Principal, Role, principal};
+use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;

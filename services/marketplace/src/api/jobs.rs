@@ -1,8 +1,8 @@
 //! Jobs: post, read, list, close.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::{Principal, Role, principal};
+use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::error::FieldViolations;
 use frevix_platform::mask::update_paths;
@@ -81,7 +81,11 @@ pub async fn post_job(
     let content = violations
         .finish(content)?
         .ok_or(MarketplaceError::NotFound("job"))?;
-    let keyed = Keyed::new(format!("marketplace.PostJob:{}", caller.account_id), key, &req);
+    let keyed = Keyed::new(
+        format!("marketplace.PostJob:{}", caller.account_id),
+        key,
+        &req,
+    );
     if let Some(answer) = keyed.replay(&inner.db).await? {
         return Ok(answer);
     }

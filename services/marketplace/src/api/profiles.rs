@@ -1,9 +1,9 @@
 //! Get and update freelancer and client profiles.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::Role;
 use frevix_platform::auth::deny_feed::is_account_suspended;
+use frevix_platform::db::Txn;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::ids::AccountId;
 use frevix_platform::mask::update_paths;

@@ -1,9 +1,9 @@
 //! Proposals: submit, edit, withdraw, read, list, and the client's
 //! shortlist, decline and accept.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
 use frevix_platform::auth::{Principal, Role, principal};
+use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::FieldViolations;

@@ -1,8 +1,8 @@
 //! Profiles follow accounts: a FREELANCER account gets a freelancer profile,
 //! a CLIENT account a client profile, and display names stay current.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
+use frevix_platform::db::Txn;
 use frevix_platform::events::{HandlerError, On, ReceivedEvent};
 use frevix_proto::identity::v1 as identity;
 use uuid::Uuid;

@@ -42,11 +42,7 @@ pub async fn gig_event(
     Ok(())
 }
 
-pub async fn job_posted(
-    outbox: &Outbox,
-    db: &Txn,
-    row: &JobRow,
-) -> Result<(), DbErr> {
+pub async fn job_posted(outbox: &Outbox, db: &Txn, row: &JobRow) -> Result<(), DbErr> {
     let event = pb::JobPosted {
         job: Some(convert::job(row)),
     };
@@ -134,11 +130,7 @@ pub async fn proposal_accepted(
         .map(|_| ())
 }
 
-pub async fn job_updated(
-    outbox: &Outbox,
-    db: &Txn,
-    row: &JobRow,
-) -> Result<(), DbErr> {
+pub async fn job_updated(outbox: &Outbox, db: &Txn, row: &JobRow) -> Result<(), DbErr> {
     let event = pb::JobUpdated {
         job: Some(convert::job(row)),
     };

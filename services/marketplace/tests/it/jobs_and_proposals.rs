@@ -12,7 +12,11 @@ use frevix_testkit::status::{reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
 use tonic::Code;
 
-pub(crate) async fn post(app: &TestApp, client: &TestUser, visibility: pb::JobVisibility) -> pb::Job {
+pub(crate) async fn post(
+    app: &TestApp,
+    client: &TestUser,
+    visibility: pb::JobVisibility,
+) -> pb::Job {
     let tree = app
         .marketplace
         .clone()

@@ -1,7 +1,7 @@
 //! OpenDirectConversation, ListConversations, GetConversation.
 
-use frevix_platform::db::Txn;
 use chrono::{DateTime, Utc};
+use frevix_platform::db::Txn;
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::FieldViolations;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};

@@ -4,8 +4,8 @@
 //! the earlier texts, for everyone, while the sequence stays so no client
 //! sees a gap. Members' feeds hear of each change.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
+use frevix_platform::db::Txn;
 use frevix_platform::error::FieldViolations;
 use frevix_proto::messaging::v1 as pb;
 use tonic::Request;

@@ -3,8 +3,8 @@
 //! left without an admin (the longest-standing member takes over). Nobody
 //! is added by someone they blocked. Every member's feed hears of changes.
 
-use frevix_platform::db::Txn;
 use chrono::Utc;
+use frevix_platform::db::Txn;
 use frevix_platform::error::FieldViolations;
 use frevix_proto::messaging::v1 as pb;
 use tonic::Request;
