@@ -11,7 +11,7 @@ use frevix_platform::auth::KeySet;
 use frevix_platform::clock::Clock;
 use frevix_platform::config::{ConfigError, DatabaseConfig};
 use frevix_platform::db::connect_and_migrate;
-use frevix_platform::events::{Background, EventBus};
+use frevix_platform::events::{Background, EventBus, Retention};
 use frevix_platform::mail::{MailOutbox, Mailer};
 use frevix_platform::sea_orm::{DatabaseConnection, DbErr};
 use frevix_platform::sea_orm_migration::MigratorTrait;
@@ -171,7 +171,10 @@ where
             .producer(S::NAME, db.clone())
             .await
             .with_context(|| format!("{name} events"))?;
-        let mut background = vec![relay.spawn()];
+        let mut background = vec![
+            relay.spawn(),
+            Retention::new(shared.bus.clone(), S::NAME, db.clone()).spawn(),
+        ];
         let mail = MailOutbox::new();
         if S::SENDS_MAIL {
             background.push(mail.relay(db.clone(), shared.mailer.clone()));

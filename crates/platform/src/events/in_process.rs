@@ -24,11 +24,16 @@ struct Stream {
     published: watch::Sender<u64>,
 }
 
+/// A consumer's name and where it keeps its cursor.
+type Reader = (String, DatabaseConnection);
+
 /// The producers of this process and their logs.
 #[derive(Clone)]
 pub struct InProcessBus {
     config: EventsConfig,
     streams: Arc<Mutex<HashMap<String, Stream>>>,
+    /// The consumers of each producer.
+    readers: Arc<Mutex<HashMap<String, Vec<Reader>>>>,
 }
 
 impl InProcessBus {
@@ -36,7 +41,24 @@ impl InProcessBus {
         Self {
             config,
             streams: Arc::new(Mutex::new(HashMap::new())),
+            readers: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The last position of `producer`'s log that every consumer of it in
+    /// this process has read; `None` while it has no consumer.
+    pub(crate) async fn read_by_all(&self, producer: &str) -> Result<Option<i64>, sea_orm::DbErr> {
+        let readers = self
+            .readers
+            .lock()
+            .map(|readers| readers.get(producer).cloned().unwrap_or_default())
+            .unwrap_or_default();
+        let mut lowest = None;
+        for (name, db) in readers {
+            let cursor = load_cursor(&db, &name).await?;
+            lowest = Some(lowest.map_or(cursor, |low: i64| low.min(cursor)));
+        }
+        Ok(lowest)
     }
 
     pub fn config(&self) -> &EventsConfig {
@@ -74,6 +96,12 @@ impl InProcessBus {
         db: DatabaseConnection,
         handler: Arc<dyn EventHandler>,
     ) -> Background {
+        if let Ok(mut readers) = self.readers.lock() {
+            readers
+                .entry(spec.producer.clone())
+                .or_default()
+                .push((spec.name.clone(), db.clone()));
+        }
         let bus = self.clone();
         Background::spawn(move |mut stop| async move {
             // The producer may be built after its consumers.

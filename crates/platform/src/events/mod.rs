@@ -12,6 +12,7 @@ mod handlers;
 mod in_process;
 mod jetstream;
 mod outbox;
+mod retention;
 pub mod schema;
 mod tail;
 
@@ -29,6 +30,7 @@ pub use handlers::{Handlers, On};
 pub use in_process::InProcessBus;
 pub use jetstream::JetStreamBus;
 pub use outbox::{Outbox, Relay, RelayError};
+pub use retention::{Pruned, Retention};
 pub use tail::{Tail, event_json};
 
 use crate::config::ConfigError;

@@ -7,4 +7,5 @@
 
 mod events_in_process;
 mod events_jetstream;
+mod retention;
 mod support;
