@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use frevix_platform::auth::{AccessClaims, KeySet};
+use frevix_platform::events::Background;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use p256::ecdsa::SigningKey;
@@ -146,14 +147,18 @@ impl KeyRing {
         Ok(self.current()?.jwks.clone())
     }
 
-    /// Keeps the ring fresh: picks up keys other replicas made and rotates.
-    pub fn spawn_refresher(&self, db: DatabaseConnection) -> tokio::task::JoinHandle<()> {
+    /// Keeps the ring fresh until stopped: picks up keys other replicas
+    /// made and rotates.
+    pub fn refresher(&self, db: DatabaseConnection) -> Background {
         let ring = self.clone();
-        tokio::spawn(async move {
+        Background::spawn(move |mut stop| async move {
             let mut interval = tokio::time::interval(std::time::Duration::from_secs(600));
             interval.tick().await;
             loop {
-                interval.tick().await;
+                tokio::select! {
+                    _ = interval.tick() => {}
+                    _ = stop.changed() => return,
+                }
                 if let Err(error) = ring.refresh(&db).await {
                     tracing::warn!(%error, "signing key refresh failed");
                 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use frevix_platform::config::AuthConfig;
 use frevix_platform::events::Outbox;
+use frevix_platform::events::{Background, BusError, EventBus};
 use frevix_platform::mail::MailOutbox;
 use frevix_platform::rate_limit::KeyedLimiter;
 use frevix_platform::service::{Context, Routes, Service, StartError};
@@ -99,7 +100,6 @@ impl Service for Identity {
             secrets.clone(),
         );
         ring.refresh(&context.db).await?;
-        ring.spawn_refresher(context.db.clone());
         let r = &config.rate_limits;
         let limits = Limiters {
             login_per_address: KeyedLimiter::per_minute(
@@ -145,5 +145,10 @@ impl Service for Identity {
                     .max_encoding_message_size(max),
             )
             .http(http::routes(self.inner.keys.clone()));
+    }
+
+    /// The signing-key refresher.
+    async fn start(&self, _bus: &EventBus) -> Result<Vec<Background>, BusError> {
+        Ok(vec![self.inner.keys.refresher(self.inner.db.clone())])
     }
 }

@@ -133,6 +133,8 @@ async fn presence_bucket(
 #[derive(Clone)]
 pub struct Messaging {
     inner: Arc<Inner>,
+    /// The send path's tasks, handed to the kit's drain by `start`.
+    workers: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 #[async_trait::async_trait]
@@ -188,9 +190,11 @@ impl Service for Messaging {
             n => usize::try_from(n).unwrap_or(2),
         };
         let send_db = send_pool(&db, config, writers + 2).await?;
-        let writer = writer::Writer::start(send_db.clone(), outbox.clone(), writers);
-        let lookups = lookups::Lookups::start(send_db, 2);
+        let (writer, mut workers) = writer::Writer::start(send_db.clone(), outbox.clone(), writers);
+        let (lookups, askers) = lookups::Lookups::start(send_db, 2);
+        workers.extend(askers);
         Ok(Self {
+            workers: Arc::new(std::sync::Mutex::new(workers)),
             inner: Arc::new(Inner {
                 db,
                 hub,
@@ -253,6 +257,14 @@ impl Service for Messaging {
         }));
         let notifier = self.inner.notifier.clone();
         background.push(Background::spawn(move |stop| notifier.mail_loop(stop)));
+        // The send path's writers and lookups end when the server has
+        // drained and the last handler let go of them.
+        let workers = self
+            .workers
+            .lock()
+            .map(|mut workers| std::mem::take(&mut *workers))
+            .unwrap_or_default();
+        background.push(Background::tasks(workers));
         Ok(background)
     }
 }

@@ -35,13 +35,17 @@ pub struct Lookups {
 
 impl Lookups {
     /// `askers` statements in flight at once.
-    pub fn start(db: DatabaseConnection, askers: usize) -> Lookups {
+    /// The tasks end once every `Lookups` is dropped and the queue is empty.
+    pub fn start(
+        db: DatabaseConnection,
+        askers: usize,
+    ) -> (Lookups, Vec<tokio::task::JoinHandle<()>>) {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..askers.max(1) {
-            tokio::spawn(run(db.clone(), receiver.clone()));
-        }
-        Lookups { queue }
+        let tasks = (0..askers.max(1))
+            .map(|_| tokio::spawn(run(db.clone(), receiver.clone())))
+            .collect();
+        (Lookups { queue }, tasks)
     }
 
     /// What a send of `lookup` needs to know; None when the conversation

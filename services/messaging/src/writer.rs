@@ -54,13 +54,18 @@ pub struct Writer {
 impl Writer {
     /// `writers` transactions in flight at once: while some commit, others
     /// fill.
-    pub fn start(db: DatabaseConnection, outbox: Outbox, writers: usize) -> Writer {
+    /// The tasks end once every `Writer` is dropped and the queue is empty.
+    pub fn start(
+        db: DatabaseConnection,
+        outbox: Outbox,
+        writers: usize,
+    ) -> (Writer, Vec<tokio::task::JoinHandle<()>>) {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..writers.max(1) {
-            tokio::spawn(run(db.clone(), outbox.clone(), receiver.clone()));
-        }
-        Writer { queue }
+        let tasks = (0..writers.max(1))
+            .map(|_| tokio::spawn(run(db.clone(), outbox.clone(), receiver.clone())))
+            .collect();
+        (Writer { queue }, tasks)
     }
 
     /// Stores `message` (with its sequence and outbox event) and answers the

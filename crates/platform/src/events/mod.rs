@@ -191,6 +191,26 @@ impl Background {
         Background { stop, task }
     }
 
+    /// Tasks that end on their own once their work does (workers whose
+    /// queue closes when the server has drained): shutting down waits for
+    /// them (at most the grace), then aborts what is left.
+    pub fn tasks(handles: Vec<JoinHandle<()>>) -> Background {
+        struct AbortOnDrop(Vec<tokio::task::AbortHandle>);
+        impl Drop for AbortOnDrop {
+            fn drop(&mut self) {
+                for task in &self.0 {
+                    task.abort();
+                }
+            }
+        }
+        Background::spawn(move |_stop| async move {
+            let _abort = AbortOnDrop(handles.iter().map(JoinHandle::abort_handle).collect());
+            for task in handles {
+                let _ = task.await;
+            }
+        })
+    }
+
     /// Asks the task to finish its current step and waits (at most `grace`).
     pub async fn shutdown(self, grace: Duration) {
         let _ = self.stop.send(true);
