@@ -4,14 +4,14 @@
 use chrono::Utc;
 use frevix_platform::auth::Roles;
 use frevix_platform::db::Txn;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::events::Outbox;
 use frevix_platform::ids::AccountId;
 use sea_orm::DatabaseConnection;
 
 use crate::domain::account::{AccountStatus, DisplayName, Email};
 use crate::domain::password;
-use crate::error::{IdentityError, Result};
+use crate::error::Result;
 use crate::store::accounts::{self, NewAccount};
 
 /// What `create_admin` did.
@@ -57,7 +57,7 @@ pub async fn create_admin(
     let owned = password_text.to_owned();
     let hash = tokio::task::spawn_blocking(move || password::hash(&owned))
         .await
-        .map_err(|e| IdentityError::Internal(e.to_string()))??;
+        .map_err(|e| ApiError::internal(e.to_string()))??;
     let id = AccountId::generate();
     let txn = Txn::begin(db).await?;
     let row = accounts::insert_account(

@@ -3,16 +3,14 @@
 
 use std::time::Duration;
 
-use frevix_platform::auth::AuthError;
-use frevix_platform::db::idempotency::IdempotencyError;
-use frevix_platform::error::{self, FieldViolations};
+use frevix_platform::error::{self, ApiError, FieldViolations};
 use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
-    /// INVALID_ARGUMENT with a `BadRequest` per field.
-    #[error("{0}")]
-    InvalidArgument(#[from] FieldViolations),
+    /// What every service may answer.
+    #[error(transparent)]
+    Api(#[from] ApiError),
     /// UNAUTHENTICATED `INVALID_CREDENTIALS`: unknown email or wrong password,
     /// deliberately indistinguishable.
     #[error("the email or password is wrong")]
@@ -50,52 +48,19 @@ pub enum IdentityError {
     /// UNAUTHENTICATED `SESSION_REVOKED`.
     #[error("this session has ended; log in again")]
     SessionRevoked,
-    /// UNAUTHENTICATED with the token's fault.
-    #[error(transparent)]
-    Unauthenticated(#[from] AuthError),
     /// PERMISSION_DENIED `ADMIN_REQUIRED`.
     #[error("only an ADMIN may do this")]
     AdminRequired,
-    /// NOT_FOUND `{0}_NOT_FOUND`.
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    /// FAILED_PRECONDITION with its own reason.
-    #[error("{message}")]
-    Precondition {
-        reason: &'static str,
-        subject: &'static str,
-        message: &'static str,
-    },
-    /// RESOURCE_EXHAUSTED `RATE_LIMITED` with `RetryInfo`.
-    #[error("too many requests; retry later")]
-    RateLimited(Duration),
     /// RESOURCE_EXHAUSTED `LOGIN_THROTTLED` with `RetryInfo`.
     #[error("too many failed logins for this account; wait before trying again")]
     LoginThrottled(Duration),
-    /// ALREADY_EXISTS `IDEMPOTENCY_KEY_REUSED`.
-    #[error("this idempotency key was used with a different request")]
-    IdempotencyKeyReused,
-    /// INTERNAL.
-    #[error("database: {0}")]
-    Database(#[from] sea_orm::DbErr),
-    /// INTERNAL.
-    #[error("{0}")]
-    Internal(String),
 }
 
-impl From<IdempotencyError> for IdentityError {
-    fn from(error: IdempotencyError) -> Self {
-        match error {
-            IdempotencyError::Conflict => IdentityError::IdempotencyKeyReused,
-            IdempotencyError::Db(db) => IdentityError::Database(db),
-            IdempotencyError::Stored(problem) => IdentityError::Internal(problem),
-        }
-    }
-}
+frevix_platform::api_error_conversions!(IdentityError);
 
 impl From<crate::domain::password::HashError> for IdentityError {
     fn from(error: crate::domain::password::HashError) -> Self {
-        IdentityError::Internal(error.to_string())
+        IdentityError::Api(ApiError::internal(error.to_string()))
     }
 }
 
@@ -103,7 +68,7 @@ impl From<IdentityError> for Status {
     fn from(error: IdentityError) -> Status {
         let message = error.to_string();
         match error {
-            IdentityError::InvalidArgument(violations) => violations.into_status(),
+            IdentityError::Api(api) => api.into(),
             IdentityError::InvalidCredentials => {
                 error::unauthenticated("INVALID_CREDENTIALS", message)
             }
@@ -135,27 +100,10 @@ impl From<IdentityError> for Status {
             IdentityError::SecondFactorInvalid => {
                 error::unauthenticated("SECOND_FACTOR_INVALID", message)
             }
-            IdentityError::Unauthenticated(auth) => auth.into_status(),
             IdentityError::AdminRequired => error::permission_denied("ADMIN_REQUIRED", message),
-            IdentityError::NotFound(what) => error::with_reason(
-                Code::NotFound,
-                &format!("{}_NOT_FOUND", what.to_uppercase()),
-                message,
-            ),
-            IdentityError::Precondition {
-                reason, subject, ..
-            } => error::failed_precondition(reason, subject, message),
-            IdentityError::RateLimited(wait) => {
-                error::resource_exhausted("RATE_LIMITED", wait, message)
-            }
             IdentityError::LoginThrottled(wait) => {
                 error::resource_exhausted("LOGIN_THROTTLED", wait, message)
             }
-            IdentityError::IdempotencyKeyReused => {
-                error::with_reason(Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED", message)
-            }
-            IdentityError::Database(ref source) => error::internal(source),
-            IdentityError::Internal(_) => error::internal(&error),
         }
     }
 }

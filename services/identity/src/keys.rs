@@ -6,6 +6,7 @@
 //! the master key (`secrets`); rows written before that are sealed on the
 //! next refresh.
 
+use frevix_platform::error::ApiError;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -81,7 +82,7 @@ impl KeyRing {
         let signing = SigningKey::random(&mut rand::rngs::OsRng);
         let pem = signing
             .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| IdentityError::Internal(format!("encoding signing key: {e}")))?;
+            .map_err(|e| ApiError::internal(format!("encoding signing key: {e}")))?;
         let kid = uuid::Uuid::now_v7().simple().to_string();
         let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).map_err(internal)?;
         let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256).map_err(internal)?;
@@ -102,7 +103,7 @@ impl KeyRing {
         let signer = rows
             .iter()
             .find(|row| row.sign_until > now)
-            .ok_or_else(|| IdentityError::Internal("no signing key".to_owned()))?;
+            .ok_or_else(|| ApiError::internal("no signing key".to_owned()))?;
         let mut jwks = JwkSet { keys: Vec::new() };
         let mut verification = HashMap::new();
         for row in rows {
@@ -131,7 +132,7 @@ impl KeyRing {
             .read()
             .ok()
             .and_then(|guard| guard.clone())
-            .ok_or_else(|| IdentityError::Internal("signing keys not loaded".to_owned()))
+            .ok_or_else(|| ApiError::internal("signing keys not loaded").into())
     }
 
     /// Signs an access token with the current key.
@@ -168,5 +169,5 @@ impl KeyRing {
 }
 
 fn internal(error: impl std::fmt::Display) -> IdentityError {
-    IdentityError::Internal(error.to_string())
+    ApiError::internal(error.to_string()).into()
 }

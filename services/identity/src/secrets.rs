@@ -8,12 +8,13 @@ use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use frevix_platform::error::ApiError;
 use hmac::{Hmac, Mac as _};
 use rand::RngCore as _;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-use crate::error::{IdentityError, Result};
+use crate::error::Result;
 
 /// Marks what [`Secrets::seal`] wrote (and its scheme, for later ones).
 const SEALED: &str = "sealed:v1:";
@@ -50,7 +51,7 @@ impl Secrets {
             master_key.expose_secret().to_owned()
         };
         let master = parse_master_key(&text)
-            .map_err(|problem| IdentityError::Internal(format!("identity.master_key {problem}")))?;
+            .map_err(|problem| ApiError::internal(format!("identity.master_key {problem}")))?;
         Ok(Self::from_master(&master))
     }
 
@@ -68,7 +69,7 @@ impl Secrets {
         let sealed = self
             .cipher
             .encrypt(&nonce, plain)
-            .map_err(|_| IdentityError::Internal("encrypting a secret failed".to_owned()))?;
+            .map_err(|_| ApiError::internal("encrypting a secret failed".to_owned()))?;
         let mut bytes = nonce.to_vec();
         bytes.extend_from_slice(&sealed);
         Ok(format!("{SEALED}{}", STANDARD.encode(bytes)))
@@ -76,8 +77,8 @@ impl Secrets {
 
     /// What [`Self::seal`] wrote.
     pub fn open(&self, text: &str) -> Result<Vec<u8>> {
-        let broken = || {
-            IdentityError::Internal("a sealed secret does not open with this master key".to_owned())
+        let broken = || -> crate::error::IdentityError {
+            ApiError::internal("a sealed secret does not open with this master key").into()
         };
         let bytes = text
             .strip_prefix(SEALED)
@@ -121,10 +122,10 @@ fn read_or_create(file: &std::path::Path) -> Result<String> {
     rand::rngs::OsRng.fill_bytes(&mut key);
     let text = STANDARD.encode(key);
     if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| IdentityError::Internal(e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(|e| ApiError::internal(e.to_string()))?;
     }
     write_private(file, &text).map_err(|e| {
-        IdentityError::Internal(format!(
+        ApiError::internal(format!(
             "cannot keep a master key in {}: {e}",
             file.display()
         ))

@@ -9,6 +9,7 @@
 //! If a batch fails, its lookups are asked again one by one, so each gets
 //! its own answer or error.
 
+use frevix_platform::error::ApiError;
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
@@ -55,8 +56,8 @@ impl Lookups {
         self.queue
             .send(Pending { lookup, reply })
             .await
-            .map_err(|_| MessagingError::Unavailable)?;
-        answer.await.map_err(|_| MessagingError::Unavailable)?
+            .map_err(|_| ApiError::ShuttingDown)?;
+        answer.await.map_err(|_| ApiError::ShuttingDown)?
     }
 }
 

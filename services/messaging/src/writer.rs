@@ -12,6 +12,7 @@
 //! each other in a cycle.
 
 use frevix_platform::db::Txn;
+use frevix_platform::error::ApiError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::batch;
-use crate::error::{MessagingError, Result};
+use crate::error::Result;
 use crate::store::{self, MessageRow};
 
 /// Sends written by one transaction at most.
@@ -75,8 +76,8 @@ impl Writer {
         self.queue
             .send(Pending { message, reply })
             .await
-            .map_err(|_| MessagingError::Unavailable)?;
-        answer.await.map_err(|_| MessagingError::Unavailable)?
+            .map_err(|_| ApiError::ShuttingDown)?;
+        answer.await.map_err(|_| ApiError::ShuttingDown)?
     }
 }
 
@@ -109,7 +110,7 @@ async fn write_batch(db: &DatabaseConnection, outbox: &Outbox, mut batch: Vec<Pe
             for pending in batch {
                 let stored = store_all(db, outbox, &[&pending.message], Utc::now()).await;
                 let _ = pending.reply.send(
-                    stored.and_then(|mut rows| rows.pop().ok_or(MessagingError::Unavailable)),
+                    stored.and_then(|mut rows| rows.pop().ok_or(ApiError::ShuttingDown.into())),
                 );
             }
         }
@@ -130,11 +131,11 @@ async fn store_all(
             .entry(message.row.conversation_id)
             .or_default() += 1;
     }
-    let txn = Txn::begin(&db).await?;
+    let txn = Txn::begin(db).await?;
     let counts: Vec<(Uuid, i64)> = per_conversation.into_iter().collect();
     let lasts = store::take_seqs(&txn, &counts, now).await?;
     if lasts.len() != counts.len() {
-        return Err(MessagingError::ConversationNotFound);
+        return Err(ApiError::NotFound("conversation").into());
     }
     // The sequences each conversation's messages take, in batch order.
     let mut next: BTreeMap<Uuid, i64> = BTreeMap::new();

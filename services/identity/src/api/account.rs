@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use frevix_platform::db::Txn;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::mask::update_paths;
 use frevix_proto::identity::v1 as pb;
 use tonic::Request;
@@ -10,7 +10,7 @@ use tonic::Request;
 use super::convert;
 use crate::Inner;
 use crate::domain::account::{DisplayName, parse_chosen_roles};
-use crate::error::{IdentityError, Result};
+use crate::error::Result;
 use crate::events;
 use crate::store::accounts::{self, roles_of};
 
@@ -78,7 +78,7 @@ pub async fn update_account(
     accounts::update_profile(&txn, principal.account_id, &display_name, roles, Utc::now()).await?;
     let row = accounts::find_account_by_id(&txn, principal.account_id)
         .await?
-        .ok_or(IdentityError::NotFound("account"))?;
+        .ok_or(ApiError::NotFound("account"))?;
     events::account_updated(&inner.outbox, &txn, &row).await?;
     txn.commit().await?;
     Ok(pb::UpdateAccountResponse {

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use frevix_platform::auth::Principal;
 use frevix_platform::db::Txn;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::AccountId;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::identity::v1 as pb;
@@ -29,11 +29,7 @@ async fn admin_caller<T>(inner: &Inner, request: &Request<T>) -> Result<Principa
     }
     // An ADMIN acts only after signing in with a second factor, recently.
     frevix_platform::auth::require_step_up(&principal, true).map_err(|step_up| {
-        IdentityError::Precondition {
-            reason: step_up.reason(),
-            subject: "session",
-            message: step_up.message(),
-        }
+        ApiError::precondition(step_up.reason(), "session", step_up.message())
     })?;
     Ok(principal)
 }
@@ -76,10 +72,10 @@ async fn target(inner: &Inner, field_value: &str) -> Result<AccountRow> {
     let id = AccountId::parse_field("account_id", field_value, &mut violations);
     let id = violations
         .finish(id)?
-        .ok_or(IdentityError::NotFound("account"))?;
+        .ok_or(ApiError::NotFound("account"))?;
     accounts::find_account_by_id(&inner.db, id)
         .await?
-        .ok_or(IdentityError::NotFound("account"))
+        .ok_or(ApiError::NotFound("account").into())
 }
 
 pub async fn suspend_account(
@@ -95,11 +91,12 @@ pub async fn suspend_account(
     let account = target(inner, &req.account_id).await?;
     let id = AccountId(account.id);
     if id == admin.account_id {
-        return Err(IdentityError::Precondition {
-            reason: "CANNOT_SUSPEND_SELF",
-            subject: "account",
-            message: "an ADMIN cannot suspend their own account",
-        });
+        return Err(ApiError::precondition(
+            "CANNOT_SUSPEND_SELF",
+            "account",
+            "an ADMIN cannot suspend their own account",
+        )
+        .into());
     }
     if status_of(&account) != AccountStatus::Suspended {
         let now = Utc::now();
@@ -123,7 +120,7 @@ pub async fn suspend_account(
     }
     let row = accounts::find_account_by_id(&inner.db, id)
         .await?
-        .ok_or(IdentityError::NotFound("account"))?;
+        .ok_or(ApiError::NotFound("account"))?;
     Ok(pb::SuspendAccountResponse {
         account: Some(convert::account(&row)),
     })
@@ -137,11 +134,12 @@ pub async fn reinstate_account(
     let account = target(inner, &request.get_ref().account_id).await?;
     let id = AccountId(account.id);
     if status_of(&account) != AccountStatus::Suspended {
-        return Err(IdentityError::Precondition {
-            reason: "ACCOUNT_NOT_SUSPENDED",
-            subject: "account",
-            message: "only a suspended account can be reinstated",
-        });
+        return Err(ApiError::precondition(
+            "ACCOUNT_NOT_SUSPENDED",
+            "account",
+            "only a suspended account can be reinstated",
+        )
+        .into());
     }
     let status = if account.email_verified_at.is_some() {
         AccountStatus::Active
@@ -152,7 +150,7 @@ pub async fn reinstate_account(
     accounts::update_account_status(&txn, id, status, None, Utc::now()).await?;
     let row = accounts::find_account_by_id(&txn, id)
         .await?
-        .ok_or(IdentityError::NotFound("account"))?;
+        .ok_or(ApiError::NotFound("account"))?;
     events::account_reinstated(&inner.outbox, &txn, &row).await?;
     txn.commit().await?;
     tracing::info!(account_id = %id, admin_id = %admin.account_id, "account reinstated");

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use frevix_platform::db::Txn;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::SessionId;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::identity::v1 as pb;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::convert;
 use crate::Inner;
-use crate::error::{IdentityError, Result};
+use crate::error::Result;
 use crate::store::sessions;
 
 const LIMITS: PageLimits = PageLimits {
@@ -56,7 +56,7 @@ pub async fn revoke_session(
     let id = SessionId::parse_field("session_id", &request.get_ref().session_id, &mut violations);
     let id = violations
         .finish(id)?
-        .ok_or(IdentityError::NotFound("session"))?;
+        .ok_or(ApiError::NotFound("session"))?;
     let txn = Txn::begin(&inner.db).await?;
     if !inner
         .end_session(
@@ -68,7 +68,7 @@ pub async fn revoke_session(
         )
         .await?
     {
-        return Err(IdentityError::NotFound("session"));
+        return Err(ApiError::NotFound("session").into());
     }
     txn.commit().await?;
     Ok(pb::RevokeSessionResponse {})

@@ -4,7 +4,7 @@ use chrono::Utc;
 use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::db::is_unique_violation;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::AccountId;
 use frevix_platform::server::client_address;
 use frevix_proto::identity::v1 as pb;
@@ -85,7 +85,7 @@ pub async fn sign_up(
     .await;
     match result {
         // A sign-up with the same address (and another key, or none) won the race.
-        Err(IdentityError::Database(error)) if is_unique_violation(&error) => {
+        Err(IdentityError::Api(error)) if error.db_error().is_some_and(is_unique_violation) => {
             Err(IdentityError::EmailTaken)
         }
         other => other,
@@ -132,7 +132,7 @@ pub async fn verify_email(
     accounts::update_account_status(&txn, id, AccountStatus::Active, None, now).await?;
     let row = accounts::find_account_by_id(&txn, id)
         .await?
-        .ok_or(IdentityError::NotFound("account"))?;
+        .ok_or(ApiError::NotFound("account"))?;
     events::email_verified(&inner.outbox, &txn, &row).await?;
     txn.commit().await?;
     tracing::info!(account_id = %row.id, "email verified");

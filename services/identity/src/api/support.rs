@@ -25,7 +25,7 @@ use crate::store::accounts::{
     AccountRow, find_account_by_email, find_account_by_id, roles_of, status_of,
 };
 use crate::store::{codes as code_store, sessions};
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 
 /// A hash to verify against when the email is unknown, so a login for an
 /// unknown email costs as much as one for a known email.
@@ -147,10 +147,10 @@ impl Inner {
             .hashing
             .acquire()
             .await
-            .map_err(|e| IdentityError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         tokio::task::spawn_blocking(move || password::hash(&text))
             .await
-            .map_err(|e| IdentityError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::internal(e.to_string()))?
             .map_err(IdentityError::from)
     }
 
@@ -160,13 +160,13 @@ impl Inner {
             .hashing
             .acquire()
             .await
-            .map_err(|e| IdentityError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         tokio::task::spawn_blocking(move || match stored {
             Some(stored) => password::verify(&text, &stored),
             None => password::verify(&text, &DUMMY_HASH).map(|_| false),
         })
         .await
-        .map_err(|e| IdentityError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(IdentityError::from)
     }
 
@@ -386,7 +386,9 @@ pub fn login_allowed(account: &AccountRow) -> Result<()> {
 
 /// `Ok` if `key` is within `limiter`'s rate.
 pub fn within(limiter: &KeyedLimiter, key: &str) -> Result<()> {
-    limiter.check(key).map_err(IdentityError::RateLimited)
+    limiter
+        .check(key)
+        .map_err(|wait| ApiError::RateLimited(wait).into())
 }
 
 /// Whether an account is waiting for verification.

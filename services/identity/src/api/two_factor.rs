@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use frevix_platform::db::Txn;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::AccountId;
 use frevix_proto::identity::v1 as pb;
 use sea_orm::ConnectionTrait;
@@ -113,14 +113,15 @@ pub async fn begin(
     let (principal, account) = inner.live_caller(&request).await?;
     let secret = rules::generate_secret();
     let (otpauth_uri, secret_base32) = rules::enrolment(&secret, &account.email)
-        .ok_or_else(|| IdentityError::Internal("cannot describe a TOTP secret".to_owned()))?;
+        .ok_or_else(|| ApiError::internal("cannot describe a TOTP secret".to_owned()))?;
     let sealed = inner.secrets.seal(&secret)?;
     if !two_factor::begin(&inner.db, principal.account_id, sealed, Utc::now()).await? {
-        return Err(IdentityError::Precondition {
-            reason: "TWO_FACTOR_ALREADY_ENABLED",
-            subject: "account",
-            message: "two-factor authentication is already on; turn it off first to change it",
-        });
+        return Err(ApiError::precondition(
+            "TWO_FACTOR_ALREADY_ENABLED",
+            "account",
+            "two-factor authentication is already on; turn it off first to change it",
+        )
+        .into());
     }
     Ok(pb::BeginTwoFactorEnrollmentResponse {
         otpauth_uri,
@@ -146,11 +147,11 @@ pub async fn confirm(
     let pending = two_factor::find(&inner.db, id)
         .await?
         .filter(|f| f.confirmed_at.is_none())
-        .ok_or(IdentityError::Precondition {
-            reason: "NO_TWO_FACTOR_ENROLLMENT",
-            subject: "account",
-            message: "call BeginTwoFactorEnrollment first (or it is already on)",
-        })?;
+        .ok_or(ApiError::precondition(
+            "NO_TWO_FACTOR_ENROLLMENT",
+            "account",
+            "call BeginTwoFactorEnrollment first (or it is already on)",
+        ))?;
     let secret = inner.secrets.open(&pending.secret_sealed)?;
     let now = Utc::now();
     let now_secs = u64::try_from(now.timestamp()).unwrap_or_default();
@@ -192,11 +193,12 @@ pub async fn disable(
     }
     code_field("code", &req.code)?;
     if !two_factor::is_enabled(&inner.db, principal.account_id).await? {
-        return Err(IdentityError::Precondition {
-            reason: "TWO_FACTOR_NOT_ENABLED",
-            subject: "account",
-            message: "two-factor authentication is not on",
-        });
+        return Err(ApiError::precondition(
+            "TWO_FACTOR_NOT_ENABLED",
+            "account",
+            "two-factor authentication is not on",
+        )
+        .into());
     }
     if !inner
         .verify_password(req.password, Some(account.password_hash.clone()))

@@ -2,7 +2,7 @@
 
 use frevix_platform::auth::Role;
 use frevix_platform::db::is_unique_violation;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_proto::marketplace::v1 as pb;
 use tonic::Request;
 
@@ -41,11 +41,7 @@ pub async fn create_category(
     let admin = caller_with(&request, Role::Admin)?;
     // An ADMIN acts only after signing in with a second factor, recently.
     frevix_platform::auth::require_step_up(&admin, true).map_err(|step_up| {
-        MarketplaceError::Precondition {
-            reason: step_up.reason(),
-            subject: "session",
-            message: step_up.message(),
-        }
+        ApiError::precondition(step_up.reason(), "session", step_up.message())
     })?;
     let req = request.into_inner();
     let mut violations = FieldViolations::new();

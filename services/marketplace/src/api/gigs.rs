@@ -5,7 +5,7 @@ use frevix_platform::auth::deny_feed::is_account_suspended;
 use frevix_platform::auth::{Principal, Role, principal};
 use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::AccountId;
 use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
@@ -17,7 +17,7 @@ use super::caller_with;
 use crate::Inner;
 use crate::convert;
 use crate::domain::gig::{self, GigAction, GigContent, GigStatus, transition};
-use crate::error::{MarketplaceError, Result};
+use crate::error::Result;
 use crate::events::publish::gig_event;
 use crate::store::gigs::{self, GigRow, content_of, status_of};
 use crate::store::{catalog, profiles};
@@ -61,7 +61,7 @@ pub async fn create_gig(
     let content = GigContent::parse(gig, &mut violations);
     let content = violations
         .finish(content)?
-        .ok_or(MarketplaceError::NotFound("gig"))?;
+        .ok_or(ApiError::NotFound("gig"))?;
     let keyed = Keyed::new(format!("{CREATE_SCOPE}:{}", caller.account_id), key, &req);
     if let Some(answer) = keyed.replay(&inner.db).await? {
         return Ok(answer);
@@ -95,17 +95,17 @@ fn gig_id(text: &str, field: &str) -> Result<Uuid> {
 async fn owned_gig(inner: &Inner, caller: &Principal, id: Uuid) -> Result<GigRow> {
     let row = gigs::find_gig(&inner.db, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("gig"))?;
+        .ok_or(ApiError::NotFound("gig"))?;
     if row.seller_id == caller.account_id.0 {
         return Ok(row);
     }
     if status_of(&row).is_public() {
-        Err(MarketplaceError::PermissionDenied {
-            reason: "NOT_GIG_OWNER",
-            message: "only the seller may change this gig",
-        })
+        Err(
+            ApiError::permission_denied("NOT_GIG_OWNER", "only the seller may change this gig")
+                .into(),
+        )
     } else {
-        Err(MarketplaceError::NotFound("gig"))
+        Err(ApiError::NotFound("gig").into())
     }
 }
 
@@ -122,18 +122,16 @@ pub async fn update_gig(
     let row = owned_gig(inner, &caller, id).await?;
     let status = status_of(&row);
     if status == GigStatus::Archived {
-        return Err(MarketplaceError::Precondition {
-            reason: "GIG_ARCHIVED",
-            subject: "gig",
-            message: "an archived gig cannot change",
-        });
+        return Err(
+            ApiError::precondition("GIG_ARCHIVED", "gig", "an archived gig cannot change").into(),
+        );
     }
     let mut violations = FieldViolations::new();
     let paths = update_paths(req.update_mask, gig::UPDATABLE, &mut violations);
     let content = content_of(&row).patch(gig, &paths, &mut violations);
     let content = violations
         .finish(content)?
-        .ok_or(MarketplaceError::NotFound("gig"))?;
+        .ok_or(ApiError::NotFound("gig"))?;
     check_category(inner, &content).await?;
     let now = Utc::now();
     let name = seller_name(inner, row.seller_id).await?;
@@ -141,7 +139,7 @@ pub async fn update_gig(
     gigs::update_content(&txn, id, &content, now).await?;
     let row = gigs::find_gig(&txn, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("gig"))?;
+        .ok_or(ApiError::NotFound("gig"))?;
     if matches!(status, GigStatus::Published | GigStatus::Paused) {
         gig_event(
             &inner.outbox,
@@ -166,13 +164,13 @@ pub async fn get_gig(
     let id = gig_id(&request.get_ref().gig_id, "gig_id")?;
     let row = gigs::find_gig(&inner.db, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("gig"))?;
+        .ok_or(ApiError::NotFound("gig"))?;
     let own = viewer.is_some_and(|v| v.account_id.0 == row.seller_id);
     if !own
         && (!status_of(&row).is_public()
             || is_account_suspended(&inner.db, AccountId(row.seller_id)).await?)
     {
-        return Err(MarketplaceError::NotFound("gig"));
+        return Err(ApiError::NotFound("gig").into());
     }
     let name = seller_name(inner, row.seller_id).await?;
     Ok(pb::GetGigResponse {
@@ -225,15 +223,16 @@ pub async fn change_status<T>(
     let now = Utc::now();
     let txn = Txn::begin(&inner.db).await?;
     if !gigs::update_status(&txn, id, from, to, now).await? {
-        return Err(MarketplaceError::Precondition {
-            reason: "GIG_CHANGED",
-            subject: "gig",
-            message: "the gig changed meanwhile; read it again",
-        });
+        return Err(ApiError::precondition(
+            "GIG_CHANGED",
+            "gig",
+            "the gig changed meanwhile; read it again",
+        )
+        .into());
     }
     let row = gigs::find_gig(&txn, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("gig"))?;
+        .ok_or(ApiError::NotFound("gig"))?;
     gig_event(&inner.outbox, &txn, &row, &name, event).await?;
     txn.commit().await?;
     tracing::info!(gig_id = %id, status = to.as_str(), "gig status changed");

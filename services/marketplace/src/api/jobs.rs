@@ -4,7 +4,7 @@ use chrono::Utc;
 use frevix_platform::auth::{Principal, Role, principal};
 use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
@@ -42,25 +42,22 @@ pub(crate) fn can_see(job: &JobRow, viewer: Option<&Principal>) -> bool {
 pub(crate) async fn owned_job(inner: &Inner, caller: &Principal, id: Uuid) -> Result<JobRow> {
     let job = jobs::find_job(&inner.db, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("job"))?;
+        .ok_or(ApiError::NotFound("job"))?;
     if job.client_id == caller.account_id.0 {
         Ok(job)
     } else if can_see(&job, Some(caller)) {
-        Err(MarketplaceError::PermissionDenied {
-            reason: "NOT_JOB_OWNER",
-            message: "only the client who posted this job may do this",
-        })
+        Err(ApiError::permission_denied(
+            "NOT_JOB_OWNER",
+            "only the client who posted this job may do this",
+        )
+        .into())
     } else {
-        Err(MarketplaceError::NotFound("job"))
+        Err(ApiError::NotFound("job").into())
     }
 }
 
 pub(crate) fn job_not_open() -> MarketplaceError {
-    MarketplaceError::Precondition {
-        reason: "JOB_NOT_OPEN",
-        subject: "job",
-        message: "the job is no longer open",
-    }
+    ApiError::precondition("JOB_NOT_OPEN", "job", "the job is no longer open").into()
 }
 
 pub async fn post_job(
@@ -80,7 +77,7 @@ pub async fn post_job(
     }
     let content = violations
         .finish(content)?
-        .ok_or(MarketplaceError::NotFound("job"))?;
+        .ok_or(ApiError::NotFound("job"))?;
     let keyed = Keyed::new(
         format!("marketplace.PostJob:{}", caller.account_id),
         key,
@@ -113,9 +110,9 @@ pub async fn get_job(
     let id = parse_id("job_id", &request.get_ref().job_id)?;
     let job = jobs::find_job(&inner.db, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("job"))?;
+        .ok_or(ApiError::NotFound("job"))?;
     if !can_see(&job, viewer.as_ref()) {
-        return Err(MarketplaceError::NotFound("job"));
+        return Err(ApiError::NotFound("job").into());
     }
     Ok(pb::GetJobResponse {
         job: Some(convert::job(&job)),
@@ -229,12 +226,12 @@ pub async fn update_job(
     }
     let content = violations
         .finish(content)?
-        .ok_or(MarketplaceError::NotFound("job"))?;
+        .ok_or(ApiError::NotFound("job"))?;
     let txn = Txn::begin(&inner.db).await?;
     jobs::update_job_content(&txn, id, &content, Utc::now()).await?;
     let job = jobs::find_job(&txn, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("job"))?;
+        .ok_or(ApiError::NotFound("job"))?;
     publish::job_updated(&inner.outbox, &txn, &job).await?;
     txn.commit().await?;
     Ok(pb::UpdateJobResponse {
@@ -265,7 +262,7 @@ pub async fn close_job(
     }
     let job = jobs::find_job(&txn, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("job"))?;
+        .ok_or(ApiError::NotFound("job"))?;
     publish::job_closed(&inner.outbox, &txn, &job, pb::JobStatus::Closed).await?;
     txn.commit().await?;
     Ok(pb::CloseJobResponse {

@@ -9,6 +9,7 @@ mod profiles;
 mod proposals;
 mod search;
 
+use frevix_platform::error::ApiError;
 use std::sync::Arc;
 
 use frevix_platform::auth::{Principal, Role, principal};
@@ -16,7 +17,7 @@ use frevix_proto::marketplace::v1::{self as pb, marketplace_service_server::Mark
 use tonic::{Request, Response, Status};
 
 use crate::Inner;
-use crate::error::{MarketplaceError, Result};
+use crate::error::Result;
 
 /// Implements `frevix.marketplace.v1.MarketplaceService`.
 pub struct MarketplaceApi {
@@ -42,19 +43,17 @@ fn caller_with<T>(request: &Request<T>, role: Role) -> Result<Principal> {
         return Ok(caller);
     }
     Err(match role {
-        Role::Freelancer => MarketplaceError::PermissionDenied {
-            reason: "FREELANCER_ROLE_REQUIRED",
-            message: "only FREELANCER accounts may do this; add the role with UpdateAccount",
-        },
-        Role::Client => MarketplaceError::PermissionDenied {
-            reason: "CLIENT_ROLE_REQUIRED",
-            message: "only CLIENT accounts may do this; add the role with UpdateAccount",
-        },
-        Role::Admin => MarketplaceError::PermissionDenied {
-            reason: "ADMIN_REQUIRED",
-            message: "only an ADMIN may do this",
-        },
-    })
+        Role::Freelancer => ApiError::permission_denied(
+            "FREELANCER_ROLE_REQUIRED",
+            "only FREELANCER accounts may do this; add the role with UpdateAccount",
+        ),
+        Role::Client => ApiError::permission_denied(
+            "CLIENT_ROLE_REQUIRED",
+            "only CLIENT accounts may do this; add the role with UpdateAccount",
+        ),
+        Role::Admin => ApiError::permission_denied("ADMIN_REQUIRED", "only an ADMIN may do this"),
+    }
+    .into())
 }
 
 #[tonic::async_trait]

@@ -4,7 +4,7 @@ use chrono::Utc;
 use frevix_platform::auth::Role;
 use frevix_platform::auth::deny_feed::is_account_suspended;
 use frevix_platform::db::Txn;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::AccountId;
 use frevix_platform::mask::update_paths;
 use frevix_proto::marketplace::v1 as pb;
@@ -15,7 +15,7 @@ use super::caller_with;
 use crate::Inner;
 use crate::convert;
 use crate::domain::profile::{CLIENT_UPDATABLE, FREELANCER_UPDATABLE};
-use crate::error::{MarketplaceError, Result};
+use crate::error::Result;
 use crate::store::{catalog, profiles};
 
 fn account_id(text: &str) -> Result<Uuid> {
@@ -31,9 +31,9 @@ pub async fn get_freelancer(
     let id = account_id(&request.get_ref().account_id)?;
     let row = profiles::find_freelancer(&inner.db, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
+        .ok_or(ApiError::NotFound("freelancer_profile"))?;
     if is_account_suspended(&inner.db, AccountId(id)).await? {
-        return Err(MarketplaceError::NotFound("freelancer_profile"));
+        return Err(ApiError::NotFound("freelancer_profile").into());
     }
     Ok(pb::GetFreelancerProfileResponse {
         profile: Some(convert::freelancer(&row)),
@@ -54,7 +54,7 @@ pub async fn update_freelancer(
     profiles::ensure_freelancer(&inner.db, id, "", now).await?;
     let row = profiles::find_freelancer(&inner.db, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
+        .ok_or(ApiError::NotFound("freelancer_profile"))?;
     let mut violations = FieldViolations::new();
     let paths = update_paths(req.update_mask, FREELANCER_UPDATABLE, &mut violations);
     let fields = profiles::freelancer_fields(&row).patch(&changes, &paths, &mut violations);
@@ -72,13 +72,13 @@ pub async fn update_freelancer(
     }
     let fields = violations
         .finish(fields)?
-        .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
+        .ok_or(ApiError::NotFound("freelancer_profile"))?;
     // The profile and its event commit together.
     let txn = Txn::begin(&inner.db).await?;
     profiles::update_freelancer(&txn, id, &fields, now).await?;
     let row = profiles::find_freelancer(&txn, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("freelancer_profile"))?;
+        .ok_or(ApiError::NotFound("freelancer_profile"))?;
     let profile = convert::freelancer(&row);
     inner
         .outbox
@@ -104,7 +104,7 @@ pub async fn get_client(
     let id = account_id(&request.get_ref().account_id)?;
     let row = profiles::find_client(&inner.db, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("client_profile"))?;
+        .ok_or(ApiError::NotFound("client_profile"))?;
     Ok(pb::GetClientProfileResponse {
         profile: Some(convert::client(&row)),
     })
@@ -124,17 +124,17 @@ pub async fn update_client(
     profiles::ensure_client(&inner.db, id, "", now).await?;
     let row = profiles::find_client(&inner.db, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("client_profile"))?;
+        .ok_or(ApiError::NotFound("client_profile"))?;
     let mut violations = FieldViolations::new();
     let paths = update_paths(req.update_mask, CLIENT_UPDATABLE, &mut violations);
     let fields = profiles::client_fields(&row).patch(&changes, &paths, &mut violations);
     let fields = violations
         .finish(fields)?
-        .ok_or(MarketplaceError::NotFound("client_profile"))?;
+        .ok_or(ApiError::NotFound("client_profile"))?;
     profiles::update_client(&inner.db, id, &fields, now).await?;
     let row = profiles::find_client(&inner.db, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("client_profile"))?;
+        .ok_or(ApiError::NotFound("client_profile"))?;
     Ok(pb::UpdateClientProfileResponse {
         profile: Some(convert::client(&row)),
     })

@@ -6,7 +6,7 @@ use frevix_platform::auth::{Principal, Role, principal};
 use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::db::is_unique_violation;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::contract_id_for_proposal;
 use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
@@ -59,15 +59,15 @@ async fn visible_proposal(
 ) -> Result<(ProposalRow, JobRow)> {
     let proposal = jobs::find_proposal(&inner.db, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("proposal"))?;
+        .ok_or(ApiError::NotFound("proposal"))?;
     let job = jobs::find_job(&inner.db, proposal.job_id)
         .await?
-        .ok_or(MarketplaceError::NotFound("proposal"))?;
+        .ok_or(ApiError::NotFound("proposal"))?;
     let me = caller.account_id.0;
     if proposal.freelancer_id == me || job.client_id == me {
         Ok((proposal, job))
     } else {
-        Err(MarketplaceError::NotFound("proposal"))
+        Err(ApiError::NotFound("proposal").into())
     }
 }
 
@@ -83,16 +83,17 @@ pub async fn submit(
     let job_id = parse_id("proposal.job_id", &proposal.job_id)?;
     let job = jobs::find_job(&inner.db, job_id)
         .await?
-        .ok_or(MarketplaceError::NotFound("job"))?;
+        .ok_or(ApiError::NotFound("job"))?;
     if !can_see(&job, Some(&caller)) {
-        return Err(MarketplaceError::NotFound("job"));
+        return Err(ApiError::NotFound("job").into());
     }
     if job.client_id == caller.account_id.0 {
-        return Err(MarketplaceError::Precondition {
-            reason: "OWN_JOB",
-            subject: "job",
-            message: "you cannot propose for your own job",
-        });
+        return Err(ApiError::precondition(
+            "OWN_JOB",
+            "job",
+            "you cannot propose for your own job",
+        )
+        .into());
     }
     if job_status(&job) != JobStatus::Open {
         return Err(job_not_open());
@@ -101,7 +102,7 @@ pub async fn submit(
     let content = ProposalContent::parse(proposal, &budget_of(&job), &mut violations);
     let content = violations
         .finish(content)?
-        .ok_or(MarketplaceError::NotFound("proposal"))?;
+        .ok_or(ApiError::NotFound("proposal"))?;
     let now = Utc::now();
     profiles::ensure_freelancer(&inner.db, caller.account_id.0, "", now).await?;
     let inserted: Result<ProposalRow> = async {
@@ -121,11 +122,12 @@ pub async fn submit(
     }
     .await;
     let row = match inserted {
-        Err(MarketplaceError::Database(error)) if is_unique_violation(&error) => {
-            return Err(MarketplaceError::Conflict {
-                reason: "PROPOSAL_EXISTS",
-                message: "you already proposed for this job; edit that proposal instead",
-            });
+        Err(MarketplaceError::Api(error)) if error.db_error().is_some_and(is_unique_violation) => {
+            return Err(ApiError::already_exists(
+                "PROPOSAL_EXISTS",
+                "you already proposed for this job; edit that proposal instead",
+            )
+            .into());
         }
         other => other?,
     };
@@ -138,10 +140,11 @@ pub async fn submit(
 async fn editable(inner: &Inner, caller: &Principal, id: Uuid) -> Result<(ProposalRow, JobRow)> {
     let (proposal, job) = visible_proposal(inner, caller, id).await?;
     if proposal.freelancer_id != caller.account_id.0 {
-        return Err(MarketplaceError::PermissionDenied {
-            reason: "NOT_PROPOSAL_OWNER",
-            message: "only the freelancer who wrote this proposal may change it",
-        });
+        return Err(ApiError::permission_denied(
+            "NOT_PROPOSAL_OWNER",
+            "only the freelancer who wrote this proposal may change it",
+        )
+        .into());
     }
     if job_status(&job) != JobStatus::Open {
         return Err(job_not_open());
@@ -161,11 +164,12 @@ pub async fn update(
     let id = parse_id("proposal.id", &changes.id)?;
     let (row, job) = editable(inner, &caller, id).await?;
     if !proposal_status(&row).is_active() {
-        return Err(MarketplaceError::Precondition {
-            reason: "PROPOSAL_STATUS",
-            subject: "proposal",
-            message: "only a submitted or shortlisted proposal can change",
-        });
+        return Err(ApiError::precondition(
+            "PROPOSAL_STATUS",
+            "proposal",
+            "only a submitted or shortlisted proposal can change",
+        )
+        .into());
     }
     // Overlay the named fields on the stored proposal, then check it whole.
     let mut merged = convert::proposal(&row, "");
@@ -189,11 +193,11 @@ pub async fn update(
     let content = ProposalContent::parse(&merged, &budget_of(&job), &mut violations);
     let content = violations
         .finish(content)?
-        .ok_or(MarketplaceError::NotFound("proposal"))?;
+        .ok_or(ApiError::NotFound("proposal"))?;
     jobs::update_proposal_content(&inner.db, id, &content, Utc::now()).await?;
     let row = jobs::find_proposal(&inner.db, id)
         .await?
-        .ok_or(MarketplaceError::NotFound("proposal"))?;
+        .ok_or(ApiError::NotFound("proposal"))?;
     Ok(pb::UpdateProposalResponse {
         proposal: Some(answer(inner, &row).await?),
     })
@@ -229,15 +233,16 @@ async fn apply_in(
     }
     let now = Utc::now();
     if !jobs::update_proposal_status(txn, row.id, from, to, now).await? {
-        return Err(MarketplaceError::Precondition {
-            reason: "PROPOSAL_CHANGED",
-            subject: "proposal",
-            message: "the proposal changed meanwhile; read it again",
-        });
+        return Err(ApiError::precondition(
+            "PROPOSAL_CHANGED",
+            "proposal",
+            "the proposal changed meanwhile; read it again",
+        )
+        .into());
     }
     let updated = jobs::find_proposal(txn, row.id)
         .await?
-        .ok_or(MarketplaceError::NotFound("proposal"))?;
+        .ok_or(ApiError::NotFound("proposal"))?;
     match action {
         ProposalAction::Withdraw => {
             publish::proposal_withdrawn(&inner.outbox, txn, job, &updated).await?
@@ -250,7 +255,7 @@ async fn apply_in(
             }
             let filled = jobs::find_job(txn, job.id)
                 .await?
-                .ok_or(MarketplaceError::NotFound("job"))?;
+                .ok_or(ApiError::NotFound("job"))?;
             let contract_id = contract_id_for_proposal(updated.id);
             publish::proposal_accepted(&inner.outbox, txn, &filled, &updated, contract_id).await?;
             publish::job_closed(&inner.outbox, txn, &filled, pb::JobStatus::Filled).await?;
@@ -365,7 +370,7 @@ async fn decide(
     let row = apply(inner, &row, &job, action).await?;
     let job = jobs::find_job(&inner.db, job.id)
         .await?
-        .ok_or(MarketplaceError::NotFound("job"))?;
+        .ok_or(ApiError::NotFound("job"))?;
     Ok((row, job))
 }
 
@@ -379,10 +384,11 @@ async fn decidable(
     let id = parse_id("proposal_id", id_text)?;
     let (row, job) = visible_proposal(inner, caller, id).await?;
     if job.client_id != caller.account_id.0 {
-        return Err(MarketplaceError::PermissionDenied {
-            reason: "NOT_JOB_OWNER",
-            message: "only the client who posted the job may decide on its proposals",
-        });
+        return Err(ApiError::permission_denied(
+            "NOT_JOB_OWNER",
+            "only the client who posted the job may decide on its proposals",
+        )
+        .into());
     }
     let status = job_status(&job);
     let already_accepted =
@@ -453,7 +459,7 @@ pub async fn accept(
     let row = apply_in(inner, &once, &row, &job, ProposalAction::Accept).await?;
     let job = jobs::find_job(&once, job.id)
         .await?
-        .ok_or(MarketplaceError::NotFound("job"))?;
+        .ok_or(ApiError::NotFound("job"))?;
     let response = pb::AcceptProposalResponse {
         proposal: Some(convert::proposal(&row, &name)),
         job: Some(convert::job(&job)),

@@ -4,7 +4,7 @@
 //! need them.
 
 use chrono::Utc;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_proto::messaging::v1 as pb;
 use tonic::Request;
 
@@ -27,11 +27,12 @@ pub async fn block(
     }
     let blocked = store::safety::blocked_by(&inner.db, me).await?;
     if blocked.len() >= MAX_BLOCKS && !blocked.contains(&other) {
-        return Err(crate::error::MessagingError::precondition(
+        return Err(ApiError::precondition(
             "TOO_MANY_BLOCKS",
             "account_id",
             format!("at most {MAX_BLOCKS} accounts can be blocked; unblock some first"),
-        ));
+        )
+        .into());
     }
     store::safety::block(&inner.db, me, other, Utc::now()).await?;
     Ok(pb::BlockAccountResponse {})

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use frevix_platform::db::Txn;
 use frevix_platform::db::is_unique_violation;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::messaging::v1 as pb;
 use tonic::Request;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{caller, membership, parse_id};
 use crate::Inner;
 use crate::convert;
-use crate::error::{MessagingError, Result};
+use crate::error::Result;
 use crate::store::{self, ConversationRow, NewConversation};
 
 const LIMITS: PageLimits = PageLimits {
@@ -53,7 +53,7 @@ pub async fn open_direct(
     // Only real accounts: a conversation with a made-up id would be a
     // probe (it used to answer with presence) and clutter.
     if store::safety::account(&inner.db, other).await?.is_none() {
-        return Err(MessagingError::AccountNotFound);
+        return Err(ApiError::NotFound("account").into());
     }
     let (low, high) = if me < other { (me, other) } else { (other, me) };
     let key = format!("{}:{}", low.simple(), high.simple());
@@ -80,7 +80,7 @@ pub async fn open_direct(
                     drop(txn);
                     store::find_by_direct_key(&inner.db, &key)
                         .await?
-                        .ok_or(MessagingError::ConversationNotFound)?
+                        .ok_or(ApiError::NotFound("conversation"))?
                 }
                 Err(error) => return Err(error.into()),
             }

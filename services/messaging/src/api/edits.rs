@@ -6,7 +6,7 @@
 
 use chrono::Utc;
 use frevix_platform::db::Txn;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_proto::messaging::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
@@ -38,31 +38,34 @@ async fn find(inner: &Inner, me: Uuid, conversation: Uuid, seq: i64) -> Result<M
     membership(inner, conversation, me).await?;
     store::message_at(&inner.db, conversation, seq)
         .await?
-        .ok_or(MessagingError::MessageNotFound)
+        .ok_or(ApiError::NotFound("message").into())
 }
 
 /// The message, if `me` sent it and it can still change.
 async fn own(inner: &Inner, me: Uuid, conversation: Uuid, seq: i64) -> Result<MessageRow> {
     let row = find(inner, me, conversation, seq).await?;
     if row.kind == "SYSTEM" {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "SYSTEM_MESSAGE",
             "sequence",
             "system messages cannot be changed",
-        ));
+        )
+        .into());
     }
     if row.sender_id != me {
-        return Err(MessagingError::denied(
+        return Err(ApiError::permission_denied(
             "NOT_SENDER",
             "only the sender can change a message",
-        ));
+        )
+        .into());
     }
     if row.deleted {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "MESSAGE_DELETED",
             "sequence",
             "the message was deleted",
-        ));
+        )
+        .into());
     }
     Ok(row)
 }
@@ -98,14 +101,15 @@ pub async fn edit(
     let row = own(inner, me, conversation, seq).await?;
     let now = Utc::now();
     if now - row.created_at > inner.edit_window {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "EDIT_WINDOW_PASSED",
             "sequence",
             format!(
                 "messages can be edited for {} minutes after sending",
                 inner.edit_window.num_minutes()
             ),
-        ));
+        )
+        .into());
     }
     let others: Vec<Uuid> = store::member_ids(&inner.db, conversation)
         .await?
@@ -148,10 +152,10 @@ pub async fn delete(
     let (conversation, seq) = target(&req.conversation_id, req.sequence)?;
     let row = match own(inner, me, conversation, seq).await {
         // Deleting again answers the deleted message.
-        Err(MessagingError::Precondition {
+        Err(MessagingError::Api(ApiError::FailedPrecondition {
             reason: "MESSAGE_DELETED",
             ..
-        }) => {
+        })) => {
             let row = find(inner, me, conversation, seq).await?;
             return Ok(pb::DeleteMessageResponse {
                 message: Some(convert::message(&row)),

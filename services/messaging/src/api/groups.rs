@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use frevix_platform::db::Txn;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_proto::messaging::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::conversations::view;
 use super::{caller, membership, parse_id};
 use crate::Inner;
-use crate::error::{MessagingError, Result};
+use crate::error::Result;
 use crate::hub::Live;
 use crate::store::{self, ConversationRow, MemberRow, NewConversation};
 
@@ -50,20 +50,22 @@ async fn check_may_add(inner: &Inner, me: Uuid, accounts: &[Uuid]) -> Result<()>
         .await?
         .first()
     {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "BLOCKED",
             blocker.to_string(),
             "this account does not accept being added to groups by you",
-        ));
+        )
+        .into());
     }
     let contacts =
         store::contacts::talked_with(&inner.db, me, Some(accounts), accounts.len()).await?;
     if let Some(stranger) = accounts.iter().find(|a| !contacts.contains(a)) {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "NOT_A_CONTACT",
             stranger.to_string(),
             "you can add only people you have talked with; message them directly first",
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -76,17 +78,19 @@ async fn administered(
 ) -> Result<(ConversationRow, MemberRow)> {
     let (row, member) = membership(inner, conversation, me).await?;
     if row.kind != "GROUP" {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "NOT_A_GROUP",
             "conversation_id",
             "only group conversations have admins and changing members",
-        ));
+        )
+        .into());
     }
     if !member.admin {
-        return Err(MessagingError::denied(
+        return Err(ApiError::permission_denied(
             "NOT_GROUP_ADMIN",
             "only the group's admins can do this",
-        ));
+        )
+        .into());
     }
     Ok((row, member))
 }
@@ -151,7 +155,7 @@ pub async fn create(
     inner
         .groups
         .check(&me.to_string())
-        .map_err(MessagingError::RateLimited)?;
+        .map_err(ApiError::RateLimited)?;
     let mut members = vec![me];
     members.extend(&others);
     let txn = Txn::begin(&inner.db).await?;
@@ -191,11 +195,12 @@ pub async fn add(
         .filter(|account| !current.contains(account))
         .collect();
     if current.len() + new.len() > MAX_MEMBERS {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "GROUP_FULL",
             "account_ids",
             format!("a group has at most {MAX_MEMBERS} members"),
-        ));
+        )
+        .into());
     }
     check_may_add(inner, me, &new).await?;
     if !new.is_empty() {
@@ -209,7 +214,7 @@ pub async fn add(
     }
     let row = store::find_conversation(&inner.db, conversation)
         .await?
-        .ok_or(MessagingError::ConversationNotFound)?;
+        .ok_or(ApiError::NotFound("conversation"))?;
     let mut views = view(inner, &[row], me).await?;
     Ok(pb::AddMembersResponse {
         conversation: views.pop(),
@@ -229,20 +234,22 @@ pub async fn remove(
     } else {
         let (row, _) = membership(inner, conversation, me).await?;
         if row.kind != "GROUP" {
-            return Err(MessagingError::precondition(
+            return Err(ApiError::precondition(
                 "NOT_A_GROUP",
                 "conversation_id",
                 "only group conversations can be left; archive this one instead",
-            ));
+            )
+            .into());
         }
     }
     let members = store::members_of(&inner.db, vec![conversation]).await?;
     let Some(target) = members.iter().find(|m| m.account_id == account) else {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "NOT_A_MEMBER",
             "account_id",
             "that account is not a member of the group",
-        ));
+        )
+        .into());
     };
     let txn = Txn::begin(&inner.db).await?;
     store::remove_member(&txn, conversation, account).await?;
@@ -273,24 +280,26 @@ pub async fn set_admin(
     administered(inner, conversation, me).await?;
     let members = store::members_of(&inner.db, vec![conversation]).await?;
     if !members.iter().any(|m| m.account_id == account) {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "NOT_A_MEMBER",
             "account_id",
             "that account is not a member of the group",
-        ));
+        )
+        .into());
     }
     if !req.admin && !members.iter().any(|m| m.admin && m.account_id != account) {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "LAST_ADMIN",
             "account_id",
             "a group needs an admin; make someone else admin first",
-        ));
+        )
+        .into());
     }
     store::set_admin(&inner.db, conversation, account, req.admin).await?;
     announce(inner, conversation, &[]).await?;
     let row = store::find_conversation(&inner.db, conversation)
         .await?
-        .ok_or(MessagingError::ConversationNotFound)?;
+        .ok_or(ApiError::NotFound("conversation"))?;
     let mut views = view(inner, &[row], me).await?;
     Ok(pb::SetAdminResponse {
         conversation: views.pop(),

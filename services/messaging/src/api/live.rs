@@ -4,14 +4,14 @@
 //! only to people who share a conversation with the account, and never
 //! when the account hides it.
 
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_proto::messaging::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
 use super::{caller, membership, parse_id};
 use crate::Inner;
-use crate::error::{MessagingError, Result};
+use crate::error::Result;
 use crate::hub::Live;
 use crate::presence::{Presence, View};
 use crate::store;
@@ -32,7 +32,7 @@ pub(crate) async fn typing_as(inner: &Inner, me: Uuid, req: &pb::SetTypingReques
     inner
         .typing
         .check(&me.to_string())
-        .map_err(MessagingError::RateLimited)?;
+        .map_err(ApiError::RateLimited)?;
     let others: Vec<Uuid> = store::member_ids(&inner.db, conversation)
         .await?
         .into_iter()

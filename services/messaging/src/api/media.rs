@@ -12,7 +12,7 @@ use frevix_platform::malformed::inbound_status;
 use std::sync::Arc;
 
 use chrono::Utc;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_proto::messaging::v1 as pb;
 use object_store::{ObjectStoreExt as _, WriteMultipart, path::Path};
 use sha2::{Digest, Sha256};
@@ -242,7 +242,7 @@ pub async fn upload(
             let clean =
                 tokio::task::spawn_blocking(move || content::clean_image(&content_type, &bytes))
                     .await
-                    .map_err(|e| MessagingError::Internal(e.to_string()))?
+                    .map_err(|e| ApiError::internal(e.to_string()))?
                     .map_err(refused_content)?;
             let size = i64::try_from(clean.bytes.len()).unwrap_or(i64::MAX);
             let sha256 = hex::encode(Sha256::digest(&clean.bytes));
@@ -278,7 +278,7 @@ pub async fn upload(
 pub(crate) async fn readable(inner: &Inner, me: Uuid, id: Uuid) -> Result<MediaRow> {
     let row = store::media::find(&inner.db, id)
         .await?
-        .ok_or(MessagingError::MediaNotFound)?;
+        .ok_or(ApiError::NotFound("media"))?;
     if row.owner_id == me || row.public {
         return Ok(row);
     }
@@ -298,7 +298,7 @@ pub(crate) async fn readable(inner: &Inner, me: Uuid, id: Uuid) -> Result<MediaR
             return Ok(row);
         }
     }
-    Err(MessagingError::MediaNotFound)
+    Err(ApiError::NotFound("media").into())
 }
 
 pub async fn get(
@@ -323,11 +323,12 @@ pub async fn download(
     let row = readable(&inner, me, id).await?;
     let location = if request.get_ref().thumbnail {
         if row.thumbnail_type.is_none() {
-            return Err(MessagingError::precondition(
+            return Err(ApiError::precondition(
                 "NO_THUMBNAIL",
                 "thumbnail",
                 "only images uploaded as such have thumbnails",
-            ));
+            )
+            .into());
         }
         thumbnail_path(id)
     } else {
@@ -347,7 +348,7 @@ pub async fn download(
                 Ok(chunk) => Ok(pb::DownloadResponse {
                     part: Some(Part::Chunk(chunk)),
                 }),
-                Err(error) => Err(Status::from(MessagingError::Storage(error))),
+                Err(error) => Err(Status::from(MessagingError::from(error))),
             };
             let failed = item.is_err();
             if sink.send(item).await.is_err() || failed {

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use frevix_platform::db::is_unique_violation;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_proto::messaging::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
@@ -76,7 +76,7 @@ pub(crate) async fn send_as(
         .context(lookup)
         .await?
         .filter(|c| c.members.iter().any(|m| m.account == me))
-        .ok_or(MessagingError::ConversationNotFound)?;
+        .ok_or(ApiError::NotFound("conversation"))?;
     if context.existing.is_some()
         && let Some(stored) =
             store::find_by_client_id(&inner.db, conversation, me, client_id).await?
@@ -104,7 +104,7 @@ pub(crate) async fn send_as(
     inner
         .sends
         .check(&me.to_string())
-        .map_err(MessagingError::RateLimited)?;
+        .map_err(ApiError::RateLimited)?;
     let (shown, original) = masked_text(inner, me, &others, text).await?;
     let new = NewMessage {
         row: MessageRow {
@@ -137,10 +137,10 @@ pub(crate) async fn send_as(
     let row = match inner.writer.write(new).await {
         Ok(row) => row,
         // A racing resend with the same client id won: answer its message.
-        Err(MessagingError::Database(error)) if is_unique_violation(&error) => {
+        Err(MessagingError::Api(error)) if error.db_error().is_some_and(is_unique_violation) => {
             store::find_by_client_id(&inner.db, conversation, me, client_id)
                 .await?
-                .ok_or(MessagingError::ConversationNotFound)?
+                .ok_or(ApiError::NotFound("conversation"))?
         }
         Err(error) => return Err(error),
     };
@@ -192,18 +192,20 @@ async fn check_attachments(
 /// conversation, or was blocked by them.
 fn check_not_blocked(members: &[store::sending::Member]) -> Result<()> {
     if let Some(other) = members.iter().find(|m| m.blocked_by_sender) {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "YOU_BLOCKED_ACCOUNT",
             other.account.to_string(),
             "you blocked this account; unblock it to write to it",
-        ));
+        )
+        .into());
     }
     if members.iter().any(|m| m.blocks_sender) {
-        return Err(MessagingError::precondition(
+        return Err(ApiError::precondition(
             "BLOCKED",
             "conversation",
             "this account does not accept messages from you",
-        ));
+        )
+        .into());
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ mod subscribe;
 use std::sync::Arc;
 
 use frevix_platform::auth::principal;
-use frevix_platform::error::FieldViolations;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_proto::messaging::v1::{
     self as pb, media_service_server::MediaService, messaging_service_server::MessagingService,
     notification_service_server::NotificationService,
@@ -25,7 +25,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::Inner;
-use crate::error::{MessagingError, Result};
+use crate::error::Result;
 use crate::store::{self, ConversationRow, MemberRow};
 
 pub struct MessagingApi {
@@ -145,10 +145,10 @@ async fn membership(
 ) -> Result<(ConversationRow, MemberRow)> {
     let member = store::find_member(&inner.db, conversation, account)
         .await?
-        .ok_or(MessagingError::ConversationNotFound)?;
+        .ok_or(ApiError::NotFound("conversation"))?;
     let row = store::find_conversation(&inner.db, conversation)
         .await?
-        .ok_or(MessagingError::ConversationNotFound)?;
+        .ok_or(ApiError::NotFound("conversation"))?;
     Ok((row, member))
 }
 

@@ -83,7 +83,7 @@ pub async fn write_events(
     values: &[String],
 ) {
     for value in values {
-        let txn = frevix_platform::db::Txn::begin(&db).await.unwrap();
+        let txn = frevix_platform::db::Txn::begin(db).await.unwrap();
         let event = AccountUpdated {
             account_id: aggregate.to_owned(),
             display_name: value.clone(),

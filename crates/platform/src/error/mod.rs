@@ -3,6 +3,10 @@
 //! limits and internal faults the same way and clients can branch on a stable
 //! `ErrorInfo.reason` instead of parsing messages.
 
+mod api;
+
+pub use api::ApiError;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
