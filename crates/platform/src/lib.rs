@@ -15,6 +15,7 @@ pub mod mask;
 pub mod money;
 pub mod paging;
 pub mod rate_limit;
+pub mod request;
 pub mod server;
 pub mod service;
 pub mod telemetry;

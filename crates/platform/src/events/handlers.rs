@@ -31,14 +31,24 @@ pub trait On<E>: Send + Sync + 'static {
     async fn on(&self, txn: &Txn, event: E, received: &ReceivedEvent) -> Result<(), HandlerError>;
 }
 
+/// What to do once the transaction that applied an event has committed
+/// (tell live streams, for example); see [`EventHandler::committed`].
+#[async_trait::async_trait]
+pub trait AfterCommit: Send + Sync + 'static {
+    async fn committed(&self, received: &ReceivedEvent);
+}
+
 type Future_<'a> = Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send + 'a>>;
 type Dispatch<S> = for<'a> fn(&'a S, &'a Txn, &'a ReceivedEvent) -> Future_<'a>;
+type Committed<S> =
+    for<'a> fn(&'a S, &'a ReceivedEvent) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// One consumer's handlers, by event type.
 pub struct Handlers<S> {
     spec: ConsumerSpec,
     state: S,
     routes: HashMap<String, Dispatch<S>>,
+    after_commit: Option<Committed<S>>,
 }
 
 impl<S: Send + Sync + 'static> Handlers<S> {
@@ -48,6 +58,7 @@ impl<S: Send + Sync + 'static> Handlers<S> {
             spec: ConsumerSpec::new(name, producer),
             state,
             routes: HashMap::new(),
+            after_commit: None,
         }
     }
 
@@ -59,6 +70,15 @@ impl<S: Send + Sync + 'static> Handlers<S> {
     {
         self.spec.event_types.push(E::full_name());
         self.routes.insert(E::full_name(), dispatch::<S, E>);
+        self
+    }
+
+    /// Calls `state`'s [`AfterCommit`] once each event's transaction has committed.
+    pub fn after_commit(mut self) -> Self
+    where
+        S: AfterCommit,
+    {
+        self.after_commit = Some(committed::<S>);
         self
     }
 
@@ -107,6 +127,13 @@ where
     })
 }
 
+fn committed<'a, S: AfterCommit>(
+    state: &'a S,
+    received: &'a ReceivedEvent,
+) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    state.committed(received)
+}
+
 #[async_trait::async_trait]
 impl<S: Send + Sync + 'static> EventHandler for Handlers<S> {
     async fn handle(&self, txn: &Txn, event: &ReceivedEvent) -> Result<(), HandlerError> {
@@ -114,6 +141,12 @@ impl<S: Send + Sync + 'static> EventHandler for Handlers<S> {
             Some(dispatch) => dispatch(&self.state, txn, event).await,
             // Not subscribed to: the transport filters these already.
             None => Ok(()),
+        }
+    }
+
+    async fn committed(&self, event: &ReceivedEvent) {
+        if let Some(after_commit) = self.after_commit {
+            after_commit(&self.state, event).await;
         }
     }
 }

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 
 pub use consumer::{ConsumerSpec, EventHandler, HandlerError};
 pub use envelope::{EnvelopeError, ReceivedEvent, consume_span, seal, subject};
-pub use handlers::{Handlers, On};
+pub use handlers::{AfterCommit, Handlers, On};
 pub use in_process::InProcessBus;
 pub use jetstream::JetStreamBus;
 pub use outbox::{Outbox, Relay, RelayError};

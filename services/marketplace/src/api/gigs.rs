@@ -85,9 +85,7 @@ pub async fn create_gig(
 }
 
 fn gig_id(text: &str, field: &str) -> Result<Uuid> {
-    let mut violations = FieldViolations::new();
-    let id = frevix_platform::ids::parse_uuid(field, text, &mut violations);
-    Ok(violations.finish(id)?.unwrap_or_default())
+    Ok(frevix_platform::request::parse_id(field, text)?)
 }
 
 /// The gig, if `caller` owns it. Someone else's gig they cannot see is

@@ -26,9 +26,7 @@ const LIMITS: PageLimits = PageLimits {
 };
 
 pub(crate) fn parse_id(field: &str, text: &str) -> Result<Uuid> {
-    let mut violations = FieldViolations::new();
-    let id = frevix_platform::ids::parse_uuid(field, text, &mut violations);
-    Ok(violations.finish(id)?.unwrap_or_default())
+    Ok(frevix_platform::request::parse_id(field, text)?)
 }
 
 /// Whether `viewer` may read `job`.

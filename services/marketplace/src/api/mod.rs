@@ -9,10 +9,9 @@ mod profiles;
 mod proposals;
 mod search;
 
-use frevix_platform::error::ApiError;
 use std::sync::Arc;
 
-use frevix_platform::auth::{Principal, Role, principal};
+use frevix_platform::auth::{Principal, Role};
 use frevix_proto::marketplace::v1::{self as pb, marketplace_service_server::MarketplaceService};
 use tonic::{Request, Response, Status};
 
@@ -38,22 +37,7 @@ fn answer<T>(result: Result<T>) -> Answer<T> {
 
 /// The caller, who must hold `role`.
 fn caller_with<T>(request: &Request<T>, role: Role) -> Result<Principal> {
-    let caller = principal(request).map_err(|_| frevix_platform::auth::AuthError::Missing)?;
-    if caller.roles.contains(role) {
-        return Ok(caller);
-    }
-    Err(match role {
-        Role::Freelancer => ApiError::permission_denied(
-            "FREELANCER_ROLE_REQUIRED",
-            "only FREELANCER accounts may do this; add the role with UpdateAccount",
-        ),
-        Role::Client => ApiError::permission_denied(
-            "CLIENT_ROLE_REQUIRED",
-            "only CLIENT accounts may do this; add the role with UpdateAccount",
-        ),
-        Role::Admin => ApiError::permission_denied("ADMIN_REQUIRED", "only an ADMIN may do this"),
-    }
-    .into())
+    Ok(frevix_platform::request::caller_with(request, role)?)
 }
 
 #[tonic::async_trait]

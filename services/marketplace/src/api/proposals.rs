@@ -2,7 +2,7 @@
 //! shortlist, decline and accept.
 
 use chrono::Utc;
-use frevix_platform::auth::{Principal, Role, principal};
+use frevix_platform::auth::{Principal, Role};
 use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::db::is_unique_violation;
@@ -11,6 +11,7 @@ use frevix_platform::ids::contract_id_for_proposal;
 use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
+use sea_orm::ConnectionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -33,11 +34,11 @@ const LIMITS: PageLimits = PageLimits {
 };
 
 fn caller<T>(request: &Request<T>) -> Result<Principal> {
-    Ok(principal(request).map_err(|_| frevix_platform::auth::AuthError::Missing)?)
+    Ok(frevix_platform::request::caller(request)?)
 }
 
-async fn name_of(inner: &Inner, freelancer: Uuid) -> Result<String> {
-    Ok(profiles::find_freelancer(&inner.db, freelancer)
+async fn name_of(db: &impl ConnectionTrait, freelancer: Uuid) -> Result<String> {
+    Ok(profiles::find_freelancer(db, freelancer)
         .await?
         .map(|p| p.display_name)
         .unwrap_or_default())
@@ -46,21 +47,21 @@ async fn name_of(inner: &Inner, freelancer: Uuid) -> Result<String> {
 async fn answer(inner: &Inner, row: &ProposalRow) -> Result<pb::Proposal> {
     Ok(convert::proposal(
         row,
-        &name_of(inner, row.freelancer_id).await?,
+        &name_of(&inner.db, row.freelancer_id).await?,
     ))
 }
 
 /// The proposal and its job, if `caller` is its freelancer or the job's
 /// owner; anyone else gets NOT_FOUND.
 async fn visible_proposal(
-    inner: &Inner,
+    db: &impl ConnectionTrait,
     caller: &Principal,
     id: Uuid,
 ) -> Result<(ProposalRow, JobRow)> {
-    let proposal = jobs::find_proposal(&inner.db, id)
+    let proposal = jobs::find_proposal(db, id)
         .await?
         .ok_or(ApiError::NotFound("proposal"))?;
-    let job = jobs::find_job(&inner.db, proposal.job_id)
+    let job = jobs::find_job(db, proposal.job_id)
         .await?
         .ok_or(ApiError::NotFound("proposal"))?;
     let me = caller.account_id.0;
@@ -138,7 +139,7 @@ pub async fn submit(
 
 /// Its freelancer's own proposal, still active, on a job still open.
 async fn editable(inner: &Inner, caller: &Principal, id: Uuid) -> Result<(ProposalRow, JobRow)> {
-    let (proposal, job) = visible_proposal(inner, caller, id).await?;
+    let (proposal, job) = visible_proposal(&inner.db, caller, id).await?;
     if proposal.freelancer_id != caller.account_id.0 {
         return Err(ApiError::permission_denied(
             "NOT_PROPOSAL_OWNER",
@@ -284,7 +285,7 @@ pub async fn get(
 ) -> Result<pb::GetProposalResponse> {
     let caller = caller(&request)?;
     let id = parse_id("proposal_id", &request.get_ref().proposal_id)?;
-    let (row, _) = visible_proposal(inner, &caller, id).await?;
+    let (row, _) = visible_proposal(&inner.db, &caller, id).await?;
     Ok(pb::GetProposalResponse {
         proposal: Some(answer(inner, &row).await?),
     })
@@ -349,7 +350,7 @@ pub async fn list_mine(
         jobs::list_freelancer_proposals(&inner.db, caller.account_id.0, page.after, page.size + 1)
             .await?;
     let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
-    let name = name_of(inner, caller.account_id.0).await?;
+    let name = name_of(&inner.db, caller.account_id.0).await?;
     Ok(pb::ListMyProposalsResponse {
         proposals: rows
             .iter()
@@ -366,7 +367,7 @@ async fn decide(
     id_text: &str,
     action: ProposalAction,
 ) -> Result<(ProposalRow, JobRow)> {
-    let (row, job) = decidable(inner, caller, id_text, action).await?;
+    let (row, job) = decidable(&inner.db, caller, id_text, action).await?;
     let row = apply(inner, &row, &job, action).await?;
     let job = jobs::find_job(&inner.db, job.id)
         .await?
@@ -376,13 +377,13 @@ async fn decide(
 
 /// The proposal and its job, if `caller` may take `action` on it now.
 async fn decidable(
-    inner: &Inner,
+    db: &impl ConnectionTrait,
     caller: &Principal,
     id_text: &str,
     action: ProposalAction,
 ) -> Result<(ProposalRow, JobRow)> {
     let id = parse_id("proposal_id", id_text)?;
-    let (row, job) = visible_proposal(inner, caller, id).await?;
+    let (row, job) = visible_proposal(db, caller, id).await?;
     if job.client_id != caller.account_id.0 {
         return Err(ApiError::permission_denied(
             "NOT_JOB_OWNER",
@@ -450,12 +451,15 @@ pub async fn accept(
     if let Some(answer) = keyed.replay(&inner.db).await? {
         return Ok(answer);
     }
-    let (row, job) = decidable(inner, &caller, &req.proposal_id, ProposalAction::Accept).await?;
-    let name = name_of(inner, row.freelancer_id).await?;
+    // Claimed before the checks: a racing accept with the same key waits
+    // here and answers what the first one did, rather than finding the job
+    // it just filled.
     let once = match keyed.begin(&inner.db).await? {
         Start::Replay(answer) => return Ok(answer),
         Start::Run(once) => once,
     };
+    let (row, job) = decidable(&once, &caller, &req.proposal_id, ProposalAction::Accept).await?;
+    let name = name_of(&once, row.freelancer_id).await?;
     let row = apply_in(inner, &once, &row, &job, ProposalAction::Accept).await?;
     let job = jobs::find_job(&once, job.id)
         .await?

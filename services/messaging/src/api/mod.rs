@@ -15,8 +15,7 @@ mod subscribe;
 
 use std::sync::Arc;
 
-use frevix_platform::auth::principal;
-use frevix_platform::error::{ApiError, FieldViolations};
+use frevix_platform::error::ApiError;
 use frevix_proto::messaging::v1::{
     self as pb, media_service_server::MediaService, messaging_service_server::MessagingService,
     notification_service_server::NotificationService,
@@ -125,16 +124,11 @@ fn answer<T>(result: Result<T>) -> Answer<T> {
 
 /// The caller's account id.
 fn caller<T>(request: &Request<T>) -> Result<Uuid> {
-    Ok(principal(request)
-        .map_err(|_| frevix_platform::auth::AuthError::Missing)?
-        .account_id
-        .0)
+    Ok(frevix_platform::request::caller(request)?.account_id.0)
 }
 
 fn parse_id(field: &str, text: &str) -> Result<Uuid> {
-    let mut violations = FieldViolations::new();
-    let id = frevix_platform::ids::parse_uuid(field, text, &mut violations);
-    Ok(violations.finish(id)?.unwrap_or_default())
+    Ok(frevix_platform::request::parse_id(field, text)?)
 }
 
 /// The conversation and the caller's membership, or NOT_FOUND.

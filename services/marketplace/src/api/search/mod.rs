@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use frevix_platform::auth::deny_feed::account_not_suspended;
 use frevix_platform::error::FieldViolations;
-use frevix_platform::money::Currency;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::common::v1 as common;
 use frevix_proto::marketplace::v1 as pb;
@@ -16,210 +15,25 @@ use uuid::Uuid;
 use crate::Inner;
 use crate::convert;
 use crate::error::Result;
-use crate::store::catalog::{self, CategoryRow};
+use crate::store::catalog::{self};
 use crate::store::entities::{freelancer_profiles, gigs, jobs};
 use crate::store::search::{Cursor, Order, Search, bands};
 
-const LIMITS: PageLimits = PageLimits {
+mod facets;
+mod filters;
+
+use facets::*;
+use filters::*;
+
+pub(super) const LIMITS: PageLimits = PageLimits {
     default_size: 20,
     max_size: 50,
 };
 
 /// Price and budget bands, in minor units.
-const PRICE_BANDS: &[i64] = &[0, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000];
-const DELIVERY_BANDS: &[i64] = &[0, 2, 4, 8, 15];
-const RATE_BANDS: &[i64] = &[0, 2_500, 5_000, 10_000, 20_000];
-
-fn check_query(query: &str, violations: &mut FieldViolations) {
-    if query.chars().count() > 200 {
-        violations.add("query", "must be at most 200 characters");
-    }
-}
-
-/// A price bound: a supported currency and a non-negative amount.
-fn bound(
-    field: &str,
-    value: Option<&common::Money>,
-    violations: &mut FieldViolations,
-) -> Option<(String, i64)> {
-    let value = value?;
-    if Currency::from_code(&value.currency_code).is_none() {
-        violations.add(
-            format!("{field}.currency_code"),
-            "must be a supported ISO 4217 code",
-        );
-        return None;
-    }
-    if value.minor_units < 0 {
-        violations.add(format!("{field}.minor_units"), "must not be negative");
-        return None;
-    }
-    Some((value.currency_code.clone(), value.minor_units))
-}
-
-/// Adds currency and range conditions on `column` (in `currency_column`).
-fn price_range(
-    search: &mut Search,
-    fields: (&str, &str),
-    min: Option<&common::Money>,
-    max: Option<&common::Money>,
-    columns: (&str, &str),
-    violations: &mut FieldViolations,
-) {
-    let low = bound(fields.0, min, violations);
-    let high = bound(fields.1, max, violations);
-    if let (Some((a, _)), Some((b, _))) = (&low, &high)
-        && a != b
-    {
-        violations.add(fields.1, "must be in the currency of the lower bound");
-        return;
-    }
-    if let (Some((_, a)), Some((_, b))) = (&low, &high)
-        && a > b
-    {
-        violations.add(fields.1, "must not be below the lower bound");
-        return;
-    }
-    if let Some(currency) = low.as_ref().or(high.as_ref()).map(|(c, _)| c.clone()) {
-        let currency = search.bind(currency);
-        search.condition(format!("{} = {currency}", columns.1));
-    }
-    if let Some((_, minor)) = low {
-        let minor = search.bind(minor);
-        search.condition(format!("{} >= {minor}", columns.0));
-    }
-    if let Some((_, minor)) = high {
-        let minor = search.bind(minor);
-        search.condition(format!("{} <= {minor}", columns.0));
-    }
-}
-
-fn min_rating(search: &mut Search, rating: f64, violations: &mut FieldViolations) {
-    if !(0.0..=5.0).contains(&rating) {
-        violations.add("min_rating", "must be 0 to 5");
-    } else if rating > 0.0 {
-        let rating = search.bind(rating);
-        search.condition(format!(
-            "t.review_count > 0 AND t.rating_sum >= {rating} * t.review_count"
-        ));
-    }
-}
-
-/// Adds "the category or one of its subcategories".
-async fn category(
-    search: &mut Search,
-    categories: &[CategoryRow],
-    text: &str,
-    violations: &mut FieldViolations,
-) {
-    if text.is_empty() {
-        return;
-    }
-    let Some(id) = frevix_platform::ids::parse_uuid("category_id", text, violations) else {
-        return;
-    };
-    let ids: Vec<Uuid> = categories
-        .iter()
-        .filter(|c| c.id == id || c.parent_id == Some(id))
-        .map(|c| c.id)
-        .collect();
-    if ids.is_empty() {
-        violations.add("category_id", "is not a category");
-        return;
-    }
-    let placeholders: Vec<String> = ids.into_iter().map(|id| search.bind(id)).collect();
-    search.condition(format!("t.category_id IN ({})", placeholders.join(", ")));
-}
-
-fn skills_all_of(search: &mut Search, skills: &[String], violations: &mut FieldViolations) {
-    if skills.len() > 15 {
-        violations.add("skills", "must be at most 15");
-        return;
-    }
-    for skill in skills {
-        let slug = crate::domain::catalog::slugify(skill);
-        let pattern = search.bind(format!("%\"{slug}\"%"));
-        search.condition(format!("t.skills LIKE {pattern}"));
-    }
-}
-
-fn order(
-    search: &Search,
-    sort: i32,
-    price: &str,
-    rating: Option<&str>,
-    violations: &mut FieldViolations,
-) -> Order {
-    match pb::SearchSort::try_from(sort) {
-        Ok(pb::SearchSort::Unspecified | pb::SearchSort::Relevance) => {
-            search.relevance().unwrap_or(Order::Newest)
-        }
-        Ok(pb::SearchSort::PriceAscending) => Order::Key {
-            expr: price.to_owned(),
-            descending: false,
-        },
-        Ok(pb::SearchSort::PriceDescending) => Order::Key {
-            expr: price.to_owned(),
-            descending: true,
-        },
-        Ok(pb::SearchSort::Rating) => match rating {
-            Some(expr) => Order::Key {
-                expr: expr.to_owned(),
-                descending: true,
-            },
-            None => {
-                violations.add("sort", "rating is not a sort for jobs");
-                Order::Newest
-            }
-        },
-        Ok(pb::SearchSort::Newest) => Order::Newest,
-        Err(_) => {
-            violations.add("sort", "is not a known sort");
-            Order::Newest
-        }
-    }
-}
-
-const RATING: &str =
-    "(CASE WHEN t.review_count = 0 THEN 0 ELSE t.rating_sum * 1.0 / t.review_count END)";
-
-fn band_facet(
-    name: &str,
-    counts: Vec<(String, i64)>,
-    bounds: &[i64],
-    label: impl Fn(i64, Option<i64>) -> String,
-) -> pb::Facet {
-    let mut values: Vec<pb::FacetValue> = counts
-        .into_iter()
-        .map(|(value, count)| {
-            let mut parts = value.split('-');
-            let low = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-            let high = parts.next().and_then(|p| p.parse().ok());
-            pb::FacetValue {
-                label: label(low, high),
-                value,
-                count,
-            }
-        })
-        .collect();
-    values.sort_by_key(|v| {
-        bounds
-            .iter()
-            .position(|b| v.value.starts_with(&format!("{b}-")))
-            .unwrap_or(usize::MAX)
-    });
-    pb::Facet {
-        name: name.to_owned(),
-        values,
-    }
-}
-
-fn money_label(low: i64, high: Option<i64>) -> String {
-    match high {
-        Some(high) => format!("{} – {}", low / 100, high / 100),
-        None => format!("{}+", low / 100),
-    }
-}
+pub(super) const PRICE_BANDS: &[i64] = &[0, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000];
+pub(super) const DELIVERY_BANDS: &[i64] = &[0, 2, 4, 8, 15];
+pub(super) const RATE_BANDS: &[i64] = &[0, 2_500, 5_000, 10_000, 20_000];
 
 /// The fingerprint of a search's filters (the request with its page
 /// cleared by `clear_page`) and the page asked for.
@@ -234,36 +48,6 @@ fn filters_and_page<M: prost::Message + Clone>(
     let filters = fingerprint(&filters.encode_to_vec());
     let page = parse_page::<Cursor>(page, LIMITS, &filters, violations);
     (filters, page)
-}
-
-/// The counts of one facet, as `(value, count)`.
-fn counts_of(counts: &[(String, String, i64)], name: &str) -> Vec<(String, i64)> {
-    counts
-        .iter()
-        .filter(|(facet, _, _)| facet == name)
-        .map(|(_, value, count)| (value.clone(), *count))
-        .collect()
-}
-
-fn category_facet(counts: &[(String, String, i64)], categories: &[CategoryRow]) -> pb::Facet {
-    pb::Facet {
-        name: "category".into(),
-        values: counts_of(counts, "category")
-            .into_iter()
-            .filter_map(|(value, count)| {
-                let id = Uuid::parse_str(&value).ok()?;
-                Some(pb::FacetValue {
-                    value: id.to_string(),
-                    label: categories
-                        .iter()
-                        .find(|c| c.id == id)
-                        .map(|c| c.name.clone())
-                        .unwrap_or_default(),
-                    count,
-                })
-            })
-            .collect(),
-    }
 }
 
 /// Finds one page and the facets in one statement.
