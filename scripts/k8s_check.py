@@ -232,12 +232,22 @@ def check_network_policy(where, doc, pods, report):
 
 
 def config_sections():
-    """Top-level keys of the Frevix configuration (FrevixConfig's fields)."""
-    source = (REPO / "crates" / "frevix" / "src" / "config.rs").read_text()
-    body = re.search(r"pub struct FrevixConfig \{(.*?)\n\}", source, re.S)
+    """Top-level keys of the Frevix configuration: the shared sections of
+    FrevixConfig (written by the registry macro in crates/frevix/src/entry.rs)
+    and one per registered service (crates/frevix/src/registry.rs)."""
+    src = REPO / "crates" / "frevix" / "src"
+    entry = (src / "entry.rs").read_text()
+    body = re.search(r"pub struct FrevixConfig \{(.*?)\n\s*\}", entry, re.S)
     if body is None:
-        sys.exit("k8s_check: cannot find FrevixConfig in crates/frevix/src/config.rs")
-    return set(re.findall(r"^\s*pub (\w+):", body.group(1), re.M))
+        sys.exit("k8s_check: cannot find FrevixConfig in crates/frevix/src/entry.rs")
+    shared = set(re.findall(r"^\s*pub (\w+):", body.group(1), re.M))
+    registry = re.search(r"^registry! \{(.*?)^\}", (src / "registry.rs").read_text(), re.S | re.M)
+    if registry is None:
+        sys.exit("k8s_check: cannot find the registry! list in crates/frevix/src/registry.rs")
+    services = set(re.findall(r"^\s*(\w+): \S+,", registry.group(1), re.M))
+    if not services:
+        sys.exit("k8s_check: the registry lists no service")
+    return shared | services
 
 
 def is_frevix(container):

@@ -17,6 +17,7 @@ use super::caller_with;
 use crate::Inner;
 use crate::convert;
 use crate::domain::gig::{self, GigAction, GigContent, GigStatus, transition};
+use crate::domain::ids::GigId;
 use crate::error::Result;
 use crate::events::publish::gig_event;
 use crate::store::gigs::{self, GigRow, content_of, status_of};
@@ -75,7 +76,7 @@ pub async fn create_gig(
         Start::Replay(answer) => return Ok(answer),
         Start::Run(once) => once,
     };
-    let row = gigs::insert_gig(&once, Uuid::now_v7(), seller, &content, now).await?;
+    let row = gigs::insert_gig(&once, GigId::generate(), caller.account_id, &content, now).await?;
     let response = pb::CreateGigResponse {
         gig: Some(convert::gig(&row, &name)),
     };
@@ -84,13 +85,13 @@ pub async fn create_gig(
     Ok(response)
 }
 
-fn gig_id(text: &str, field: &str) -> Result<Uuid> {
+fn gig_id(text: &str, field: &str) -> Result<GigId> {
     Ok(frevix_platform::request::parse_id(field, text)?)
 }
 
 /// The gig, if `caller` owns it. Someone else's gig they cannot see is
 /// NOT_FOUND; one they can see is PERMISSION_DENIED.
-async fn owned_gig(inner: &Inner, caller: &Principal, id: Uuid) -> Result<GigRow> {
+async fn owned_gig(inner: &Inner, caller: &Principal, id: GigId) -> Result<GigRow> {
     let row = gigs::find_gig(&inner.db, id)
         .await?
         .ok_or(ApiError::NotFound("gig"))?;
@@ -194,7 +195,9 @@ pub async fn list_my_gigs(
     let page = parse_page::<Uuid>(req.page.as_ref(), LIMITS, &filters, &mut violations);
     violations.finish(())?;
     let seller = caller.account_id.0;
-    let rows = gigs::list_seller_gigs(&inner.db, seller, status, page.after, page.size + 1).await?;
+    let after = page.after.map(GigId);
+    let rows =
+        gigs::list_seller_gigs(&inner.db, caller.account_id, status, after, page.size + 1).await?;
     let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
     let name = seller_name(inner, seller).await?;
     Ok(pb::ListMyGigsResponse {

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::caller_with;
 use crate::Inner;
 use crate::convert;
+use crate::domain::ids::JobId;
 use crate::domain::job::{JobContent, JobStatus};
 use crate::error::{MarketplaceError, Result};
 use crate::events::publish;
@@ -25,7 +26,8 @@ const LIMITS: PageLimits = PageLimits {
     max_size: 100,
 };
 
-pub(crate) fn parse_id(field: &str, text: &str) -> Result<Uuid> {
+/// The typed id in request field `field`.
+pub(crate) fn parse_id<I: From<Uuid>>(field: &str, text: &str) -> Result<I> {
     Ok(frevix_platform::request::parse_id(field, text)?)
 }
 
@@ -37,7 +39,7 @@ pub(crate) fn can_see(job: &JobRow, viewer: Option<&Principal>) -> bool {
 
 /// The job, if `caller` owns it: someone else's job they can see is
 /// PERMISSION_DENIED, one they cannot see NOT_FOUND.
-pub(crate) async fn owned_job(inner: &Inner, caller: &Principal, id: Uuid) -> Result<JobRow> {
+pub(crate) async fn owned_job(inner: &Inner, caller: &Principal, id: JobId) -> Result<JobRow> {
     let job = jobs::find_job(&inner.db, id)
         .await?
         .ok_or(ApiError::NotFound("job"))?;
@@ -90,7 +92,7 @@ pub async fn post_job(
         Start::Replay(answer) => return Ok(answer),
         Start::Run(once) => once,
     };
-    let row = jobs::insert_job(&once, Uuid::now_v7(), caller.account_id.0, &content, now).await?;
+    let row = jobs::insert_job(&once, JobId::generate(), caller.account_id, &content, now).await?;
     publish::job_posted(&inner.outbox, &once, &row).await?;
     let response = pb::PostJobResponse {
         job: Some(convert::job(&row)),
@@ -136,9 +138,9 @@ pub async fn list_my_jobs(
     violations.finish(())?;
     let rows = jobs::list_client_jobs(
         &inner.db,
-        caller.account_id.0,
+        caller.account_id,
         status,
-        page.after,
+        page.after.map(JobId),
         page.size + 1,
     )
     .await?;

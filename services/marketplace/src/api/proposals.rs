@@ -19,6 +19,7 @@ use super::caller_with;
 use super::jobs::{can_see, job_not_open, owned_job, parse_id};
 use crate::Inner;
 use crate::convert;
+use crate::domain::ids::{JobId, ProposalId};
 use crate::domain::job::{
     JobStatus, PROPOSAL_UPDATABLE, ProposalAction, ProposalContent, ProposalStatus,
     proposal_transition,
@@ -56,12 +57,12 @@ async fn answer(inner: &Inner, row: &ProposalRow) -> Result<pb::Proposal> {
 async fn visible_proposal(
     db: &impl ConnectionTrait,
     caller: &Principal,
-    id: Uuid,
+    id: ProposalId,
 ) -> Result<(ProposalRow, JobRow)> {
     let proposal = jobs::find_proposal(db, id)
         .await?
         .ok_or(ApiError::NotFound("proposal"))?;
-    let job = jobs::find_job(db, proposal.job_id)
+    let job = jobs::find_job(db, JobId(proposal.job_id))
         .await?
         .ok_or(ApiError::NotFound("proposal"))?;
     let me = caller.account_id.0;
@@ -110,9 +111,9 @@ pub async fn submit(
         let txn = Txn::begin(&inner.db).await?;
         let row = jobs::insert_proposal(
             &txn,
-            Uuid::now_v7(),
+            ProposalId::generate(),
             job_id,
-            caller.account_id.0,
+            caller.account_id,
             &content,
             now,
         )
@@ -138,7 +139,11 @@ pub async fn submit(
 }
 
 /// Its freelancer's own proposal, still active, on a job still open.
-async fn editable(inner: &Inner, caller: &Principal, id: Uuid) -> Result<(ProposalRow, JobRow)> {
+async fn editable(
+    inner: &Inner,
+    caller: &Principal,
+    id: ProposalId,
+) -> Result<(ProposalRow, JobRow)> {
     let (proposal, job) = visible_proposal(&inner.db, caller, id).await?;
     if proposal.freelancer_id != caller.account_id.0 {
         return Err(ApiError::permission_denied(
@@ -233,7 +238,7 @@ async fn apply_in(
         return Ok(row.clone());
     }
     let now = Utc::now();
-    if !jobs::update_proposal_status(txn, row.id, from, to, now).await? {
+    if !jobs::update_proposal_status(txn, ProposalId(row.id), from, to, now).await? {
         return Err(ApiError::precondition(
             "PROPOSAL_CHANGED",
             "proposal",
@@ -241,7 +246,7 @@ async fn apply_in(
         )
         .into());
     }
-    let updated = jobs::find_proposal(txn, row.id)
+    let updated = jobs::find_proposal(txn, ProposalId(row.id))
         .await?
         .ok_or(ApiError::NotFound("proposal"))?;
     match action {
@@ -249,12 +254,12 @@ async fn apply_in(
             publish::proposal_withdrawn(&inner.outbox, txn, job, &updated).await?
         }
         ProposalAction::Accept => {
-            if !jobs::update_job_status(txn, job.id, JobStatus::Open, JobStatus::Filled, now)
+            if !jobs::update_job_status(txn, JobId(job.id), JobStatus::Open, JobStatus::Filled, now)
                 .await?
             {
                 return Err(job_not_open());
             }
-            let filled = jobs::find_job(txn, job.id)
+            let filled = jobs::find_job(txn, JobId(job.id))
                 .await?
                 .ok_or(ApiError::NotFound("job"))?;
             let contract_id = contract_id_for_proposal(updated.id);
@@ -310,8 +315,14 @@ pub async fn list_for_job(
     let filters = fingerprint(&(job.id, req.status));
     let page = parse_page::<Uuid>(req.page.as_ref(), LIMITS, &filters, &mut violations);
     violations.finish(())?;
-    let rows =
-        jobs::list_job_proposals(&inner.db, job.id, status, page.after, page.size + 1).await?;
+    let rows = jobs::list_job_proposals(
+        &inner.db,
+        JobId(job.id),
+        status,
+        page.after.map(ProposalId),
+        page.size + 1,
+    )
+    .await?;
     let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
     let names =
         profiles::find_freelancers(&inner.db, rows.iter().map(|r| r.freelancer_id).collect())
@@ -346,9 +357,13 @@ pub async fn list_mine(
         &mut violations,
     );
     violations.finish(())?;
-    let rows =
-        jobs::list_freelancer_proposals(&inner.db, caller.account_id.0, page.after, page.size + 1)
-            .await?;
+    let rows = jobs::list_freelancer_proposals(
+        &inner.db,
+        caller.account_id,
+        page.after.map(ProposalId),
+        page.size + 1,
+    )
+    .await?;
     let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
     let name = name_of(&inner.db, caller.account_id.0).await?;
     Ok(pb::ListMyProposalsResponse {
@@ -369,7 +384,7 @@ async fn decide(
 ) -> Result<(ProposalRow, JobRow)> {
     let (row, job) = decidable(&inner.db, caller, id_text, action).await?;
     let row = apply(inner, &row, &job, action).await?;
-    let job = jobs::find_job(&inner.db, job.id)
+    let job = jobs::find_job(&inner.db, JobId(job.id))
         .await?
         .ok_or(ApiError::NotFound("job"))?;
     Ok((row, job))
@@ -461,7 +476,7 @@ pub async fn accept(
     let (row, job) = decidable(&once, &caller, &req.proposal_id, ProposalAction::Accept).await?;
     let name = name_of(&once, row.freelancer_id).await?;
     let row = apply_in(inner, &once, &row, &job, ProposalAction::Accept).await?;
-    let job = jobs::find_job(&once, job.id)
+    let job = jobs::find_job(&once, JobId(job.id))
         .await?
         .ok_or(ApiError::NotFound("job"))?;
     let response = pb::AcceptProposalResponse {

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod gig;
+pub mod ids;
 pub mod job;
 pub mod profile;
 pub mod text;

@@ -5,6 +5,7 @@ use frevix_platform::events::{HandlerError, On, ReceivedEvent};
 use frevix_proto::contracts::v1 as contracts;
 use uuid::Uuid;
 
+use crate::domain::ids::GigId;
 use crate::store::{gigs, profiles};
 
 pub struct Ratings;
@@ -51,7 +52,7 @@ impl On<contracts::ReviewPublished> for Ratings {
         }
         profiles::add_freelancer_review(txn, id(&review.reviewee_id)?, review.rating).await?;
         if !review.gig_id.is_empty() {
-            gigs::add_gig_review(txn, id(&review.gig_id)?, review.rating).await?;
+            gigs::add_gig_review(txn, GigId(id(&review.gig_id)?), review.rating).await?;
         }
         Ok(())
     }

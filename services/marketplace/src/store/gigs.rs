@@ -6,24 +6,25 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
-use uuid::Uuid;
 
 use super::entities::gigs;
 use super::{from_json, to_json};
 use crate::domain::gig::{GigContent, GigStatus};
+use crate::domain::ids::GigId;
+use frevix_platform::ids::AccountId;
 
 pub use gigs::Model as GigRow;
 
 pub async fn insert_gig(
     db: &impl ConnectionTrait,
-    id: Uuid,
-    seller: Uuid,
+    id: GigId,
+    seller: AccountId,
     content: &GigContent,
     now: DateTime<Utc>,
 ) -> Result<GigRow, DbErr> {
     gigs::ActiveModel {
-        id: Set(id),
-        seller_id: Set(seller),
+        id: Set(id.0),
+        seller_id: Set(seller.0),
         title: Set(content.title.clone()),
         description: Set(content.description.clone()),
         category_id: Set(content.category_id),
@@ -46,8 +47,8 @@ pub async fn insert_gig(
     .await
 }
 
-pub async fn find_gig(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<GigRow>, DbErr> {
-    gigs::Entity::find_by_id(id).one(db).await
+pub async fn find_gig(db: &impl ConnectionTrait, id: GigId) -> Result<Option<GigRow>, DbErr> {
+    gigs::Entity::find_by_id(id.0).one(db).await
 }
 
 pub fn content_of(row: &GigRow) -> GigContent {
@@ -69,7 +70,7 @@ pub fn status_of(row: &GigRow) -> GigStatus {
 
 pub async fn update_content(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: GigId,
     content: &GigContent,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -90,7 +91,7 @@ pub async fn update_content(
         .col_expr(C::MinPriceMinor, Expr::value(content.min_price_minor()))
         .col_expr(C::MinDeliveryDays, Expr::value(content.min_delivery_days()))
         .col_expr(C::UpdatedAt, Expr::value(now))
-        .filter(C::Id.eq(id))
+        .filter(C::Id.eq(id.0))
         .exec(db)
         .await?;
     Ok(())
@@ -99,7 +100,7 @@ pub async fn update_content(
 /// Moves a gig from `from` to `to`; false if its status changed meanwhile.
 pub async fn update_status(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: GigId,
     from: GigStatus,
     to: GigStatus,
     now: DateTime<Utc>,
@@ -112,7 +113,7 @@ pub async fn update_status(
         update = update.col_expr(C::PublishedAt, Expr::value(Some(now)));
     }
     let result = update
-        .filter(C::Id.eq(id))
+        .filter(C::Id.eq(id.0))
         .filter(C::Status.eq(from.as_str()))
         .exec(db)
         .await?;
@@ -122,17 +123,17 @@ pub async fn update_status(
 /// A seller's gigs, newest first, after `after`.
 pub async fn list_seller_gigs(
     db: &impl ConnectionTrait,
-    seller: Uuid,
+    seller: AccountId,
     status: Option<GigStatus>,
-    after: Option<Uuid>,
+    after: Option<GigId>,
     limit: u64,
 ) -> Result<Vec<GigRow>, DbErr> {
-    let mut query = gigs::Entity::find().filter(gigs::Column::SellerId.eq(seller));
+    let mut query = gigs::Entity::find().filter(gigs::Column::SellerId.eq(seller.0));
     if let Some(status) = status {
         query = query.filter(gigs::Column::Status.eq(status.as_str()));
     }
     if let Some(after) = after {
-        query = query.filter(gigs::Column::Id.lt(after));
+        query = query.filter(gigs::Column::Id.lt(after.0));
     }
     query
         .order_by_desc(gigs::Column::Id)
@@ -142,12 +143,16 @@ pub async fn list_seller_gigs(
 }
 
 /// Adds a review to a gig's rating.
-pub async fn add_gig_review(db: &impl ConnectionTrait, id: Uuid, rating: i32) -> Result<(), DbErr> {
+pub async fn add_gig_review(
+    db: &impl ConnectionTrait,
+    id: GigId,
+    rating: i32,
+) -> Result<(), DbErr> {
     use gigs::Column as C;
     gigs::Entity::update_many()
         .col_expr(C::RatingSum, Expr::col(C::RatingSum).add(i64::from(rating)))
         .col_expr(C::ReviewCount, Expr::col(C::ReviewCount).add(1))
-        .filter(C::Id.eq(id))
+        .filter(C::Id.eq(id.0))
         .exec(db)
         .await?;
     Ok(())

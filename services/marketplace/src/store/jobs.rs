@@ -6,19 +6,20 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
-use uuid::Uuid;
 
 use super::entities::{client_profiles, jobs, proposals};
 use super::{from_json, to_json};
+use crate::domain::ids::{JobId, ProposalId};
 use crate::domain::job::{Budget, JobContent, JobStatus, ProposalContent, ProposalStatus};
+use frevix_platform::ids::AccountId;
 
 pub use jobs::Model as JobRow;
 pub use proposals::Model as ProposalRow;
 
 pub async fn insert_job(
     db: &impl ConnectionTrait,
-    id: Uuid,
-    client: Uuid,
+    id: JobId,
+    client: AccountId,
     job: &JobContent,
     now: DateTime<Utc>,
 ) -> Result<JobRow, DbErr> {
@@ -27,8 +28,8 @@ pub async fn insert_job(
         Budget::Hourly { min, max, .. } => (true, *min, *max),
     };
     let row = jobs::ActiveModel {
-        id: Set(id),
-        client_id: Set(client),
+        id: Set(id.0),
+        client_id: Set(client.0),
         title: Set(job.title.clone()),
         description: Set(job.description.clone()),
         category_id: Set(job.category_id),
@@ -52,14 +53,14 @@ pub async fn insert_job(
             client_profiles::Column::JobsPosted,
             Expr::col(client_profiles::Column::JobsPosted).add(1),
         )
-        .filter(client_profiles::Column::AccountId.eq(client))
+        .filter(client_profiles::Column::AccountId.eq(client.0))
         .exec(db)
         .await?;
     Ok(row)
 }
 
-pub async fn find_job(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<JobRow>, DbErr> {
-    jobs::Entity::find_by_id(id).one(db).await
+pub async fn find_job(db: &impl ConnectionTrait, id: JobId) -> Result<Option<JobRow>, DbErr> {
+    jobs::Entity::find_by_id(id.0).one(db).await
 }
 
 pub fn budget_of(row: &JobRow) -> Budget {
@@ -84,7 +85,7 @@ pub fn job_status(row: &JobRow) -> JobStatus {
 /// Moves a job from `from` to `to`; false if it was no longer in `from`.
 pub async fn update_job_status(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: JobId,
     from: JobStatus,
     to: JobStatus,
     now: DateTime<Utc>,
@@ -92,7 +93,7 @@ pub async fn update_job_status(
     let result = jobs::Entity::update_many()
         .col_expr(jobs::Column::Status, Expr::value(to.as_str()))
         .col_expr(jobs::Column::UpdatedAt, Expr::value(now))
-        .filter(jobs::Column::Id.eq(id))
+        .filter(jobs::Column::Id.eq(id.0))
         .filter(jobs::Column::Status.eq(from.as_str()))
         .exec(db)
         .await?;
@@ -101,17 +102,17 @@ pub async fn update_job_status(
 
 pub async fn list_client_jobs(
     db: &impl ConnectionTrait,
-    client: Uuid,
+    client: AccountId,
     status: Option<JobStatus>,
-    after: Option<Uuid>,
+    after: Option<JobId>,
     limit: u64,
 ) -> Result<Vec<JobRow>, DbErr> {
-    let mut query = jobs::Entity::find().filter(jobs::Column::ClientId.eq(client));
+    let mut query = jobs::Entity::find().filter(jobs::Column::ClientId.eq(client.0));
     if let Some(status) = status {
         query = query.filter(jobs::Column::Status.eq(status.as_str()));
     }
     if let Some(after) = after {
-        query = query.filter(jobs::Column::Id.lt(after));
+        query = query.filter(jobs::Column::Id.lt(after.0));
     }
     query
         .order_by_desc(jobs::Column::Id)
@@ -122,16 +123,16 @@ pub async fn list_client_jobs(
 
 pub async fn insert_proposal(
     db: &impl ConnectionTrait,
-    id: Uuid,
-    job: Uuid,
-    freelancer: Uuid,
+    id: ProposalId,
+    job: JobId,
+    freelancer: AccountId,
     content: &ProposalContent,
     now: DateTime<Utc>,
 ) -> Result<ProposalRow, DbErr> {
     let row = proposals::ActiveModel {
-        id: Set(id),
-        job_id: Set(job),
-        freelancer_id: Set(freelancer),
+        id: Set(id.0),
+        job_id: Set(job.0),
+        freelancer_id: Set(freelancer.0),
         cover_letter: Set(content.cover_letter.clone()),
         currency: Set(content.currency.clone()),
         bid_minor: Set(content.bid_minor),
@@ -148,7 +149,7 @@ pub async fn insert_proposal(
             jobs::Column::ProposalCount,
             Expr::col(jobs::Column::ProposalCount).add(1),
         )
-        .filter(jobs::Column::Id.eq(job))
+        .filter(jobs::Column::Id.eq(job.0))
         .exec(db)
         .await?;
     Ok(row)
@@ -156,9 +157,9 @@ pub async fn insert_proposal(
 
 pub async fn find_proposal(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: ProposalId,
 ) -> Result<Option<ProposalRow>, DbErr> {
-    proposals::Entity::find_by_id(id).one(db).await
+    proposals::Entity::find_by_id(id.0).one(db).await
 }
 
 pub fn proposal_status(row: &ProposalRow) -> ProposalStatus {
@@ -177,7 +178,7 @@ pub fn proposal_content(row: &ProposalRow) -> ProposalContent {
 
 pub async fn update_proposal_content(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: ProposalId,
     content: &ProposalContent,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -188,7 +189,7 @@ pub async fn update_proposal_content(
         .col_expr(C::EstimatedDays, Expr::value(content.estimated_days))
         .col_expr(C::Milestones, Expr::value(to_json(&content.milestones)))
         .col_expr(C::UpdatedAt, Expr::value(now))
-        .filter(C::Id.eq(id))
+        .filter(C::Id.eq(id.0))
         .exec(db)
         .await?;
     Ok(())
@@ -197,7 +198,7 @@ pub async fn update_proposal_content(
 /// Moves a proposal from `from` to `to`; false if it was no longer in `from`.
 pub async fn update_proposal_status(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: ProposalId,
     from: ProposalStatus,
     to: ProposalStatus,
     now: DateTime<Utc>,
@@ -205,7 +206,7 @@ pub async fn update_proposal_status(
     let result = proposals::Entity::update_many()
         .col_expr(proposals::Column::Status, Expr::value(to.as_str()))
         .col_expr(proposals::Column::UpdatedAt, Expr::value(now))
-        .filter(proposals::Column::Id.eq(id))
+        .filter(proposals::Column::Id.eq(id.0))
         .filter(proposals::Column::Status.eq(from.as_str()))
         .exec(db)
         .await?;
@@ -215,17 +216,17 @@ pub async fn update_proposal_status(
 /// A job's proposals, oldest first, after `after`.
 pub async fn list_job_proposals(
     db: &impl ConnectionTrait,
-    job: Uuid,
+    job: JobId,
     status: Option<ProposalStatus>,
-    after: Option<Uuid>,
+    after: Option<ProposalId>,
     limit: u64,
 ) -> Result<Vec<ProposalRow>, DbErr> {
-    let mut query = proposals::Entity::find().filter(proposals::Column::JobId.eq(job));
+    let mut query = proposals::Entity::find().filter(proposals::Column::JobId.eq(job.0));
     if let Some(status) = status {
         query = query.filter(proposals::Column::Status.eq(status.as_str()));
     }
     if let Some(after) = after {
-        query = query.filter(proposals::Column::Id.gt(after));
+        query = query.filter(proposals::Column::Id.gt(after.0));
     }
     query
         .order_by_asc(proposals::Column::Id)
@@ -237,14 +238,14 @@ pub async fn list_job_proposals(
 /// A freelancer's proposals, newest first, after `after`.
 pub async fn list_freelancer_proposals(
     db: &impl ConnectionTrait,
-    freelancer: Uuid,
-    after: Option<Uuid>,
+    freelancer: AccountId,
+    after: Option<ProposalId>,
     limit: u64,
 ) -> Result<Vec<ProposalRow>, DbErr> {
     let mut query =
-        proposals::Entity::find().filter(proposals::Column::FreelancerId.eq(freelancer));
+        proposals::Entity::find().filter(proposals::Column::FreelancerId.eq(freelancer.0));
     if let Some(after) = after {
-        query = query.filter(proposals::Column::Id.lt(after));
+        query = query.filter(proposals::Column::Id.lt(after.0));
     }
     query
         .order_by_desc(proposals::Column::Id)
@@ -256,7 +257,7 @@ pub async fn list_freelancer_proposals(
 /// Replaces what the owner wrote of a job.
 pub async fn update_job_content(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: JobId,
     job: &JobContent,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -278,7 +279,7 @@ pub async fn update_job_content(
         .col_expr(C::ExperienceLevel, Expr::value(job.experience_level))
         .col_expr(C::Visibility, Expr::value(job.visibility))
         .col_expr(C::UpdatedAt, Expr::value(now))
-        .filter(C::Id.eq(id))
+        .filter(C::Id.eq(id.0))
         .exec(db)
         .await?;
     Ok(())
