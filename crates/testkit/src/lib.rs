@@ -16,6 +16,7 @@ mod events;
 mod gateway;
 mod mail;
 mod postgres;
+mod process;
 pub mod status;
 
 pub use app::{Backend, TestApp, TestUser, authed, unique_email};
@@ -23,6 +24,7 @@ pub use events::{TestStreams, nats_url};
 pub use gateway::{Gateway, repo};
 pub use mail::{CapturedMail, SmtpSink, code_in, read_mail};
 pub use postgres::TestDatabase;
+pub use process::ServiceProcess;
 
 /// Runs `work` to completion on a runtime of its own in another thread: for
 /// clean-up in `Drop`, which runs inside the test's runtime and cannot block it.

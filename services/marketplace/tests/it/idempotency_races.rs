@@ -3,7 +3,7 @@
 //! claimed by the change's transaction, so the losers wait and replay).
 
 use crate::gigs::a_gig;
-use crate::jobs_and_proposals::{post, proposal, submit};
+use crate::support::jobs::{post, proposal, submit};
 use crate::support::subcategory;
 use frevix_proto::common::v1::PageRequest;
 use frevix_proto::marketplace::v1 as pb;

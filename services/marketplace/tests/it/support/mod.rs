@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod jobs;
+
 use frevix_proto::common::v1::Money;
 use frevix_proto::marketplace::v1 as pb;
 use frevix_testkit::{TestApp, TestUser, authed};
