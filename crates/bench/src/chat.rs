@@ -169,6 +169,8 @@ pub async fn run() {
             limits.sign_up_per_address = 1_000_000;
             limits.mail_per_address = 1_000_000;
             limits.mail_per_email = 1_000_000;
+            limits.code_per_address = 1_000_000;
+            limits.code_per_email = 1_000_000;
         })
         .await,
     );

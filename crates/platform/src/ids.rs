@@ -55,6 +55,13 @@ macro_rules! typed_id {
                 id.0
             }
         }
+
+        /// Lets a store filter by the typed id (`Column::Id.eq(id)`).
+        impl From<$name> for $crate::sea_orm::Value {
+            fn from(id: $name) -> Self {
+                id.0.into()
+            }
+        }
     };
 }
 

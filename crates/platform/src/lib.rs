@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod live;
 pub mod mail;
 pub mod malformed;
 pub mod mask;

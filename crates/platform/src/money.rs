@@ -71,6 +71,12 @@ impl Money {
         }
     }
 
+    /// An amount read back from storage, where it was checked on the way
+    /// in; `None` when the currency is no longer supported.
+    pub fn from_stored(code: &str, minor_units: i64) -> Option<Self> {
+        Currency::from_code(code).map(|currency| Self::new(currency, minor_units))
+    }
+
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
         let sum = self

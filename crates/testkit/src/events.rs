@@ -1,5 +1,6 @@
 //! Per-test JetStream isolation: every test gets its own subject prefix (and
-//! so its own streams) on the shared NATS server, deleted when it ends.
+//! so its own streams and lease buckets) on the shared NATS server, deleted
+//! when it ends.
 
 use async_nats::jetstream;
 use tokio_stream::StreamExt as _;
@@ -36,6 +37,8 @@ impl Drop for TestStreams {
     fn drop(&mut self) {
         let url = self.url.clone();
         let stream_prefix = format!("{}_", self.prefix.to_uppercase());
+        // Lease buckets (presence) are streams named `KV_<bucket>`.
+        let bucket_prefix = format!("KV_{stream_prefix}");
         crate::finish_in_thread(async move {
             let connect = async_nats::ConnectOptions::new().connect(url.as_str());
             let Ok(Ok(client)) =
@@ -47,7 +50,7 @@ impl Drop for TestStreams {
             let mut names = js.stream_names();
             let mut doomed = Vec::new();
             while let Some(Ok(name)) = names.next().await {
-                if name.starts_with(&stream_prefix) {
+                if name.starts_with(&stream_prefix) || name.starts_with(&bucket_prefix) {
                     doomed.push(name);
                 }
             }

@@ -1,9 +1,11 @@
 //! Stored rows to protobuf messages, for answers and for events.
 
 use chrono::{DateTime, Utc};
+use frevix_platform::money::Money;
 use frevix_proto::common::v1 as common;
 use frevix_proto::marketplace::v1 as pb;
 
+use crate::domain::job::Budget;
 use crate::store::catalog::{CategoryRow, SkillRow};
 use crate::store::from_json;
 use crate::store::gigs::{GigRow, content_of, status_of};
@@ -24,6 +26,10 @@ fn money(currency: &str, minor_units: i64) -> Option<common::Money> {
         currency_code: currency.to_owned(),
         minor_units,
     })
+}
+
+fn price(money: Money) -> Option<common::Money> {
+    Some(money.into())
 }
 
 fn average(sum: i64, count: i32) -> f64 {
@@ -124,7 +130,7 @@ pub fn gig(row: &GigRow, seller_display_name: &str) -> pb::Gig {
                 tier: p.tier,
                 name: p.name,
                 description: p.description,
-                price: money(&p.currency, p.price_minor),
+                price: price(p.price),
                 delivery_days: p.delivery_days,
                 revisions: p.revisions,
                 features: p.features,
@@ -136,7 +142,7 @@ pub fn gig(row: &GigRow, seller_display_name: &str) -> pb::Gig {
             .map(|e| pb::GigExtra {
                 id: e.id.to_string(),
                 title: e.title,
-                price: money(&e.currency, e.price_minor),
+                price: price(e.price),
                 extra_days: e.extra_days,
             })
             .collect(),
@@ -159,17 +165,13 @@ pub fn gig(row: &GigRow, seller_display_name: &str) -> pb::Gig {
 }
 
 pub fn job(row: &JobRow) -> pb::Job {
-    let budget = match budget_of(row) {
-        crate::domain::job::Budget::Fixed { currency, minor } => {
-            money(&currency, minor).map(pb::job::Budget::FixedPrice)
-        }
-        crate::domain::job::Budget::Hourly { currency, min, max } => {
-            Some(pb::job::Budget::Hourly(pb::HourlyRange {
-                min: money(&currency, min),
-                max: money(&currency, max),
-            }))
-        }
-    };
+    let budget = budget_of(row).map(|budget| match budget {
+        Budget::Fixed(amount) => pb::job::Budget::FixedPrice(amount.into()),
+        Budget::Hourly { min, max } => pb::job::Budget::Hourly(pb::HourlyRange {
+            min: price(min),
+            max: price(max),
+        }),
+    });
     pb::Job {
         id: row.id.to_string(),
         client_id: row.client_id.to_string(),
@@ -190,11 +192,12 @@ pub fn job(row: &JobRow) -> pb::Job {
 
 pub fn milestones(row: &ProposalRow) -> Vec<pb::ProposedMilestone> {
     proposal_content(row)
-        .milestones
+        .map(|content| content.milestones)
+        .unwrap_or_default()
         .into_iter()
         .map(|m| pb::ProposedMilestone {
             title: m.title,
-            amount: money(&row.currency, m.amount_minor),
+            amount: price(m.amount),
             due_in_days: m.due_in_days,
         })
         .collect()

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use frevix_proto::messaging::v1 as pb;
 use uuid::Uuid;
 
+use crate::domain::{ConversationKind, MessageKind};
 use crate::store::{ConversationRow, MemberRow, MessageRow};
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
@@ -15,7 +16,7 @@ pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
 
 /// A message as members see it (never the unmasked original).
 pub fn message(row: &MessageRow) -> pb::Message {
-    let system = row.kind == "SYSTEM";
+    let system = MessageKind::parse(&row.kind) == MessageKind::System;
     pb::Message {
         id: row.id.to_string(),
         conversation_id: row.conversation_id.to_string(),
@@ -63,11 +64,7 @@ pub fn conversation(
     me: &MemberRow,
     last: Option<&MessageRow>,
 ) -> pb::Conversation {
-    let kind = match row.kind.as_str() {
-        "CONTRACT" => pb::ConversationKind::Contract,
-        "GROUP" => pb::ConversationKind::Group,
-        _ => pb::ConversationKind::Direct,
-    };
+    let kind = ConversationKind::parse(&row.kind).to_proto();
     let mine = || members.iter().filter(|m| m.conversation_id == row.id);
     pb::Conversation {
         id: row.id.to_string(),

@@ -3,15 +3,16 @@
 //! presence change, a notification) is offered to the channels of the
 //! accounts concerned.
 //!
-//! The hub always delivers to this process's streams directly. In the mesh,
-//! events also travel through one NATS subject per account
-//! (`<prefix>.live.<account>`): a process subscribes to an account's subject
-//! while it holds at least one of that account's streams, so a sender on one
-//! replica reaches a recipient on another, and each event crosses the
-//! network only to the replicas that need it. The hub's NATS connection is
-//! its own and never hears its own messages (`no_echo`), so an event is
-//! not delivered twice to the process that published it (nor decoded again:
-//! the round trip through NATS was most of a local delivery's cost).
+//! The hub always delivers to this process's streams directly. Other
+//! replicas are reached through the platform's [`Fanout`], one topic per
+//! account: a process listens to an account's topic while it holds at
+//! least one of that account's streams, so a sender on one replica reaches
+//! a recipient on another, and each event crosses the network only to the
+//! replicas that need it (in the mesh, a NATS subject per account). The
+//! fan-out never hands a replica back what it sent, so an event is not
+//! delivered twice to the process that published it (nor decoded again:
+//! the round trip through NATS was most of a local delivery's cost). In
+//! the all-in-one shape nobody else listens, and the hub skips it.
 //!
 //! A stream whose channel is full is dropped and told to resync, so one
 //! slow client never stalls the others; the feed then catches up from the
@@ -22,6 +23,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use frevix_platform::live::Fanout;
 use frevix_proto::messaging::v1 as pb;
 use prost::Message as _;
 use tokio::sync::mpsc;
@@ -31,19 +33,13 @@ use uuid::Uuid;
 /// What a live stream is offered.
 pub type Live = pb::subscribe_response::Event;
 
-/// How the hub reaches other processes.
-struct Link {
-    client: async_nats::Client,
-    prefix: String,
-}
-
 /// One registered stream: its id, its channel, and whether it was closed
 /// for a newer stream of the account.
 type Stream = (u64, mpsc::Sender<Live>, Arc<AtomicBool>);
 
 struct Registered {
     streams: Vec<Stream>,
-    /// The NATS subscription of the account's subject (mesh only).
+    /// The task listening to the account's topic (when others may send).
     subscription: Option<tokio::task::AbortHandle>,
 }
 
@@ -58,7 +54,7 @@ pub struct Hub {
     next_id: AtomicU64,
     buffer: usize,
     max_streams: usize,
-    link: Option<Link>,
+    fanout: Option<Arc<dyn Fanout>>,
     watcher: std::sync::OnceLock<Arc<dyn Watcher>>,
 }
 
@@ -86,18 +82,14 @@ impl Drop for Registration {
 }
 
 impl Hub {
-    /// A hub for one process, or for the mesh when `nats` is given.
-    pub fn new(
-        buffer: usize,
-        max_streams: usize,
-        nats: Option<(async_nats::Client, String)>,
-    ) -> Arc<Self> {
+    /// A hub reaching other replicas through `fanout`.
+    pub fn new(buffer: usize, max_streams: usize, fanout: Arc<dyn Fanout>) -> Arc<Self> {
         Arc::new(Self {
             accounts: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             buffer,
             max_streams: max_streams.max(1),
-            link: nats.map(|(client, prefix)| Link { client, prefix }),
+            fanout: (!fanout.solitary()).then_some(fanout),
             watcher: std::sync::OnceLock::new(),
         })
     }
@@ -112,13 +104,13 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn subject(prefix: &str, account: Uuid) -> String {
-        format!("{prefix}.live.{}", account.simple())
+    fn topic(account: Uuid) -> String {
+        account.simple().to_string()
     }
 
-    /// Registers a stream of `account`. In the mesh it returns once the
-    /// account's subject is subscribed, so nothing published after this
-    /// returns can be missed.
+    /// Registers a stream of `account`. It returns once the account's topic
+    /// is listened to, so nothing published after this returns can be
+    /// missed.
     pub async fn register(self: &Arc<Self>, account: Uuid) -> Registration {
         let (sender, receiver) = mpsc::channel(self.buffer);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -139,8 +131,8 @@ impl Hub {
             entry.streams.len() == 1
         };
         if first {
-            if let Some(link) = &self.link {
-                self.subscribe_subject(link, account).await;
+            if let Some(fanout) = &self.fanout {
+                self.listen(fanout.as_ref(), account).await;
             }
             if let Some(watcher) = self.watcher.get() {
                 watcher.online(account, true);
@@ -155,25 +147,19 @@ impl Hub {
         }
     }
 
-    async fn subscribe_subject(self: &Arc<Self>, link: &Link, account: Uuid) {
-        let subject = Self::subject(&link.prefix, account);
-        let subscriber = match link.client.subscribe(subject).await {
-            Ok(subscriber) => subscriber,
+    async fn listen(self: &Arc<Self>, fanout: &dyn Fanout, account: Uuid) {
+        let mut listener = match fanout.listen(&Self::topic(account)).await {
+            Ok(listener) => listener,
             Err(error) => {
-                tracing::warn!(%account, %error, "cannot subscribe to the live subject");
+                tracing::warn!(%account, %error, "cannot listen to the account's live topic");
                 return;
             }
         };
-        // The server has the subscription once a flush returns.
-        if let Err(error) = link.client.flush().await {
-            tracing::warn!(%error, "flush after subscribing failed");
-        }
         let hub = Arc::downgrade(self);
         let task = tokio::spawn(async move {
-            let mut subscriber = subscriber;
-            while let Some(message) = subscriber.next().await {
+            while let Some(payload) = listener.next().await {
                 let Some(hub) = hub.upgrade() else { return };
-                match pb::SubscribeResponse::decode(message.payload) {
+                match pb::SubscribeResponse::decode(payload) {
                     Ok(pb::SubscribeResponse { event: Some(event) }) => {
                         hub.deliver(&[account], &event);
                     }
@@ -184,7 +170,7 @@ impl Hub {
         });
         let mut accounts = self.lock();
         match accounts.get_mut(&account) {
-            // Still wanted: keep the subscription with the account.
+            // Still wanted: keep the listener with the account.
             Some(entry) if entry.subscription.is_none() => {
                 entry.subscription = Some(task.abort_handle());
             }
@@ -227,17 +213,16 @@ impl Hub {
     /// Offers `event` to every stream of `accounts`, wherever they are.
     pub async fn publish(&self, accounts: &[Uuid], event: Live) {
         self.deliver(accounts, &event);
-        let Some(link) = &self.link else {
+        let Some(fanout) = &self.fanout else {
             return;
         };
         let payload: bytes::Bytes = pb::SubscribeResponse { event: Some(event) }
             .encode_to_vec()
             .into();
         for account in accounts {
-            let subject = Self::subject(&link.prefix, *account);
-            // NATS is unreachable: other processes' streams catch up from
-            // the database on their next event or reconnect.
-            if let Err(error) = link.client.publish(subject, payload.clone()).await {
+            // The broker is unreachable: other processes' streams catch up
+            // from the database on their next event or reconnect.
+            if let Err(error) = fanout.send(&Self::topic(*account), payload.clone()).await {
                 tracing::warn!(%account, %error, "live publish failed");
             }
         }
@@ -254,5 +239,78 @@ impl Hub {
                     .retain(|(_, sender, _)| sender.try_send(event.clone()).is_ok());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use frevix_platform::live::LocalNetwork;
+
+    use super::*;
+
+    fn typing(account: Uuid) -> Live {
+        Live::Typing(pb::Typing {
+            conversation_id: Uuid::nil().to_string(),
+            account_id: account.to_string(),
+            typing: true,
+        })
+    }
+
+    async fn received(registration: &mut Registration) -> Option<Live> {
+        tokio::time::timeout(Duration::from_millis(300), registration.receiver.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    #[tokio::test]
+    async fn an_event_reaches_every_replica_holding_the_account_once() {
+        let network = LocalNetwork::default();
+        let a = Hub::new(8, 4, Arc::new(network.join()));
+        let b = Hub::new(8, 4, Arc::new(network.join()));
+        let (here, there, nowhere) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let mut on_a = a.register(here).await;
+        let mut on_b = b.register(there).await;
+        let mut also_on_b = b.register(here).await;
+        a.publish(&[here, there, nowhere], typing(here)).await;
+        assert!(received(&mut on_a).await.is_some(), "local stream");
+        assert!(
+            received(&mut on_b).await.is_some(),
+            "other replica's stream"
+        );
+        assert!(
+            received(&mut also_on_b).await.is_some(),
+            "same account elsewhere"
+        );
+        // Exactly once each: nothing echoed back or repeated.
+        assert!(received(&mut on_a).await.is_none());
+        assert!(received(&mut on_b).await.is_none());
+        // Once its last stream there closes, a replica stops hearing the account.
+        drop(on_b);
+        tokio::task::yield_now().await;
+        assert!(!b.is_local(there));
+    }
+
+    #[tokio::test]
+    async fn a_solitary_hub_delivers_locally() {
+        let hub = Hub::new(8, 4, Arc::new(LocalNetwork::default().join()));
+        let account = Uuid::now_v7();
+        let mut stream = hub.register(account).await;
+        hub.publish(&[account], typing(account)).await;
+        assert!(received(&mut stream).await.is_some());
+        assert!(received(&mut stream).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn too_many_streams_close_the_oldest() {
+        let hub = Hub::new(8, 2, Arc::new(LocalNetwork::default().join()));
+        let account = Uuid::now_v7();
+        let mut first = hub.register(account).await;
+        let _second = hub.register(account).await;
+        let _third = hub.register(account).await;
+        assert!(first.superseded());
+        assert!(first.receiver.recv().await.is_none(), "its channel closed");
     }
 }

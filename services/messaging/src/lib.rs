@@ -9,13 +9,12 @@
 mod api;
 mod batch;
 pub mod config;
-mod content;
 mod convert;
+pub mod domain;
 pub mod error;
 mod events;
 mod hub;
 mod lookups;
-pub mod mask;
 mod notify;
 mod presence;
 pub mod store;
@@ -102,33 +101,6 @@ fn media_store(
     ))
 }
 
-/// The presence bucket, made as a plain stream: the key-value helper of
-/// async-nats asks for account details that older servers (2.9) answer in
-/// a shape it cannot read.
-async fn presence_bucket(
-    js: &frevix_platform::events::JetStreamBus,
-    bucket: &str,
-    ttl: Duration,
-) -> Result<async_nats::jetstream::kv::Store, Box<dyn std::error::Error + Send + Sync>> {
-    use async_nats::jetstream::stream;
-    js.context()
-        .create_or_update_stream(stream::Config {
-            name: format!("KV_{bucket}"),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            max_messages_per_subject: 1,
-            max_age: ttl,
-            storage: stream::StorageType::Memory,
-            num_replicas: js.config().stream_replicas,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            discard: stream::DiscardPolicy::New,
-            ..Default::default()
-        })
-        .await?;
-    Ok(js.context().get_key_value(bucket).await?)
-}
-
 /// The messaging service, ready to be served.
 #[derive(Clone)]
 pub struct Messaging {
@@ -161,27 +133,13 @@ impl Service for Messaging {
         let config = &config;
         let media = media_store(&config.media, &data_dir.join("media"))?;
         let ttl = Duration::from_secs(config.presence_ttl_secs);
-        let (hub, kv) = match &bus {
-            EventBus::JetStream(js) => {
-                let prefix = js.config().subject_prefix.clone();
-                let live = js.connect_live().await?;
-                let hub = hub::Hub::new(
-                    config.stream_buffer,
-                    config.max_streams_per_account,
-                    Some((live, prefix)),
-                );
-                let bucket = js.config().stream_name("presence");
-                let kv = presence_bucket(js, &bucket, ttl)
-                    .await
-                    .map_err(|error| BusError::Nats(error.to_string()))?;
-                (hub, Some(kv))
-            }
-            EventBus::InProcess(_) => (
-                hub::Hub::new(config.stream_buffer, config.max_streams_per_account, None),
-                None,
-            ),
-        };
-        let presence = presence::Presence::new(db.clone(), &hub, kv, ttl);
+        let live = bus.live("presence", ttl).await?;
+        let hub = hub::Hub::new(
+            config.stream_buffer,
+            config.max_streams_per_account,
+            live.fanout,
+        );
+        let presence = presence::Presence::new(db.clone(), &hub, live.leases, ttl);
         let notifier = notify::Notifier::new(db.clone(), mailer, config.app_url.clone());
         // The send path's pool has two more connections for the lookups
         // before each send.

@@ -2,20 +2,21 @@
 //! replica. The replica where it comes or goes tells the account's contacts
 //! (through the hub, so across replicas) and records the last-seen time.
 //!
-//! In the mesh, each replica also keeps a key per (account, replica) in a
-//! JetStream key-value bucket whose entries expire after the TTL, refreshed
-//! every third of it. Every replica watches the bucket, so it knows who is
-//! online anywhere (for GetPresence and for mailing only offline people). A
-//! replica that dies stops refreshing: the others notice its keys going
-//! stale and tell their own streams' owners that those accounts went
-//! offline. In the all-in-one shape the hub alone knows.
+//! Each replica also holds a lease per (account, replica) in the platform's
+//! [`Leases`] (in the mesh, a JetStream key-value bucket whose entries
+//! expire after the TTL), refreshed every third of the TTL. Every replica
+//! watches the leases, so it knows who is online anywhere (for GetPresence
+//! and for mailing only offline people). A replica that dies stops
+//! refreshing: the others notice its leases going stale and tell their own
+//! streams' owners that those accounts went offline. In the all-in-one
+//! shape the only replica is this one, and the hub alone knows.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::kv;
 use chrono::{DateTime, Utc};
+use frevix_platform::live::{Lease, Leases};
 use frevix_proto::messaging::v1 as pb;
 use sea_orm::DatabaseConnection;
 use tokio_stream::StreamExt as _;
@@ -37,7 +38,7 @@ struct Seen {
 pub struct Presence {
     db: DatabaseConnection,
     hub: Weak<Hub>,
-    kv: Option<kv::Store>,
+    leases: Arc<dyn Leases>,
     replica: String,
     ttl: Duration,
     seen: Mutex<HashMap<Uuid, Seen>>,
@@ -56,13 +57,13 @@ impl Presence {
     pub fn new(
         db: DatabaseConnection,
         hub: &Arc<Hub>,
-        kv: Option<kv::Store>,
+        leases: Arc<dyn Leases>,
         ttl: Duration,
     ) -> Arc<Self> {
         let presence = Arc::new_cyclic(|me| Self {
             db,
             hub: Arc::downgrade(hub),
-            kv,
+            leases,
             replica: Uuid::now_v7().simple().to_string(),
             ttl,
             seen: Mutex::new(HashMap::new()),
@@ -143,19 +144,14 @@ impl Presence {
 
     async fn changed(self: Arc<Self>, account: Uuid, online: bool) {
         let now = Utc::now();
-        if let Some(kv) = &self.kv {
-            let key = self.key(account);
-            let result = if online {
-                kv.put(key, now.timestamp_millis().to_string().into())
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            } else {
-                kv.delete(key).await.map_err(|e| e.to_string())
-            };
-            if let Err(error) = result {
-                tracing::warn!(%account, %error, "presence bucket not updated");
-            }
+        let key = self.key(account);
+        let result = if online {
+            self.leases.hold(&key).await
+        } else {
+            self.leases.release(&key).await
+        };
+        if let Err(error) = result {
+            tracing::warn!(%account, %error, "presence lease not updated");
         }
         if !online {
             if let Err(error) = store::safety::set_last_seen(&self.db, account, now).await {
@@ -171,18 +167,16 @@ impl Presence {
         }
     }
 
-    /// Keeps this replica's keys alive, follows the other replicas' keys,
-    /// and notices replicas that died (mesh only; returns at once otherwise).
+    /// Keeps this replica's leases alive, follows the other replicas'
+    /// leases, and notices replicas that died.
     pub async fn run(self: Arc<Self>) {
-        let Some(kv) = self.kv.clone() else { return };
-        let watcher = tokio::spawn(self.clone().watch(kv.clone()));
+        let watcher = tokio::spawn(self.clone().watch());
         let mut tick = tokio::time::interval(self.ttl / 3);
         loop {
             tick.tick().await;
             let Some(hub) = self.hub.upgrade() else { break };
-            let now = Utc::now().timestamp_millis().to_string();
             for account in hub.local_accounts() {
-                if let Err(error) = kv.put(self.key(account), now.clone().into()).await {
+                if let Err(error) = self.leases.hold(&self.key(account)).await {
                     tracing::warn!(%error, "presence refresh failed");
                     break;
                 }
@@ -192,19 +186,22 @@ impl Presence {
         watcher.abort();
     }
 
-    async fn watch(self: Arc<Self>, kv: kv::Store) {
+    async fn watch(self: Arc<Self>) {
         loop {
-            let mut updates = match kv.watch_with_history(">").await {
-                Ok(updates) => updates,
+            let mut changes = match self.leases.watch().await {
+                Ok(changes) => changes,
                 Err(error) => {
                     tracing::warn!(%error, "cannot watch presence; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             };
-            while let Some(entry) = updates.next().await {
-                let Ok(entry) = entry else { break };
-                let Some((account, replica)) = entry.key.split_once('.') else {
+            while let Some(change) = changes.next().await {
+                let (key, held) = match &change {
+                    Lease::Held(key) => (key, true),
+                    Lease::Released(key) => (key, false),
+                };
+                let Some((account, replica)) = key.split_once('.') else {
                     continue;
                 };
                 let Ok(account) = Uuid::parse_str(account) else {
@@ -214,20 +211,17 @@ impl Presence {
                     continue;
                 }
                 let mut seen = self.lock();
-                match entry.operation {
-                    kv::Operation::Put => {
-                        seen.entry(account)
-                            .or_default()
-                            .replicas
-                            .insert(replica.to_owned(), Instant::now());
-                    }
-                    kv::Operation::Delete | kv::Operation::Purge => {
-                        if let Some(entry) = seen.get_mut(&account) {
-                            entry.replicas.remove(replica);
-                        }
-                    }
+                if held {
+                    seen.entry(account)
+                        .or_default()
+                        .replicas
+                        .insert(replica.to_owned(), Instant::now());
+                } else if let Some(entry) = seen.get_mut(&account) {
+                    entry.replicas.remove(replica);
                 }
             }
+            // The watch broke (the broker restarted): open it again.
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 

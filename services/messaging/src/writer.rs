@@ -24,6 +24,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::batch;
+use crate::domain::MediaId;
 use crate::error::Result;
 use crate::store::{self, MessageRow};
 
@@ -39,7 +40,7 @@ pub struct NewMessage {
     pub recipients: Vec<Uuid>,
     /// Someone had archived the conversation: a new message brings it back.
     pub unarchive: bool,
-    pub attachments: Vec<Uuid>,
+    pub attachments: Vec<MediaId>,
 }
 
 struct Pending {
@@ -158,7 +159,7 @@ async fn store_all(
     let mut events = Vec::with_capacity(rows.len());
     for (message, row) in messages.iter().zip(&rows) {
         if message.unarchive {
-            store::unarchive_all(&txn, row.conversation_id).await?;
+            store::unarchive_all(&txn, row.conversation()).await?;
         }
         for media in &message.attachments {
             store::media::link(

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use frevix_proto::identity::v1 as identity;
-use prost::Name as _;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
@@ -20,8 +19,9 @@ use sea_orm_migration::prelude::*;
 use uuid::Uuid;
 
 use super::deny::DenyList;
+use crate::db::Txn;
 use crate::events::{
-    Background, BusError, ConsumerSpec, EventBus, EventHandler, HandlerError, ReceivedEvent,
+    AfterCommit, Background, BusError, EventBus, HandlerError, Handlers, On, ReceivedEvent,
 };
 use crate::ids::{AccountId, SessionId};
 
@@ -101,13 +101,13 @@ pub async fn start(
     consumer: &str,
 ) -> Result<Background, BusError> {
     load(&db, &list).await?;
-    let mut spec = ConsumerSpec::new(consumer, "identity");
-    spec.event_types = vec![
-        identity::SessionRevoked::full_name(),
-        identity::AccountSuspended::full_name(),
-        identity::AccountReinstated::full_name(),
-    ];
-    bus.consume(spec, db, Arc::new(DenyFeed { list })).await
+    Handlers::new(consumer, "identity", DenyFeed { list })
+        .on::<identity::SessionRevoked>()
+        .on::<identity::AccountSuspended>()
+        .on::<identity::AccountReinstated>()
+        .after_commit()
+        .start(bus, db)
+        .await
 }
 
 /// Whether identity has suspended `account` (as far as this database knows).
@@ -148,7 +148,7 @@ struct DenyFeed {
     list: Arc<DenyList>,
 }
 
-/// What one event changes.
+/// What one event changes in the deny list.
 enum Change {
     Revoke(SessionId, DateTime<Utc>),
     Suspend(AccountId),
@@ -200,36 +200,60 @@ async fn upsert(
 }
 
 #[async_trait::async_trait]
-impl EventHandler for DenyFeed {
-    async fn handle(
+impl On<identity::SessionRevoked> for DenyFeed {
+    async fn on(
         &self,
-        txn: &crate::db::Txn,
-        event: &ReceivedEvent,
+        txn: &Txn,
+        event: identity::SessionRevoked,
+        _: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
+        let session = parse(&event.session_id)?;
         let now = Utc::now();
-        match change_of(event, now)? {
-            Some(Change::Revoke(session, until)) => {
-                // Sessions denied long enough are forgotten as new ones come.
-                Denials::delete_many()
-                    .filter(Column::Kind.eq(SESSION))
-                    .filter(Column::Until.lt(now))
-                    .exec(txn)
-                    .await?;
-                upsert(txn, SESSION, session.0, Some(until)).await?;
-            }
-            Some(Change::Suspend(account)) => upsert(txn, ACCOUNT, account.0, None).await?,
-            Some(Change::Reinstate(account)) => {
-                Denials::delete_many()
-                    .filter(Column::Kind.eq(ACCOUNT))
-                    .filter(Column::SubjectId.eq(account.0))
-                    .exec(txn)
-                    .await?;
-            }
-            None => {}
-        }
+        // Sessions denied long enough are forgotten as new ones come.
+        Denials::delete_many()
+            .filter(Column::Kind.eq(SESSION))
+            .filter(Column::Until.lt(now))
+            .exec(txn)
+            .await?;
+        upsert(txn, SESSION, session, Some(now + SESSION_DENIAL)).await?;
         Ok(())
     }
+}
 
+#[async_trait::async_trait]
+impl On<identity::AccountSuspended> for DenyFeed {
+    async fn on(
+        &self,
+        txn: &Txn,
+        event: identity::AccountSuspended,
+        _: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        upsert(txn, ACCOUNT, parse(&event.account_id)?, None).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl On<identity::AccountReinstated> for DenyFeed {
+    async fn on(
+        &self,
+        txn: &Txn,
+        event: identity::AccountReinstated,
+        _: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        Denials::delete_many()
+            .filter(Column::Kind.eq(ACCOUNT))
+            .filter(Column::SubjectId.eq(parse(&event.account_id)?))
+            .exec(txn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The process's deny list learns a change once its row is committed, so
+/// the list never holds what the table does not.
+#[async_trait::async_trait]
+impl AfterCommit for DenyFeed {
     async fn committed(&self, event: &ReceivedEvent) {
         let now = Utc::now();
         match change_of(event, now) {

@@ -7,5 +7,7 @@
 
 mod events_in_process;
 mod events_jetstream;
+mod live;
+mod mail_relays;
 mod retention;
 mod support;

@@ -21,7 +21,7 @@ use crate::Inner;
 use crate::convert;
 use crate::domain::ids::{JobId, ProposalId};
 use crate::domain::job::{
-    JobStatus, PROPOSAL_UPDATABLE, ProposalAction, ProposalContent, ProposalStatus,
+    Budget, JobStatus, PROPOSAL_UPDATABLE, ProposalAction, ProposalContent, ProposalStatus,
     proposal_transition,
 };
 use crate::error::{MarketplaceError, Result};
@@ -101,7 +101,7 @@ pub async fn submit(
         return Err(job_not_open());
     }
     let mut violations = FieldViolations::new();
-    let content = ProposalContent::parse(proposal, &budget_of(&job), &mut violations);
+    let content = ProposalContent::parse(proposal, &job_budget(&job)?, &mut violations);
     let content = violations
         .finish(content)?
         .ok_or(ApiError::NotFound("proposal"))?;
@@ -196,7 +196,7 @@ pub async fn update(
             ),
         }
     }
-    let content = ProposalContent::parse(&merged, &budget_of(&job), &mut violations);
+    let content = ProposalContent::parse(&merged, &job_budget(&job)?, &mut violations);
     let content = violations
         .finish(content)?
         .ok_or(ApiError::NotFound("proposal"))?;
@@ -486,4 +486,16 @@ pub async fn accept(
     };
     once.finish(&response).await?;
     Ok(response)
+}
+
+/// The job's budget, which decides a proposal's currency and kind.
+fn job_budget(job: &JobRow) -> Result<Budget> {
+    budget_of(job).ok_or_else(|| {
+        ApiError::precondition(
+            "CURRENCY_UNSUPPORTED",
+            job.id.to_string(),
+            "the job's currency is no longer supported; the client must change its budget",
+        )
+        .into()
+    })
 }

@@ -155,7 +155,7 @@ mod tests {
             content.packages.iter().map(|p| p.tier).collect::<Vec<_>>(),
             [1, 3]
         );
-        assert_eq!(content.min_price_minor(), 10_000);
+        assert_eq!(content.min_price().map(|p| p.minor_units), Some(10_000));
     }
 
     #[test]

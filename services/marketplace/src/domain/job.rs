@@ -3,10 +3,9 @@
 //! → DECLINED, WITHDRAWN or ACCEPTED.
 
 use frevix_platform::error::FieldViolations;
-use frevix_platform::money::Money;
+use frevix_platform::money::{Currency, Money};
 use frevix_proto::common::v1 as common;
 use frevix_proto::marketplace::v1 as pb;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::gig::MAX_PRICE_MINOR;
@@ -159,21 +158,25 @@ pub fn proposal_transition(
 /// A job's budget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Budget {
-    Fixed {
-        currency: String,
-        minor: i64,
-    },
-    Hourly {
-        currency: String,
-        min: i64,
-        max: i64,
-    },
+    /// The whole project's price.
+    Fixed(Money),
+    /// An hourly rate range, both ends in one currency.
+    Hourly { min: Money, max: Money },
 }
 
 impl Budget {
-    pub fn currency(&self) -> &str {
+    pub fn currency(&self) -> Currency {
         match self {
-            Budget::Fixed { currency, .. } | Budget::Hourly { currency, .. } => currency,
+            Budget::Fixed(price) => price.currency,
+            Budget::Hourly { min, .. } => min.currency,
+        }
+    }
+
+    /// The lowest and highest amounts, in minor units (equal for a fixed price).
+    pub fn range_minor(&self) -> (i64, i64) {
+        match self {
+            Budget::Fixed(price) => (price.minor_units, price.minor_units),
+            Budget::Hourly { min, max } => (min.minor_units, max.minor_units),
         }
     }
 
@@ -195,13 +198,8 @@ pub struct JobContent {
     pub visibility: i32,
 }
 
-fn money(
-    field: &str,
-    value: Option<&common::Money>,
-    v: &mut FieldViolations,
-) -> Option<(String, i64)> {
+fn money(field: &str, value: Option<&common::Money>, v: &mut FieldViolations) -> Option<Money> {
     Money::parse_positive(field, value, MAX_PRICE_MINOR, v)
-        .map(|m| (m.currency.code().to_owned(), m.minor_units))
 }
 
 fn known_enum(field: &str, ok: bool, unspecified: bool, v: &mut FieldViolations) {
@@ -227,21 +225,22 @@ impl JobContent {
                 v.add("job.budget", "is required: fixed_price or hourly");
                 None
             }
-            Some(pb::job::Budget::FixedPrice(price)) => money("job.fixed_price", Some(price), v)
-                .map(|(currency, minor)| Budget::Fixed { currency, minor }),
+            Some(pb::job::Budget::FixedPrice(price)) => {
+                money("job.fixed_price", Some(price), v).map(Budget::Fixed)
+            }
             Some(pb::job::Budget::Hourly(range)) => {
                 let min = money("job.hourly.min", range.min.as_ref(), v);
                 let max = money("job.hourly.max", range.max.as_ref(), v);
                 match (min, max) {
-                    (Some((currency, min)), Some((max_currency, max))) => {
-                        if currency != max_currency {
+                    (Some(min), Some(max)) => {
+                        if min.currency != max.currency {
                             v.add("job.hourly.max", "must be in the currency of min");
                             None
-                        } else if max < min {
+                        } else if max.minor_units < min.minor_units {
                             v.add("job.hourly.max", "must be at least min");
                             None
                         } else {
-                            Some(Budget::Hourly { currency, min, max })
+                            Some(Budget::Hourly { min, max })
                         }
                     }
                     _ => None,
@@ -283,10 +282,10 @@ impl JobContent {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Milestone {
     pub title: String,
-    pub amount_minor: i64,
+    pub amount: Money,
     pub due_in_days: i32,
 }
 
@@ -294,8 +293,8 @@ pub struct Milestone {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProposalContent {
     pub cover_letter: String,
-    pub currency: String,
-    pub bid_minor: i64,
+    /// In the job's currency.
+    pub bid: Money,
     pub estimated_days: i32,
     pub milestones: Vec<Milestone>,
 }
@@ -314,32 +313,31 @@ impl ProposalContent {
         if !(1..=365).contains(&proposal.estimated_days) {
             v.add("proposal.estimated_days", "must be 1 to 365");
         }
-        let currency = budget.currency().to_owned();
-        if let Some((bid_currency, _)) = &bid
-            && *bid_currency != currency
+        let currency = budget.currency();
+        if let Some(bid) = &bid
+            && bid.currency != currency
         {
             v.add(
                 "proposal.bid.currency_code",
-                format!("must be the job's currency, {currency}"),
+                format!("must be the job's currency, {}", currency.code()),
             );
         }
-        let milestones = parse_milestones(&proposal.milestones, budget, &currency, v);
-        let (Some(cover_letter), Some((_, bid_minor))) = (cover_letter, bid) else {
+        let milestones = parse_milestones(&proposal.milestones, budget, currency, v);
+        let (Some(cover_letter), Some(bid)) = (cover_letter, bid) else {
             return None;
         };
         if !budget.is_hourly() {
-            let sum: i64 = milestones.iter().map(|m| m.amount_minor).sum();
-            if v.is_empty() && sum != bid_minor {
+            let sum: i64 = milestones.iter().map(|m| m.amount.minor_units).sum();
+            if v.is_empty() && sum != bid.minor_units {
                 v.add(
                     "proposal.milestones",
-                    format!("must sum to the bid ({bid_minor}), not {sum}"),
+                    format!("must sum to the bid ({}), not {sum}", bid.minor_units),
                 );
             }
         }
         v.is_empty().then_some(ProposalContent {
             cover_letter,
-            currency,
-            bid_minor,
+            bid,
             estimated_days: proposal.estimated_days,
             milestones,
         })
@@ -349,7 +347,7 @@ impl ProposalContent {
 fn parse_milestones(
     items: &[pb::ProposedMilestone],
     budget: &Budget,
-    currency: &str,
+    currency: Currency,
     v: &mut FieldViolations,
 ) -> Vec<Milestone> {
     if budget.is_hourly() {
@@ -378,8 +376,8 @@ fn parse_milestones(
                 m.amount.as_ref(),
                 v,
             );
-            if let Some((amount_currency, _)) = &amount
-                && amount_currency != currency
+            if let Some(amount) = &amount
+                && amount.currency != currency
             {
                 v.add(
                     format!("proposal.milestones[{i}].amount.currency_code"),
@@ -394,7 +392,7 @@ fn parse_milestones(
             }
             Some(Milestone {
                 title: title?,
-                amount_minor: amount?.1,
+                amount: amount?,
                 due_in_days: m.due_in_days,
             })
         })
@@ -430,10 +428,7 @@ mod tests {
     }
 
     fn fixed() -> Budget {
-        Budget::Fixed {
-            currency: "USD".into(),
-            minor: 100_000,
-        }
+        Budget::Fixed(Money::new(Currency::USD, 100_000))
     }
 
     #[test]
@@ -451,9 +446,8 @@ mod tests {
     #[test]
     fn hourly_jobs_take_a_rate_and_no_milestones() {
         let hourly = Budget::Hourly {
-            currency: "USD".into(),
-            min: 1000,
-            max: 5000,
+            min: Money::new(Currency::USD, 1000),
+            max: Money::new(Currency::USD, 5000),
         };
         let mut v = FieldViolations::new();
         assert!(ProposalContent::parse(&proposal(4000, &[]), &hourly, &mut v).is_some());

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::entities::gigs;
-use super::{from_json, to_json};
+use super::{from_json, records, to_json};
 use crate::domain::gig::{GigContent, GigStatus};
 use crate::domain::ids::GigId;
 use frevix_platform::ids::AccountId;
@@ -29,13 +29,13 @@ pub async fn insert_gig(
         description: Set(content.description.clone()),
         category_id: Set(content.category_id),
         tags: Set(to_json(&content.tags)),
-        packages: Set(to_json(&content.packages)),
-        extras: Set(to_json(&content.extras)),
+        packages: Set(records::packages_json(&content.packages)),
+        extras: Set(records::extras_json(&content.extras)),
         requirements: Set(to_json(&content.requirements)),
         gallery: Set(to_json(&content.gallery)),
         status: Set(GigStatus::Draft.as_str().to_owned()),
-        currency: Set(content.currency().cloned().unwrap_or_default()),
-        min_price_minor: Set(content.min_price_minor()),
+        currency: Set(currency_code(content)),
+        min_price_minor: Set(min_price_minor(content)),
         min_delivery_days: Set(content.min_delivery_days()),
         rating_sum: Set(0),
         review_count: Set(0),
@@ -51,14 +51,26 @@ pub async fn find_gig(db: &impl ConnectionTrait, id: GigId) -> Result<Option<Gig
     gigs::Entity::find_by_id(id.0).one(db).await
 }
 
+/// The search columns: the packages' currency and the cheapest price.
+fn currency_code(content: &GigContent) -> String {
+    content
+        .currency()
+        .map(|currency| currency.code().to_owned())
+        .unwrap_or_default()
+}
+
+fn min_price_minor(content: &GigContent) -> i64 {
+    content.min_price().map_or(0, |price| price.minor_units)
+}
+
 pub fn content_of(row: &GigRow) -> GigContent {
     GigContent {
         title: row.title.clone(),
         description: row.description.clone(),
         category_id: row.category_id,
         tags: from_json(&row.tags),
-        packages: from_json(&row.packages),
-        extras: from_json(&row.extras),
+        packages: records::packages_from(&row.packages),
+        extras: records::extras_from(&row.extras),
         requirements: from_json(&row.requirements),
         gallery: from_json(&row.gallery),
     }
@@ -80,15 +92,18 @@ pub async fn update_content(
         .col_expr(C::Description, Expr::value(content.description.clone()))
         .col_expr(C::CategoryId, Expr::value(content.category_id))
         .col_expr(C::Tags, Expr::value(to_json(&content.tags)))
-        .col_expr(C::Packages, Expr::value(to_json(&content.packages)))
-        .col_expr(C::Extras, Expr::value(to_json(&content.extras)))
+        .col_expr(
+            C::Packages,
+            Expr::value(records::packages_json(&content.packages)),
+        )
+        .col_expr(
+            C::Extras,
+            Expr::value(records::extras_json(&content.extras)),
+        )
         .col_expr(C::Requirements, Expr::value(to_json(&content.requirements)))
         .col_expr(C::Gallery, Expr::value(to_json(&content.gallery)))
-        .col_expr(
-            C::Currency,
-            Expr::value(content.currency().cloned().unwrap_or_default()),
-        )
-        .col_expr(C::MinPriceMinor, Expr::value(content.min_price_minor()))
+        .col_expr(C::Currency, Expr::value(currency_code(content)))
+        .col_expr(C::MinPriceMinor, Expr::value(min_price_minor(content)))
         .col_expr(C::MinDeliveryDays, Expr::value(content.min_delivery_days()))
         .col_expr(C::UpdatedAt, Expr::value(now))
         .filter(C::Id.eq(id.0))

@@ -8,10 +8,11 @@ use sea_orm::{
 };
 
 use super::entities::{client_profiles, jobs, proposals};
-use super::{from_json, to_json};
+use super::{records, to_json};
 use crate::domain::ids::{JobId, ProposalId};
 use crate::domain::job::{Budget, JobContent, JobStatus, ProposalContent, ProposalStatus};
 use frevix_platform::ids::AccountId;
+use frevix_platform::money::Money;
 
 pub use jobs::Model as JobRow;
 pub use proposals::Model as ProposalRow;
@@ -23,10 +24,8 @@ pub async fn insert_job(
     job: &JobContent,
     now: DateTime<Utc>,
 ) -> Result<JobRow, DbErr> {
-    let (hourly, min, max) = match &job.budget {
-        Budget::Fixed { minor, .. } => (false, *minor, *minor),
-        Budget::Hourly { min, max, .. } => (true, *min, *max),
-    };
+    let hourly = job.budget.is_hourly();
+    let (min, max) = job.budget.range_minor();
     let row = jobs::ActiveModel {
         id: Set(id.0),
         client_id: Set(client.0),
@@ -35,7 +34,7 @@ pub async fn insert_job(
         category_id: Set(job.category_id),
         skills: Set(to_json(&job.skills)),
         hourly: Set(hourly),
-        currency: Set(job.budget.currency().to_owned()),
+        currency: Set(job.budget.currency().code().to_owned()),
         budget_min_minor: Set(min),
         budget_max_minor: Set(max),
         expected_duration: Set(job.expected_duration),
@@ -63,19 +62,17 @@ pub async fn find_job(db: &impl ConnectionTrait, id: JobId) -> Result<Option<Job
     jobs::Entity::find_by_id(id.0).one(db).await
 }
 
-pub fn budget_of(row: &JobRow) -> Budget {
-    if row.hourly {
+/// The job's budget; `None` if its currency is no longer supported.
+pub fn budget_of(row: &JobRow) -> Option<Budget> {
+    let amount = |minor| Money::from_stored(&row.currency, minor);
+    Some(if row.hourly {
         Budget::Hourly {
-            currency: row.currency.clone(),
-            min: row.budget_min_minor,
-            max: row.budget_max_minor,
+            min: amount(row.budget_min_minor)?,
+            max: amount(row.budget_max_minor)?,
         }
     } else {
-        Budget::Fixed {
-            currency: row.currency.clone(),
-            minor: row.budget_min_minor,
-        }
-    }
+        Budget::Fixed(amount(row.budget_min_minor)?)
+    })
 }
 
 pub fn job_status(row: &JobRow) -> JobStatus {
@@ -134,10 +131,10 @@ pub async fn insert_proposal(
         job_id: Set(job.0),
         freelancer_id: Set(freelancer.0),
         cover_letter: Set(content.cover_letter.clone()),
-        currency: Set(content.currency.clone()),
-        bid_minor: Set(content.bid_minor),
+        currency: Set(content.bid.currency.code().to_owned()),
+        bid_minor: Set(content.bid.minor_units),
         estimated_days: Set(content.estimated_days),
-        milestones: Set(to_json(&content.milestones)),
+        milestones: Set(records::milestones_json(&content.milestones)),
         status: Set(ProposalStatus::Submitted.as_str().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
@@ -166,14 +163,15 @@ pub fn proposal_status(row: &ProposalRow) -> ProposalStatus {
     ProposalStatus::parse(&row.status)
 }
 
-pub fn proposal_content(row: &ProposalRow) -> ProposalContent {
-    ProposalContent {
+/// What the freelancer wrote; `None` if its currency is no longer supported.
+pub fn proposal_content(row: &ProposalRow) -> Option<ProposalContent> {
+    let bid = Money::from_stored(&row.currency, row.bid_minor)?;
+    Some(ProposalContent {
         cover_letter: row.cover_letter.clone(),
-        currency: row.currency.clone(),
-        bid_minor: row.bid_minor,
+        bid,
         estimated_days: row.estimated_days,
-        milestones: from_json(&row.milestones),
-    }
+        milestones: records::milestones_from(&row.milestones, bid.currency),
+    })
 }
 
 pub async fn update_proposal_content(
@@ -185,9 +183,12 @@ pub async fn update_proposal_content(
     use proposals::Column as C;
     proposals::Entity::update_many()
         .col_expr(C::CoverLetter, Expr::value(content.cover_letter.clone()))
-        .col_expr(C::BidMinor, Expr::value(content.bid_minor))
+        .col_expr(C::BidMinor, Expr::value(content.bid.minor_units))
         .col_expr(C::EstimatedDays, Expr::value(content.estimated_days))
-        .col_expr(C::Milestones, Expr::value(to_json(&content.milestones)))
+        .col_expr(
+            C::Milestones,
+            Expr::value(records::milestones_json(&content.milestones)),
+        )
         .col_expr(C::UpdatedAt, Expr::value(now))
         .filter(C::Id.eq(id.0))
         .exec(db)
@@ -261,10 +262,8 @@ pub async fn update_job_content(
     job: &JobContent,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let (hourly, min, max) = match &job.budget {
-        Budget::Fixed { minor, .. } => (false, *minor, *minor),
-        Budget::Hourly { min, max, .. } => (true, *min, *max),
-    };
+    let hourly = job.budget.is_hourly();
+    let (min, max) = job.budget.range_minor();
     use jobs::Column as C;
     jobs::Entity::update_many()
         .col_expr(C::Title, Expr::value(job.title.clone()))
@@ -272,7 +271,10 @@ pub async fn update_job_content(
         .col_expr(C::CategoryId, Expr::value(job.category_id))
         .col_expr(C::Skills, Expr::value(to_json(&job.skills)))
         .col_expr(C::Hourly, Expr::value(hourly))
-        .col_expr(C::Currency, Expr::value(job.budget.currency().to_owned()))
+        .col_expr(
+            C::Currency,
+            Expr::value(job.budget.currency().code().to_owned()),
+        )
         .col_expr(C::BudgetMinMinor, Expr::value(min))
         .col_expr(C::BudgetMaxMinor, Expr::value(max))
         .col_expr(C::ExpectedDuration, Expr::value(job.expected_duration))

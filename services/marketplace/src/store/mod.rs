@@ -8,6 +8,7 @@ pub mod gigs;
 pub mod jobs;
 pub mod migration;
 pub mod profiles;
+pub mod records;
 pub mod search;
 
 pub use migration::Migrator;

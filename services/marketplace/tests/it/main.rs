@@ -10,5 +10,7 @@ mod gigs;
 mod idempotency_races;
 mod jobs_and_proposals;
 mod search;
+mod search_people_and_jobs;
+mod search_ratings;
 mod support;
 mod suspension;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{caller, membership, parse_id};
 use crate::Inner;
 use crate::convert;
+use crate::domain::ConversationKind;
 use crate::error::Result;
 use crate::store::{self, ConversationRow, NewConversation};
 
@@ -26,7 +27,11 @@ pub(super) async fn view(
     rows: &[ConversationRow],
     me: Uuid,
 ) -> Result<Vec<pb::Conversation>> {
-    let members = store::members_of(&inner.db, rows.iter().map(|r| r.id).collect()).await?;
+    let members = store::members_of(
+        &inner.db,
+        rows.iter().map(ConversationRow::typed_id).collect(),
+    )
+    .await?;
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(mine) = members
@@ -35,7 +40,7 @@ pub(super) async fn view(
         else {
             continue;
         };
-        let last = store::message_at(&inner.db, row.id, row.last_seq).await?;
+        let last = store::message_at(&inner.db, row.typed_id(), row.last_seq).await?;
         views.push(convert::conversation(row, &members, mine, last.as_ref()));
     }
     Ok(views)
@@ -62,7 +67,7 @@ pub async fn open_direct(
         None => {
             let members = [me, other];
             let new = NewConversation {
-                kind: "DIRECT",
+                kind: ConversationKind::Direct,
                 direct_key: Some(key.clone()),
                 contract_id: None,
                 title: String::new(),

@@ -11,30 +11,38 @@ use frevix_proto::messaging::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::messages::{MAX_TEXT, masked_text};
+use super::messages::masked_text;
 use super::{caller, membership};
 use crate::Inner;
 use crate::convert;
+use crate::domain::{ConversationId, MediaId, MessageKind, send};
 use crate::error::{MessagingError, Result};
 use crate::hub::Live;
 use crate::store::{self, MessageRow};
 
 /// Parses the conversation and sequence of a message request.
-fn target(conversation_id: &str, sequence: i64) -> Result<(Uuid, i64)> {
+fn target(conversation_id: &str, sequence: i64) -> Result<(ConversationId, i64)> {
     let mut violations = FieldViolations::new();
     let conversation =
-        frevix_platform::ids::parse_uuid("conversation_id", conversation_id, &mut violations);
+        ConversationId::parse_field("conversation_id", conversation_id, &mut violations);
     if sequence < 1 {
         violations.add("sequence", "must be at least 1");
     }
     Ok((
-        violations.finish(conversation)?.unwrap_or_default(),
+        violations
+            .finish(conversation)?
+            .unwrap_or(ConversationId(Uuid::nil())),
         sequence,
     ))
 }
 
 /// The message, if `me` is a member.
-async fn find(inner: &Inner, me: Uuid, conversation: Uuid, seq: i64) -> Result<MessageRow> {
+async fn find(
+    inner: &Inner,
+    me: Uuid,
+    conversation: ConversationId,
+    seq: i64,
+) -> Result<MessageRow> {
     membership(inner, conversation, me).await?;
     store::message_at(&inner.db, conversation, seq)
         .await?
@@ -42,9 +50,14 @@ async fn find(inner: &Inner, me: Uuid, conversation: Uuid, seq: i64) -> Result<M
 }
 
 /// The message, if `me` sent it and it can still change.
-async fn own(inner: &Inner, me: Uuid, conversation: Uuid, seq: i64) -> Result<MessageRow> {
+async fn own(
+    inner: &Inner,
+    me: Uuid,
+    conversation: ConversationId,
+    seq: i64,
+) -> Result<MessageRow> {
     let row = find(inner, me, conversation, seq).await?;
-    if row.kind == "SYSTEM" {
+    if MessageKind::parse(&row.kind) == MessageKind::System {
         return Err(ApiError::precondition(
             "SYSTEM_MESSAGE",
             "sequence",
@@ -73,7 +86,7 @@ async fn own(inner: &Inner, me: Uuid, conversation: Uuid, seq: i64) -> Result<Me
 async fn announce(inner: &Inner, row: &MessageRow) -> Result<pb::Message> {
     let change_sequence = row.changed_seq;
     let message = convert::message(row);
-    let members: Vec<Uuid> = store::member_ids(&inner.db, row.conversation_id).await?;
+    let members: Vec<Uuid> = store::member_ids(&inner.db, row.conversation()).await?;
     inner
         .hub
         .publish(
@@ -95,7 +108,7 @@ pub async fn edit(
     let req = request.into_inner();
     let (conversation, seq) = target(&req.conversation_id, req.sequence)?;
     let text = req.text.trim();
-    if text.is_empty() || text.chars().count() > MAX_TEXT {
+    if text.is_empty() || !send::text_fits(text) {
         return Err(FieldViolations::single("text", "must be 1 to 5,000 characters").into());
     }
     let row = own(inner, me, conversation, seq).await?;
@@ -123,7 +136,7 @@ pub async fn edit(
         });
     }
     let txn = Txn::begin(&inner.db).await?;
-    store::insert_edit(&txn, row.id, row.text.clone(), now).await?;
+    store::insert_edit(&txn, row.typed_id(), row.text.clone(), now).await?;
     let changed_seq = store::next_change_seq(&txn, conversation).await?;
     let updated = store::update_message(
         &txn,
@@ -164,16 +177,16 @@ pub async fn delete(
         other => other?,
     };
     let txn = Txn::begin(&inner.db).await?;
-    store::delete_edits(&txn, row.id).await?;
+    store::delete_edits(&txn, row.typed_id()).await?;
     // Its files leave the conversation with it, unless another message there
     // still carries them (their uploader keeps them either way).
     for media in row
         .attachments
         .split_whitespace()
-        .filter_map(|id| Uuid::parse_str(id).ok())
+        .filter_map(|id| id.parse::<MediaId>().ok())
     {
-        if !store::still_attached(&txn, conversation, row.id, media).await? {
-            store::media::unlink(&txn, media, store::media::CONVERSATION, conversation).await?;
+        if !store::still_attached(&txn, conversation, row.typed_id(), media).await? {
+            store::media::unlink(&txn, media, store::media::CONVERSATION, conversation.0).await?;
         }
     }
     let changed_seq = store::next_change_seq(&txn, conversation).await?;
@@ -204,7 +217,7 @@ pub async fn list_edits(
     let req = request.into_inner();
     let (conversation, seq) = target(&req.conversation_id, req.sequence)?;
     let row = find(inner, me, conversation, seq).await?;
-    let edits = store::edits_of(&inner.db, row.id).await?;
+    let edits = store::edits_of(&inner.db, row.typed_id()).await?;
     Ok(pb::ListMessageEditsResponse {
         edits: edits
             .into_iter()

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::conversations::view;
 use super::{caller, membership, parse_id};
 use crate::Inner;
+use crate::domain::{ConversationId, ConversationKind};
 use crate::error::Result;
 use crate::hub::Live;
 use crate::store::{self, ConversationRow, MemberRow, NewConversation};
@@ -73,11 +74,11 @@ async fn check_may_add(inner: &Inner, me: Uuid, accounts: &[Uuid]) -> Result<()>
 /// The group and the caller's membership, if the caller administers it.
 async fn administered(
     inner: &Inner,
-    conversation: Uuid,
+    conversation: ConversationId,
     me: Uuid,
 ) -> Result<(ConversationRow, MemberRow)> {
     let (row, member) = membership(inner, conversation, me).await?;
-    if row.kind != "GROUP" {
+    if ConversationKind::parse(&row.kind) != ConversationKind::Group {
         return Err(ApiError::precondition(
             "NOT_A_GROUP",
             "conversation_id",
@@ -96,7 +97,7 @@ async fn administered(
 }
 
 /// Tells every member the group's new state, and `removed` that they left.
-async fn announce(inner: &Inner, conversation: Uuid, removed: &[Uuid]) -> Result<()> {
+async fn announce(inner: &Inner, conversation: ConversationId, removed: &[Uuid]) -> Result<()> {
     let Some(row) = store::find_conversation(&inner.db, conversation).await? else {
         return Ok(());
     };
@@ -162,7 +163,7 @@ pub async fn create(
     let row = store::insert_conversation(
         &txn,
         NewConversation {
-            kind: "GROUP",
+            kind: ConversationKind::Group,
             direct_key: None,
             contract_id: None,
             title: title.to_owned(),
@@ -173,7 +174,7 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
-    announce(inner, row.id, &[]).await?;
+    announce(inner, row.typed_id(), &[]).await?;
     let mut views = view(inner, &[row], me).await?;
     Ok(pb::CreateGroupConversationResponse {
         conversation: views.pop(),
@@ -233,7 +234,7 @@ pub async fn remove(
         administered(inner, conversation, me).await?;
     } else {
         let (row, _) = membership(inner, conversation, me).await?;
-        if row.kind != "GROUP" {
+        if ConversationKind::parse(&row.kind) != ConversationKind::Group {
             return Err(ApiError::precondition(
                 "NOT_A_GROUP",
                 "conversation_id",

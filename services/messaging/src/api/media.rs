@@ -24,8 +24,9 @@ use uuid::Uuid;
 
 use super::{caller, parse_id};
 use crate::Inner;
-use crate::content::{self, PdfScan};
 use crate::convert;
+use crate::domain::content::{self, PdfScan};
+use crate::domain::{ConversationId, MediaId};
 use crate::error::{MessagingError, Result};
 use crate::store::{self, media::MediaRow};
 
@@ -36,12 +37,12 @@ const SNIFF_BYTES: usize = 8192;
 
 pub type DownloadStream = ReceiverStream<std::result::Result<pb::DownloadResponse, Status>>;
 
-fn path(id: Uuid) -> Path {
-    Path::from(format!("media/{}", id.simple()))
+fn path(id: MediaId) -> Path {
+    Path::from(format!("media/{}", id.0.simple()))
 }
 
-fn thumbnail_path(id: Uuid) -> Path {
-    Path::from(format!("media/{}.thumbnail", id.simple()))
+fn thumbnail_path(id: MediaId) -> Path {
+    Path::from(format!("media/{}.thumbnail", id.0.simple()))
 }
 
 pub fn message(row: &MediaRow) -> pb::Media {
@@ -203,7 +204,7 @@ pub async fn upload(
         }
     };
     check_header(inner, &header)?;
-    let id = Uuid::now_v7();
+    let id = MediaId::generate();
     let location = path(id);
     let mut sink = if content::is_image(&header.content_type) {
         Sink::Buffer(Vec::new())
@@ -257,7 +258,7 @@ pub async fn upload(
     let row = store::media::insert(
         &inner.db,
         MediaRow {
-            id,
+            id: id.0,
             owner_id: me,
             name: header.name.trim().to_owned(),
             content_type: header.content_type,
@@ -275,7 +276,7 @@ pub async fn upload(
 }
 
 /// The medium, if `me` may read it; NOT_FOUND otherwise.
-pub(crate) async fn readable(inner: &Inner, me: Uuid, id: Uuid) -> Result<MediaRow> {
+pub(crate) async fn readable(inner: &Inner, me: Uuid, id: MediaId) -> Result<MediaRow> {
     let row = store::media::find(&inner.db, id)
         .await?
         .ok_or(ApiError::NotFound("media"))?;
@@ -284,10 +285,10 @@ pub(crate) async fn readable(inner: &Inner, me: Uuid, id: Uuid) -> Result<MediaR
     }
     for link in store::media::links(&inner.db, id).await? {
         let conversation = match link.place.as_str() {
-            store::media::CONVERSATION => Some(link.place_id),
+            store::media::CONVERSATION => Some(ConversationId(link.place_id)),
             store::media::CONTRACT => store::find_by_contract(&inner.db, link.place_id)
                 .await?
-                .map(|c| c.id),
+                .map(|c| c.typed_id()),
             _ => None,
         };
         if let Some(conversation) = conversation

@@ -10,6 +10,8 @@ use uuid::Uuid;
 use super::{caller, membership, parse_id};
 use crate::Inner;
 use crate::convert;
+use crate::domain::send::{self, Draft};
+use crate::domain::{ConversationId, MediaId, MessageId, MessageKind, mask};
 use crate::error::{MessagingError, Result};
 use crate::hub::Live;
 use crate::store::{self, MessageRow};
@@ -33,39 +35,9 @@ pub(crate) async fn send_as(
     me: Uuid,
     req: &pb::SendMessageRequest,
 ) -> Result<pb::Message> {
-    let mut violations = FieldViolations::new();
-    let conversation =
-        frevix_platform::ids::parse_uuid("conversation_id", &req.conversation_id, &mut violations);
-    let text = req.text.trim();
-    let empty_allowed = !req.attachment_ids.is_empty();
-    if (text.is_empty() && !empty_allowed) || text.chars().count() > MAX_TEXT {
-        violations.add(
-            "text",
-            "must be 1 to 5,000 characters (it may be empty with attachments)",
-        );
-    }
-    let client_id = req.client_message_id.trim();
-    if client_id.is_empty() || client_id.len() > 64 {
-        violations.add("client_message_id", "must be 1 to 64 characters");
-    }
-    if req.reply_to_sequence < 0 {
-        violations.add("reply_to_sequence", "must not be negative");
-    }
-    if req.attachment_ids.len() > MAX_ATTACHMENTS {
-        violations.add("attachment_ids", "at most 10 attachments a message");
-    }
-    let mut attachments = Vec::new();
-    for (i, media) in req.attachment_ids.iter().enumerate() {
-        if let Some(media) = frevix_platform::ids::parse_uuid(
-            &format!("attachment_ids[{i}]"),
-            media,
-            &mut violations,
-        ) && !attachments.contains(&media)
-        {
-            attachments.push(media);
-        }
-    }
-    let conversation = violations.finish(conversation)?.unwrap_or_default();
+    let draft = Draft::parse(req)?;
+    let conversation = draft.conversation;
+    let client_id = draft.client_message_id;
     let lookup = store::sending::Lookup {
         conversation,
         sender: me,
@@ -75,7 +47,7 @@ pub(crate) async fn send_as(
         .lookups
         .context(lookup)
         .await?
-        .filter(|c| c.members.iter().any(|m| m.account == me))
+        .filter(|c| send::is_member(&c.members, me))
         .ok_or(ApiError::NotFound("conversation"))?;
     if context.existing.is_some()
         && let Some(stored) =
@@ -83,33 +55,20 @@ pub(crate) async fn send_as(
     {
         return Ok(convert::message(&stored));
     }
-    if req.reply_to_sequence > context.last_seq {
-        return Err(FieldViolations::single(
-            "reply_to_sequence",
-            format!(
-                "must be 0 to {}, the conversation's last sequence",
-                context.last_seq
-            ),
-        )
-        .into());
-    }
-    check_attachments(inner, me, conversation, &attachments).await?;
-    let archived = context.members.iter().any(|m| m.archived);
-    let members: Vec<Uuid> = context.members.iter().map(|m| m.account).collect();
-    let others: Vec<Uuid> = members.iter().copied().filter(|m| *m != me).collect();
-    if context.kind == "DIRECT" {
-        check_not_blocked(&context.members)?;
-    }
+    send::check_reply(draft.reply_to, context.last_seq)?;
+    check_attachments(inner, me, conversation, &draft.attachments).await?;
+    send::check_not_blocked(context.kind, &context.members)?;
     // Only new messages count against the limit; resends are free.
     inner
         .sends
         .check(&me.to_string())
         .map_err(ApiError::RateLimited)?;
-    let (shown, original) = masked_text(inner, me, &others, text).await?;
+    let others = send::recipients(&context.members, me);
+    let (shown, original) = masked_text(inner, me, &others, draft.text).await?;
     let new = NewMessage {
         row: MessageRow {
-            id: Uuid::now_v7(),
-            conversation_id: conversation,
+            id: MessageId::generate().0,
+            conversation_id: conversation.0,
             // Assigned by the writer.
             seq: 0,
             sender_id: me,
@@ -118,9 +77,10 @@ pub(crate) async fn send_as(
             text: shown,
             original_text: original,
             created_at: Utc::now(),
-            kind: "USER".to_owned(),
-            reply_to_seq: req.reply_to_sequence,
-            attachments: attachments
+            kind: MessageKind::User.as_str().to_owned(),
+            reply_to_seq: draft.reply_to,
+            attachments: draft
+                .attachments
                 .iter()
                 .map(|id| id.to_string())
                 .collect::<Vec<_>>()
@@ -131,8 +91,8 @@ pub(crate) async fn send_as(
             changed_seq: 0,
         },
         recipients: others,
-        unarchive: archived,
-        attachments,
+        unarchive: context.members.iter().any(|m| m.archived),
+        attachments: draft.attachments,
     };
     let row = match inner.writer.write(new).await {
         Ok(row) => row,
@@ -145,6 +105,7 @@ pub(crate) async fn send_as(
         Err(error) => return Err(error),
     };
     let message = convert::message(&row);
+    let members: Vec<Uuid> = context.members.iter().map(|m| m.account).collect();
     inner
         .hub
         .publish(&members, Live::Message(message.clone()))
@@ -152,17 +113,13 @@ pub(crate) async fn send_as(
     Ok(message)
 }
 
-/// Text longer than this is refused.
-pub(crate) const MAX_TEXT: usize = 5000;
-const MAX_ATTACHMENTS: usize = 10;
-
 /// INVALID_ARGUMENT unless every attachment is a medium `me` uploaded, or
 /// one already attached in this conversation (forwarding within it).
 async fn check_attachments(
     inner: &Inner,
     me: Uuid,
-    conversation: Uuid,
-    attachments: &[Uuid],
+    conversation: ConversationId,
+    attachments: &[MediaId],
 ) -> Result<()> {
     if attachments.is_empty() {
         return Ok(());
@@ -170,13 +127,15 @@ async fn check_attachments(
     let found = store::media::find_many(&inner.db, attachments).await?;
     let mut violations = FieldViolations::new();
     for (i, id) in attachments.iter().enumerate() {
-        let mine = found.iter().any(|m| m.id == *id && m.owner_id == me);
+        let mine = found
+            .iter()
+            .any(|m| m.typed_id() == *id && m.owner_id == me);
         let here = !mine
             && store::media::links(&inner.db, *id)
                 .await?
                 .iter()
                 .any(|link| {
-                    link.place == store::media::CONVERSATION && link.place_id == conversation
+                    link.place == store::media::CONVERSATION && link.place_id == conversation.0
                 });
         if !mine && !here {
             violations.add(
@@ -186,28 +145,6 @@ async fn check_attachments(
         }
     }
     Ok(violations.finish(())?)
-}
-
-/// FAILED_PRECONDITION when the sender blocked the other member of a direct
-/// conversation, or was blocked by them.
-fn check_not_blocked(members: &[store::sending::Member]) -> Result<()> {
-    if let Some(other) = members.iter().find(|m| m.blocked_by_sender) {
-        return Err(ApiError::precondition(
-            "YOU_BLOCKED_ACCOUNT",
-            other.account.to_string(),
-            "you blocked this account; unblock it to write to it",
-        )
-        .into());
-    }
-    if members.iter().any(|m| m.blocks_sender) {
-        return Err(ApiError::precondition(
-            "BLOCKED",
-            "conversation",
-            "this account does not accept messages from you",
-        )
-        .into());
-    }
-    Ok(())
 }
 
 /// The text members see and, when contact details were hidden because
@@ -220,7 +157,7 @@ pub(crate) async fn masked_text(
 ) -> Result<(String, Option<String>)> {
     // Most messages hold nothing to hide: ask about contracts only when
     // something would be masked.
-    let Some(masked) = crate::mask::mask(text) else {
+    let Some(masked) = mask::mask(text) else {
         return Ok((text.to_owned(), None));
     };
     if store::safety::funded_with_all(&inner.db, me, others).await? {

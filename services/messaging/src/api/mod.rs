@@ -24,6 +24,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::Inner;
+use crate::domain::ConversationId;
 use crate::error::Result;
 use crate::store::{self, ConversationRow, MemberRow};
 
@@ -127,14 +128,16 @@ fn caller<T>(request: &Request<T>) -> Result<Uuid> {
     Ok(frevix_platform::request::caller(request)?.account_id.0)
 }
 
-fn parse_id(field: &str, text: &str) -> Result<Uuid> {
+/// The id in request field `field`, as its type (a `ConversationId`, a
+/// `MediaId`, or an account's `Uuid`).
+fn parse_id<I: From<Uuid>>(field: &str, text: &str) -> Result<I> {
     Ok(frevix_platform::request::parse_id(field, text)?)
 }
 
 /// The conversation and the caller's membership, or NOT_FOUND.
 async fn membership(
     inner: &Inner,
-    conversation: Uuid,
+    conversation: ConversationId,
     account: Uuid,
 ) -> Result<(ConversationRow, MemberRow)> {
     let member = store::find_member(&inner.db, conversation, account)

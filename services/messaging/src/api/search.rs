@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{caller, membership};
 use crate::Inner;
 use crate::convert;
+use crate::domain::{ConversationId, MessageId};
 use crate::error::Result;
 use crate::store;
 
@@ -35,23 +36,17 @@ pub async fn search(
     let conversation = if req.conversation_id.is_empty() {
         None
     } else {
-        frevix_platform::ids::parse_uuid("conversation_id", &req.conversation_id, &mut violations)
+        ConversationId::parse_field("conversation_id", &req.conversation_id, &mut violations)
     };
-    let filters = fingerprint(&(me, &words, conversation));
+    let filters = fingerprint(&(me, &words, conversation.map(|c| c.0)));
     let page = parse_page::<Uuid>(req.page.as_ref(), LIMITS, &filters, &mut violations);
+    let after = page.after.map(MessageId);
     violations.finish(())?;
     if let Some(conversation) = conversation {
         membership(inner, conversation, me).await?;
     }
-    let rows = store::search::search(
-        &inner.db,
-        me,
-        &words,
-        conversation,
-        page.after,
-        page.size + 1,
-    )
-    .await?;
+    let rows =
+        store::search::search(&inner.db, me, &words, conversation, after, page.size + 1).await?;
     let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
     Ok(pb::SearchMessagesResponse {
         messages: rows.iter().map(convert::message).collect(),

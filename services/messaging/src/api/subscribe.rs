@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::caller;
 use crate::Inner;
 use crate::convert;
+use crate::domain::ConversationId;
 use crate::error::{MessagingError, Result};
 use crate::hub::{Live, Registration};
 use crate::store;
@@ -145,8 +146,15 @@ impl Cursor {
     ) -> Result<bool> {
         let mut from = after;
         loop {
-            let rows =
-                store::messages_between(&inner.db, conversation, from, None, false, 200).await?;
+            let rows = store::messages_between(
+                &inner.db,
+                ConversationId(conversation),
+                from,
+                None,
+                false,
+                200,
+            )
+            .await?;
             for row in &rows {
                 if !self.send(sink, convert::message(row), conversation).await {
                     return Ok(false);
@@ -162,9 +170,11 @@ impl Cursor {
     /// Where a conversation the feed has not seen yet starts: the member's
     /// read position (a conversation joined after the feed started).
     async fn start_of(&self, inner: &Inner, conversation: Uuid) -> Result<Option<i64>> {
-        Ok(store::find_member(&inner.db, conversation, self.me)
-            .await?
-            .map(|member| member.last_read_seq))
+        Ok(
+            store::find_member(&inner.db, ConversationId(conversation), self.me)
+                .await?
+                .map(|member| member.last_read_seq),
+        )
     }
 
     /// Tells the senders' feeds what reached this one. Receipts are live
@@ -232,7 +242,10 @@ async fn run(
         if let Some(stand) = stand
             && start.change_seq > stand.changes
         {
-            for row in store::changed_since(&inner.db, conversation, stand.changes, from).await? {
+            for row in
+                store::changed_since(&inner.db, ConversationId(conversation), stand.changes, from)
+                    .await?
+            {
                 let changed = pb::MessageChanged {
                     change_sequence: row.changed_seq,
                     message: Some(convert::message(&row)),

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::Inner;
 use crate::convert;
+use crate::domain::{ConversationKind, MediaId, MessageKind};
 use crate::hub::Live;
 use crate::notify::Draft;
 use crate::store::{self, MessageRow, NewConversation, notes::NotificationRow};
@@ -97,14 +98,14 @@ impl<'a> Apply<'a> {
             return Ok(());
         };
         let client_id = self.event.id.simple().to_string();
-        if store::find_by_client_id(self.txn, conversation.id, Uuid::nil(), &client_id)
+        if store::find_by_client_id(self.txn, conversation.typed_id(), Uuid::nil(), &client_id)
             .await?
             .is_some()
         {
             return Ok(());
         }
         let now = Utc::now();
-        let seq = store::next_seq(self.txn, conversation.id, now).await?;
+        let seq = store::next_seq(self.txn, conversation.typed_id(), now).await?;
         let row = store::insert_message(
             self.txn,
             MessageRow {
@@ -115,7 +116,7 @@ impl<'a> Apply<'a> {
                 client_message_id: client_id,
                 text,
                 created_at: now,
-                kind: "SYSTEM".to_owned(),
+                kind: MessageKind::System.as_str().to_owned(),
                 reply_to_seq: 0,
                 attachments: String::new(),
                 edited_at: None,
@@ -127,7 +128,7 @@ impl<'a> Apply<'a> {
             },
         )
         .await?;
-        let members: Vec<Uuid> = store::members_of(self.txn, vec![conversation.id])
+        let members: Vec<Uuid> = store::members_of(self.txn, vec![conversation.typed_id()])
             .await?
             .into_iter()
             .map(|m| m.account_id)
@@ -149,10 +150,7 @@ impl<'a> Apply<'a> {
 
     /// Makes `owner`'s media among `ids` public (others' are left alone).
     pub async fn make_public(&mut self, owner: &str, ids: &[String]) -> Result<(), HandlerError> {
-        let ids: Vec<Uuid> = ids
-            .iter()
-            .filter_map(|id| Uuid::parse_str(id).ok())
-            .collect();
+        let ids: Vec<MediaId> = ids.iter().filter_map(|id| id.parse().ok()).collect();
         store::media::make_public(self.txn, id(owner)?, &ids).await?;
         Ok(())
     }
@@ -165,13 +163,11 @@ impl<'a> Apply<'a> {
         ids: &[String],
     ) -> Result<(), HandlerError> {
         let (contract, uploader) = (id(contract)?, id(uploader)?);
-        let ids: Vec<Uuid> = ids
-            .iter()
-            .filter_map(|id| Uuid::parse_str(id).ok())
-            .collect();
+        let ids: Vec<MediaId> = ids.iter().filter_map(|id| id.parse().ok()).collect();
         for media in store::media::find_many(self.txn, &ids).await? {
             if media.owner_id == uploader {
-                store::media::link(self.txn, media.id, store::media::CONTRACT, contract).await?;
+                store::media::link(self.txn, media.typed_id(), store::media::CONTRACT, contract)
+                    .await?;
             }
         }
         Ok(())
@@ -184,13 +180,13 @@ impl<'a> Apply<'a> {
         let contract = id(&created.contract_id)?;
         if let Some(existing) = store::find_by_contract(self.txn, contract).await? {
             if existing.title.is_empty() && !created.title.is_empty() {
-                store::set_title(self.txn, existing.id, &created.title).await?;
+                store::set_title(self.txn, existing.typed_id(), &created.title).await?;
             }
             return Ok(());
         }
         let members = [id(&created.client_id)?, id(&created.freelancer_id)?];
         let new = NewConversation {
-            kind: "CONTRACT",
+            kind: ConversationKind::Contract,
             direct_key: None,
             contract_id: Some(contract),
             title: created.title.chars().take(200).collect(),
@@ -199,7 +195,7 @@ impl<'a> Apply<'a> {
         };
         match store::insert_conversation(self.txn, new, Utc::now()).await {
             Ok(row) => {
-                let members = store::members_of(self.txn, vec![row.id]).await?;
+                let members = store::members_of(self.txn, vec![row.typed_id()]).await?;
                 for member in &members {
                     let view = convert::conversation(&row, &members, member, None);
                     self.effects.live.push((

@@ -8,6 +8,8 @@ use frevix_proto::messaging::v1 as pb;
 
 use super::Reactions;
 use super::apply::{Apply, id};
+use crate::domain::ConversationId;
+use crate::domain::MessageKind;
 use crate::store;
 
 #[async_trait::async_trait]
@@ -30,7 +32,7 @@ impl Apply<'_> {
     /// Notifies recipients who are offline and not muting the conversation,
     /// at most once per conversation an hour.
     pub async fn digest(&mut self, sent: &pb::MessageSent) -> Result<(), HandlerError> {
-        let conversation = id(&sent.conversation_id)?;
+        let conversation = ConversationId(id(&sent.conversation_id)?);
         let mut offline = Vec::new();
         for recipient in &sent.recipient_ids {
             let recipient = id(recipient)?;
@@ -46,7 +48,7 @@ impl Apply<'_> {
         let Some(message) = store::message_at(self.txn, conversation, sent.sequence).await? else {
             return Ok(());
         };
-        if message.deleted || message.kind != "USER" {
+        if message.deleted || MessageKind::parse(&message.kind) != MessageKind::User {
             return Ok(());
         }
         let sender = store::safety::account(self.txn, message.sender_id).await?;

@@ -11,10 +11,11 @@ use uuid::Uuid;
 
 use super::entities::{conversations, members};
 use super::{ConversationRow, MemberRow};
+use crate::domain::{ConversationId, ConversationKind};
 
 /// A conversation about to be made.
 pub struct NewConversation<'a> {
-    pub kind: &'a str,
+    pub kind: ConversationKind,
     pub direct_key: Option<String>,
     pub contract_id: Option<Uuid>,
     pub title: String,
@@ -29,8 +30,8 @@ pub async fn insert_conversation(
     now: DateTime<Utc>,
 ) -> Result<ConversationRow, DbErr> {
     let row = conversations::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(new.kind.to_owned()),
+        id: Set(ConversationId::generate().0),
+        kind: Set(new.kind.as_str().to_owned()),
         direct_key: Set(new.direct_key),
         contract_id: Set(new.contract_id),
         title: Set(new.title),
@@ -42,7 +43,15 @@ pub async fn insert_conversation(
     .insert(db)
     .await?;
     for account in new.members {
-        add_member(db, row.id, *account, new.admins.contains(account), 0, now).await?;
+        add_member(
+            db,
+            ConversationId(row.id),
+            *account,
+            new.admins.contains(account),
+            0,
+            now,
+        )
+        .await?;
     }
     Ok(row)
 }
@@ -51,14 +60,14 @@ pub async fn insert_conversation(
 /// the history but no unread backlog).
 pub async fn add_member(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     account: Uuid,
     admin: bool,
     read_from: i64,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     members::ActiveModel {
-        conversation_id: Set(conversation),
+        conversation_id: Set(conversation.0),
         account_id: Set(account),
         last_read_seq: Set(read_from),
         joined_at: Set(now),
@@ -73,10 +82,10 @@ pub async fn add_member(
 
 pub async fn remove_member(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     account: Uuid,
 ) -> Result<(), DbErr> {
-    members::Entity::delete_by_id((conversation, account))
+    members::Entity::delete_by_id((conversation.0, account))
         .exec(db)
         .await?;
     Ok(())
@@ -84,7 +93,7 @@ pub async fn remove_member(
 
 pub async fn set_admin(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     account: Uuid,
     admin: bool,
 ) -> Result<(), DbErr> {
@@ -100,7 +109,7 @@ pub async fn set_admin(
 /// A member's own archive and mute settings (`None` keeps a setting).
 pub async fn set_settings(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     account: Uuid,
     archived: Option<bool>,
     muted: Option<bool>,
@@ -122,7 +131,10 @@ pub async fn set_settings(
 }
 
 /// A new message brings an archived conversation back for everyone.
-pub async fn unarchive_all(db: &impl ConnectionTrait, conversation: Uuid) -> Result<(), DbErr> {
+pub async fn unarchive_all(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+) -> Result<(), DbErr> {
     members::Entity::update_many()
         .col_expr(members::Column::Archived, Expr::value(false))
         .filter(members::Column::ConversationId.eq(conversation))
@@ -134,9 +146,9 @@ pub async fn unarchive_all(db: &impl ConnectionTrait, conversation: Uuid) -> Res
 
 pub async fn find_conversation(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: ConversationId,
 ) -> Result<Option<ConversationRow>, DbErr> {
-    conversations::Entity::find_by_id(id).one(db).await
+    conversations::Entity::find_by_id(id.0).one(db).await
 }
 
 pub async fn find_by_direct_key(
@@ -161,26 +173,29 @@ pub async fn find_by_contract(
 
 pub async fn find_member(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     account: Uuid,
 ) -> Result<Option<MemberRow>, DbErr> {
-    members::Entity::find_by_id((conversation, account))
+    members::Entity::find_by_id((conversation.0, account))
         .one(db)
         .await
 }
 
 pub async fn members_of(
     db: &impl ConnectionTrait,
-    conversations: Vec<Uuid>,
+    conversations: Vec<ConversationId>,
 ) -> Result<Vec<MemberRow>, DbErr> {
     members::Entity::find()
-        .filter(members::Column::ConversationId.is_in(conversations))
+        .filter(members::Column::ConversationId.is_in(conversations.into_iter().map(|id| id.0)))
         .all(db)
         .await
 }
 
 /// The account ids of a conversation's members.
-pub async fn member_ids(db: &impl ConnectionTrait, conversation: Uuid) -> Result<Vec<Uuid>, DbErr> {
+pub async fn member_ids(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+) -> Result<Vec<Uuid>, DbErr> {
     Ok(members_of(db, vec![conversation])
         .await?
         .into_iter()
@@ -229,7 +244,7 @@ pub async fn list_for_member(
 /// Moves a member's read position forward (never back).
 pub async fn mark_read(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     account: Uuid,
     up_to: i64,
 ) -> Result<(), DbErr> {
@@ -245,7 +260,7 @@ pub async fn mark_read(
 
 pub async fn set_title(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     title: &str,
 ) -> Result<(), DbErr> {
     conversations::Entity::update_many()

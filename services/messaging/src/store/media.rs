@@ -7,6 +7,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::domain::MediaId;
+
 use super::entities::{media, media_links};
 
 pub use media::Model as MediaRow;
@@ -33,13 +35,13 @@ pub async fn insert(db: &impl ConnectionTrait, row: MediaRow) -> Result<MediaRow
     .await
 }
 
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<MediaRow>, DbErr> {
-    media::Entity::find_by_id(id).one(db).await
+pub async fn find(db: &impl ConnectionTrait, id: MediaId) -> Result<Option<MediaRow>, DbErr> {
+    media::Entity::find_by_id(id.0).one(db).await
 }
 
-pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<MediaRow>, DbErr> {
+pub async fn find_many(db: &impl ConnectionTrait, ids: &[MediaId]) -> Result<Vec<MediaRow>, DbErr> {
     media::Entity::find()
-        .filter(media::Column::Id.is_in(ids.to_vec()))
+        .filter(media::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await
 }
@@ -47,12 +49,12 @@ pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Me
 /// Attaches `media` to a place (nothing if it already is).
 pub async fn link(
     db: &impl ConnectionTrait,
-    media: Uuid,
+    media: MediaId,
     place: &str,
     place_id: Uuid,
 ) -> Result<(), DbErr> {
     media_links::Entity::insert(media_links::ActiveModel {
-        media_id: Set(media),
+        media_id: Set(media.0),
         place: Set(place.to_owned()),
         place_id: Set(place_id),
     })
@@ -65,7 +67,7 @@ pub async fn link(
 /// Detaches `media` from a place (nothing if it was not attached).
 pub async fn unlink(
     db: &impl ConnectionTrait,
-    media: Uuid,
+    media: MediaId,
     place: &str,
     place_id: Uuid,
 ) -> Result<(), DbErr> {
@@ -78,7 +80,7 @@ pub async fn unlink(
     Ok(())
 }
 
-pub async fn links(db: &impl ConnectionTrait, media: Uuid) -> Result<Vec<LinkRow>, DbErr> {
+pub async fn links(db: &impl ConnectionTrait, media: MediaId) -> Result<Vec<LinkRow>, DbErr> {
     media_links::Entity::find()
         .filter(media_links::Column::MediaId.eq(media))
         .all(db)
@@ -89,7 +91,7 @@ pub async fn links(db: &impl ConnectionTrait, media: Uuid) -> Result<Vec<LinkRow
 pub async fn make_public(
     db: &impl ConnectionTrait,
     owner: Uuid,
-    ids: &[Uuid],
+    ids: &[MediaId],
 ) -> Result<(), DbErr> {
     if ids.is_empty() {
         return Ok(());
@@ -97,7 +99,7 @@ pub async fn make_public(
     media::Entity::update_many()
         .col_expr(media::Column::Public, Expr::value(true))
         .filter(media::Column::OwnerId.eq(owner))
-        .filter(media::Column::Id.is_in(ids.to_vec()))
+        .filter(media::Column::Id.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
     Ok(())

@@ -8,13 +8,15 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::domain::{ConversationId, MediaId, MessageId};
+
 use super::MessageRow;
 use super::entities::{self, messages};
 
 /// Messages up to `up_to` changed after change number `after`, in change order.
 pub async fn changed_since(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     after: i64,
     up_to: i64,
 ) -> Result<Vec<MessageRow>, DbErr> {
@@ -38,9 +40,9 @@ pub async fn insert_message(
 /// deleted still carries `media` (forwarded within the conversation).
 pub async fn still_attached(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
-    except: Uuid,
-    media: Uuid,
+    conversation: ConversationId,
+    except: MessageId,
+    media: MediaId,
 ) -> Result<bool, DbErr> {
     Ok(messages::Entity::find()
         .filter(messages::Column::ConversationId.eq(conversation))
@@ -146,13 +148,13 @@ pub async fn update_message(
 
 pub async fn insert_edit(
     db: &impl ConnectionTrait,
-    message: Uuid,
+    message: MessageId,
     text: String,
     replaced_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     entities::message_edits::ActiveModel {
         id: Set(Uuid::now_v7()),
-        message_id: Set(message),
+        message_id: Set(message.0),
         text: Set(text),
         replaced_at: Set(replaced_at),
     }
@@ -164,7 +166,7 @@ pub async fn insert_edit(
 /// The earlier texts of a message, oldest first.
 pub async fn edits_of(
     db: &impl ConnectionTrait,
-    message: Uuid,
+    message: MessageId,
 ) -> Result<Vec<entities::message_edits::Model>, DbErr> {
     entities::message_edits::Entity::find()
         .filter(entities::message_edits::Column::MessageId.eq(message))
@@ -173,7 +175,7 @@ pub async fn edits_of(
         .await
 }
 
-pub async fn delete_edits(db: &impl ConnectionTrait, message: Uuid) -> Result<(), DbErr> {
+pub async fn delete_edits(db: &impl ConnectionTrait, message: MessageId) -> Result<(), DbErr> {
     entities::message_edits::Entity::delete_many()
         .filter(entities::message_edits::Column::MessageId.eq(message))
         .exec(db)
@@ -183,7 +185,7 @@ pub async fn delete_edits(db: &impl ConnectionTrait, message: Uuid) -> Result<()
 
 pub async fn find_by_client_id(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     sender: Uuid,
     client_message_id: &str,
 ) -> Result<Option<MessageRow>, DbErr> {
@@ -199,7 +201,7 @@ pub async fn find_by_client_id(
 /// (`newest_first` flips the order and takes the newest `limit`).
 pub async fn messages_between(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     after: i64,
     before: Option<i64>,
     newest_first: bool,
@@ -221,7 +223,7 @@ pub async fn messages_between(
 
 pub async fn message_at(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     seq: i64,
 ) -> Result<Option<MessageRow>, DbErr> {
     messages::Entity::find()

@@ -25,3 +25,34 @@ pub use migration::Migrator;
 pub use conversations::*;
 pub use messages::*;
 pub use sequences::*;
+
+use crate::domain::{ConversationId, MediaId, MessageId};
+
+/// The typed ids of stored rows.
+impl ConversationRow {
+    pub fn typed_id(&self) -> ConversationId {
+        ConversationId(self.id)
+    }
+}
+
+impl MemberRow {
+    pub fn conversation(&self) -> ConversationId {
+        ConversationId(self.conversation_id)
+    }
+}
+
+impl MessageRow {
+    pub fn typed_id(&self) -> MessageId {
+        MessageId(self.id)
+    }
+
+    pub fn conversation(&self) -> ConversationId {
+        ConversationId(self.conversation_id)
+    }
+}
+
+impl media::MediaRow {
+    pub fn typed_id(&self) -> MediaId {
+        MediaId(self.id)
+    }
+}

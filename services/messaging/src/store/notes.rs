@@ -9,6 +9,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::domain::ConversationId;
+
 use super::entities::{message_digests, notification_prefs, notifications};
 
 pub use notification_prefs::Model as PreferenceRow;
@@ -145,23 +147,25 @@ pub async fn set_preference(db: &impl ConnectionTrait, row: PreferenceRow) -> Re
 pub async fn last_digest(
     db: &impl ConnectionTrait,
     account: Uuid,
-    conversation: Uuid,
+    conversation: ConversationId,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
-    Ok(message_digests::Entity::find_by_id((account, conversation))
-        .one(db)
-        .await?
-        .map(|row| row.sent_at))
+    Ok(
+        message_digests::Entity::find_by_id((account, conversation.0))
+            .one(db)
+            .await?
+            .map(|row| row.sent_at),
+    )
 }
 
 pub async fn record_digest(
     db: &impl ConnectionTrait,
     account: Uuid,
-    conversation: Uuid,
+    conversation: ConversationId,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     message_digests::Entity::insert(message_digests::ActiveModel {
         account_id: Set(account),
-        conversation_id: Set(conversation),
+        conversation_id: Set(conversation.0),
         sent_at: Set(at),
     })
     .on_conflict(

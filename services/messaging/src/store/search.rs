@@ -7,6 +7,8 @@ use sea_orm::{ColumnTrait, FromQueryResult};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement, Value};
 use uuid::Uuid;
 
+use crate::domain::{ConversationId, MessageId};
+
 use super::MessageRow;
 use super::entities::messages;
 
@@ -30,8 +32,8 @@ pub async fn search(
     db: &impl ConnectionTrait,
     account: Uuid,
     words: &[String],
-    conversation: Option<Uuid>,
-    before: Option<Uuid>,
+    conversation: Option<ConversationId>,
+    before: Option<MessageId>,
     limit: u64,
 ) -> Result<Vec<MessageRow>, DbErr> {
     let backend = db.get_database_backend();

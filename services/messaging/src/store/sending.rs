@@ -8,17 +8,11 @@
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult, Statement, Value};
 use uuid::Uuid;
 
-pub struct Member {
-    pub account: Uuid,
-    pub archived: bool,
-    /// The sender blocked this member.
-    pub blocked_by_sender: bool,
-    /// This member blocked the sender.
-    pub blocks_sender: bool,
-}
+use crate::domain::send::Member;
+use crate::domain::{ConversationId, ConversationKind};
 
 pub struct SendContext {
-    pub kind: String,
+    pub kind: ConversationKind,
     pub last_seq: i64,
     pub members: Vec<Member>,
     /// The message this sender already stored with this client id.
@@ -28,7 +22,7 @@ pub struct SendContext {
 /// None when the conversation does not exist.
 pub async fn send_context(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     sender: Uuid,
     client_message_id: &str,
 ) -> Result<Option<SendContext>, DbErr> {
@@ -41,7 +35,11 @@ pub async fn send_context(
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             sql,
-            [conversation.into(), sender.into(), client_message_id.into()],
+            [
+                conversation.0.into(),
+                sender.into(),
+                client_message_id.into(),
+            ],
         ))
         .await?;
     context(&rows)
@@ -50,7 +48,7 @@ pub async fn send_context(
 /// What one send asks before it is written.
 #[derive(Clone)]
 pub struct Lookup {
-    pub conversation: Uuid,
+    pub conversation: ConversationId,
     pub sender: Uuid,
     pub client_message_id: String,
 }
@@ -75,7 +73,7 @@ pub async fn send_contexts(
             DatabaseBackend::Postgres,
             BATCH_SQL,
             [
-                Value::from(lookups.iter().map(|l| l.conversation).collect::<Vec<_>>()),
+                Value::from(lookups.iter().map(|l| l.conversation.0).collect::<Vec<_>>()),
                 Value::from(lookups.iter().map(|l| l.sender).collect::<Vec<_>>()),
                 Value::from(
                     lookups
@@ -114,7 +112,7 @@ fn context(rows: &[QueryResult]) -> Result<Option<SendContext>, DbErr> {
         });
     }
     Ok(Some(SendContext {
-        kind: first.try_get("", "kind")?,
+        kind: ConversationKind::parse(&first.try_get::<String>("", "kind")?),
         last_seq: first.try_get("", "last_seq")?,
         members,
         existing: first.try_get("", "existing")?,

@@ -7,13 +7,15 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::domain::ConversationId;
+
 use super::entities::conversations;
 
 /// Takes the next sequence number of a conversation (locking its row until
 /// the transaction ends, so numbers follow commit order), in one statement.
 pub async fn next_seq(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     now: DateTime<Utc>,
 ) -> Result<i64, DbErr> {
     next_seqs(db, conversation, 1, now).await
@@ -97,7 +99,7 @@ async fn take_seqs_pg(
 /// the transaction ends) and answers the last of them.
 pub async fn next_seqs(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     count: i64,
     now: DateTime<Utc>,
 ) -> Result<i64, DbErr> {
@@ -116,7 +118,10 @@ pub async fn next_seqs(
 }
 
 /// Takes the next change number of a conversation (for an edit or delete).
-pub async fn next_change_seq(db: &impl ConnectionTrait, conversation: Uuid) -> Result<i64, DbErr> {
+pub async fn next_change_seq(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+) -> Result<i64, DbErr> {
     conversations::Entity::update_many()
         .col_expr(
             conversations::Column::ChangeSeq,

@@ -3,7 +3,7 @@
 //! parsed from a request with every bad field reported.
 
 use frevix_platform::error::FieldViolations;
-use frevix_platform::money::Money;
+use frevix_platform::money::{Currency, Money};
 use frevix_proto::common::v1 as common;
 use frevix_proto::marketplace::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -12,25 +12,23 @@ use uuid::Uuid;
 use super::MAX_PRICE_MINOR;
 use crate::domain::text::bounded;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
     /// 1 basic, 2 standard, 3 premium.
     pub tier: i32,
     pub name: String,
     pub description: String,
-    pub currency: String,
-    pub price_minor: i64,
+    pub price: Money,
     pub delivery_days: i32,
     pub revisions: i32,
     pub features: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extra {
     pub id: Uuid,
     pub title: String,
-    pub currency: String,
-    pub price_minor: i64,
+    pub price: Money,
     pub extra_days: i32,
 }
 
@@ -128,23 +126,26 @@ impl GigContent {
         let Some(currency) = self.currency() else {
             return;
         };
-        if self.extras.iter().any(|extra| &extra.currency != currency) {
+        if self
+            .extras
+            .iter()
+            .any(|extra| extra.price.currency != currency)
+        {
             violations.add("gig.extras", "must be priced in the packages' currency");
         }
     }
 
     /// The currency of the packages.
-    pub fn currency(&self) -> Option<&String> {
-        self.packages.first().map(|p| &p.currency)
+    pub fn currency(&self) -> Option<Currency> {
+        self.packages.first().map(|p| p.price.currency)
     }
 
     /// The cheapest package price (search filters and sorts on it).
-    pub fn min_price_minor(&self) -> i64 {
+    pub fn min_price(&self) -> Option<Money> {
         self.packages
             .iter()
-            .map(|p| p.price_minor)
-            .min()
-            .unwrap_or(0)
+            .map(|p| p.price)
+            .min_by_key(|price| price.minor_units)
     }
 
     /// The fastest delivery.
@@ -184,13 +185,8 @@ fn parse_tags(gig: &pb::Gig, v: &mut FieldViolations) -> Option<Vec<String>> {
     Some(tags)
 }
 
-fn money(
-    field: &str,
-    value: Option<&common::Money>,
-    v: &mut FieldViolations,
-) -> Option<(String, i64)> {
+fn money(field: &str, value: Option<&common::Money>, v: &mut FieldViolations) -> Option<Money> {
     Money::parse_positive(field, value, MAX_PRICE_MINOR, v)
-        .map(|m| (m.currency.code().to_owned(), m.minor_units))
 }
 
 fn parse_packages(gig: &pb::Gig, v: &mut FieldViolations) -> Option<Vec<Package>> {
@@ -229,15 +225,12 @@ fn parse_packages(gig: &pb::Gig, v: &mut FieldViolations) -> Option<Vec<Package>
             .enumerate()
             .filter_map(|(j, f)| bounded(&format!("gig.packages[{i}].features[{j}]"), f, 1, 60, v))
             .collect();
-        if let (Some(name), Some(description), Some((currency, price_minor))) =
-            (name, description, price)
-        {
+        if let (Some(name), Some(description), Some(price)) = (name, description, price) {
             packages.push(Package {
                 tier,
                 name,
                 description,
-                currency,
-                price_minor,
+                price,
                 delivery_days: package.delivery_days,
                 revisions: package.revisions,
                 features,
@@ -250,11 +243,14 @@ fn parse_packages(gig: &pb::Gig, v: &mut FieldViolations) -> Option<Vec<Package>
     packages.sort_by_key(|p| p.tier);
     if packages.windows(2).any(|w| w[0].tier == w[1].tier) {
         v.add("gig.packages", "must have each tier at most once");
-    } else if packages.windows(2).any(|w| w[0].currency != w[1].currency) {
+    } else if packages
+        .windows(2)
+        .any(|w| w[0].price.currency != w[1].price.currency)
+    {
         v.add("gig.packages", "must all be priced in one currency");
     } else if packages
         .windows(2)
-        .any(|w| w[0].price_minor >= w[1].price_minor)
+        .any(|w| w[0].price.minor_units >= w[1].price.minor_units)
     {
         v.add(
             "gig.packages",
@@ -285,12 +281,11 @@ fn parse_extras(gig: &pb::Gig, existing: &[Extra], v: &mut FieldViolations) -> O
         if !(0..=30).contains(&extra.extra_days) {
             v.add(format!("gig.extras[{i}].extra_days"), "must be 0 to 30");
         }
-        if let (Some(title), Some((currency, price_minor))) = (title, price) {
+        if let (Some(title), Some(price)) = (title, price) {
             extras.push(Extra {
                 id: keep_or_new_id(&extra.id, &known),
                 title,
-                currency,
-                price_minor,
+                price,
                 extra_days: extra.extra_days,
             });
         }

@@ -5,22 +5,10 @@ use frevix_proto::common::v1::Money;
 use frevix_proto::marketplace::v1 as pb;
 use frevix_testkit::{TestApp, TestUser, authed};
 
-use super::usd;
+use super::{subcategory, usd};
 
 pub async fn post(app: &TestApp, client: &TestUser, visibility: pb::JobVisibility) -> pb::Job {
-    let tree = app
-        .marketplace
-        .clone()
-        .list_categories(pb::ListCategoriesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .categories;
-    let category = tree
-        .iter()
-        .flat_map(|c| c.children.iter())
-        .find(|c| c.slug == "web-development")
-        .unwrap();
+    let category = subcategory(app, "web-development").await;
     app.marketplace
         .clone()
         .post_job(authed(
@@ -29,7 +17,7 @@ pub async fn post(app: &TestApp, client: &TestUser, visibility: pb::JobVisibilit
                 job: Some(pb::Job {
                     title: "Build our booking API in Rust".into(),
                     description: "We need a gRPC booking service with Postgres, tests and a deployment guide.".into(),
-                    category_id: category.id.clone(),
+                    category_id: category,
                     skills: vec!["rust".into(), "postgresql".into()],
                     budget: Some(pb::job::Budget::FixedPrice(Money {
                         currency_code: "USD".into(),
