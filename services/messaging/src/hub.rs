@@ -54,7 +54,7 @@ pub struct Hub {
     next_id: AtomicU64,
     buffer: usize,
     max_streams: usize,
-    fanout: Option<Arc<dyn Fanout>>,
+    fanout: Arc<dyn Fanout>,
     watcher: std::sync::OnceLock<Arc<dyn Watcher>>,
 }
 
@@ -89,7 +89,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             buffer,
             max_streams: max_streams.max(1),
-            fanout: (!fanout.solitary()).then_some(fanout),
+            fanout,
             watcher: std::sync::OnceLock::new(),
         })
     }
@@ -131,8 +131,8 @@ impl Hub {
             entry.streams.len() == 1
         };
         if first {
-            if let Some(fanout) = &self.fanout {
-                self.listen(fanout.as_ref(), account).await;
+            if !self.fanout.solitary() {
+                self.listen(account).await;
             }
             if let Some(watcher) = self.watcher.get() {
                 watcher.online(account, true);
@@ -147,8 +147,8 @@ impl Hub {
         }
     }
 
-    async fn listen(self: &Arc<Self>, fanout: &dyn Fanout, account: Uuid) {
-        let mut listener = match fanout.listen(&Self::topic(account)).await {
+    async fn listen(self: &Arc<Self>, account: Uuid) {
+        let mut listener = match self.fanout.listen(&Self::topic(account)).await {
             Ok(listener) => listener,
             Err(error) => {
                 tracing::warn!(%account, %error, "cannot listen to the account's live topic");
@@ -213,16 +213,20 @@ impl Hub {
     /// Offers `event` to every stream of `accounts`, wherever they are.
     pub async fn publish(&self, accounts: &[Uuid], event: Live) {
         self.deliver(accounts, &event);
-        let Some(fanout) = &self.fanout else {
+        if self.fanout.solitary() {
             return;
-        };
+        }
         let payload: bytes::Bytes = pb::SubscribeResponse { event: Some(event) }
             .encode_to_vec()
             .into();
         for account in accounts {
             // The broker is unreachable: other processes' streams catch up
             // from the database on their next event or reconnect.
-            if let Err(error) = fanout.send(&Self::topic(*account), payload.clone()).await {
+            if let Err(error) = self
+                .fanout
+                .send(&Self::topic(*account), payload.clone())
+                .await
+            {
                 tracing::warn!(%account, %error, "live publish failed");
             }
         }

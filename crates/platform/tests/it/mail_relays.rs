@@ -38,8 +38,9 @@ fn recipient(i: usize) -> String {
 
 async fn relays_send_each_mail_once(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
+    // Made by whoever writes it (aiosmtpd makes a maildir only where
+    // nothing is yet).
     let maildir = dir.path().join("mail");
-    std::fs::create_dir_all(&maildir).unwrap();
     let (_database, url, _sink, smtp_url) = match backend {
         Backend::Postgres => {
             let database = TestDatabase::create::<MailMigrator>("mail").await;
