@@ -11,9 +11,8 @@ use frevix_platform::service::Service;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use crate::entry::Entry;
 pub use crate::registry::FrevixConfig;
-use crate::registry::SERVICES;
+use crate::registry::{SERVICES, ServiceEntry};
 
 /// What to serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +38,7 @@ impl Shape {
     }
 
     /// The services this shape runs, in registry order.
-    pub fn services(self) -> impl Iterator<Item = &'static dyn Entry> {
+    pub fn services(self) -> impl Iterator<Item = &'static ServiceEntry> {
         SERVICES
             .iter()
             .copied()

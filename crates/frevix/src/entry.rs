@@ -1,6 +1,8 @@
 //! One registered service as the binary sees it: the generic
 //! [`Service`] turned into an object the commands loop over, with its
-//! configuration section found in [`FrevixConfig`].
+//! configuration section found in the registry's configuration struct
+//! (any `C` with its [`Section`] and the [`Shell`] every service reads;
+//! the registry writes both, so this file never names it).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -9,7 +11,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use frevix_platform::auth::KeySet;
 use frevix_platform::clock::Clock;
-use frevix_platform::config::{ConfigError, DatabaseConfig};
+use frevix_platform::config::{AuthConfig, ConfigError, DatabaseConfig, ServerConfig};
 use frevix_platform::db::connect_and_migrate;
 use frevix_platform::events::{Background, EventBus, Retention};
 use frevix_platform::mail::{MailOutbox, Mailer};
@@ -19,13 +21,19 @@ use frevix_platform::server::Server;
 use frevix_platform::service::{Context, Routes, Service, ServiceConfig};
 use secrecy::ExposeSecret as _;
 
-use crate::registry::FrevixConfig;
-
 /// Where `S`'s section sits in the configuration (written by the registry).
 pub trait Section<S: Service> {
     const KEY: &'static str;
     fn section(&self) -> &S::Config;
     fn section_mut(&mut self) -> &mut S::Config;
+}
+
+/// The sections of the configuration every service reads.
+pub trait Shell: Send + Sync + 'static {
+    /// Where the all-in-one shape keeps its files.
+    fn data_dir(&self) -> &std::path::Path;
+    fn auth(&self) -> &AuthConfig;
+    fn server(&self) -> &ServerConfig;
 }
 
 /// What every service of a process shares.
@@ -46,7 +54,7 @@ pub struct Launched {
 
 /// A registered service, whatever its type.
 #[async_trait]
-pub trait Entry: Send + Sync {
+pub trait Entry<C>: Send + Sync {
     fn name(&self) -> &'static str;
     /// The configuration section it reads (its name).
     fn section_key(&self) -> &'static str;
@@ -54,12 +62,12 @@ pub trait Entry: Send + Sync {
     fn public_methods(&self) -> &'static [&'static str];
     fn issues_tokens(&self) -> bool;
     fn sends_mail(&self) -> bool;
-    fn database<'c>(&self, config: &'c FrevixConfig) -> &'c DatabaseConfig;
-    fn database_mut<'c>(&self, config: &'c mut FrevixConfig) -> &'c mut DatabaseConfig;
+    fn database<'c>(&self, config: &'c C) -> &'c DatabaseConfig;
+    fn database_mut<'c>(&self, config: &'c mut C) -> &'c mut DatabaseConfig;
     /// Fills in the section's all-in-one defaults (after its database).
-    fn resolve_all_in_one(&self, config: &mut FrevixConfig);
+    fn resolve_all_in_one(&self, config: &mut C);
     /// Checks its database and its own section.
-    fn validate(&self, config: &FrevixConfig) -> Result<(), ConfigError>;
+    fn validate(&self, config: &C) -> Result<(), ConfigError>;
     /// The names of its migrations, in order (tests key schema templates on them).
     fn migration_names(&self) -> Vec<String>;
     /// Applies its pending migrations to `db`.
@@ -70,7 +78,7 @@ pub trait Entry: Send + Sync {
     /// starts its relay and consumers.
     async fn launch(
         &self,
-        config: &FrevixConfig,
+        config: &C,
         shared: &Shared,
         server: &mut Server,
     ) -> anyhow::Result<Launched>;
@@ -84,16 +92,16 @@ impl<S> Registered<S> {
 }
 
 #[async_trait]
-impl<S: Service> Entry for Registered<S>
+impl<S: Service, C> Entry<C> for Registered<S>
 where
-    FrevixConfig: Section<S>,
+    C: Section<S> + Shell,
 {
     fn name(&self) -> &'static str {
         S::NAME
     }
 
     fn section_key(&self) -> &'static str {
-        <FrevixConfig as Section<S>>::KEY
+        <C as Section<S>>::KEY
     }
 
     fn mesh_port(&self) -> u16 {
@@ -112,16 +120,16 @@ where
         S::SENDS_MAIL
     }
 
-    fn database<'c>(&self, config: &'c FrevixConfig) -> &'c DatabaseConfig {
+    fn database<'c>(&self, config: &'c C) -> &'c DatabaseConfig {
         Section::<S>::section(config).database()
     }
 
-    fn database_mut<'c>(&self, config: &'c mut FrevixConfig) -> &'c mut DatabaseConfig {
+    fn database_mut<'c>(&self, config: &'c mut C) -> &'c mut DatabaseConfig {
         Section::<S>::section_mut(config).database_mut()
     }
 
-    fn resolve_all_in_one(&self, config: &mut FrevixConfig) {
-        let data_dir = config.data_dir.clone();
+    fn resolve_all_in_one(&self, config: &mut C) {
+        let data_dir = config.data_dir().to_path_buf();
         let section = Section::<S>::section_mut(config);
         let database = section.database_mut();
         if database.url.expose_secret().is_empty() {
@@ -131,7 +139,7 @@ where
         section.resolve_all_in_one(&data_dir);
     }
 
-    fn validate(&self, config: &FrevixConfig) -> Result<(), ConfigError> {
+    fn validate(&self, config: &C) -> Result<(), ConfigError> {
         let section = Section::<S>::section(config);
         section
             .database()
@@ -156,16 +164,18 @@ where
 
     async fn launch(
         &self,
-        config: &FrevixConfig,
+        config: &C,
         shared: &Shared,
         server: &mut Server,
     ) -> anyhow::Result<Launched> {
         let name = S::NAME;
         let database = self.database(config);
-        let db = self
-            .connect(database.url.expose_secret(), database.max_connections)
-            .await
-            .with_context(|| format!("{name} database"))?;
+        let db = connect_and_migrate::<S::Migrator>(
+            database.url.expose_secret(),
+            database.max_connections,
+        )
+        .await
+        .with_context(|| format!("{name} database"))?;
         let (outbox, relay) = shared
             .bus
             .producer(S::NAME, db.clone())
@@ -187,11 +197,11 @@ where
             mailer: shared.mailer.clone(),
             mail,
             clock: shared.clock.clone(),
-            auth: config.auth.clone(),
+            auth: config.auth().clone(),
             verification_keys: shared.verification_keys.clone(),
-            data_dir: config.data_dir.clone(),
+            data_dir: config.data_dir().to_path_buf(),
             max_message_bytes: server.max_message_bytes(),
-            trust_forwarded_for: config.server.trust_forwarded_for,
+            trust_forwarded_for: config.server().trust_forwarded_for,
         })
         .await
         .map_err(|error| anyhow::anyhow!("{name}: {error}"))?;
@@ -255,8 +265,25 @@ macro_rules! registry {
             }
         )*
 
+        impl $crate::entry::Shell for FrevixConfig {
+            fn data_dir(&self) -> &std::path::Path {
+                &self.data_dir
+            }
+
+            fn auth(&self) -> &frevix_platform::config::AuthConfig {
+                &self.auth
+            }
+
+            fn server(&self) -> &frevix_platform::config::ServerConfig {
+                &self.server
+            }
+        }
+
+        /// A registered service of this binary.
+        pub type ServiceEntry = dyn $crate::entry::Entry<FrevixConfig>;
+
         /// Every service, in the order they start in one process.
-        pub static SERVICES: &[&dyn $crate::entry::Entry] = &[$(&$crate::entry::Registered::<$service>::NEW,)*];
+        pub static SERVICES: &[&ServiceEntry] = &[$(&$crate::entry::Registered::<$service>::NEW,)*];
     };
 }
 pub(crate) use registry;

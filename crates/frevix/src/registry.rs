@@ -9,7 +9,7 @@
 //! writes the [`FrevixConfig`] struct with one typed section per service
 //! and the [`SERVICES`] list.
 
-use crate::entry::{Entry, registry};
+use crate::entry::registry;
 
 registry! {
     identity: frevix_identity::Identity,
@@ -18,7 +18,7 @@ registry! {
 }
 
 /// The registered service called `name`.
-pub fn service(name: &str) -> Option<&'static dyn Entry> {
+pub fn service(name: &str) -> Option<&'static ServiceEntry> {
     SERVICES.iter().copied().find(|entry| entry.name() == name)
 }
 

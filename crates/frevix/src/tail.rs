@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use frevix::config::{FrevixConfig, Shape};
-use frevix::entry::Entry;
 use frevix::registry;
+use frevix::registry::ServiceEntry;
 use frevix_platform::events::{EventBus, Tail, event_json};
 use secrecy::ExposeSecret;
 
@@ -21,7 +21,7 @@ pub async fn run(
         config.data_dir = dir;
     }
     config.resolve(Shape::AllInOne);
-    let producers: Vec<&'static dyn Entry> = match service {
+    let producers: Vec<&'static ServiceEntry> = match service {
         Some(name) => match registry::service(&name) {
             Some(entry) => vec![entry],
             None => anyhow::bail!(

@@ -47,7 +47,7 @@ impl TestDatabase {
     }
 
     /// Clones a fresh database for the registered service `entry`.
-    pub async fn create_for(entry: &'static dyn frevix::entry::Entry) -> TestDatabase {
+    pub async fn create_for(entry: &'static frevix::registry::ServiceEntry) -> TestDatabase {
         Self::create_with(entry.name(), &entry.migration_names(), |db| {
             entry.migrate(db)
         })

@@ -10,6 +10,7 @@ use super::caller_with;
 use crate::Inner;
 use crate::convert;
 use crate::domain::catalog::{id_of, slugify};
+use crate::domain::ids::CategoryId;
 use crate::domain::text::bounded;
 use crate::error::{MarketplaceError, Result};
 use crate::store::catalog::{self, CategoryRow};
@@ -49,7 +50,7 @@ pub async fn create_category(
     let parent = if req.parent_id.is_empty() {
         None
     } else {
-        frevix_platform::ids::parse_uuid("parent_id", &req.parent_id, &mut violations)
+        CategoryId::parse_field("parent_id", &req.parent_id, &mut violations)
     };
     let name = violations.finish(name)?.unwrap_or_default();
     if let Some(parent) = parent {
@@ -75,7 +76,7 @@ pub async fn create_category(
     };
     let row = CategoryRow {
         id: id_of(&slug),
-        parent_id: parent,
+        parent_id: parent.map(|p| p.0),
         name,
         slug,
         position: i32::try_from(position).unwrap_or(i32::MAX),

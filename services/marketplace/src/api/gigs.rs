@@ -30,7 +30,7 @@ const LIMITS: PageLimits = PageLimits {
 
 const CREATE_SCOPE: &str = "marketplace.CreateGig";
 
-async fn seller_name(inner: &Inner, seller: Uuid) -> Result<String> {
+async fn seller_name(inner: &Inner, seller: AccountId) -> Result<String> {
     Ok(profiles::find_freelancer(&inner.db, seller)
         .await?
         .map(|p| p.display_name)
@@ -68,7 +68,7 @@ pub async fn create_gig(
         return Ok(answer);
     }
     check_category(inner, &content).await?;
-    let seller = caller.account_id.0;
+    let seller = caller.account_id;
     let now = Utc::now();
     profiles::ensure_freelancer(&inner.db, seller, "", now).await?;
     let name = seller_name(inner, seller).await?;
@@ -133,7 +133,7 @@ pub async fn update_gig(
         .ok_or(ApiError::NotFound("gig"))?;
     check_category(inner, &content).await?;
     let now = Utc::now();
-    let name = seller_name(inner, row.seller_id).await?;
+    let name = seller_name(inner, AccountId(row.seller_id)).await?;
     let txn = Txn::begin(&inner.db).await?;
     gigs::update_content(&txn, id, &content, now).await?;
     let row = gigs::find_gig(&txn, id)
@@ -171,7 +171,7 @@ pub async fn get_gig(
     {
         return Err(ApiError::NotFound("gig").into());
     }
-    let name = seller_name(inner, row.seller_id).await?;
+    let name = seller_name(inner, AccountId(row.seller_id)).await?;
     Ok(pb::GetGigResponse {
         gig: Some(convert::gig(&row, &name)),
     })
@@ -194,7 +194,7 @@ pub async fn list_my_gigs(
     let filters = fingerprint(&(caller.account_id.0, req.status));
     let page = parse_page::<Uuid>(req.page.as_ref(), LIMITS, &filters, &mut violations);
     violations.finish(())?;
-    let seller = caller.account_id.0;
+    let seller = caller.account_id;
     let after = page.after.map(GigId);
     let rows =
         gigs::list_seller_gigs(&inner.db, caller.account_id, status, after, page.size + 1).await?;
@@ -217,7 +217,7 @@ pub async fn change_status<T>(
     let row = owned_gig(inner, &caller, id).await?;
     let from = status_of(&row);
     let (to, event) = transition(from, action)?;
-    let name = seller_name(inner, row.seller_id).await?;
+    let name = seller_name(inner, AccountId(row.seller_id)).await?;
     let Some(event) = event else {
         return Ok(convert::gig(&row, &name));
     };

@@ -15,10 +15,10 @@ use super::caller_with;
 use crate::Inner;
 use crate::convert;
 use crate::domain::ids::JobId;
-use crate::domain::job::{JobContent, JobStatus};
+use crate::domain::job::{Budget, JobContent, JobStatus};
 use crate::error::{MarketplaceError, Result};
 use crate::events::publish;
-use crate::store::jobs::{self, JobRow, job_status};
+use crate::store::jobs::{self, JobRow, budget_of, job_status};
 use crate::store::{catalog, profiles};
 
 const LIMITS: PageLimits = PageLimits {
@@ -87,7 +87,7 @@ pub async fn post_job(
         return Ok(answer);
     }
     let now = Utc::now();
-    profiles::ensure_client(&inner.db, caller.account_id.0, "", now).await?;
+    profiles::ensure_client(&inner.db, caller.account_id, "", now).await?;
     let once = match keyed.begin(&inner.db).await? {
         Start::Replay(answer) => return Ok(answer),
         Start::Run(once) => once,
@@ -267,5 +267,17 @@ pub async fn close_job(
     txn.commit().await?;
     Ok(pb::CloseJobResponse {
         job: Some(convert::job(&job)),
+    })
+}
+
+/// The job's budget, which decides a proposal's currency and kind.
+pub(super) fn job_budget(job: &JobRow) -> Result<Budget> {
+    budget_of(job).ok_or_else(|| {
+        ApiError::precondition(
+            "CURRENCY_UNSUPPORTED",
+            job.id.to_string(),
+            "the job's currency is no longer supported; the client must change its budget",
+        )
+        .into()
     })
 }

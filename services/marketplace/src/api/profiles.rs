@@ -9,7 +9,6 @@ use frevix_platform::ids::AccountId;
 use frevix_platform::mask::update_paths;
 use frevix_proto::marketplace::v1 as pb;
 use tonic::Request;
-use uuid::Uuid;
 
 use super::caller_with;
 use crate::Inner;
@@ -18,10 +17,8 @@ use crate::domain::profile::{CLIENT_UPDATABLE, FREELANCER_UPDATABLE};
 use crate::error::Result;
 use crate::store::{catalog, profiles};
 
-fn account_id(text: &str) -> Result<Uuid> {
-    let mut violations = FieldViolations::new();
-    let id = frevix_platform::ids::parse_uuid("account_id", text, &mut violations);
-    Ok(violations.finish(id)?.unwrap_or_default())
+fn account_id(text: &str) -> Result<AccountId> {
+    Ok(frevix_platform::request::parse_id("account_id", text)?)
 }
 
 pub async fn get_freelancer(
@@ -32,7 +29,7 @@ pub async fn get_freelancer(
     let row = profiles::find_freelancer(&inner.db, id)
         .await?
         .ok_or(ApiError::NotFound("freelancer_profile"))?;
-    if is_account_suspended(&inner.db, AccountId(id)).await? {
+    if is_account_suspended(&inner.db, id).await? {
         return Err(ApiError::NotFound("freelancer_profile").into());
     }
     Ok(pb::GetFreelancerProfileResponse {
@@ -49,7 +46,7 @@ pub async fn update_freelancer(
     let Some(changes) = req.profile else {
         return Err(FieldViolations::single("profile", "is required").into());
     };
-    let id = caller.account_id.0;
+    let id = caller.account_id;
     let now = Utc::now();
     profiles::ensure_freelancer(&inner.db, id, "", now).await?;
     let row = profiles::find_freelancer(&inner.db, id)
@@ -119,7 +116,7 @@ pub async fn update_client(
     let Some(changes) = req.profile else {
         return Err(FieldViolations::single("profile", "is required").into());
     };
-    let id = caller.account_id.0;
+    let id = caller.account_id;
     let now = Utc::now();
     profiles::ensure_client(&inner.db, id, "", now).await?;
     let row = profiles::find_client(&inner.db, id)

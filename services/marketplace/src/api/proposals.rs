@@ -7,7 +7,7 @@ use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::{ApiError, FieldViolations};
-use frevix_platform::ids::contract_id_for_proposal;
+use frevix_platform::ids::{AccountId, contract_id_for_proposal};
 use frevix_platform::mask::update_paths;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
@@ -16,17 +16,17 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::caller_with;
-use super::jobs::{can_see, job_not_open, owned_job, parse_id};
+use super::jobs::{can_see, job_budget, job_not_open, owned_job, parse_id};
 use crate::Inner;
 use crate::convert;
 use crate::domain::ids::{JobId, ProposalId};
 use crate::domain::job::{
-    Budget, JobStatus, PROPOSAL_UPDATABLE, ProposalAction, ProposalContent, ProposalStatus,
+    JobStatus, PROPOSAL_UPDATABLE, ProposalAction, ProposalContent, ProposalStatus,
     proposal_transition,
 };
 use crate::error::{MarketplaceError, Result};
 use crate::events::publish;
-use crate::store::jobs::{self, JobRow, ProposalRow, budget_of, job_status, proposal_status};
+use crate::store::jobs::{self, JobRow, ProposalRow, job_status, proposal_status};
 use crate::store::profiles;
 
 const LIMITS: PageLimits = PageLimits {
@@ -38,7 +38,7 @@ fn caller<T>(request: &Request<T>) -> Result<Principal> {
     Ok(frevix_platform::request::caller(request)?)
 }
 
-async fn name_of(db: &impl ConnectionTrait, freelancer: Uuid) -> Result<String> {
+async fn name_of(db: &impl ConnectionTrait, freelancer: AccountId) -> Result<String> {
     Ok(profiles::find_freelancer(db, freelancer)
         .await?
         .map(|p| p.display_name)
@@ -48,7 +48,7 @@ async fn name_of(db: &impl ConnectionTrait, freelancer: Uuid) -> Result<String> 
 async fn answer(inner: &Inner, row: &ProposalRow) -> Result<pb::Proposal> {
     Ok(convert::proposal(
         row,
-        &name_of(&inner.db, row.freelancer_id).await?,
+        &name_of(&inner.db, AccountId(row.freelancer_id)).await?,
     ))
 }
 
@@ -106,7 +106,7 @@ pub async fn submit(
         .finish(content)?
         .ok_or(ApiError::NotFound("proposal"))?;
     let now = Utc::now();
-    profiles::ensure_freelancer(&inner.db, caller.account_id.0, "", now).await?;
+    profiles::ensure_freelancer(&inner.db, caller.account_id, "", now).await?;
     let inserted: Result<ProposalRow> = async {
         let txn = Txn::begin(&inner.db).await?;
         let row = jobs::insert_proposal(
@@ -324,9 +324,11 @@ pub async fn list_for_job(
     )
     .await?;
     let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
-    let names =
-        profiles::find_freelancers(&inner.db, rows.iter().map(|r| r.freelancer_id).collect())
-            .await?;
+    let names = profiles::find_freelancers(
+        &inner.db,
+        rows.iter().map(|r| AccountId(r.freelancer_id)).collect(),
+    )
+    .await?;
     let name = |id: Uuid| {
         names
             .iter()
@@ -365,7 +367,7 @@ pub async fn list_mine(
     )
     .await?;
     let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
-    let name = name_of(&inner.db, caller.account_id.0).await?;
+    let name = name_of(&inner.db, caller.account_id).await?;
     Ok(pb::ListMyProposalsResponse {
         proposals: rows
             .iter()
@@ -474,7 +476,7 @@ pub async fn accept(
         Start::Run(once) => once,
     };
     let (row, job) = decidable(&once, &caller, &req.proposal_id, ProposalAction::Accept).await?;
-    let name = name_of(&once, row.freelancer_id).await?;
+    let name = name_of(&once, AccountId(row.freelancer_id)).await?;
     let row = apply_in(inner, &once, &row, &job, ProposalAction::Accept).await?;
     let job = jobs::find_job(&once, JobId(job.id))
         .await?
@@ -486,16 +488,4 @@ pub async fn accept(
     };
     once.finish(&response).await?;
     Ok(response)
-}
-
-/// The job's budget, which decides a proposal's currency and kind.
-fn job_budget(job: &JobRow) -> Result<Budget> {
-    budget_of(job).ok_or_else(|| {
-        ApiError::precondition(
-            "CURRENCY_UNSUPPORTED",
-            job.id.to_string(),
-            "the job's currency is no longer supported; the client must change its budget",
-        )
-        .into()
-    })
 }

@@ -13,3 +13,7 @@ frevix_platform::typed_id!(
     /// A freelancer's proposal on a job.
     ProposalId
 );
+frevix_platform::typed_id!(
+    /// A category or subcategory of the catalog.
+    CategoryId
+);

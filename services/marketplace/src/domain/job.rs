@@ -6,9 +6,9 @@ use frevix_platform::error::FieldViolations;
 use frevix_platform::money::{Currency, Money};
 use frevix_proto::common::v1 as common;
 use frevix_proto::marketplace::v1 as pb;
-use uuid::Uuid;
 
 use super::gig::MAX_PRICE_MINOR;
+use super::ids::CategoryId;
 use super::text::bounded;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +190,7 @@ impl Budget {
 pub struct JobContent {
     pub title: String,
     pub description: String,
-    pub category_id: Uuid,
+    pub category_id: CategoryId,
     pub skills: Vec<String>,
     pub budget: Budget,
     pub expected_duration: i32,
@@ -214,7 +214,7 @@ impl JobContent {
     pub fn parse(job: &pb::Job, v: &mut FieldViolations) -> Option<JobContent> {
         let title = bounded("job.title", &job.title, 10, 100, v);
         let description = bounded("job.description", &job.description, 50, 10_000, v);
-        let category_id = frevix_platform::ids::parse_uuid("job.category_id", &job.category_id, v);
+        let category_id = CategoryId::parse_field("job.category_id", &job.category_id, v);
         if job.skills.len() > 15 {
             v.add("job.skills", "must be at most 15");
         }

@@ -19,8 +19,10 @@ impl Accounts {
         display_name: &str,
         roles: &[i32],
     ) -> Result<(), HandlerError> {
-        let id = Uuid::parse_str(account_id)
-            .map_err(|_| HandlerError(format!("bad account id {account_id}")))?;
+        let id = frevix_platform::ids::AccountId(
+            Uuid::parse_str(account_id)
+                .map_err(|_| HandlerError(format!("bad account id {account_id}")))?,
+        );
         let now = Utc::now();
         if roles.contains(&(identity::Role::Freelancer as i32)) {
             profiles::ensure_freelancer(txn, id, display_name, now).await?;

@@ -10,8 +10,10 @@ use crate::store::{gigs, profiles};
 
 pub struct Ratings;
 
-fn id(text: &str) -> Result<Uuid, HandlerError> {
-    Uuid::parse_str(text).map_err(|_| HandlerError(format!("bad id {text}")))
+fn id(text: &str) -> Result<frevix_platform::ids::AccountId, HandlerError> {
+    Uuid::parse_str(text)
+        .map(frevix_platform::ids::AccountId)
+        .map_err(|_| HandlerError(format!("bad id {text}")))
 }
 
 #[async_trait::async_trait]
@@ -52,7 +54,7 @@ impl On<contracts::ReviewPublished> for Ratings {
         }
         profiles::add_freelancer_review(txn, id(&review.reviewee_id)?, review.rating).await?;
         if !review.gig_id.is_empty() {
-            gigs::add_gig_review(txn, GigId(id(&review.gig_id)?), review.rating).await?;
+            gigs::add_gig_review(txn, GigId(id(&review.gig_id)?.0), review.rating).await?;
         }
         Ok(())
     }

@@ -4,9 +4,9 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use uuid::Uuid;
 
 use super::entities::{categories, skills};
+use crate::domain::ids::CategoryId;
 
 pub use categories::Model as CategoryRow;
 pub use skills::Model as SkillRow;
@@ -21,9 +21,9 @@ pub async fn list_categories(db: &impl ConnectionTrait) -> Result<Vec<CategoryRo
 
 pub async fn find_category(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: CategoryId,
 ) -> Result<Option<CategoryRow>, DbErr> {
-    categories::Entity::find_by_id(id).one(db).await
+    categories::Entity::find_by_id(id.0).one(db).await
 }
 
 pub async fn insert_category(
@@ -41,7 +41,7 @@ pub async fn insert_category(
     .await
 }
 
-pub async fn count_children(db: &impl ConnectionTrait, parent: Uuid) -> Result<u64, DbErr> {
+pub async fn count_children(db: &impl ConnectionTrait, parent: CategoryId) -> Result<u64, DbErr> {
     categories::Entity::find()
         .filter(categories::Column::ParentId.eq(parent))
         .count(db)

@@ -10,7 +10,7 @@ use sea_orm::{
 use super::entities::gigs;
 use super::{from_json, records, to_json};
 use crate::domain::gig::{GigContent, GigStatus};
-use crate::domain::ids::GigId;
+use crate::domain::ids::{CategoryId, GigId};
 use frevix_platform::ids::AccountId;
 
 pub use gigs::Model as GigRow;
@@ -27,7 +27,7 @@ pub async fn insert_gig(
         seller_id: Set(seller.0),
         title: Set(content.title.clone()),
         description: Set(content.description.clone()),
-        category_id: Set(content.category_id),
+        category_id: Set(content.category_id.0),
         tags: Set(to_json(&content.tags)),
         packages: Set(records::packages_json(&content.packages)),
         extras: Set(records::extras_json(&content.extras)),
@@ -67,7 +67,7 @@ pub fn content_of(row: &GigRow) -> GigContent {
     GigContent {
         title: row.title.clone(),
         description: row.description.clone(),
-        category_id: row.category_id,
+        category_id: CategoryId(row.category_id),
         tags: from_json(&row.tags),
         packages: records::packages_from(&row.packages),
         extras: records::extras_from(&row.extras),

@@ -31,7 +31,7 @@ pub async fn insert_job(
         client_id: Set(client.0),
         title: Set(job.title.clone()),
         description: Set(job.description.clone()),
-        category_id: Set(job.category_id),
+        category_id: Set(job.category_id.0),
         skills: Set(to_json(&job.skills)),
         hourly: Set(hourly),
         currency: Set(job.budget.currency().code().to_owned()),

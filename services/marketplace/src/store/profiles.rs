@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
-use uuid::Uuid;
 
 use super::entities::{client_profiles, freelancer_profiles};
 use super::to_json;
 use crate::domain::profile::{ClientFields, FreelancerFields};
+use frevix_platform::ids::AccountId;
 
 pub use client_profiles::Model as ClientRow;
 pub use freelancer_profiles::Model as FreelancerRow;
@@ -16,12 +16,12 @@ pub use freelancer_profiles::Model as FreelancerRow;
 /// empty one (profiles made before the account event arrives).
 pub async fn ensure_freelancer(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: AccountId,
     display_name: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let row = freelancer_profiles::ActiveModel {
-        account_id: Set(id),
+        account_id: Set(id.0),
         display_name: Set(display_name.to_owned()),
         headline: Set(String::new()),
         bio: Set(String::new()),
@@ -64,12 +64,12 @@ pub async fn ensure_freelancer(
 
 pub async fn ensure_client(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: AccountId,
     display_name: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let row = client_profiles::ActiveModel {
-        account_id: Set(id),
+        account_id: Set(id.0),
         display_name: Set(display_name.to_owned()),
         company_name: Set(String::new()),
         website: Set(String::new()),
@@ -103,23 +103,26 @@ pub async fn ensure_client(
 
 pub async fn find_freelancer(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: AccountId,
 ) -> Result<Option<FreelancerRow>, DbErr> {
-    freelancer_profiles::Entity::find_by_id(id).one(db).await
+    freelancer_profiles::Entity::find_by_id(id.0).one(db).await
 }
 
 pub async fn find_freelancers(
     db: &impl ConnectionTrait,
-    ids: Vec<Uuid>,
+    ids: Vec<AccountId>,
 ) -> Result<Vec<FreelancerRow>, DbErr> {
     freelancer_profiles::Entity::find()
-        .filter(freelancer_profiles::Column::AccountId.is_in(ids))
+        .filter(freelancer_profiles::Column::AccountId.is_in(ids.into_iter().map(|id| id.0)))
         .all(db)
         .await
 }
 
-pub async fn find_client(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<ClientRow>, DbErr> {
-    client_profiles::Entity::find_by_id(id).one(db).await
+pub async fn find_client(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+) -> Result<Option<ClientRow>, DbErr> {
+    client_profiles::Entity::find_by_id(id.0).one(db).await
 }
 
 pub fn freelancer_fields(row: &FreelancerRow) -> FreelancerFields {
@@ -140,7 +143,7 @@ pub fn freelancer_fields(row: &FreelancerRow) -> FreelancerFields {
 
 pub async fn update_freelancer(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: AccountId,
     f: &FreelancerFields,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -182,7 +185,7 @@ pub fn client_fields(row: &ClientRow) -> ClientFields {
 
 pub async fn update_client(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: AccountId,
     f: &ClientFields,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -202,7 +205,7 @@ pub async fn update_client(
 /// Adds a review to a freelancer's rating.
 pub async fn add_freelancer_review(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: AccountId,
     rating: i32,
 ) -> Result<(), DbErr> {
     use freelancer_profiles::Column as C;
@@ -218,8 +221,8 @@ pub async fn add_freelancer_review(
 /// Counts a completed contract for both parties.
 pub async fn add_completed_contract(
     db: &impl ConnectionTrait,
-    freelancer: Uuid,
-    client: Uuid,
+    freelancer: AccountId,
+    client: AccountId,
 ) -> Result<(), DbErr> {
     freelancer_profiles::Entity::update_many()
         .col_expr(

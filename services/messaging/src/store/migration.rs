@@ -1,25 +1,7 @@
-//! Messaging's schema, forward-only, for PostgreSQL and SQLite.
+//! Messaging's first schema, forward-only, for PostgreSQL and SQLite, and
+//! the helpers later migrations build with.
 
 use sea_orm_migration::prelude::*;
-
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(frevix_platform::events::schema::OutboxTable),
-            Box::new(frevix_platform::events::schema::ConsumerTables),
-            Box::new(InitialSchema),
-            Box::new(super::migration_features::Features),
-            Box::new(frevix_platform::events::schema::OutboxPendingIndex),
-            Box::new(super::migration_search_pending::SearchPendingList),
-            Box::new(frevix_platform::auth::deny_feed::AccessDenialsTable),
-            Box::new(super::migration_thumbnails::MediaThumbnails),
-            Box::new(frevix_platform::mail::schema::MailOutboxTable),
-        ]
-    }
-}
 
 pub(super) fn col(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name))
@@ -42,7 +24,7 @@ pub(super) fn index(
     index.to_owned()
 }
 
-struct InitialSchema;
+pub(super) struct InitialSchema;
 
 impl MigrationName for InitialSchema {
     fn name(&self) -> &str {

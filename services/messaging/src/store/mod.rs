@@ -11,6 +11,7 @@ pub mod migration;
 mod migration_features;
 mod migration_search_pending;
 mod migration_thumbnails;
+mod migrator;
 pub mod notes;
 pub mod safety;
 pub mod search;
@@ -20,7 +21,7 @@ mod sequences;
 pub use entities::conversations::Model as ConversationRow;
 pub use entities::members::Model as MemberRow;
 pub use entities::messages::Model as MessageRow;
-pub use migration::Migrator;
+pub use migrator::Migrator;
 
 pub use conversations::*;
 pub use messages::*;

@@ -149,9 +149,13 @@ pub async fn search_gigs(
         .all(db)
         .await?;
     let rows = in_order(&ids, rows, |row| row.id);
-    let sellers =
-        crate::store::profiles::find_freelancers(db, rows.iter().map(|r| r.seller_id).collect())
-            .await?;
+    let sellers = crate::store::profiles::find_freelancers(
+        db,
+        rows.iter()
+            .map(|r| frevix_platform::ids::AccountId(r.seller_id))
+            .collect(),
+    )
+    .await?;
     let name = |id: Uuid| {
         sellers
             .iter()

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::MAX_PRICE_MINOR;
+use crate::domain::ids::CategoryId;
 use crate::domain::text::bounded;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +45,7 @@ pub struct Question {
 pub struct GigContent {
     pub title: String,
     pub description: String,
-    pub category_id: Uuid,
+    pub category_id: CategoryId,
     pub tags: Vec<String>,
     pub packages: Vec<Package>,
     pub extras: Vec<Extra>,
@@ -70,7 +71,7 @@ impl GigContent {
         let content = GigContent {
             title: parse_title(gig, violations).unwrap_or_default(),
             description: parse_description(gig, violations).unwrap_or_default(),
-            category_id: parse_category(gig, violations).unwrap_or_default(),
+            category_id: parse_category(gig, violations).unwrap_or(CategoryId(Uuid::nil())),
             tags: parse_tags(gig, violations).unwrap_or_default(),
             packages: parse_packages(gig, violations).unwrap_or_default(),
             extras: parse_extras(gig, &[], violations).unwrap_or_default(),
@@ -96,7 +97,8 @@ impl GigContent {
                     next.description = parse_description(gig, violations).unwrap_or_default()
                 }
                 "category_id" => {
-                    next.category_id = parse_category(gig, violations).unwrap_or_default()
+                    next.category_id =
+                        parse_category(gig, violations).unwrap_or(CategoryId(Uuid::nil()))
                 }
                 "tags" => next.tags = parse_tags(gig, violations).unwrap_or_default(),
                 "packages" => next.packages = parse_packages(gig, violations).unwrap_or_default(),
@@ -166,8 +168,8 @@ fn parse_description(gig: &pb::Gig, v: &mut FieldViolations) -> Option<String> {
     bounded("gig.description", &gig.description, 20, 5000, v)
 }
 
-fn parse_category(gig: &pb::Gig, v: &mut FieldViolations) -> Option<Uuid> {
-    frevix_platform::ids::parse_uuid("gig.category_id", &gig.category_id, v)
+fn parse_category(gig: &pb::Gig, v: &mut FieldViolations) -> Option<CategoryId> {
+    CategoryId::parse_field("gig.category_id", &gig.category_id, v)
 }
 
 fn parse_tags(gig: &pb::Gig, v: &mut FieldViolations) -> Option<Vec<String>> {
