@@ -14,6 +14,7 @@ use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
 use crate::convert;
+use crate::domain::EmailState;
 use crate::hub::{Hub, Live};
 use crate::store::{self, notes::NotificationRow};
 
@@ -108,7 +109,13 @@ impl Notifier {
             subject_id: draft.subject.chars().take(64).collect(),
             read: false,
             shown: in_app,
-            email_state: if email { "PENDING" } else { "NONE" }.to_owned(),
+            email_state: if email {
+                EmailState::Pending
+            } else {
+                EmailState::None
+            }
+            .as_str()
+            .to_owned(),
             source_key: format!("{}:{}", draft.source, draft.account.simple()),
             created_at: Utc::now(),
         };
@@ -125,7 +132,10 @@ impl Notifier {
                     .await;
             }
         }
-        if rows.iter().any(|row| row.email_state == "PENDING") {
+        if rows
+            .iter()
+            .any(|row| row.email_state == EmailState::Pending.as_str())
+        {
             self.wake.notify_one();
         }
     }

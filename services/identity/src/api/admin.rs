@@ -59,7 +59,9 @@ pub async fn list_accounts(
     let filters = fingerprint(&filter);
     let page = parse_page::<Uuid>(req.page.as_ref(), LIMITS, &filters, &mut violations);
     violations.finish(())?;
-    let rows = accounts::list_accounts(&inner.db, &filter, page.after, page.size + 1).await?;
+    let rows =
+        accounts::list_accounts(&inner.db, &filter, page.after.map(AccountId), page.size + 1)
+            .await?;
     let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
     Ok(pb::ListAccountsResponse {
         accounts: rows.iter().map(convert::account).collect(),

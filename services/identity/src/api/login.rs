@@ -13,6 +13,7 @@ use super::security::Kind;
 use super::support::{Proof, login_allowed, within};
 use crate::Inner;
 use crate::domain::account::Email;
+use crate::domain::ids::RefreshTokenId;
 use crate::domain::{password, throttle, tokens};
 use crate::error::{IdentityError, Result};
 use crate::store::security_events::Origin;
@@ -148,8 +149,8 @@ pub async fn refresh(inner: &Inner, req: pb::RefreshRequest) -> Result<pb::Refre
         return Err(IdentityError::RefreshTokenInvalid);
     };
     let account_id = AccountId(session.account_id);
-    let reused =
-        token.used_at.is_some() || !sessions::use_refresh_token(&txn, token.id, now).await?;
+    let reused = token.used_at.is_some()
+        || !sessions::use_refresh_token(&txn, RefreshTokenId(token.id), now).await?;
     if reused {
         // A rotated token came back: it leaked. End the whole session (RFC 9700).
         if inner

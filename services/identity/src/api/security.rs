@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::convert::timestamp;
 use crate::Inner;
+use crate::domain::ids::SecurityEventId;
 use crate::error::Result;
 use crate::store::accounts::AccountRow;
 use crate::store::security_events::{self as log, Origin, SecurityEventRow};
@@ -179,7 +180,13 @@ pub async fn list_security_events(
         &mut violations,
     );
     violations.finish(())?;
-    let rows = log::list_events(&inner.db, principal.account_id, page.after, page.size + 1).await?;
+    let rows = log::list_events(
+        &inner.db,
+        principal.account_id,
+        page.after.map(SecurityEventId),
+        page.size + 1,
+    )
+    .await?;
     let (rows, page) = finish_page(rows, page.size, &filters, |row| row.id);
     Ok(pb::ListSecurityEventsResponse {
         events: rows.iter().map(event).collect(),

@@ -32,7 +32,7 @@ pub async fn list_sessions(
     let rows = sessions::list_live_sessions(
         &inner.db,
         principal.account_id,
-        page.after,
+        page.after.map(SessionId),
         page.size + 1,
         Utc::now(),
     )

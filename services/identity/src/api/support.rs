@@ -18,6 +18,7 @@ use crate::Inner;
 use crate::domain::account::Email;
 use crate::domain::account::{AccountStatus, LoginRefusal, may_log_in};
 use crate::domain::codes::{self, CodeCheck, Purpose};
+use crate::domain::ids::CodeId;
 use crate::domain::{password, tokens};
 use crate::error::{IdentityError, Result};
 use crate::events;
@@ -272,14 +273,14 @@ impl Inner {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let code = codes::generate();
-        let id = Uuid::now_v7();
+        let id = CodeId::generate();
         let ttl = Duration::seconds(i64::try_from(self.config.code_ttl_secs).unwrap_or(900));
         code_store::replace_code(
             db,
             AccountId(account.id),
             purpose,
             id,
-            codes::hash(self.secrets.pepper(), id, &code),
+            codes::hash(self.secrets.pepper(), id.0, &code),
             now + ttl,
             now,
         )
@@ -344,7 +345,7 @@ impl Inner {
         account: &AccountRow,
         purpose: Purpose,
         given: &str,
-    ) -> Result<Uuid> {
+    ) -> Result<CodeId> {
         let Some((stored, _)) =
             code_store::find_latest_code(&self.db, AccountId(account.id), purpose).await?
         else {
@@ -360,7 +361,7 @@ impl Inner {
             return Err(refused(check));
         }
         let Some(code_hash) =
-            code_store::claim_attempt(&self.db, stored.id, max_attempts, now).await?
+            code_store::claim_attempt(&self.db, CodeId(stored.id), max_attempts, now).await?
         else {
             // Another request took the last attempt (or used the code) meanwhile.
             let latest = code_store::find_latest_code(&self.db, AccountId(account.id), purpose)
@@ -369,7 +370,7 @@ impl Inner {
             return Err(latest.map_or(IdentityError::CodeInvalid, refused));
         };
         if codes::matches(self.secrets.pepper(), stored.id, &code_hash, given) {
-            Ok(stored.id)
+            Ok(CodeId(stored.id))
         } else {
             Err(IdentityError::CodeInvalid)
         }

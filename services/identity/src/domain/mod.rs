@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod codes;
+pub mod ids;
 pub mod password;
 pub mod throttle;
 pub mod tokens;

@@ -140,7 +140,7 @@ pub struct AccountFilter {
 pub async fn list_accounts(
     db: &impl ConnectionTrait,
     filter: &AccountFilter,
-    after: Option<uuid::Uuid>,
+    after: Option<AccountId>,
     limit: u64,
 ) -> Result<Vec<AccountRow>, DbErr> {
     let mut query = Accounts::find();

@@ -7,17 +7,17 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryOrder,
 };
-use uuid::Uuid;
 
 use super::entities::email_codes::{self, Entity as Codes};
 use crate::domain::codes::{Purpose, StoredCode};
+use crate::domain::ids::CodeId;
 
 /// Stores a new code, retiring any earlier one of the same purpose.
 pub async fn replace_code(
     db: &impl ConnectionTrait,
     account: AccountId,
     purpose: Purpose,
-    id: Uuid,
+    id: CodeId,
     code_hash: String,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -30,7 +30,7 @@ pub async fn replace_code(
         .exec(db)
         .await?;
     email_codes::ActiveModel {
-        id: Set(id),
+        id: Set(id.0),
         account_id: Set(account.0),
         purpose: Set(purpose.as_str().to_owned()),
         code_hash: Set(code_hash),
@@ -76,7 +76,7 @@ pub async fn find_latest_code(
 /// of them ever get the hash to compare. `None` when the attempt is refused.
 pub async fn claim_attempt(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: CodeId,
     max_attempts: i32,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, DbErr> {
@@ -97,7 +97,7 @@ pub async fn claim_attempt(
 /// Marks a code used; false if another request used it first.
 pub async fn consume_code(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: CodeId,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let result = Codes::update_many()

@@ -9,6 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entities::security_events::{self, Entity as SecurityEvents};
+use crate::domain::ids::SecurityEventId;
 
 pub use security_events::Model as SecurityEventRow;
 
@@ -53,7 +54,7 @@ pub async fn insert_event(
 pub async fn list_events(
     db: &impl ConnectionTrait,
     account: AccountId,
-    before: Option<Uuid>,
+    before: Option<SecurityEventId>,
     limit: u64,
 ) -> Result<Vec<SecurityEventRow>, DbErr> {
     let mut query = SecurityEvents::find().filter(security_events::Column::AccountId.eq(account.0));

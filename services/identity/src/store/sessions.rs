@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::entities::refresh_tokens::{self, Entity as RefreshTokens};
 use super::entities::sessions::{self, Entity as Sessions};
+use crate::domain::ids::RefreshTokenId;
 
 pub use refresh_tokens::Model as RefreshTokenRow;
 pub use sessions::Model as SessionRow;
@@ -152,7 +153,7 @@ pub async fn revoke_all_sessions(
 pub async fn list_live_sessions(
     db: &impl ConnectionTrait,
     account: AccountId,
-    after: Option<Uuid>,
+    after: Option<SessionId>,
     limit: u64,
     now: DateTime<Utc>,
 ) -> Result<Vec<SessionRow>, DbErr> {
@@ -201,7 +202,7 @@ pub async fn find_refresh_token(
 /// Marks a refresh token used; false if a racing request used it first.
 pub async fn use_refresh_token(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: RefreshTokenId,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let result = RefreshTokens::update_many()

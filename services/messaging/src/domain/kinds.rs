@@ -66,6 +66,26 @@ impl MessageKind {
     }
 }
 
+/// Where a notification's mail stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailState {
+    /// Not to be mailed (the account wants it in the app only).
+    None,
+    /// To be mailed by the notification mailer.
+    Pending,
+    Sent,
+}
+
+impl EmailState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailState::None => "NONE",
+            EmailState::Pending => "PENDING",
+            EmailState::Sent => "SENT",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +102,9 @@ mod tests {
         for kind in [MessageKind::User, MessageKind::System] {
             assert_eq!(MessageKind::parse(kind.as_str()), kind);
         }
+        let states = [EmailState::None, EmailState::Pending, EmailState::Sent];
+        let mut names: Vec<_> = states.iter().map(|state| state.as_str()).collect();
+        names.dedup();
+        assert_eq!(names.len(), states.len());
     }
 }

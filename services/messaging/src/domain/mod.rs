@@ -11,4 +11,4 @@ pub mod mask;
 pub mod send;
 
 pub use ids::{ConversationId, MediaId, MessageId};
-pub use kinds::{ConversationKind, MessageKind};
+pub use kinds::{ConversationKind, EmailState, MessageKind};

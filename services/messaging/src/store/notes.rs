@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::domain::ConversationId;
+use crate::domain::{ConversationId, EmailState};
 
 use super::entities::{message_digests, notification_prefs, notifications};
 
@@ -94,7 +94,7 @@ pub async fn pending_mail(
     limit: u64,
 ) -> Result<Vec<NotificationRow>, DbErr> {
     notifications::Entity::find()
-        .filter(notifications::Column::EmailState.eq("PENDING"))
+        .filter(notifications::Column::EmailState.eq(EmailState::Pending.as_str()))
         .order_by_asc(notifications::Column::Id)
         .limit(limit)
         .all(db)
@@ -103,7 +103,10 @@ pub async fn pending_mail(
 
 pub async fn mark_mailed(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
     notifications::Entity::update_many()
-        .col_expr(notifications::Column::EmailState, Expr::value("SENT"))
+        .col_expr(
+            notifications::Column::EmailState,
+            Expr::value(EmailState::Sent.as_str()),
+        )
         .filter(notifications::Column::Id.eq(id))
         .exec(db)
         .await?;
