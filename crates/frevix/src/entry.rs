@@ -197,6 +197,7 @@ where
             mailer: shared.mailer.clone(),
             mail,
             clock: shared.clock.clone(),
+            timers: frevix_platform::timers::Timers::new(shared.clock.clone()),
             auth: config.auth().clone(),
             verification_keys: shared.verification_keys.clone(),
             data_dir: config.data_dir().to_path_buf(),

@@ -21,6 +21,7 @@ pub mod server;
 pub mod service;
 pub mod telemetry;
 pub mod text;
+pub mod timers;
 
 pub use sea_orm;
 pub use sea_orm_migration;

@@ -14,6 +14,7 @@ use crate::config::AuthConfig;
 use crate::events::{EventBus, Outbox};
 use crate::mail::{MailOutbox, Mailer};
 use crate::server::Server;
+use crate::timers::Timers;
 
 /// Everything a service is built from.
 pub struct Context<C> {
@@ -30,6 +31,9 @@ pub struct Context<C> {
     /// relay for services that send mail.
     pub mail: MailOutbox,
     pub clock: Clock,
+    /// Durable timers on the service's database and clock (services with
+    /// timers include `TimersTable` in their migrator and start a runner).
+    pub timers: Timers,
     /// How access tokens are issued and checked.
     pub auth: AuthConfig,
     /// The keys this process's verifier trusts; a token issuer puts its

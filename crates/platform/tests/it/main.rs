@@ -11,3 +11,4 @@ mod live;
 mod mail_relays;
 mod retention;
 mod support;
+mod timers;
