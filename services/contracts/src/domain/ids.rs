@@ -1,0 +1,10 @@
+//! Contracts' typed ids (accounts are the platform's `AccountId`).
+
+frevix_platform::typed_id!(
+    /// A contract: a gig order or a job contract.
+    ContractId
+);
+frevix_platform::typed_id!(
+    /// A milestone of a contract (a gig order has one).
+    MilestoneId
+);
