@@ -14,6 +14,7 @@ use crate::entry::registry;
 registry! {
     identity: frevix_identity::Identity,
     marketplace: frevix_marketplace::Marketplace,
+    contracts: frevix_contracts::Contracts,
     messaging: frevix_messaging::Messaging,
 }
 

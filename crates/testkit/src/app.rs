@@ -12,6 +12,7 @@ use frevix_platform::events::{JetStreamBus, Tail};
 use std::collections::HashMap;
 
 use frevix_platform::events::{Background, EventBus, Outbox};
+use frevix_proto::contracts::v1::contract_service_client::ContractServiceClient;
 use frevix_proto::identity::v1::{self as pb, identity_service_client::IdentityServiceClient};
 use frevix_proto::marketplace::v1::marketplace_service_client::MarketplaceServiceClient;
 use frevix_proto::messaging::v1::media_service_client::MediaServiceClient;
@@ -55,6 +56,7 @@ pub struct TestApp {
     pub config: FrevixConfig,
     pub identity: IdentityServiceClient<Channel>,
     pub marketplace: MarketplaceServiceClient<Channel>,
+    pub contracts: ContractServiceClient<Channel>,
     pub messaging: MessagingServiceClient<Channel>,
     pub notifications: NotificationServiceClient<Channel>,
     pub media: MediaServiceClient<Channel>,
@@ -202,6 +204,7 @@ impl TestApp {
             config,
             identity: IdentityServiceClient::new(channel.clone()),
             marketplace: MarketplaceServiceClient::new(channel.clone()),
+            contracts: ContractServiceClient::new(channel.clone()),
             messaging: MessagingServiceClient::new(channel.clone()),
             notifications: NotificationServiceClient::new(channel.clone()),
             media: MediaServiceClient::new(channel)
@@ -348,8 +351,11 @@ impl TestApp {
         events
     }
 
-    /// Publishes `event` as `producer` would (a service not built yet, such
-    /// as contracts), through this process's transport.
+    /// Publishes `event` as `producer` would, through this process's
+    /// transport: through the outbox of `producer` itself when it is one of
+    /// this app's services (so its consumers read it wherever they read
+    /// that service's events), or else through a stand-in's outbox (a
+    /// service not built yet, such as payments).
     pub async fn publish_as<E: prost::Name>(
         &self,
         producer: &'static str,
@@ -358,15 +364,25 @@ impl TestApp {
     ) {
         let mut producers = self.fake_producers.lock().await;
         if !producers.contains_key(producer) {
-            let dir = self
-                ._dir
-                .as_ref()
-                .map_or_else(std::env::temp_dir, |d| d.path().to_path_buf());
-            let name = format!("fake-{producer}-{}.db", uuid::Uuid::new_v4().simple());
-            let url = frevix_platform::db::sqlite_url(&dir.join(name));
-            let db = frevix_platform::db::connect_and_migrate::<FakeProducer>(&url, 1)
-                .await
-                .unwrap();
+            let db = match registry::service(producer) {
+                Some(entry) => {
+                    let url =
+                        secrecy::ExposeSecret::expose_secret(&entry.database(&self.config).url)
+                            .to_owned();
+                    entry.connect(&url, 2).await.unwrap()
+                }
+                None => {
+                    let dir = self
+                        ._dir
+                        .as_ref()
+                        .map_or_else(std::env::temp_dir, |d| d.path().to_path_buf());
+                    let name = format!("fake-{producer}-{}.db", uuid::Uuid::new_v4().simple());
+                    let url = frevix_platform::db::sqlite_url(&dir.join(name));
+                    frevix_platform::db::connect_and_migrate::<FakeProducer>(&url, 1)
+                        .await
+                        .unwrap()
+                }
+            };
             let (outbox, relay) = self.bus.producer(producer, db.clone()).await.unwrap();
             producers.insert(producer.to_owned(), (outbox, relay.spawn(), db));
         }

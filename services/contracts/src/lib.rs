@@ -4,8 +4,74 @@
 //! escrow, delivered, revised, approved (or approved by the clock),
 //! released; cancellation, disputes, reviews.
 //!
-//! This crate grows in slices; the rules come first ([`domain`]), as pure
-//! functions with property tests, so the API and the store that follow only
-//! ask them.
+//! Built in slices: the rules ([`domain`], property-tested), job contracts
+//! from marketplace's ProposalAccepted, and reading them (GetContract,
+//! ListContracts); orders, deliveries and the rest follow on the same
+//! engine.
 
+mod api;
+pub mod config;
+mod convert;
 pub mod domain;
+pub mod error;
+mod events;
+pub mod store;
+
+use std::sync::Arc;
+
+use frevix_platform::clock::Clock;
+use frevix_platform::events::{Background, BusError, EventBus, Outbox};
+use frevix_platform::service::{Context, Routes, Service, StartError};
+use frevix_proto::contracts::v1::contract_service_server::ContractServiceServer;
+use sea_orm::DatabaseConnection;
+
+pub use api::ContractsApi;
+pub use config::ContractsConfig;
+pub use store::Migrator;
+
+/// What the handlers and consumers share.
+pub(crate) struct Inner {
+    pub db: DatabaseConnection,
+    pub outbox: Outbox,
+    pub clock: Clock,
+    pub default_weekly_limit_minutes: i32,
+}
+
+/// The contracts service, ready to be served.
+#[derive(Clone)]
+pub struct Contracts {
+    inner: Arc<Inner>,
+}
+
+#[async_trait::async_trait]
+impl Service for Contracts {
+    const NAME: &'static str = "contracts";
+    const MESH_PORT: u16 = 50053;
+    type Config = ContractsConfig;
+    type Migrator = Migrator;
+
+    async fn build(context: Context<ContractsConfig>) -> Result<Self, StartError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db: context.db,
+                outbox: context.outbox,
+                clock: context.clock,
+                default_weekly_limit_minutes: context.config.default_weekly_limit_minutes,
+            }),
+        })
+    }
+
+    fn routes(&self, routes: &mut Routes<'_>) {
+        let max = routes.max_message_bytes();
+        routes.grpc(
+            ContractServiceServer::new(ContractsApi::new(self.inner.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        );
+    }
+
+    /// Starts the consumer that turns accepted proposals into contracts.
+    async fn start(&self, bus: &EventBus) -> Result<Vec<Background>, BusError> {
+        events::consume(bus, &self.inner).await
+    }
+}

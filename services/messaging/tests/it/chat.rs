@@ -273,8 +273,7 @@ async fn a_contract_opens_its_conversation(backend: Backend) {
         client_id: client.account_id.clone(),
         freelancer_id: freelancer.account_id.clone(),
         title: "Booking API".into(),
-        proposal_id: String::new(),
-        gig_id: String::new(),
+        ..Default::default()
     };
     app.publish_as("contracts", &created.contract_id, &created)
         .await;

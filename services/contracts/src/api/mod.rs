@@ -1,0 +1,47 @@
+//! The gRPC face of contracts: check who is calling, read or apply the
+//! domain's rules, persist with the outbox events in one transaction,
+//! answer.
+
+mod reading;
+
+use std::sync::Arc;
+
+use frevix_proto::contracts::v1::{self as pb, contract_service_server::ContractService};
+use tonic::{Request, Response, Status};
+
+use crate::Inner;
+use crate::error::Result;
+
+/// Implements `frevix.contracts.v1.ContractService`.
+pub struct ContractsApi {
+    inner: Arc<Inner>,
+}
+
+impl ContractsApi {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        Self { inner }
+    }
+}
+
+type Answer<T> = std::result::Result<Response<T>, Status>;
+
+fn answer<T>(result: Result<T>) -> Answer<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl ContractService for ContractsApi {
+    async fn get_contract(
+        &self,
+        request: Request<pb::GetContractRequest>,
+    ) -> Answer<pb::GetContractResponse> {
+        answer(reading::get(&self.inner, request).await)
+    }
+
+    async fn list_contracts(
+        &self,
+        request: Request<pb::ListContractsRequest>,
+    ) -> Answer<pb::ListContractsResponse> {
+        answer(reading::list(&self.inner, request).await)
+    }
+}

@@ -1,0 +1,115 @@
+//! GetContract and ListContracts: what the parties (and ADMINs) see.
+
+use chrono::{DateTime, Utc};
+use frevix_platform::auth::Principal;
+use frevix_platform::error::{ApiError, FieldViolations};
+use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
+use frevix_platform::request::{caller, parse_id};
+use frevix_proto::contracts::v1 as pb;
+use tonic::Request;
+use uuid::Uuid;
+
+use crate::Inner;
+use crate::convert;
+use crate::domain::{ContractId, ContractStatus, Party};
+use crate::error::Result;
+use crate::store::{self, ContractRow, ListFilter};
+
+const LIMITS: PageLimits = PageLimits {
+    default_size: 20,
+    max_size: 100,
+};
+
+/// The contract, if `caller` is one of its parties or an ADMIN; anyone else
+/// is told it does not exist.
+pub(crate) async fn visible(
+    inner: &Inner,
+    caller: &Principal,
+    id: ContractId,
+) -> Result<ContractRow> {
+    let row = store::find_contract(&inner.db, id)
+        .await?
+        .ok_or(ApiError::NotFound("contract"))?;
+    let party = row.client_id == caller.account_id.0 || row.freelancer_id == caller.account_id.0;
+    if !party && !caller.is_admin() {
+        return Err(ApiError::NotFound("contract").into());
+    }
+    Ok(row)
+}
+
+pub async fn get(
+    inner: &Inner,
+    request: Request<pb::GetContractRequest>,
+) -> Result<pb::GetContractResponse> {
+    let caller = caller(&request)?;
+    let id: ContractId = parse_id("contract_id", &request.get_ref().contract_id)?;
+    let row = visible(inner, &caller, id).await?;
+    let milestones = store::milestones_of(&inner.db, &[id]).await?;
+    let timeline = store::timeline_of(&inner.db, id).await?;
+    Ok(pb::GetContractResponse {
+        contract: Some(convert::contract(&row, &milestones, &timeline)),
+    })
+}
+
+fn side(role: i32, violations: &mut FieldViolations) -> Option<Party> {
+    match pb::ContractRole::try_from(role) {
+        Ok(pb::ContractRole::Unspecified) => None,
+        Ok(pb::ContractRole::Client) => Some(Party::Client),
+        Ok(pb::ContractRole::Freelancer) => Some(Party::Freelancer),
+        Err(_) => {
+            violations.add("role", "must be CLIENT, FREELANCER or unspecified");
+            None
+        }
+    }
+}
+
+fn status(status: i32, violations: &mut FieldViolations) -> Option<&'static str> {
+    let wanted = match pb::ContractStatus::try_from(status) {
+        Ok(pb::ContractStatus::Unspecified) => return None,
+        Ok(pb::ContractStatus::PendingFunding) => ContractStatus::PendingFunding,
+        Ok(pb::ContractStatus::Active) => ContractStatus::Active,
+        Ok(pb::ContractStatus::Completed) => ContractStatus::Completed,
+        Ok(pb::ContractStatus::Cancelled) => ContractStatus::Cancelled,
+        Ok(pb::ContractStatus::Disputed) => ContractStatus::Disputed,
+        Err(_) => {
+            violations.add("status", "is not a known status");
+            return None;
+        }
+    };
+    Some(wanted.as_str())
+}
+
+pub async fn list(
+    inner: &Inner,
+    request: Request<pb::ListContractsRequest>,
+) -> Result<pb::ListContractsResponse> {
+    let caller = caller(&request)?;
+    let req = request.get_ref();
+    let mut violations = FieldViolations::new();
+    let filter = ListFilter {
+        account: caller.account_id,
+        side: side(req.role, &mut violations),
+        status: status(req.status, &mut violations),
+    };
+    let fingerprint = fingerprint(&(caller.account_id.0, req.role, req.status));
+    let page = parse_page::<(DateTime<Utc>, Uuid)>(
+        req.page.as_ref(),
+        LIMITS,
+        &fingerprint,
+        &mut violations,
+    );
+    violations.finish(())?;
+    let rows = store::list_for(&inner.db, &filter, page.after, page.size + 1).await?;
+    let (rows, page) = finish_page(rows, page.size, &fingerprint, |row| {
+        (row.updated_at, row.id)
+    });
+    let ids: Vec<ContractId> = rows.iter().map(|row| ContractId(row.id)).collect();
+    let milestones = store::milestones_of(&inner.db, &ids).await?;
+    Ok(pb::ListContractsResponse {
+        contracts: rows
+            .iter()
+            .map(|row| convert::contract(row, &milestones, &[]))
+            .collect(),
+        page: Some(page),
+    })
+}

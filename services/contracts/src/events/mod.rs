@@ -1,0 +1,25 @@
+//! Contracts' events: what it publishes with each change, and the
+//! consumers that start contracts from marketplace's events.
+
+mod proposals;
+pub(crate) mod publish;
+
+use std::sync::Arc;
+
+use frevix_platform::events::{Background, BusError, EventBus, Handlers};
+use frevix_proto::marketplace;
+
+use crate::Inner;
+
+pub async fn consume(bus: &EventBus, inner: &Arc<Inner>) -> Result<Vec<Background>, BusError> {
+    Ok(vec![
+        Handlers::new(
+            "contracts-proposals",
+            "marketplace",
+            proposals::Proposals::new(inner.clone()),
+        )
+        .on::<marketplace::v1::ProposalAccepted>()
+        .start(bus, inner.db.clone())
+        .await?,
+    ])
+}

@@ -1,0 +1,132 @@
+//! Queries on `contracts`, `milestones` and `timeline`.
+
+use chrono::{DateTime, Utc};
+use frevix_platform::ids::AccountId;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::entities::{contracts, milestones, timeline};
+use super::{ContractRow, MilestoneRow, TimelineRow};
+use crate::domain::{ContractId, MilestoneId, Party};
+
+/// The most timeline entries one answer carries (the newest are kept).
+pub const MAX_TIMELINE: u64 = 500;
+
+pub async fn insert_contract(
+    db: &impl ConnectionTrait,
+    contract: ContractRow,
+    milestones: Vec<MilestoneRow>,
+) -> Result<ContractRow, DbErr> {
+    let row = contracts::ActiveModel::from(contract).insert(db).await?;
+    if !milestones.is_empty() {
+        milestones::Entity::insert_many(milestones.into_iter().map(milestones::ActiveModel::from))
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(row)
+}
+
+pub async fn find_contract(
+    db: &impl ConnectionTrait,
+    id: ContractId,
+) -> Result<Option<ContractRow>, DbErr> {
+    contracts::Entity::find_by_id(id.0).one(db).await
+}
+
+/// The milestones of `contracts`, in each contract's order.
+pub async fn milestones_of(
+    db: &impl ConnectionTrait,
+    contracts: &[ContractId],
+) -> Result<Vec<MilestoneRow>, DbErr> {
+    milestones::Entity::find()
+        .filter(milestones::Column::ContractId.is_in(contracts.iter().copied()))
+        .order_by_asc(milestones::Column::ContractId)
+        .order_by_asc(milestones::Column::Position)
+        .all(db)
+        .await
+}
+
+/// Records a step taken on `contract`.
+pub async fn add_timeline(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+    at: DateTime<Utc>,
+    actor: Option<AccountId>,
+    action: &str,
+    milestone: Option<MilestoneId>,
+    details: String,
+) -> Result<(), DbErr> {
+    timeline::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        contract_id: Set(contract.0),
+        at: Set(at),
+        actor_id: Set(actor.map(|a| a.0)),
+        action: Set(action.to_owned()),
+        milestone_id: Set(milestone.map(|m| m.0)),
+        details: Set(details),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The latest steps of `contract`, oldest first.
+pub async fn timeline_of(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+) -> Result<Vec<TimelineRow>, DbErr> {
+    let mut rows = timeline::Entity::find()
+        .filter(timeline::Column::ContractId.eq(contract.0))
+        .order_by_desc(timeline::Column::Id)
+        .limit(MAX_TIMELINE)
+        .all(db)
+        .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// What a list asks for.
+pub struct ListFilter {
+    pub account: AccountId,
+    /// `None`: both sides.
+    pub side: Option<Party>,
+    /// A stored status name, or `None` for all.
+    pub status: Option<&'static str>,
+}
+
+/// `account`'s contracts, most recent activity first, after `after`.
+pub async fn list_for(
+    db: &impl ConnectionTrait,
+    filter: &ListFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<ContractRow>, DbErr> {
+    use contracts::Column as C;
+    let mine = match filter.side {
+        Some(Party::Client) => Condition::all().add(C::ClientId.eq(filter.account.0)),
+        Some(Party::Freelancer) => Condition::all().add(C::FreelancerId.eq(filter.account.0)),
+        None => Condition::any()
+            .add(C::ClientId.eq(filter.account.0))
+            .add(C::FreelancerId.eq(filter.account.0)),
+    };
+    let mut query = contracts::Entity::find().filter(mine);
+    if let Some(status) = filter.status {
+        query = query.filter(C::Status.eq(status));
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(C::UpdatedAt.lt(at))
+                .add(Condition::all().add(C::UpdatedAt.eq(at)).add(C::Id.lt(id))),
+        );
+    }
+    query
+        .order_by_desc(C::UpdatedAt)
+        .order_by_desc(C::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -1,0 +1,88 @@
+//! sea-orm entities of contracts' tables.
+
+pub mod contracts {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "contracts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// GIG_ORDER, FIXED_PRICE or HOURLY.
+        pub kind: String,
+        /// The contract's status (see `domain::ContractStatus`).
+        pub status: String,
+        pub client_id: Uuid,
+        pub freelancer_id: Uuid,
+        pub title: String,
+        pub currency: String,
+        /// The milestones' sum (0 for hourly contracts).
+        pub total_minor: i64,
+        pub proposal_id: Option<Uuid>,
+        pub job_id: Option<Uuid>,
+        pub gig_id: Option<Uuid>,
+        /// Hourly contracts: the rate and the weekly limit.
+        pub hourly_rate_minor: Option<i64>,
+        pub weekly_limit_minutes: Option<i32>,
+        pub paused: bool,
+        pub created_at: ChronoDateTimeUtc,
+        /// The last step taken (lists sort on it).
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod milestones {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "milestones")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub contract_id: Uuid,
+        /// From 1, in the order agreed.
+        pub position: i32,
+        pub title: String,
+        pub amount_minor: i64,
+        pub status: String,
+        pub funded_minor: i64,
+        pub released_minor: i64,
+        pub refunded_minor: i64,
+        pub revisions_used: i32,
+        pub due_at: Option<ChronoDateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod timeline {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "timeline")]
+    pub struct Model {
+        /// UUIDv7: the order entries were written in.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub contract_id: Uuid,
+        pub at: ChronoDateTimeUtc,
+        /// None when Frevix acted (an event, a timer).
+        pub actor_id: Option<Uuid>,
+        pub action: String,
+        pub milestone_id: Option<Uuid>,
+        pub details: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

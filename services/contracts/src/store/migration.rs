@@ -1,0 +1,125 @@
+//! Contracts' schema, forward-only, for PostgreSQL and SQLite.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(frevix_platform::db::idempotency::Migration),
+            Box::new(frevix_platform::events::schema::OutboxTable),
+            Box::new(frevix_platform::events::schema::ConsumerTables),
+            Box::new(frevix_platform::events::schema::OutboxPendingIndex),
+            Box::new(frevix_platform::auth::deny_feed::AccessDenialsTable),
+            Box::new(frevix_platform::timers::schema::TimersTable),
+            Box::new(InitialSchema),
+        ]
+    }
+}
+
+fn col(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+}
+
+fn index(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table(Alias::new(table));
+    for column in columns {
+        index.col(Alias::new(*column));
+    }
+    index.to_owned()
+}
+
+struct InitialSchema;
+
+impl MigrationName for InitialSchema {
+    fn name(&self) -> &str {
+        "m20261130_000040_contracts_schema"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for InitialSchema {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("contracts"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("kind").string_len(16).not_null())
+                    .col(col("status").string_len(24).not_null())
+                    .col(col("client_id").uuid().not_null())
+                    .col(col("freelancer_id").uuid().not_null())
+                    .col(col("title").string_len(200).not_null())
+                    .col(col("currency").string_len(3).not_null())
+                    .col(col("total_minor").big_integer().not_null())
+                    .col(col("proposal_id").uuid().null())
+                    .col(col("job_id").uuid().null())
+                    .col(col("gig_id").uuid().null())
+                    .col(col("hourly_rate_minor").big_integer().null())
+                    .col(col("weekly_limit_minutes").integer().null())
+                    .col(col("paused").boolean().not_null())
+                    .col(col("created_at").timestamp_with_time_zone().not_null())
+                    .col(col("updated_at").timestamp_with_time_zone().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        // Each side's list, most recent activity first.
+        for (name, party) in [
+            ("contracts_client", "client_id"),
+            ("contracts_freelancer", "freelancer_id"),
+        ] {
+            manager
+                .create_index(index(name, "contracts", &[party, "updated_at", "id"]))
+                .await?;
+        }
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("milestones"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("contract_id").uuid().not_null())
+                    .col(col("position").integer().not_null())
+                    .col(col("title").string_len(200).not_null())
+                    .col(col("amount_minor").big_integer().not_null())
+                    .col(col("status").string_len(24).not_null())
+                    .col(col("funded_minor").big_integer().not_null())
+                    .col(col("released_minor").big_integer().not_null())
+                    .col(col("refunded_minor").big_integer().not_null())
+                    .col(col("revisions_used").integer().not_null())
+                    .col(col("due_at").timestamp_with_time_zone().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "milestones_contract",
+                "milestones",
+                &["contract_id", "position"],
+            ))
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("timeline"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("contract_id").uuid().not_null())
+                    .col(col("at").timestamp_with_time_zone().not_null())
+                    .col(col("actor_id").uuid().null())
+                    .col(col("action").string_len(40).not_null())
+                    .col(col("milestone_id").uuid().null())
+                    .col(col("details").text().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "timeline_contract",
+                "timeline",
+                &["contract_id", "id"],
+            ))
+            .await
+    }
+}

@@ -1,0 +1,293 @@
+//! Job contracts from marketplace's ProposalAccepted, on both backends: a
+//! fixed-price contract with the proposal's milestones and an hourly one,
+//! each made once however often the event comes, seen by its parties (and
+//! no one else), listed per side and status with stable pages, and
+//! announced with ContractCreated.
+
+use std::time::{Duration, Instant};
+
+use frevix_platform::ids::contract_id_for_proposal;
+use frevix_proto::common::v1::{Money, PageRequest};
+use frevix_proto::contracts::v1 as pb;
+use frevix_proto::marketplace::v1::{ProposalAccepted, ProposedMilestone};
+use frevix_testkit::status::violated_fields;
+use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
+use uuid::Uuid;
+
+fn usd(minor_units: i64) -> Option<Money> {
+    Some(Money {
+        currency_code: "USD".into(),
+        minor_units,
+    })
+}
+
+fn accepted(client: &TestUser, freelancer: &TestUser, hourly: bool) -> ProposalAccepted {
+    let proposal = Uuid::now_v7();
+    ProposalAccepted {
+        proposal_id: proposal.to_string(),
+        job_id: Uuid::now_v7().to_string(),
+        client_id: client.account_id.clone(),
+        freelancer_id: freelancer.account_id.clone(),
+        contract_id: contract_id_for_proposal(proposal).to_string(),
+        job_title: "Build our booking API".into(),
+        bid: usd(if hourly { 4_500 } else { 300_000 }),
+        hourly,
+        milestones: if hourly {
+            vec![]
+        } else {
+            vec![
+                ProposedMilestone {
+                    title: "Schema and API".into(),
+                    amount: usd(100_000),
+                    due_in_days: 7,
+                },
+                ProposedMilestone {
+                    title: "Deployment".into(),
+                    amount: usd(200_000),
+                    due_in_days: 14,
+                },
+            ]
+        },
+    }
+}
+
+async fn get(app: &TestApp, user: &TestUser, id: &str) -> Result<pb::Contract, tonic::Status> {
+    app.contracts
+        .clone()
+        .get_contract(authed(
+            &user.access_token,
+            pb::GetContractRequest {
+                contract_id: id.to_owned(),
+            },
+        ))
+        .await
+        .map(|response| response.into_inner().contract.unwrap())
+}
+
+/// The contract once the event has been applied.
+async fn wait_for(app: &TestApp, user: &TestUser, id: &str) -> pb::Contract {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match get(app, user, id).await {
+            Ok(contract) => return contract,
+            Err(status) if status.code() == tonic::Code::NotFound => {}
+            Err(status) => panic!("{status:?}"),
+        }
+        assert!(Instant::now() < deadline, "contract {id} never appeared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn list(
+    app: &TestApp,
+    user: &TestUser,
+    request: pb::ListContractsRequest,
+) -> pb::ListContractsResponse {
+    app.contracts
+        .clone()
+        .list_contracts(authed(&user.access_token, request))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn an_accepted_proposal_becomes_a_contract_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = app.register().await;
+    let freelancer = app.register().await;
+    let fixed = accepted(&client, &freelancer, false);
+    // Delivered twice (a replay), under two event ids.
+    app.publish_as("marketplace", &fixed.proposal_id, &fixed)
+        .await;
+    app.publish_as("marketplace", &fixed.proposal_id, &fixed)
+        .await;
+    let contract = wait_for(&app, &freelancer, &fixed.contract_id).await;
+    assert_eq!(contract.kind, pb::ContractKind::FixedPrice as i32);
+    assert_eq!(contract.status, pb::ContractStatus::PendingFunding as i32);
+    assert_eq!(contract.client_id, client.account_id);
+    assert_eq!(contract.freelancer_id, freelancer.account_id);
+    assert_eq!(contract.total, usd(300_000));
+    let milestones: Vec<(String, Option<Money>, i32, i32)> = contract
+        .milestones
+        .iter()
+        .map(|m| (m.title.clone(), m.amount.clone(), m.position, m.status))
+        .collect();
+    let pending = pb::MilestoneStatus::Pending as i32;
+    assert_eq!(
+        milestones,
+        [
+            ("Schema and API".to_owned(), usd(100_000), 1, pending),
+            ("Deployment".to_owned(), usd(200_000), 2, pending),
+        ]
+    );
+    assert!(contract.milestones.iter().all(|m| m.due_time.is_some()));
+    assert_eq!(contract.proposal_id, fixed.proposal_id);
+    let actions: Vec<&str> = contract
+        .timeline
+        .iter()
+        .map(|t| t.action.as_str())
+        .collect();
+    assert_eq!(actions, ["CONTRACT_CREATED"]);
+    assert_eq!(contract.timeline[0].actor_id, client.account_id);
+
+    let hourly = accepted(&client, &freelancer, true);
+    app.publish_as("marketplace", &hourly.proposal_id, &hourly)
+        .await;
+    let contract = wait_for(&app, &client, &hourly.contract_id).await;
+    assert_eq!(contract.kind, pb::ContractKind::Hourly as i32);
+    assert_eq!(contract.status, pb::ContractStatus::Active as i32);
+    assert!(contract.milestones.is_empty());
+    assert_eq!(contract.total, None);
+    let terms = contract.hourly.unwrap();
+    assert_eq!(terms.rate, usd(4_500));
+    assert_eq!(terms.weekly_limit_minutes, 40 * 60);
+
+    // Made once each, and announced once each with what payments needs.
+    let both = list(&app, &client, pb::ListContractsRequest::default()).await;
+    assert_eq!(both.contracts.len(), 2, "{:?}", both.contracts);
+    let created: Vec<pb::ContractCreated> = app
+        .published_events("contracts")
+        .await
+        .iter()
+        .filter(|event| event.is::<pb::ContractCreated>())
+        .map(|event| event.decode::<pb::ContractCreated>().unwrap())
+        .collect();
+    assert_eq!(created.len(), 2);
+    let fixed_created = created
+        .iter()
+        .find(|c| c.contract_id == fixed.contract_id)
+        .unwrap();
+    assert_eq!(fixed_created.kind, pb::ContractKind::FixedPrice as i32);
+    assert_eq!(fixed_created.milestones.len(), 2);
+    assert_eq!(fixed_created.client_id, client.account_id);
+}
+
+async fn only_the_parties_see_a_contract(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = app.register().await;
+    let freelancer = app.register().await;
+    let stranger = app.register().await;
+    let fixed = accepted(&client, &freelancer, false);
+    app.publish_as("marketplace", &fixed.proposal_id, &fixed)
+        .await;
+    wait_for(&app, &client, &fixed.contract_id).await;
+    let hidden = get(&app, &stranger, &fixed.contract_id).await.unwrap_err();
+    assert_eq!(hidden.code(), tonic::Code::NotFound);
+    let unknown = get(&app, &client, &Uuid::now_v7().to_string())
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+    let malformed = get(&app, &client, "not-an-id").await.unwrap_err();
+    assert_eq!(violated_fields(&malformed), ["contract_id"]);
+    let anonymous = app
+        .contracts
+        .clone()
+        .get_contract(pb::GetContractRequest {
+            contract_id: fixed.contract_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+    assert!(
+        list(&app, &stranger, pb::ListContractsRequest::default())
+            .await
+            .contracts
+            .is_empty()
+    );
+}
+
+async fn lists_show_each_side_its_contracts_in_stable_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = app.register().await;
+    let freelancer = app.register().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        // The freelancer is the client of every other one.
+        let event = if i % 2 == 0 {
+            accepted(&client, &freelancer, false)
+        } else {
+            accepted(&freelancer, &client, false)
+        };
+        app.publish_as("marketplace", &event.proposal_id, &event)
+            .await;
+        wait_for(&app, &client, &event.contract_id).await;
+        ids.push(event.contract_id);
+    }
+    let as_client = list(
+        &app,
+        &client,
+        pb::ListContractsRequest {
+            role: pb::ContractRole::Client as i32,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(as_client.contracts.len(), 3);
+    assert!(
+        as_client
+            .contracts
+            .iter()
+            .all(|c| c.client_id == client.account_id)
+    );
+    assert!(
+        as_client.contracts.iter().all(|c| c.timeline.is_empty()),
+        "lists carry no timeline"
+    );
+    // Pages of two, newest first, with every contract once.
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = list(
+            &app,
+            &client,
+            pb::ListContractsRequest {
+                page: Some(PageRequest {
+                    page_size: 2,
+                    page_token: token.clone(),
+                }),
+                ..Default::default()
+            },
+        )
+        .await;
+        seen.extend(page.contracts.iter().map(|c| c.id.clone()));
+        token = page.page.unwrap().next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    ids.reverse();
+    assert_eq!(seen, ids);
+    let none_completed = list(
+        &app,
+        &client,
+        pb::ListContractsRequest {
+            status: pb::ContractStatus::Completed as i32,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(none_completed.contracts.is_empty());
+    let bad = app
+        .contracts
+        .clone()
+        .list_contracts(authed(
+            &client.access_token,
+            pb::ListContractsRequest {
+                role: 9,
+                status: 42,
+                page: Some(PageRequest {
+                    page_size: 500,
+                    page_token: String::new(),
+                }),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&bad), ["role", "status", "page.page_size"]);
+}
+
+on_both_backends!(
+    an_accepted_proposal_becomes_a_contract_once,
+    only_the_parties_see_a_contract,
+    lists_show_each_side_its_contracts_in_stable_pages,
+);
