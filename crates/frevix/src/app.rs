@@ -34,14 +34,16 @@ impl App {
         let listener = TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
-        Self::build_on(config, shape, listener).await
+        Self::build_on(config, shape, listener, Clock::system()).await
     }
 
-    /// Like [`App::build`] on a listener the caller bound (port 0 in tests).
+    /// Like [`App::build`] on a listener the caller bound (port 0 in tests)
+    /// and with the clock the services read (tests move it).
     pub async fn build_on(
         config: &FrevixConfig,
         shape: Shape,
         listener: TcpListener,
+        clock: Clock,
     ) -> anyhow::Result<App> {
         let keys = KeySet::default();
         let verifier = if config.auth.jwks_url.is_empty() {
@@ -59,7 +61,7 @@ impl App {
             bus: EventBus::connect(&config.events).await.context("events")?,
             mailer: Arc::new(Mailer::from_config(&config.mail).context("mail")?),
             verification_keys: keys,
-            clock: Clock::system(),
+            clock,
         };
         let mut background = Vec::new();
         // Where this process keeps the deny list it learns from the token

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use frevix::app::App;
 use frevix::config::{FrevixConfig, Shape};
 use frevix::registry::{self, SERVICES};
+use frevix_platform::clock::Clock;
 use frevix_platform::events::{JetStreamBus, Tail};
 use std::collections::HashMap;
 
@@ -62,6 +63,8 @@ pub struct TestApp {
     pub media: MediaServiceClient<Channel>,
     /// The process's event transport, for publishing as another service.
     pub bus: EventBus,
+    /// The clock its services read.
+    pub clock: Clock,
     fake_producers:
         tokio::sync::Mutex<HashMap<String, (Outbox, Background, sea_orm::DatabaseConnection)>>,
     mail_dir: PathBuf,
@@ -110,6 +113,16 @@ impl TestApp {
 
     /// Spawns with a configuration `tweak` applied last.
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut FrevixConfig)) -> TestApp {
+        Self::spawn_timed(backend, Clock::system(), tweak).await
+    }
+
+    /// Spawns with services reading `clock` (a [`crate::TestClock`]'s, to
+    /// move time instead of waiting).
+    pub async fn spawn_timed(
+        backend: Backend,
+        clock: Clock,
+        tweak: impl FnOnce(&mut FrevixConfig),
+    ) -> TestApp {
         init_tracing();
         let dir = tempfile::tempdir().unwrap();
         let mut config = FrevixConfig {
@@ -141,7 +154,7 @@ impl TestApp {
         };
         config.resolve(Shape::AllInOne);
         tweak(&mut config);
-        let mut app = Self::start(backend, config, Shape::AllInOne, mail_dir).await;
+        let mut app = Self::start(backend, config, Shape::AllInOne, mail_dir, clock).await;
         app._smtp = smtp;
         app._streams = streams;
         app._databases = database;
@@ -171,7 +184,14 @@ impl TestApp {
             streams = Some(isolated);
         }
         tweak(&mut config);
-        let mut app = Self::start(self.backend, config, shape, self.mail_dir.clone()).await;
+        let mut app = Self::start(
+            self.backend,
+            config,
+            shape,
+            self.mail_dir.clone(),
+            self.clock.clone(),
+        )
+        .await;
         app._streams = streams;
         app
     }
@@ -181,12 +201,15 @@ impl TestApp {
         config: FrevixConfig,
         shape: Shape,
         mail_dir: PathBuf,
+        clock: Clock,
     ) -> TestApp {
         config.validate(shape).unwrap();
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .unwrap();
-        let app = App::build_on(&config, shape, listener).await.unwrap();
+        let app = App::build_on(&config, shape, listener, clock.clone())
+            .await
+            .unwrap();
         let bus = app.events();
         let addr = app.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
@@ -211,6 +234,7 @@ impl TestApp {
                 .max_decoding_message_size(8 * 1024 * 1024)
                 .max_encoding_message_size(8 * 1024 * 1024),
             bus,
+            clock,
             fake_producers: tokio::sync::Mutex::new(HashMap::new()),
             mail_dir,
             shutdown: Some(shutdown),

@@ -12,6 +12,7 @@
 
 mod accounts;
 mod app;
+mod clock;
 mod events;
 mod gateway;
 mod mail;
@@ -20,6 +21,7 @@ mod process;
 pub mod status;
 
 pub use app::{Backend, TestApp, TestUser, authed, unique_email};
+pub use clock::TestClock;
 pub use events::{TestStreams, nats_url};
 pub use gateway::{Gateway, repo};
 pub use mail::{CapturedMail, SmtpSink, code_in, read_mail};

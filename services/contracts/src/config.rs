@@ -10,6 +10,11 @@ pub struct ContractsConfig {
     pub database: DatabaseConfig,
     /// The weekly limit of a new hourly contract until the client changes it.
     pub default_weekly_limit_minutes: i32,
+    /// Days a buyer has to answer a gig order's delivery before it is
+    /// approved automatically.
+    pub order_review_days: i32,
+    /// The same for a job contract's milestone.
+    pub job_review_days: i32,
 }
 
 impl Default for ContractsConfig {
@@ -17,6 +22,8 @@ impl Default for ContractsConfig {
         Self {
             database: DatabaseConfig::default(),
             default_weekly_limit_minutes: 40 * 60,
+            order_review_days: 3,
+            job_review_days: 14,
         }
     }
 }
@@ -36,6 +43,14 @@ impl ServiceConfig for ContractsConfig {
                 "contracts.default_weekly_limit_minutes",
                 "must be 60 to 10,080 (one hour to a whole week)",
             ));
+        }
+        for (key, days) in [
+            ("contracts.order_review_days", self.order_review_days),
+            ("contracts.job_review_days", self.job_review_days),
+        ] {
+            if !(1..=60).contains(&days) {
+                return Err(ConfigError::invalid(key, "must be 1 to 60 days"));
+            }
         }
         Ok(())
     }

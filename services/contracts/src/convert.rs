@@ -6,7 +6,7 @@ use frevix_proto::contracts::v1 as pb;
 use uuid::Uuid;
 
 use crate::domain::{ContractKind, ContractStatus, MilestoneStatus};
-use crate::store::{ContractRow, MilestoneRow, TimelineRow};
+use crate::store::{ContractRow, DeliveryRow, MilestoneRow, TimelineRow};
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -15,7 +15,7 @@ pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
-fn money(currency: &str, minor_units: i64) -> Option<common::Money> {
+pub fn money(currency: &str, minor_units: i64) -> Option<common::Money> {
     Some(common::Money {
         currency_code: currency.to_owned(),
         minor_units,
@@ -70,6 +70,21 @@ pub fn milestone(row: &MilestoneRow, currency: &str) -> pb::Milestone {
         position: row.position,
         due_time: row.due_at.map(timestamp),
         revisions_used: row.revisions_used,
+        deliveries: Vec::new(),
+        auto_approve_time: None,
+    }
+}
+
+pub fn delivery(row: &DeliveryRow) -> pb::Delivery {
+    pb::Delivery {
+        id: row.id.to_string(),
+        message: row.message.clone(),
+        attachment_ids: row
+            .attachments
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        submit_time: Some(timestamp(row.submitted_at)),
     }
 }
 

@@ -10,11 +10,13 @@
 //! engine.
 
 mod api;
+mod auto_approve;
 pub mod config;
 mod convert;
 pub mod domain;
 pub mod error;
 mod events;
+mod steps;
 pub mod store;
 
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 use frevix_platform::clock::Clock;
 use frevix_platform::events::{Background, BusError, EventBus, Outbox};
 use frevix_platform::service::{Context, Routes, Service, StartError};
+use frevix_platform::timers::Timers;
 use frevix_proto::contracts::v1::contract_service_server::ContractServiceServer;
 use sea_orm::DatabaseConnection;
 
@@ -34,7 +37,15 @@ pub(crate) struct Inner {
     pub db: DatabaseConnection,
     pub outbox: Outbox,
     pub clock: Clock,
+    pub timers: Timers,
     pub default_weekly_limit_minutes: i32,
+    pub review_days: ReviewDays,
+}
+
+/// How long a client has to answer a delivery, in days.
+pub(crate) struct ReviewDays {
+    pub order: i32,
+    pub job: i32,
 }
 
 /// The contracts service, ready to be served.
@@ -56,7 +67,12 @@ impl Service for Contracts {
                 db: context.db,
                 outbox: context.outbox,
                 clock: context.clock,
+                timers: context.timers,
                 default_weekly_limit_minutes: context.config.default_weekly_limit_minutes,
+                review_days: ReviewDays {
+                    order: context.config.order_review_days,
+                    job: context.config.job_review_days,
+                },
             }),
         })
     }
@@ -70,8 +86,17 @@ impl Service for Contracts {
         );
     }
 
-    /// Starts the consumer that turns accepted proposals into contracts.
+    /// Starts the consumers (accepted proposals, escrow) and the timers.
     async fn start(&self, bus: &EventBus) -> Result<Vec<Background>, BusError> {
-        events::consume(bus, &self.inner).await
+        let mut background = events::consume(bus, &self.inner).await?;
+        let auto_approve = auto_approve::AutoApprove {
+            inner: self.inner.clone(),
+        };
+        background.push(
+            self.inner
+                .timers
+                .runner(self.inner.db.clone(), Arc::new(auto_approve)),
+        );
+        Ok(background)
     }
 }

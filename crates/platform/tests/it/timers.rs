@@ -4,16 +4,14 @@
 //! a dead runner's claim lapses to another; and two runners racing over
 //! hundreds of due timers fire each exactly once.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use frevix_platform::clock::Clock;
 use frevix_platform::db::Txn;
 use frevix_platform::events::HandlerError;
 use frevix_platform::timers::{Fired, OnTimer, Timer, Timers};
-use frevix_testkit::{Backend, TestDatabase, on_both_backends};
+use frevix_testkit::{Backend, TestClock, TestDatabase, on_both_backends};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use sea_orm_migration::prelude::*;
 
@@ -23,31 +21,6 @@ struct TimerMigrator;
 impl MigratorTrait for TimerMigrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![Box::new(frevix_platform::timers::schema::TimersTable)]
-    }
-}
-
-/// A clock the test moves.
-#[derive(Clone)]
-struct TestClock(Arc<Mutex<DateTime<Utc>>>);
-
-impl TestClock {
-    fn new() -> Self {
-        TestClock(Arc::new(Mutex::new(
-            Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap(),
-        )))
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-
-    fn advance(&self, seconds: i64) {
-        *self.0.lock().unwrap() += chrono::Duration::seconds(seconds);
-    }
-
-    fn clock(&self) -> Clock {
-        let inner = self.0.clone();
-        Clock::from_fn(move || *inner.lock().unwrap())
     }
 }
 
@@ -198,7 +171,7 @@ async fn a_timer_fires_once_when_due_and_a_cancelled_one_never(backend: Backend)
         Fired::default(),
         "nothing is due yet"
     );
-    clock.advance(61);
+    clock.advance(chrono::Duration::seconds(61));
     assert_eq!(timers.fire_due(db, &handler).await.unwrap(), once(1));
     assert_eq!(
         timers.fire_due(db, &handler).await.unwrap(),
@@ -207,7 +180,7 @@ async fn a_timer_fires_once_when_due_and_a_cancelled_one_never(backend: Backend)
     );
     assert_eq!(fired(db).await, [("a".to_owned(), 1)]);
     assert!(timers.find(db, "test.fire", "a").await.unwrap().is_none());
-    clock.advance(600);
+    clock.advance(chrono::Duration::seconds(600));
     assert_eq!(timers.fire_due(db, &handler).await.unwrap(), once(1));
     assert_eq!(
         fired(db).await,
@@ -235,7 +208,7 @@ async fn a_failed_effect_is_undone_and_tried_again_later(backend: Backend) {
         timers.fire_due(db, &handler).await.unwrap(),
         Fired::default()
     );
-    clock.advance(5);
+    clock.advance(chrono::Duration::seconds(5));
     assert_eq!(timers.fire_due(db, &handler).await.unwrap(), once(1));
     assert_eq!(fired(db).await, [("flaky".to_owned(), 1)]);
 }
@@ -268,7 +241,7 @@ async fn a_dead_runners_claim_lapses_to_another(backend: Backend) {
         Fired::default(),
         "still claimed"
     );
-    clock.advance(121);
+    clock.advance(chrono::Duration::seconds(121));
     assert_eq!(timers.fire_due(db, &handler).await.unwrap(), once(1));
     assert_eq!(fired(db).await, [("orphan".to_owned(), 1)]);
 }
@@ -283,7 +256,7 @@ async fn two_runners_fire_each_due_timer_exactly_once(backend: Backend) {
     for i in 0..RACED {
         schedule(&timers, db, &format!("t{i:04}"), 10).await;
     }
-    clock.advance(11);
+    clock.advance(chrono::Duration::seconds(11));
     // Two replicas: their own pools, runners and handlers, one clock.
     let handler = recorder(0);
     let replicas = [

@@ -2,6 +2,7 @@
 //! domain's rules, persist with the outbox events in one transaction,
 //! answer.
 
+mod milestones;
 mod reading;
 
 use std::sync::Arc;
@@ -43,5 +44,26 @@ impl ContractService for ContractsApi {
         request: Request<pb::ListContractsRequest>,
     ) -> Answer<pb::ListContractsResponse> {
         answer(reading::list(&self.inner, request).await)
+    }
+
+    async fn submit_delivery(
+        &self,
+        request: Request<pb::SubmitDeliveryRequest>,
+    ) -> Answer<pb::SubmitDeliveryResponse> {
+        answer(milestones::submit_delivery(&self.inner, request).await)
+    }
+
+    async fn request_revision(
+        &self,
+        request: Request<pb::RequestRevisionRequest>,
+    ) -> Answer<pb::RequestRevisionResponse> {
+        answer(milestones::request_revision(&self.inner, request).await)
+    }
+
+    async fn approve_milestone(
+        &self,
+        request: Request<pb::ApproveMilestoneRequest>,
+    ) -> Answer<pb::ApproveMilestoneResponse> {
+        answer(milestones::approve(&self.inner, request).await)
     }
 }

@@ -13,6 +13,7 @@ use crate::Inner;
 use crate::convert;
 use crate::domain::{ContractId, ContractStatus, Party};
 use crate::error::Result;
+use crate::steps::AUTO_APPROVE;
 use crate::store::{self, ContractRow, ListFilter};
 
 const LIMITS: PageLimits = PageLimits {
@@ -44,11 +45,32 @@ pub async fn get(
     let caller = caller(&request)?;
     let id: ContractId = parse_id("contract_id", &request.get_ref().contract_id)?;
     let row = visible(inner, &caller, id).await?;
+    Ok(pb::GetContractResponse {
+        contract: Some(full(inner, &row).await?),
+    })
+}
+
+/// The contract with everything GetContract shows: milestones with their
+/// deliveries and automatic-approval times, and the timeline.
+pub(crate) async fn full(inner: &Inner, row: &ContractRow) -> Result<pb::Contract> {
+    let id = ContractId(row.id);
     let milestones = store::milestones_of(&inner.db, &[id]).await?;
     let timeline = store::timeline_of(&inner.db, id).await?;
-    Ok(pb::GetContractResponse {
-        contract: Some(convert::contract(&row, &milestones, &timeline)),
-    })
+    let deliveries = store::deliveries_of(&inner.db, id).await?;
+    let mut contract = convert::contract(row, &milestones, &timeline);
+    for milestone in &mut contract.milestones {
+        milestone.deliveries = deliveries
+            .iter()
+            .filter(|d| d.milestone_id.to_string() == milestone.id)
+            .map(convert::delivery)
+            .collect();
+        milestone.auto_approve_time = inner
+            .timers
+            .find(&inner.db, AUTO_APPROVE, &milestone.id)
+            .await?
+            .map(|timer| convert::timestamp(timer.due_at));
+    }
+    Ok(contract)
 }
 
 fn side(role: i32, violations: &mut FieldViolations) -> Option<Party> {

@@ -1,13 +1,15 @@
 //! Contracts' events: what it publishes with each change, and the
-//! consumers that start contracts from marketplace's events.
+//! consumers that start contracts from marketplace's events and move
+//! milestones from payments' escrow events.
 
+mod escrow;
 mod proposals;
 pub(crate) mod publish;
 
 use std::sync::Arc;
 
 use frevix_platform::events::{Background, BusError, EventBus, Handlers};
-use frevix_proto::marketplace;
+use frevix_proto::{marketplace, payments};
 
 use crate::Inner;
 
@@ -19,6 +21,16 @@ pub async fn consume(bus: &EventBus, inner: &Arc<Inner>) -> Result<Vec<Backgroun
             proposals::Proposals::new(inner.clone()),
         )
         .on::<marketplace::v1::ProposalAccepted>()
+        .start(bus, inner.db.clone())
+        .await?,
+        Handlers::new(
+            "contracts-escrow",
+            "payments",
+            escrow::Escrow::new(inner.clone()),
+        )
+        .on::<payments::v1::EscrowFunded>()
+        .on::<payments::v1::EscrowReleased>()
+        .on::<payments::v1::EscrowRefunded>()
         .start(bus, inner.db.clone())
         .await?,
     ])

@@ -86,3 +86,25 @@ pub mod timeline {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod deliveries {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "deliveries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub contract_id: Uuid,
+        pub milestone_id: Uuid,
+        pub message: String,
+        /// Media ids separated by spaces.
+        pub attachments: String,
+        pub submitted_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::auth::deny_feed::AccessDenialsTable),
             Box::new(frevix_platform::timers::schema::TimersTable),
             Box::new(InitialSchema),
+            Box::new(Deliveries),
         ]
     }
 }
@@ -118,6 +119,40 @@ impl MigrationTrait for InitialSchema {
             .create_index(index(
                 "timeline_contract",
                 "timeline",
+                &["contract_id", "id"],
+            ))
+            .await
+    }
+}
+
+struct Deliveries;
+
+impl MigrationName for Deliveries {
+    fn name(&self) -> &str {
+        "m20261130_000041_contracts_deliveries"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Deliveries {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("deliveries"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("contract_id").uuid().not_null())
+                    .col(col("milestone_id").uuid().not_null())
+                    .col(col("message").text().not_null())
+                    .col(col("attachments").text().not_null())
+                    .col(col("submitted_at").timestamp_with_time_zone().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "deliveries_contract",
+                "deliveries",
                 &["contract_id", "id"],
             ))
             .await

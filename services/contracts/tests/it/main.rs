@@ -5,3 +5,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod job_contracts;
+mod milestones;
+mod support;

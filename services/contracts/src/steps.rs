@@ -1,0 +1,272 @@
+//! One step on a milestone, whoever takes it (a party's RPC, payments'
+//! events, the review window's timer): the domain's answer, the conditional
+//! update, the contract's status that follows, the timeline, the events
+//! and the timers, all in the caller's transaction.
+
+use chrono::Duration;
+use frevix_platform::db::Txn;
+use frevix_platform::ids::AccountId;
+use frevix_proto::contracts::v1 as pb;
+
+use crate::Inner;
+use crate::domain::contract::{Overrides, status_of};
+use crate::domain::{
+    ContractId, ContractKind, ContractStatus, MilestoneCommand, MilestoneId, MilestoneStatus,
+    Refusal,
+};
+use crate::error::{ContractsError, Result};
+use crate::store::{self, ContractRow, MilestoneRow};
+use frevix_platform::error::ApiError;
+
+/// The timer that approves a delivery nobody answered.
+pub const AUTO_APPROVE: &str = "milestone.auto_approve";
+
+/// What a step says beyond its command.
+#[derive(Debug, Default, Clone)]
+pub struct Note {
+    /// Who took it (`None`: payments, a timer).
+    pub actor: Option<AccountId>,
+    /// The delivery's files (Submit) or the reason (RequestRevision).
+    pub attachments: Vec<String>,
+    pub reason: String,
+    /// An approval by the review window passing.
+    pub automatic: bool,
+}
+
+/// What a step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied.
+    Done,
+    /// Nothing to change (the step was already taken).
+    Unchanged,
+}
+
+fn broken(what: &str) -> ContractsError {
+    ApiError::internal(format!("stored {what} is not readable")).into()
+}
+
+/// Applies `command` to `milestone` of `contract` in `txn`. A refusal is
+/// the domain's (`ContractsError::Milestone`); a milestone changed by a
+/// racing step since it was read is `MILESTONE_CHANGED` (ask again).
+pub async fn apply(
+    inner: &Inner,
+    txn: &Txn,
+    contract: &ContractRow,
+    milestone: &MilestoneRow,
+    command: MilestoneCommand,
+    note: &Note,
+) -> Result<Outcome> {
+    let before =
+        store::milestone_state(milestone, &contract.currency).ok_or_else(|| broken("milestone"))?;
+    let next = before.apply(command)?;
+    if next == before {
+        return Ok(Outcome::Unchanged);
+    }
+    if !store::update_milestone(txn, milestone, &next).await? {
+        return Err(ApiError::precondition(
+            "MILESTONE_CHANGED",
+            milestone.id.to_string(),
+            "the milestone changed meanwhile; reload the contract and try again",
+        )
+        .into());
+    }
+    let now = inner.clock.now();
+    let contract_id = ContractId(contract.id);
+    let milestone_id = MilestoneId(milestone.id);
+    let status = contract_status(txn, contract, milestone_id, next.status).await?;
+    store::set_contract_status(txn, contract_id, status, now).await?;
+    let (action, details) = describe(command, milestone, note);
+    store::add_timeline(
+        txn,
+        contract_id,
+        now,
+        note.actor,
+        action,
+        Some(milestone_id),
+        details,
+    )
+    .await?;
+    effects(inner, txn, contract, milestone, command, note).await?;
+    if status == ContractStatus::Completed && contract.status != status.as_str() {
+        let completed = pb::ContractCompleted {
+            contract_id: contract.id.to_string(),
+            client_id: contract.client_id.to_string(),
+            freelancer_id: contract.freelancer_id.to_string(),
+            gig_id: contract.gig_id.map(|id| id.to_string()).unwrap_or_default(),
+            total: crate::convert::money(&contract.currency, contract.total_minor),
+        };
+        inner
+            .outbox
+            .publish(txn, "contract", &completed.contract_id, &completed)
+            .await?;
+        store::add_timeline(
+            txn,
+            contract_id,
+            now,
+            None,
+            "CONTRACT_COMPLETED",
+            None,
+            "Every milestone was released".to_owned(),
+        )
+        .await?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// The contract's status once this milestone is `changed`.
+async fn contract_status(
+    txn: &Txn,
+    contract: &ContractRow,
+    changed: MilestoneId,
+    now_status: MilestoneStatus,
+) -> Result<ContractStatus> {
+    let kind = ContractKind::parse(&contract.kind).ok_or_else(|| broken("contract kind"))?;
+    let current =
+        ContractStatus::parse(&contract.status).ok_or_else(|| broken("contract status"))?;
+    let statuses: Vec<MilestoneStatus> = store::milestones_of(txn, &[ContractId(contract.id)])
+        .await?
+        .iter()
+        .map(|m| {
+            if m.id == changed.0 {
+                now_status
+            } else {
+                MilestoneStatus::parse(&m.status).unwrap_or(MilestoneStatus::Pending)
+            }
+        })
+        .collect();
+    let overrides = Overrides {
+        disputed: current == ContractStatus::Disputed,
+        cancelled: current == ContractStatus::Cancelled,
+    };
+    Ok(status_of(kind, &statuses, overrides))
+}
+
+fn describe(
+    command: MilestoneCommand,
+    milestone: &MilestoneRow,
+    note: &Note,
+) -> (&'static str, String) {
+    let title = &milestone.title;
+    match command {
+        MilestoneCommand::Fund { .. } => ("MILESTONE_FUNDED", format!("“{title}” is funded")),
+        MilestoneCommand::Submit => ("MILESTONE_SUBMITTED", format!("“{title}” was delivered")),
+        MilestoneCommand::RequestRevision { .. } => (
+            "REVISION_REQUESTED",
+            format!("Changes asked for “{title}”: {}", note.reason),
+        ),
+        MilestoneCommand::Approve if note.automatic => (
+            "MILESTONE_APPROVED",
+            format!("“{title}” was approved when its review window passed"),
+        ),
+        MilestoneCommand::Approve => ("MILESTONE_APPROVED", format!("“{title}” was approved")),
+        MilestoneCommand::Release { .. } => {
+            ("MILESTONE_RELEASED", format!("“{title}” was paid out"))
+        }
+        MilestoneCommand::Refund { .. } => {
+            ("MILESTONE_REFUNDED", format!("“{title}” was refunded"))
+        }
+        MilestoneCommand::Settle => ("MILESTONE_SETTLING", format!("“{title}” is being settled")),
+        MilestoneCommand::Cancel => ("MILESTONE_CANCELLED", format!("“{title}” was cancelled")),
+    }
+}
+
+/// The review window a delivery of this contract gets.
+fn review_window(inner: &Inner, contract: &ContractRow) -> Duration {
+    let days = if ContractKind::parse(&contract.kind) == Some(ContractKind::GigOrder) {
+        inner.review_days.order
+    } else {
+        inner.review_days.job
+    };
+    Duration::days(i64::from(days))
+}
+
+/// Events and timers of a step.
+async fn effects(
+    inner: &Inner,
+    txn: &Txn,
+    contract: &ContractRow,
+    milestone: &MilestoneRow,
+    command: MilestoneCommand,
+    note: &Note,
+) -> Result<()> {
+    let contract_id = contract.id.to_string();
+    let subject = milestone.id.to_string();
+    let (milestone_id, client_id, freelancer_id, title) = (
+        subject.clone(),
+        contract.client_id.to_string(),
+        contract.freelancer_id.to_string(),
+        milestone.title.clone(),
+    );
+    match command {
+        MilestoneCommand::Submit => {
+            let due = inner.clock.now() + review_window(inner, contract);
+            inner
+                .timers
+                .schedule(txn, AUTO_APPROVE, &subject, due, &contract_id)
+                .await?;
+            let event = pb::MilestoneSubmitted {
+                contract_id: contract_id.clone(),
+                milestone_id,
+                client_id,
+                freelancer_id,
+                title,
+                attachment_ids: note.attachments.clone(),
+            };
+            inner
+                .outbox
+                .publish(txn, "contract", &contract_id, &event)
+                .await?;
+        }
+        MilestoneCommand::RequestRevision { .. } => {
+            inner.timers.cancel(txn, AUTO_APPROVE, &subject).await?;
+            let event = pb::MilestoneRevisionRequested {
+                contract_id: contract_id.clone(),
+                milestone_id,
+                client_id,
+                freelancer_id,
+                title,
+                reason: note.reason.clone(),
+            };
+            inner
+                .outbox
+                .publish(txn, "contract", &contract_id, &event)
+                .await?;
+        }
+        MilestoneCommand::Approve => {
+            inner.timers.cancel(txn, AUTO_APPROVE, &subject).await?;
+            let event = pb::MilestoneApproved {
+                contract_id: contract_id.clone(),
+                milestone_id,
+                client_id,
+                freelancer_id,
+                title,
+                automatic: note.automatic,
+            };
+            inner
+                .outbox
+                .publish(txn, "contract", &contract_id, &event)
+                .await?;
+        }
+        MilestoneCommand::Settle | MilestoneCommand::Cancel => {
+            inner.timers.cancel(txn, AUTO_APPROVE, &subject).await?;
+        }
+        MilestoneCommand::Fund { .. }
+        | MilestoneCommand::Release { .. }
+        | MilestoneCommand::Refund { .. } => {}
+    }
+    Ok(())
+}
+
+/// A refusal that only says the step already happened or no longer
+/// applies (an event or a timer that came late).
+pub fn is_stale(refusal: Refusal) -> bool {
+    matches!(
+        refusal,
+        Refusal::Closed
+            | Refusal::AlreadyFunded
+            | Refusal::NotSubmitted
+            | Refusal::NotApproved
+            | Refusal::NotSettling
+    )
+}

@@ -1,0 +1,117 @@
+//! Queries on `milestones` and `deliveries`, and the contract's status as
+//! its milestones move.
+
+use chrono::{DateTime, Utc};
+use frevix_platform::money::Money;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use super::entities::{contracts, deliveries, milestones};
+use super::{DeliveryRow, MilestoneRow};
+use crate::domain::{ContractId, ContractStatus, Milestone, MilestoneId, MilestoneStatus};
+
+/// Milestone `id` of `contract`.
+pub async fn find_milestone(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+    id: MilestoneId,
+) -> Result<Option<MilestoneRow>, DbErr> {
+    milestones::Entity::find_by_id(id.0)
+        .filter(milestones::Column::ContractId.eq(contract.0))
+        .one(db)
+        .await
+}
+
+/// The milestone's state as the domain sees it; `None` if its stored
+/// status or currency is unknown.
+pub fn milestone_state(row: &MilestoneRow, currency: &str) -> Option<Milestone> {
+    Some(Milestone {
+        status: MilestoneStatus::parse(&row.status)?,
+        amount: Money::from_stored(currency, row.amount_minor)?,
+        funded: row.funded_minor,
+        released: row.released_minor,
+        refunded: row.refunded_minor,
+        revisions_used: row.revisions_used,
+    })
+}
+
+/// Stores `next` over `before`; false if the milestone changed meanwhile
+/// (another step won the race and this one must be asked again).
+pub async fn update_milestone(
+    db: &impl ConnectionTrait,
+    before: &MilestoneRow,
+    next: &Milestone,
+) -> Result<bool, DbErr> {
+    use milestones::Column as C;
+    let result = milestones::Entity::update_many()
+        .col_expr(C::Status, Expr::value(next.status.as_str()))
+        .col_expr(C::FundedMinor, Expr::value(next.funded))
+        .col_expr(C::ReleasedMinor, Expr::value(next.released))
+        .col_expr(C::RefundedMinor, Expr::value(next.refunded))
+        .col_expr(C::RevisionsUsed, Expr::value(next.revisions_used))
+        .filter(C::Id.eq(before.id))
+        .filter(C::Status.eq(before.status.clone()))
+        .filter(C::FundedMinor.eq(before.funded_minor))
+        .filter(C::ReleasedMinor.eq(before.released_minor))
+        .filter(C::RefundedMinor.eq(before.refunded_minor))
+        .filter(C::RevisionsUsed.eq(before.revisions_used))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Sets the contract's status and marks it as just active.
+pub async fn set_contract_status(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+    status: ContractStatus,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    contracts::Entity::update_many()
+        .col_expr(contracts::Column::Status, Expr::value(status.as_str()))
+        .col_expr(contracts::Column::UpdatedAt, Expr::value(now))
+        .filter(contracts::Column::Id.eq(contract.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_delivery(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+    milestone: MilestoneId,
+    message: String,
+    attachments: &[Uuid],
+    at: DateTime<Utc>,
+) -> Result<DeliveryRow, DbErr> {
+    deliveries::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        contract_id: Set(contract.0),
+        milestone_id: Set(milestone.0),
+        message: Set(message),
+        attachments: Set(attachments
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")),
+        submitted_at: Set(at),
+    }
+    .insert(db)
+    .await
+}
+
+/// Every delivery of `contract`, oldest first.
+pub async fn deliveries_of(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+) -> Result<Vec<DeliveryRow>, DbErr> {
+    deliveries::Entity::find()
+        .filter(deliveries::Column::ContractId.eq(contract.0))
+        .order_by_asc(deliveries::Column::Id)
+        .all(db)
+        .await
+}

@@ -1,0 +1,366 @@
+//! The milestone loop through the API and payments' events, on both
+//! backends: funded by EscrowFunded, delivered, sent back for changes,
+//! delivered again, approved (by the client, or by the review window on a
+//! moved clock), released by EscrowReleased, the contract completed. Each
+//! step only by its party, in its state; 30 racing approvals make one.
+
+use std::time::{Duration, Instant};
+
+use frevix_proto::contracts::v1 as pb;
+use frevix_proto::payments::v1 as payments;
+use frevix_testkit::status::reason;
+use frevix_testkit::{Backend, TestApp, TestClock, TestUser, authed, on_both_backends};
+use uuid::Uuid;
+
+use crate::support::*;
+
+struct Hire {
+    client: TestUser,
+    freelancer: TestUser,
+    contract: pb::Contract,
+}
+
+async fn hire(app: &TestApp) -> Hire {
+    let client = app.register().await;
+    let freelancer = app.register().await;
+    let event = accepted(&client, &freelancer, false);
+    app.publish_as("marketplace", &event.proposal_id, &event)
+        .await;
+    let contract = wait_for(app, &client, &event.contract_id).await;
+    Hire {
+        client,
+        freelancer,
+        contract,
+    }
+}
+
+/// Publishes `event` as payments and waits until `done` holds of the contract.
+async fn escrow<E: prost::Name>(
+    app: &TestApp,
+    hire: &Hire,
+    event: &E,
+    done: impl Fn(&pb::Contract) -> bool,
+) -> pb::Contract {
+    app.publish_as("payments", &hire.contract.id, event).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let contract = get(app, &hire.client, &hire.contract.id).await.unwrap();
+        if done(&contract) {
+            return contract;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the escrow event was never applied: {contract:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn funded(hire: &Hire, milestone: usize) -> payments::EscrowFunded {
+    let m = &hire.contract.milestones[milestone];
+    payments::EscrowFunded {
+        contract_id: hire.contract.id.clone(),
+        milestone_id: m.id.clone(),
+        client_id: hire.client.account_id.clone(),
+        freelancer_id: hire.freelancer.account_id.clone(),
+        amount: m.amount.clone(),
+    }
+}
+
+fn released(hire: &Hire, milestone: usize) -> payments::EscrowReleased {
+    let m = &hire.contract.milestones[milestone];
+    let amount = m.amount.clone().unwrap().minor_units;
+    payments::EscrowReleased {
+        contract_id: hire.contract.id.clone(),
+        milestone_id: m.id.clone(),
+        client_id: hire.client.account_id.clone(),
+        freelancer_id: hire.freelancer.account_id.clone(),
+        // 10 % fee: the freelancer's share and the fee make the whole.
+        amount: usd(amount - amount / 10),
+        fee: usd(amount / 10),
+    }
+}
+
+fn status_of(contract: &pb::Contract, milestone: usize) -> i32 {
+    contract.milestones[milestone].status
+}
+
+async fn submit(
+    app: &TestApp,
+    hire: &Hire,
+    user: &TestUser,
+    milestone: usize,
+) -> Result<pb::Contract, tonic::Status> {
+    app.contracts
+        .clone()
+        .submit_delivery(authed(
+            &user.access_token,
+            pb::SubmitDeliveryRequest {
+                contract_id: hire.contract.id.clone(),
+                milestone_id: hire.contract.milestones[milestone].id.clone(),
+                message: "Here it is: the schema, the API and its tests.".into(),
+                attachment_ids: vec![Uuid::now_v7().to_string()],
+            },
+        ))
+        .await
+        .map(|r| r.into_inner().contract.unwrap())
+}
+
+async fn revise(
+    app: &TestApp,
+    hire: &Hire,
+    user: &TestUser,
+    milestone: usize,
+) -> Result<pb::Contract, tonic::Status> {
+    app.contracts
+        .clone()
+        .request_revision(authed(
+            &user.access_token,
+            pb::RequestRevisionRequest {
+                contract_id: hire.contract.id.clone(),
+                milestone_id: hire.contract.milestones[milestone].id.clone(),
+                reason: "Please add pagination to the list endpoint.".into(),
+            },
+        ))
+        .await
+        .map(|r| r.into_inner().contract.unwrap())
+}
+
+async fn approve(
+    app: &TestApp,
+    hire: &Hire,
+    user: &TestUser,
+    milestone: usize,
+) -> Result<pb::Contract, tonic::Status> {
+    app.contracts
+        .clone()
+        .approve_milestone(authed(
+            &user.access_token,
+            pb::ApproveMilestoneRequest {
+                contract_id: hire.contract.id.clone(),
+                milestone_id: hire.contract.milestones[milestone].id.clone(),
+            },
+        ))
+        .await
+        .map(|r| r.into_inner().contract.unwrap())
+}
+
+/// The contract events published so far, by type name.
+async fn published(app: &TestApp, type_name: &str) -> usize {
+    app.published_events("contracts")
+        .await
+        .iter()
+        .filter(|event| event.event_type() == type_name)
+        .count()
+}
+
+use pb::MilestoneStatus as M;
+
+async fn a_milestone_goes_from_funding_to_release_and_the_contract_completes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let hire = hire(&app).await;
+    let (client, freelancer) = (&hire.client, &hire.freelancer);
+    let refused = submit(&app, &hire, freelancer, 0).await.unwrap_err();
+    assert_eq!(reason(&refused), "MILESTONE_NOT_FUNDED");
+
+    let contract = escrow(&app, &hire, &funded(&hire, 0), |c| {
+        status_of(c, 0) == M::Funded as i32
+    })
+    .await;
+    assert_eq!(contract.status, pb::ContractStatus::Active as i32);
+
+    // Each step by its party only; a stranger sees nothing.
+    let wrong = submit(&app, &hire, client, 0).await.unwrap_err();
+    assert_eq!(wrong.code(), tonic::Code::PermissionDenied);
+    assert_eq!(reason(&wrong), "FREELANCER_ONLY");
+    let stranger = app.register().await;
+    let hidden = submit(&app, &hire, &stranger, 0).await.unwrap_err();
+    assert_eq!(hidden.code(), tonic::Code::NotFound);
+
+    let delivered = submit(&app, &hire, freelancer, 0).await.unwrap();
+    let m = &delivered.milestones[0];
+    assert_eq!(m.status, M::Submitted as i32);
+    assert_eq!(m.deliveries.len(), 1);
+    assert!(m.auto_approve_time.is_some(), "the review window runs");
+    let wrong = approve(&app, &hire, freelancer, 0).await.unwrap_err();
+    assert_eq!(reason(&wrong), "CLIENT_ONLY");
+
+    let revised = revise(&app, &hire, client, 0).await.unwrap();
+    assert_eq!(status_of(&revised, 0), M::RevisionRequested as i32);
+    assert!(
+        revised.milestones[0].auto_approve_time.is_none(),
+        "a revision request stops the clock"
+    );
+    let early = approve(&app, &hire, client, 0).await.unwrap_err();
+    assert_eq!(reason(&early), "MILESTONE_NOT_SUBMITTED");
+
+    submit(&app, &hire, freelancer, 0).await.unwrap();
+    let approved = approve(&app, &hire, client, 0).await.unwrap();
+    assert_eq!(status_of(&approved, 0), M::Approved as i32);
+    assert!(approved.milestones[0].auto_approve_time.is_none());
+    // Approving again answers the same, and changes nothing.
+    assert_eq!(
+        status_of(&approve(&app, &hire, client, 0).await.unwrap(), 0),
+        M::Approved as i32
+    );
+
+    let contract = escrow(&app, &hire, &released(&hire, 0), |c| {
+        status_of(c, 0) == M::Released as i32
+    })
+    .await;
+    assert_eq!(
+        contract.status,
+        pb::ContractStatus::Active as i32,
+        "one milestone is still to do"
+    );
+
+    escrow(&app, &hire, &funded(&hire, 1), |c| {
+        status_of(c, 1) == M::Funded as i32
+    })
+    .await;
+    submit(&app, &hire, freelancer, 1).await.unwrap();
+    approve(&app, &hire, client, 1).await.unwrap();
+    let done = escrow(&app, &hire, &released(&hire, 1), |c| {
+        status_of(c, 1) == M::Released as i32
+    })
+    .await;
+    assert_eq!(done.status, pb::ContractStatus::Completed as i32);
+    let actions: Vec<&str> = done.timeline.iter().map(|t| t.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "CONTRACT_CREATED",
+            "MILESTONE_FUNDED",
+            "MILESTONE_SUBMITTED",
+            "REVISION_REQUESTED",
+            "MILESTONE_SUBMITTED",
+            "MILESTONE_APPROVED",
+            "MILESTONE_RELEASED",
+            "MILESTONE_FUNDED",
+            "MILESTONE_SUBMITTED",
+            "MILESTONE_APPROVED",
+            "MILESTONE_RELEASED",
+            "CONTRACT_COMPLETED",
+        ]
+    );
+    assert_eq!(
+        published(&app, "frevix.contracts.v1.MilestoneSubmitted").await,
+        3
+    );
+    assert_eq!(
+        published(&app, "frevix.contracts.v1.MilestoneRevisionRequested").await,
+        1
+    );
+    assert_eq!(
+        published(&app, "frevix.contracts.v1.MilestoneApproved").await,
+        2
+    );
+    assert_eq!(
+        published(&app, "frevix.contracts.v1.ContractCompleted").await,
+        1
+    );
+    // A late repeat of a payments event changes nothing.
+    app.publish_as("payments", &hire.contract.id, &released(&hire, 1))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        get(&app, client, &hire.contract.id)
+            .await
+            .unwrap()
+            .timeline
+            .len(),
+        actions.len()
+    );
+}
+
+async fn thirty_racing_approvals_approve_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let hire = hire(&app).await;
+    escrow(&app, &hire, &funded(&hire, 0), |c| {
+        status_of(c, 0) == M::Funded as i32
+    })
+    .await;
+    submit(&app, &hire, &hire.freelancer, 0).await.unwrap();
+    let mut racers = Vec::new();
+    for _ in 0..30 {
+        let mut client = app.contracts.clone();
+        let request = pb::ApproveMilestoneRequest {
+            contract_id: hire.contract.id.clone(),
+            milestone_id: hire.contract.milestones[0].id.clone(),
+        };
+        let token = hire.client.access_token.clone();
+        racers.push(tokio::spawn(async move {
+            client.approve_milestone(authed(&token, request)).await
+        }));
+    }
+    for racer in racers {
+        let answer = racer.await.unwrap().unwrap().into_inner().contract.unwrap();
+        assert_eq!(status_of(&answer, 0), M::Approved as i32);
+    }
+    assert_eq!(
+        published(&app, "frevix.contracts.v1.MilestoneApproved").await,
+        1
+    );
+}
+
+async fn an_unanswered_delivery_is_approved_when_its_window_passes(backend: Backend) {
+    let clock = TestClock::new();
+    let app = TestApp::spawn_timed(backend, clock.clock(), |_| {}).await;
+    let hire = hire(&app).await;
+    escrow(&app, &hire, &funded(&hire, 0), |c| {
+        status_of(c, 0) == M::Funded as i32
+    })
+    .await;
+    let delivered = submit(&app, &hire, &hire.freelancer, 0).await.unwrap();
+    let due = delivered.milestones[0].auto_approve_time.unwrap();
+    assert_eq!(
+        due.seconds,
+        (clock.now() + chrono::Duration::days(14)).timestamp(),
+        "job milestones get 14 days"
+    );
+    // A day before: nothing happens.
+    clock.advance(chrono::Duration::days(13));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        status_of(
+            &get(&app, &hire.client, &hire.contract.id).await.unwrap(),
+            0
+        ),
+        M::Submitted as i32
+    );
+    clock.advance(chrono::Duration::days(1) + chrono::Duration::seconds(1));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let contract = loop {
+        let contract = get(&app, &hire.client, &hire.contract.id).await.unwrap();
+        if status_of(&contract, 0) == M::Approved as i32 {
+            break contract;
+        }
+        assert!(Instant::now() < deadline, "never approved by the clock");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let last = contract.timeline.last().unwrap();
+    assert_eq!(last.action, "MILESTONE_APPROVED");
+    assert!(
+        last.actor_id.is_empty(),
+        "approved by Frevix, not by the client"
+    );
+    let events = app.published_events("contracts").await;
+    let automatic: Vec<bool> = events
+        .iter()
+        .filter(|event| event.is::<pb::MilestoneApproved>())
+        .map(|event| event.decode::<pb::MilestoneApproved>().unwrap().automatic)
+        .collect();
+    assert_eq!(automatic, [true]);
+    // The client's late click answers the approved milestone and adds nothing.
+    approve(&app, &hire, &hire.client, 0).await.unwrap();
+    assert_eq!(
+        published(&app, "frevix.contracts.v1.MilestoneApproved").await,
+        1
+    );
+}
+
+on_both_backends!(
+    a_milestone_goes_from_funding_to_release_and_the_contract_completes,
+    thirty_racing_approvals_approve_once,
+    an_unanswered_delivery_is_approved_when_its_window_passes,
+);
