@@ -171,6 +171,10 @@ pub async fn run() {
             limits.mail_per_email = 1_000_000;
             limits.code_per_address = 1_000_000;
             limits.code_per_email = 1_000_000;
+            // The measured services get their production pools.
+            for entry in frevix::registry::SERVICES {
+                entry.database_mut(config).max_connections = 10;
+            }
         })
         .await,
     );

@@ -68,6 +68,10 @@ async fn main() {
         limits.login_per_address = 1_000_000;
         limits.login_per_account_address = 1_000_000;
         config.identity.max_concurrent_hashes = cores;
+        // The measured services get their production pools.
+        for entry in frevix::registry::SERVICES {
+            entry.database_mut(config).max_connections = 10;
+        }
     })
     .await;
     let users: Vec<_> = futures_users(&app, 8).await;

@@ -78,6 +78,9 @@ pub struct TestApp {
 
 static TRACING: Once = Once::new();
 
+/// Connections each service's pool may open in a test app on PostgreSQL.
+const TEST_POOL: u32 = 4;
+
 fn init_tracing() {
     TRACING.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
@@ -137,7 +140,12 @@ impl TestApp {
                 let mut database = Vec::new();
                 for entry in SERVICES {
                     let created = TestDatabase::create_for(*entry).await;
-                    entry.database_mut(&mut config).url = SecretString::from(created.url.clone());
+                    let db = entry.database_mut(&mut config);
+                    db.url = SecretString::from(created.url.clone());
+                    // Tests run side by side on one PostgreSQL (100
+                    // connections by default): each service of each app
+                    // gets a few.
+                    db.max_connections = TEST_POOL;
                     database.push(created);
                 }
                 let maildir = dir.path().join("maildir");

@@ -6,7 +6,7 @@ use frevix_proto::contracts::v1 as pb;
 use uuid::Uuid;
 
 use crate::domain::{ContractKind, ContractStatus, MilestoneStatus};
-use crate::store::{ContractRow, DeliveryRow, MilestoneRow, TimelineRow};
+use crate::store::{ContractRow, DeliveryRow, MilestoneRow, OrderRow, TimelineRow};
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -136,5 +136,17 @@ pub fn contract(
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
         timeline: timeline.iter().map(self::timeline).collect(),
+        order: None,
+    }
+}
+
+pub fn order(row: &OrderRow) -> pb::OrderTerms {
+    pb::OrderTerms {
+        package_tier: row.package_tier,
+        package_name: row.package_name.clone(),
+        quantity: row.quantity,
+        extra_ids: row.extras.split_whitespace().map(str::to_owned).collect(),
+        delivery_days: row.delivery_days,
+        revisions_included: row.revisions_included,
     }
 }

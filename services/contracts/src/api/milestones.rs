@@ -115,7 +115,7 @@ async fn step(
     let contract = store::find_contract(&inner.db, contract_id)
         .await?
         .ok_or(ApiError::NotFound("contract"))?;
-    full(inner, &contract).await
+    full(inner, &inner.db, &contract).await
 }
 
 pub async fn submit_delivery(
@@ -176,8 +176,10 @@ pub async fn request_revision(
         (Some(contract), Some(milestone)) => (contract, milestone),
         _ => return Err(ApiError::NotFound("milestone").into()),
     };
-    // Job contracts have no limit (a gig order's package will set one).
-    let allowed = None;
+    // A gig order allows its package's revisions; a job contract, any.
+    let allowed = store::find_order(&inner.db, contract)
+        .await?
+        .map(|order| order.revisions_included);
     let note = Note {
         actor: Some(caller.account_id),
         reason,

@@ -3,6 +3,7 @@
 //! answer.
 
 mod milestones;
+mod orders;
 mod reading;
 
 use std::sync::Arc;
@@ -37,6 +38,13 @@ impl ContractService for ContractsApi {
         request: Request<pb::GetContractRequest>,
     ) -> Answer<pb::GetContractResponse> {
         answer(reading::get(&self.inner, request).await)
+    }
+
+    async fn place_order(
+        &self,
+        request: Request<pb::PlaceOrderRequest>,
+    ) -> Answer<pb::PlaceOrderResponse> {
+        answer(orders::place(&self.inner, request).await)
     }
 
     async fn list_contracts(

@@ -6,6 +6,7 @@ use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_platform::request::{caller, parse_id};
 use frevix_proto::contracts::v1 as pb;
+use sea_orm::ConnectionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -46,18 +47,26 @@ pub async fn get(
     let id: ContractId = parse_id("contract_id", &request.get_ref().contract_id)?;
     let row = visible(inner, &caller, id).await?;
     Ok(pb::GetContractResponse {
-        contract: Some(full(inner, &row).await?),
+        contract: Some(full(inner, &inner.db, &row).await?),
     })
 }
 
 /// The contract with everything GetContract shows: milestones with their
 /// deliveries and automatic-approval times, and the timeline.
-pub(crate) async fn full(inner: &Inner, row: &ContractRow) -> Result<pb::Contract> {
+/// Read through `db` (a change's transaction sees its own writes).
+pub(crate) async fn full(
+    inner: &Inner,
+    db: &impl ConnectionTrait,
+    row: &ContractRow,
+) -> Result<pb::Contract> {
     let id = ContractId(row.id);
-    let milestones = store::milestones_of(&inner.db, &[id]).await?;
-    let timeline = store::timeline_of(&inner.db, id).await?;
-    let deliveries = store::deliveries_of(&inner.db, id).await?;
+    let milestones = store::milestones_of(db, &[id]).await?;
+    let timeline = store::timeline_of(db, id).await?;
+    let deliveries = store::deliveries_of(db, id).await?;
     let mut contract = convert::contract(row, &milestones, &timeline);
+    contract.order = store::find_order(db, id)
+        .await?
+        .map(|order| convert::order(&order));
     for milestone in &mut contract.milestones {
         milestone.deliveries = deliveries
             .iter()
@@ -66,7 +75,7 @@ pub(crate) async fn full(inner: &Inner, row: &ContractRow) -> Result<pb::Contrac
             .collect();
         milestone.auto_approve_time = inner
             .timers
-            .find(&inner.db, AUTO_APPROVE, &milestone.id)
+            .find(db, AUTO_APPROVE, &milestone.id)
             .await?
             .map(|timer| convert::timestamp(timer.due_at));
     }

@@ -1,8 +1,9 @@
 //! Contracts' events: what it publishes with each change, and the
-//! consumers that start contracts from marketplace's events and move
-//! milestones from payments' escrow events.
+//! consumers that start contracts from marketplace's events, keep its gigs
+//! for pricing orders, and move milestones from payments' escrow events.
 
 mod escrow;
+mod gigs;
 mod proposals;
 pub(crate) mod publish;
 
@@ -21,6 +22,16 @@ pub async fn consume(bus: &EventBus, inner: &Arc<Inner>) -> Result<Vec<Backgroun
             proposals::Proposals::new(inner.clone()),
         )
         .on::<marketplace::v1::ProposalAccepted>()
+        .start(bus, inner.db.clone())
+        .await?,
+        Handlers::new(
+            "contracts-gigs",
+            "marketplace",
+            gigs::Gigs::new(inner.clone()),
+        )
+        .on::<marketplace::v1::GigPublished>()
+        .on::<marketplace::v1::GigUpdated>()
+        .on::<marketplace::v1::GigArchived>()
         .start(bus, inner.db.clone())
         .await?,
         Handlers::new(

@@ -108,3 +108,51 @@ pub mod deliveries {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod gigs {
+    use sea_orm::entity::prelude::*;
+
+    /// Contracts' copy of a gig as marketplace last published it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "gigs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub seller_id: Uuid,
+        /// PUBLISHED, PAUSED or ARCHIVED.
+        pub status: String,
+        /// The whole `frevix.marketplace.v1.Gig`, encoded.
+        pub body: Vec<u8>,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod orders {
+    use sea_orm::entity::prelude::*;
+
+    /// What a gig order bought.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "orders")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub contract_id: Uuid,
+        pub gig_id: Uuid,
+        pub package_tier: i32,
+        pub package_name: String,
+        pub quantity: i32,
+        /// Extra ids separated by spaces.
+        pub extras: String,
+        pub delivery_days: i32,
+        pub revisions_included: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

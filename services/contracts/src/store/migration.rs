@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::timers::schema::TimersTable),
             Box::new(InitialSchema),
             Box::new(Deliveries),
+            Box::new(GigOrders),
         ]
     }
 }
@@ -155,6 +156,47 @@ impl MigrationTrait for Deliveries {
                 "deliveries",
                 &["contract_id", "id"],
             ))
+            .await
+    }
+}
+
+struct GigOrders;
+
+impl MigrationName for GigOrders {
+    fn name(&self) -> &str {
+        "m20261130_000042_contracts_gig_orders"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for GigOrders {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("gigs"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("seller_id").uuid().not_null())
+                    .col(col("status").string_len(16).not_null())
+                    .col(col("body").binary().not_null())
+                    .col(col("updated_at").timestamp_with_time_zone().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("orders"))
+                    .col(col("contract_id").uuid().not_null().primary_key())
+                    .col(col("gig_id").uuid().not_null())
+                    .col(col("package_tier").integer().not_null())
+                    .col(col("package_name").string_len(40).not_null())
+                    .col(col("quantity").integer().not_null())
+                    .col(col("extras").text().not_null())
+                    .col(col("delivery_days").integer().not_null())
+                    .col(col("revisions_included").integer().not_null())
+                    .to_owned(),
+            )
             .await
     }
 }

@@ -3,13 +3,17 @@
 
 mod contracts;
 pub mod entities;
+mod gigs;
 mod migration;
 mod milestones;
 
 pub use contracts::*;
 pub use entities::contracts::Model as ContractRow;
 pub use entities::deliveries::Model as DeliveryRow;
+pub use entities::gigs::Model as GigRow;
 pub use entities::milestones::Model as MilestoneRow;
+pub use entities::orders::Model as OrderRow;
 pub use entities::timeline::Model as TimelineRow;
+pub use gigs::*;
 pub use migration::Migrator;
 pub use milestones::*;

@@ -66,14 +66,7 @@ async fn an_accepted_proposal_becomes_a_contract_once(backend: Backend) {
     // Made once each, and announced once each with what payments needs.
     let both = list(&app, &client, pb::ListContractsRequest::default()).await;
     assert_eq!(both.contracts.len(), 2, "{:?}", both.contracts);
-    let created: Vec<pb::ContractCreated> = app
-        .published_events("contracts")
-        .await
-        .iter()
-        .filter(|event| event.is::<pb::ContractCreated>())
-        .map(|event| event.decode::<pb::ContractCreated>().unwrap())
-        .collect();
-    assert_eq!(created.len(), 2);
+    let created: Vec<pb::ContractCreated> = published(&app, 2).await;
     let fixed_created = created
         .iter()
         .find(|c| c.contract_id == fixed.contract_id)

@@ -4,6 +4,7 @@
 // A failed expectation should panic in a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod gig_orders;
 mod job_contracts;
 mod milestones;
 mod support;

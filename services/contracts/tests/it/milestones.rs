@@ -145,15 +145,6 @@ async fn approve(
         .map(|r| r.into_inner().contract.unwrap())
 }
 
-/// The contract events published so far, by type name.
-async fn published(app: &TestApp, type_name: &str) -> usize {
-    app.published_events("contracts")
-        .await
-        .iter()
-        .filter(|event| event.event_type() == type_name)
-        .count()
-}
-
 use pb::MilestoneStatus as M;
 
 async fn a_milestone_goes_from_funding_to_release_and_the_contract_completes(backend: Backend) {
@@ -243,22 +234,10 @@ async fn a_milestone_goes_from_funding_to_release_and_the_contract_completes(bac
             "CONTRACT_COMPLETED",
         ]
     );
-    assert_eq!(
-        published(&app, "frevix.contracts.v1.MilestoneSubmitted").await,
-        3
-    );
-    assert_eq!(
-        published(&app, "frevix.contracts.v1.MilestoneRevisionRequested").await,
-        1
-    );
-    assert_eq!(
-        published(&app, "frevix.contracts.v1.MilestoneApproved").await,
-        2
-    );
-    assert_eq!(
-        published(&app, "frevix.contracts.v1.ContractCompleted").await,
-        1
-    );
+    published::<pb::MilestoneSubmitted>(&app, 3).await;
+    published::<pb::MilestoneRevisionRequested>(&app, 1).await;
+    published::<pb::MilestoneApproved>(&app, 2).await;
+    published::<pb::ContractCompleted>(&app, 1).await;
     // A late repeat of a payments event changes nothing.
     app.publish_as("payments", &hire.contract.id, &released(&hire, 1))
         .await;
@@ -297,10 +276,7 @@ async fn thirty_racing_approvals_approve_once(backend: Backend) {
         let answer = racer.await.unwrap().unwrap().into_inner().contract.unwrap();
         assert_eq!(status_of(&answer, 0), M::Approved as i32);
     }
-    assert_eq!(
-        published(&app, "frevix.contracts.v1.MilestoneApproved").await,
-        1
-    );
+    published::<pb::MilestoneApproved>(&app, 1).await;
 }
 
 async fn an_unanswered_delivery_is_approved_when_its_window_passes(backend: Backend) {
@@ -344,19 +320,15 @@ async fn an_unanswered_delivery_is_approved_when_its_window_passes(backend: Back
         last.actor_id.is_empty(),
         "approved by Frevix, not by the client"
     );
-    let events = app.published_events("contracts").await;
-    let automatic: Vec<bool> = events
+    let automatic: Vec<bool> = published::<pb::MilestoneApproved>(&app, 1)
+        .await
         .iter()
-        .filter(|event| event.is::<pb::MilestoneApproved>())
-        .map(|event| event.decode::<pb::MilestoneApproved>().unwrap().automatic)
+        .map(|approved| approved.automatic)
         .collect();
     assert_eq!(automatic, [true]);
     // The client's late click answers the approved milestone and adds nothing.
     approve(&app, &hire, &hire.client, 0).await.unwrap();
-    assert_eq!(
-        published(&app, "frevix.contracts.v1.MilestoneApproved").await,
-        1
-    );
+    published::<pb::MilestoneApproved>(&app, 1).await;
 }
 
 on_both_backends!(
