@@ -79,7 +79,7 @@ pub struct TestApp {
 static TRACING: Once = Once::new();
 
 /// Connections each service's pool may open in a test app on PostgreSQL.
-const TEST_POOL: u32 = 4;
+const TEST_POOL: u32 = 8;
 
 fn init_tracing() {
     TRACING.call_once(|| {

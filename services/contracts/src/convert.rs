@@ -3,8 +3,10 @@
 use chrono::{DateTime, Utc};
 use frevix_proto::common::v1 as common;
 use frevix_proto::contracts::v1 as pb;
+use frevix_proto::marketplace::v1 as marketplace;
 use uuid::Uuid;
 
+use crate::domain::requirements::{Answer, Question};
 use crate::domain::{ContractKind, ContractStatus, MilestoneStatus};
 use crate::store::{ContractRow, DeliveryRow, MilestoneRow, OrderRow, TimelineRow};
 
@@ -148,5 +150,24 @@ pub fn order(row: &OrderRow) -> pb::OrderTerms {
         extra_ids: row.extras.split_whitespace().map(str::to_owned).collect(),
         delivery_days: row.delivery_days,
         revisions_included: row.revisions_included,
+        questions: serde_json::from_str::<Vec<Question>>(&row.questions)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|q| marketplace::RequirementQuestion {
+                id: q.id,
+                question: q.question,
+                required: q.required,
+            })
+            .collect(),
+        answers: serde_json::from_str::<Vec<Answer>>(&row.answers)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| pb::RequirementAnswer {
+                question_id: a.question_id,
+                answer: a.answer,
+            })
+            .collect(),
+        requirements_time: row.requirements_at.map(timestamp),
+        due_time: row.due_at.map(timestamp),
     }
 }

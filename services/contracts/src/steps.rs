@@ -88,6 +88,9 @@ pub async fn apply(
     )
     .await?;
     effects(inner, txn, contract, milestone, command, note).await?;
+    if matches!(command, MilestoneCommand::Fund { .. }) {
+        start_clock_if_nothing_asked(inner, txn, contract_id, milestone_id).await?;
+    }
     if status == ContractStatus::Completed && contract.status != status.as_str() {
         let completed = pb::ContractCompleted {
             contract_id: contract.id.to_string(),
@@ -269,4 +272,49 @@ pub fn is_stale(refusal: Refusal) -> bool {
             | Refusal::NotApproved
             | Refusal::NotSettling
     )
+}
+
+/// Starts a gig order's delivery clock: the answers are in (or nothing was
+/// asked). False if it had started already.
+pub async fn start_delivery_clock(
+    inner: &Inner,
+    txn: &Txn,
+    contract: ContractId,
+    milestone: MilestoneId,
+    delivery_days: i32,
+    answers: String,
+) -> Result<bool> {
+    let now = inner.clock.now();
+    let due = crate::domain::order::due_at(now, delivery_days);
+    if !store::set_requirements(txn, contract, answers, now, due).await? {
+        return Ok(false);
+    }
+    store::set_milestone_due(txn, milestone, due).await?;
+    Ok(true)
+}
+
+/// A gig order whose gig asks nothing starts its clock when funded.
+async fn start_clock_if_nothing_asked(
+    inner: &Inner,
+    txn: &Txn,
+    contract: ContractId,
+    milestone: MilestoneId,
+) -> Result<()> {
+    let Some(order) = store::find_order(txn, contract).await? else {
+        return Ok(());
+    };
+    let questions: Vec<crate::domain::requirements::Question> =
+        serde_json::from_str(&order.questions).unwrap_or_default();
+    if questions.is_empty() {
+        start_delivery_clock(
+            inner,
+            txn,
+            contract,
+            milestone,
+            order.delivery_days,
+            "[]".to_owned(),
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::reading::{full, visible};
 use crate::Inner;
 use crate::domain::contract::party_for;
-use crate::domain::{ContractId, MilestoneCommand, MilestoneId, Party};
+use crate::domain::{ContractId, MilestoneCommand, MilestoneId, MilestoneStatus, Party};
 use crate::error::Result;
 use crate::steps::{self, Note};
 use crate::store;
@@ -54,7 +54,7 @@ async fn step(
     note: Note,
     delivery: Option<(String, Vec<Uuid>)>,
 ) -> Result<pb::Contract> {
-    let contract = visible(inner, caller, contract_id).await?;
+    let contract = visible(&inner.db, caller, contract_id).await?;
     let party = if contract.client_id == caller.account_id.0 {
         Party::Client
     } else if contract.freelancer_id == caller.account_id.0 {
@@ -87,6 +87,19 @@ async fn step(
         let milestone = store::find_milestone(&txn, contract_id, milestone_id)
             .await?
             .ok_or(ApiError::NotFound("milestone"))?;
+        if command == MilestoneCommand::Submit
+            && store::find_order(&txn, contract_id)
+                .await?
+                .is_some_and(|order| order.requirements_at.is_none())
+            && milestone.status != MilestoneStatus::Pending.as_str()
+        {
+            return Err(ApiError::precondition(
+                "REQUIREMENTS_PENDING",
+                contract_id.to_string(),
+                "the buyer has not sent the order's requirements yet",
+            )
+            .into());
+        }
         match steps::apply(inner, &txn, &contract, &milestone, command, &note).await {
             Ok(outcome) => {
                 if let (steps::Outcome::Done, Some((message, files))) = (&outcome, &delivery) {
@@ -112,10 +125,13 @@ async fn step(
             Err(error) => return Err(error),
         }
     }
-    let contract = store::find_contract(&inner.db, contract_id)
+    let snapshot = store::snapshot(&inner.db).await?;
+    let contract = store::find_contract(&snapshot, contract_id)
         .await?
         .ok_or(ApiError::NotFound("contract"))?;
-    full(inner, &inner.db, &contract).await
+    let answer = full(inner, &snapshot, &contract).await?;
+    snapshot.commit().await?;
+    Ok(answer)
 }
 
 pub async fn submit_delivery(

@@ -47,6 +47,13 @@ impl ContractService for ContractsApi {
         answer(orders::place(&self.inner, request).await)
     }
 
+    async fn submit_requirements(
+        &self,
+        request: Request<pb::SubmitRequirementsRequest>,
+    ) -> Answer<pb::SubmitRequirementsResponse> {
+        answer(orders::submit_requirements(&self.inner, request).await)
+    }
+
     async fn list_contracts(
         &self,
         request: Request<pb::ListContractsRequest>,

@@ -4,23 +4,28 @@
 //! answers the same order.
 
 use frevix_platform::auth::Role;
+use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::AccountId;
 use frevix_platform::money::Money;
-use frevix_platform::request::caller_with;
+use frevix_platform::request::{caller, caller_with, parse_id};
 use frevix_proto::contracts::v1 as pb;
 use frevix_proto::marketplace::v1 as marketplace;
 use prost::Message as _;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::reading::full;
+use super::reading::{full, visible};
 use crate::Inner;
 use crate::domain::order::{ExtraTerms, PackageTerms, quote};
-use crate::domain::{ContractId, ContractKind, ContractStatus, MilestoneId, MilestoneStatus};
+use crate::domain::requirements::{self, Answer, Question};
+use crate::domain::{
+    ContractId, ContractKind, ContractStatus, MilestoneId, MilestoneStatus, Refusal,
+};
 use crate::error::Result;
 use crate::events::publish;
+use crate::steps;
 use crate::store::{self, ContractRow, MilestoneRow, OrderRow};
 
 const SCOPE: &str = "contracts.PlaceOrder";
@@ -153,6 +158,10 @@ pub async fn place(
                 .join(" "),
             delivery_days: quote.delivery_days,
             revisions_included: quote.revisions,
+            questions: questions_json(&gig),
+            answers: "[]".to_owned(),
+            requirements_at: None,
+            due_at: None,
         },
     )
     .await?;
@@ -182,4 +191,117 @@ fn stored_money(money: Option<&frevix_proto::common::v1::Money>) -> Result<Money
     money
         .and_then(|m| Money::from_stored(&m.currency_code, m.minor_units))
         .ok_or_else(|| ApiError::internal("a stored price is not readable").into())
+}
+
+/// The gig's requirement questions as the order keeps them.
+fn questions_json(gig: &marketplace::Gig) -> String {
+    let questions: Vec<Question> = gig
+        .requirements
+        .iter()
+        .map(|q| Question {
+            id: q.id.clone(),
+            question: q.question.clone(),
+            required: q.required,
+        })
+        .collect();
+    serde_json::to_string(&questions).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub async fn submit_requirements(
+    inner: &Inner,
+    request: Request<pb::SubmitRequirementsRequest>,
+) -> Result<pb::SubmitRequirementsResponse> {
+    let caller = caller(&request)?;
+    let req = request.get_ref();
+    let contract_id: ContractId = parse_id("contract_id", &req.contract_id)?;
+    if req.answers.len() > 10 {
+        return Err(FieldViolations::single("answers", "at most 10 answers").into());
+    }
+    let contract = visible(&inner.db, &caller, contract_id).await?;
+    if contract.client_id != caller.account_id.0 {
+        return Err(ApiError::permission_denied(
+            "CLIENT_ONLY",
+            "only the buyer sends the order's requirements",
+        )
+        .into());
+    }
+    let order = store::find_order(&inner.db, contract_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::precondition(
+                "NOT_A_GIG_ORDER",
+                contract_id.to_string(),
+                "only gig orders have requirements",
+            )
+        })?;
+    if order.requirements_at.is_some() {
+        return Err(ApiError::precondition(
+            "REQUIREMENTS_ALREADY_SUBMITTED",
+            contract_id.to_string(),
+            "the requirements were sent already; write to the seller in the order's conversation",
+        )
+        .into());
+    }
+    let milestones = store::milestones_of(&inner.db, &[contract_id]).await?;
+    let Some(milestone) = milestones.first() else {
+        return Err(ApiError::internal("a gig order without its milestone").into());
+    };
+    if milestone.status == MilestoneStatus::Pending.as_str() {
+        return Err(crate::error::ContractsError::Milestone(Refusal::NotFunded));
+    }
+    let questions: Vec<Question> = serde_json::from_str(&order.questions).unwrap_or_default();
+    let given: Vec<Answer> = req
+        .answers
+        .iter()
+        .map(|a| Answer {
+            question_id: a.question_id.clone(),
+            answer: a.answer.clone(),
+        })
+        .collect();
+    let answers = requirements::check(&questions, &given)?;
+    let answers = serde_json::to_string(&answers).unwrap_or_else(|_| "[]".to_owned());
+    let txn = Txn::begin(&inner.db).await?;
+    let milestone_id = MilestoneId(milestone.id);
+    if !steps::start_delivery_clock(
+        inner,
+        &txn,
+        contract_id,
+        milestone_id,
+        order.delivery_days,
+        answers,
+    )
+    .await?
+    {
+        return Err(ApiError::precondition(
+            "REQUIREMENTS_ALREADY_SUBMITTED",
+            contract_id.to_string(),
+            "the requirements were sent already",
+        )
+        .into());
+    }
+    let now = inner.clock.now();
+    store::add_timeline(
+        &txn,
+        contract_id,
+        now,
+        Some(caller.account_id),
+        "REQUIREMENTS_SUBMITTED",
+        None,
+        format!(
+            "Requirements sent; delivery due in {} days",
+            order.delivery_days
+        ),
+    )
+    .await?;
+    store::touch_contract(&txn, contract_id, now).await?;
+    txn.commit().await?;
+    let snapshot = store::snapshot(&inner.db).await?;
+    let contract = store::find_contract(&snapshot, contract_id)
+        .await?
+        .ok_or(ApiError::NotFound("contract"))?;
+    let answer = full(inner, &snapshot, &contract).await?;
+    snapshot.commit().await?;
+    Ok(pb::SubmitRequirementsResponse {
+        contract: Some(answer),
+    })
 }

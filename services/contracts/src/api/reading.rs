@@ -25,11 +25,11 @@ const LIMITS: PageLimits = PageLimits {
 /// The contract, if `caller` is one of its parties or an ADMIN; anyone else
 /// is told it does not exist.
 pub(crate) async fn visible(
-    inner: &Inner,
+    db: &impl ConnectionTrait,
     caller: &Principal,
     id: ContractId,
 ) -> Result<ContractRow> {
-    let row = store::find_contract(&inner.db, id)
+    let row = store::find_contract(db, id)
         .await?
         .ok_or(ApiError::NotFound("contract"))?;
     let party = row.client_id == caller.account_id.0 || row.freelancer_id == caller.account_id.0;
@@ -45,15 +45,19 @@ pub async fn get(
 ) -> Result<pb::GetContractResponse> {
     let caller = caller(&request)?;
     let id: ContractId = parse_id("contract_id", &request.get_ref().contract_id)?;
-    let row = visible(inner, &caller, id).await?;
+    let snapshot = store::snapshot(&inner.db).await?;
+    let row = visible(&snapshot, &caller, id).await?;
+    let contract = full(inner, &snapshot, &row).await?;
+    snapshot.commit().await?;
     Ok(pb::GetContractResponse {
-        contract: Some(full(inner, &inner.db, &row).await?),
+        contract: Some(contract),
     })
 }
 
 /// The contract with everything GetContract shows: milestones with their
 /// deliveries and automatic-approval times, and the timeline.
-/// Read through `db` (a change's transaction sees its own writes).
+/// Read through `db`: a snapshot, or a change's transaction (which sees
+/// its own writes).
 pub(crate) async fn full(
     inner: &Inner,
     db: &impl ConnectionTrait,
@@ -130,12 +134,14 @@ pub async fn list(
         &mut violations,
     );
     violations.finish(())?;
-    let rows = store::list_for(&inner.db, &filter, page.after, page.size + 1).await?;
+    let snapshot = store::snapshot(&inner.db).await?;
+    let rows = store::list_for(&snapshot, &filter, page.after, page.size + 1).await?;
     let (rows, page) = finish_page(rows, page.size, &fingerprint, |row| {
         (row.updated_at, row.id)
     });
     let ids: Vec<ContractId> = rows.iter().map(|row| ContractId(row.id)).collect();
-    let milestones = store::milestones_of(&inner.db, &ids).await?;
+    let milestones = store::milestones_of(&snapshot, &ids).await?;
+    snapshot.commit().await?;
     Ok(pb::ListContractsResponse {
         contracts: rows
             .iter()

@@ -7,6 +7,7 @@ pub mod contract;
 pub mod ids;
 pub mod milestone;
 pub mod order;
+pub mod requirements;
 
 pub use contract::{ContractKind, ContractStatus, Party};
 pub use ids::{ContractId, MilestoneId};

@@ -3,14 +3,30 @@
 use chrono::{DateTime, Utc};
 use frevix_platform::ids::AccountId;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    AccessMode, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IsolationLevel,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::entities::{contracts, milestones, timeline};
 use super::{ContractRow, MilestoneRow, TimelineRow};
 use crate::domain::{ContractId, MilestoneId, Party};
+
+/// A read-only transaction whose statements all see one moment, so an
+/// answer never shows a milestone's new state beside its contract's old
+/// status (PostgreSQL: repeatable read; SQLite: any transaction).
+pub async fn snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await
+    } else {
+        db.begin().await
+    }
+}
 
 /// The most timeline entries one answer carries (the newest are kept).
 pub const MAX_TIMELINE: u64 = 500;

@@ -149,6 +149,13 @@ pub mod orders {
         pub extras: String,
         pub delivery_days: i32,
         pub revisions_included: i32,
+        /// The gig's requirement questions when ordered (JSON).
+        pub questions: String,
+        /// The buyer's answers (JSON).
+        pub answers: String,
+        /// When the answers came in: the delivery clock's start.
+        pub requirements_at: Option<ChronoDateTimeUtc>,
+        pub due_at: Option<ChronoDateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -54,3 +54,24 @@ pub async fn find_order(
 ) -> Result<Option<OrderRow>, DbErr> {
     orders::Entity::find_by_id(contract.0).one(db).await
 }
+
+/// Records the buyer's answers and starts the delivery clock, once; false
+/// if they were already in.
+pub async fn set_requirements(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+    answers: String,
+    at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use orders::Column as C;
+    let result = orders::Entity::update_many()
+        .col_expr(C::Answers, Expr::value(answers))
+        .col_expr(C::RequirementsAt, Expr::value(Some(at)))
+        .col_expr(C::DueAt, Expr::value(Some(due_at)))
+        .filter(C::ContractId.eq(contract.0))
+        .filter(C::RequirementsAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}

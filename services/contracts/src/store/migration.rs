@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(InitialSchema),
             Box::new(Deliveries),
             Box::new(GigOrders),
+            Box::new(OrderRequirements),
         ]
     }
 }
@@ -198,5 +199,40 @@ impl MigrationTrait for GigOrders {
                     .to_owned(),
             )
             .await
+    }
+}
+
+struct OrderRequirements;
+
+impl MigrationName for OrderRequirements {
+    fn name(&self) -> &str {
+        "m20261130_000043_contracts_order_requirements"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OrderRequirements {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column a statement: SQLite alters a table one change at a time.
+        let columns = [
+            col("questions").text().not_null().default("[]").to_owned(),
+            col("answers").text().not_null().default("[]").to_owned(),
+            col("requirements_at")
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+            col("due_at").timestamp_with_time_zone().null().to_owned(),
+        ];
+        for column in columns {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Alias::new("orders"))
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -115,3 +115,31 @@ pub async fn deliveries_of(
         .all(db)
         .await
 }
+
+/// Sets when a milestone is due (a gig order's, once its clock starts).
+pub async fn set_milestone_due(
+    db: &impl ConnectionTrait,
+    milestone: MilestoneId,
+    due_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    milestones::Entity::update_many()
+        .col_expr(milestones::Column::DueAt, Expr::value(Some(due_at)))
+        .filter(milestones::Column::Id.eq(milestone.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks the contract as just active (lists sort on it).
+pub async fn touch_contract(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    contracts::Entity::update_many()
+        .col_expr(contracts::Column::UpdatedAt, Expr::value(now))
+        .filter(contracts::Column::Id.eq(contract.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -46,6 +46,18 @@ fn gig(seller: &TestUser, status: marketplace::GigStatus) -> marketplace::Gig {
             price: usd(2_000),
             extra_days: 1,
         }],
+        requirements: vec![
+            marketplace::RequirementQuestion {
+                id: Uuid::now_v7().to_string(),
+                question: "What is your brand's name?".into(),
+                required: true,
+            },
+            marketplace::RequirementQuestion {
+                id: Uuid::now_v7().to_string(),
+                question: "Any colours you like?".into(),
+                required: false,
+            },
+        ],
         status: status as i32,
         ..Default::default()
     }
@@ -181,6 +193,11 @@ async fn a_buyer_orders_a_gig_at_its_published_price(backend: Backend) {
         (2, 6, 2)
     );
     assert_eq!(terms.extra_ids, std::slice::from_ref(&shop.extra));
+    assert_eq!(terms.questions, shop.gig.requirements);
+    assert!(
+        terms.requirements_time.is_none(),
+        "the clock waits for funding and answers"
+    );
     assert_eq!(contract.timeline[0].action, "ORDER_PLACED");
     assert_eq!(
         get(&app, &shop.seller, &contract.id).await.unwrap().order,
@@ -362,6 +379,59 @@ async fn a_gig_order_allows_its_packages_revisions(backend: Backend) {
         assert!(Instant::now() < deadline, "never funded");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let mut contracts = app.contracts.clone();
+    let early = contracts
+        .submit_delivery(authed(
+            &shop.seller.access_token,
+            pb::SubmitDeliveryRequest {
+                contract_id: contract.id.clone(),
+                milestone_id: milestone.id.clone(),
+                message: "Too soon.".into(),
+                attachment_ids: vec![],
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&early), "REQUIREMENTS_PENDING");
+    let answers = |with_required: bool| pb::SubmitRequirementsRequest {
+        contract_id: contract.id.clone(),
+        answers: [(0, "Acme", with_required), (1, "Dark blue", true)]
+            .into_iter()
+            .filter(|(_, _, keep)| *keep)
+            .map(|(i, text, _)| pb::RequirementAnswer {
+                question_id: shop.gig.requirements[i].id.clone(),
+                answer: text.into(),
+            })
+            .collect(),
+    };
+    let not_seller = contracts
+        .submit_requirements(authed(&shop.seller.access_token, answers(true)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&not_seller), "CLIENT_ONLY");
+    let missing = contracts
+        .submit_requirements(authed(&buyer.access_token, answers(false)))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&missing), ["answers"]);
+    let started = contracts
+        .submit_requirements(authed(&buyer.access_token, answers(true)))
+        .await
+        .unwrap()
+        .into_inner()
+        .contract
+        .unwrap();
+    let terms = started.order.unwrap();
+    let since = terms.requirements_time.unwrap().seconds;
+    // Basic's 3 days and the extra's 1.
+    assert_eq!(terms.due_time.unwrap().seconds - since, 4 * 24 * 3600);
+    assert_eq!(started.milestones[0].due_time, terms.due_time);
+    assert_eq!(terms.answers.len(), 2);
+    let again = contracts
+        .submit_requirements(authed(&buyer.access_token, answers(true)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&again), "REQUIREMENTS_ALREADY_SUBMITTED");
     let deliver = || pb::SubmitDeliveryRequest {
         contract_id: contract.id.clone(),
         milestone_id: milestone.id.clone(),
@@ -400,9 +470,88 @@ async fn a_gig_order_allows_its_packages_revisions(backend: Backend) {
     assert_eq!(reason(&exhausted), "REVISIONS_EXHAUSTED");
 }
 
+async fn a_gig_that_asks_nothing_starts_its_clock_when_funded(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let seller = app.register().await;
+    let mut silent = gig(&seller, marketplace::GigStatus::Published);
+    silent.requirements.clear();
+    let extra = silent.extras[0].id.clone();
+    app.publish_as(
+        "marketplace",
+        &silent.id,
+        &marketplace::GigPublished {
+            gig: Some(silent.clone()),
+        },
+    )
+    .await;
+    let shop = Shop {
+        seller,
+        gig: silent,
+        extra,
+    };
+    let buyer = app.register().await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let contract = loop {
+        match place(
+            &app,
+            &buyer,
+            order(&shop, marketplace::PackageTier::Basic, 1),
+            None,
+        )
+        .await
+        {
+            Ok(contract) => break contract,
+            Err(status) if status.code() == tonic::Code::NotFound && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(status) => panic!("{status:?}"),
+        }
+    };
+    let milestone = contract.milestones[0].clone();
+    let funded = payments::EscrowFunded {
+        contract_id: contract.id.clone(),
+        milestone_id: milestone.id.clone(),
+        client_id: buyer.account_id.clone(),
+        freelancer_id: shop.seller.account_id.clone(),
+        amount: milestone.amount.clone(),
+    };
+    app.publish_as("payments", &contract.id, &funded).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let terms = loop {
+        let now = get(&app, &buyer, &contract.id).await.unwrap();
+        if now.milestones[0].status == pb::MilestoneStatus::Funded as i32 {
+            break now.order.unwrap();
+        }
+        assert!(Instant::now() < deadline, "never funded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        terms.requirements_time.is_some(),
+        "nothing asked: the clock runs from funding"
+    );
+    assert_eq!(
+        terms.due_time.unwrap().seconds - terms.requirements_time.unwrap().seconds,
+        4 * 24 * 3600
+    );
+    app.contracts
+        .clone()
+        .submit_delivery(authed(
+            &shop.seller.access_token,
+            pb::SubmitDeliveryRequest {
+                contract_id: contract.id.clone(),
+                milestone_id: milestone.id.clone(),
+                message: "Done.".into(),
+                attachment_ids: vec![],
+            },
+        ))
+        .await
+        .unwrap();
+}
+
 on_both_backends!(
     a_buyer_orders_a_gig_at_its_published_price,
     what_cannot_be_ordered_is_refused,
     thirty_retries_with_one_key_make_one_order,
     a_gig_order_allows_its_packages_revisions,
+    a_gig_that_asks_nothing_starts_its_clock_when_funded,
 );
