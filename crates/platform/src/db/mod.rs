@@ -3,6 +3,7 @@
 //! migrations applied at start-up.
 
 pub mod idempotency;
+pub mod schema;
 mod txn;
 
 pub use txn::Txn;

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::db::schema::col;
+
 /// Creates `mail_outbox`; the migrator of every service that sends mail
 /// includes it.
 pub struct MailOutboxTable;
@@ -10,10 +12,6 @@ impl MigrationName for MailOutboxTable {
     fn name(&self) -> &str {
         "m20261130_000001_mail_outbox"
     }
-}
-
-fn col(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
 }
 
 #[async_trait::async_trait]

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::db::schema::col;
+
 /// Creates `timers`; the migrator of every service with timers includes it.
 pub struct TimersTable;
 
@@ -9,10 +11,6 @@ impl MigrationName for TimersTable {
     fn name(&self) -> &str {
         "m20261130_000002_timers"
     }
-}
-
-fn col(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
 }
 
 #[async_trait::async_trait]

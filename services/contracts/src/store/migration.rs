@@ -2,6 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use frevix_platform::db::schema::{col, index};
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
@@ -20,19 +22,6 @@ impl MigratorTrait for Migrator {
             Box::new(OrderRequirements),
         ]
     }
-}
-
-fn col(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-}
-
-fn index(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(Alias::new(table));
-    for column in columns {
-        index.col(Alias::new(*column));
-    }
-    index.to_owned()
 }
 
 struct InitialSchema;

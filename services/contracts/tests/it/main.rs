@@ -4,7 +4,9 @@
 // A failed expectation should panic in a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod gig_order_requirements;
 mod gig_orders;
 mod job_contracts;
 mod milestones;
+mod shop;
 mod support;

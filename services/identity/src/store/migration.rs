@@ -3,6 +3,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use frevix_platform::db::schema::{col, index};
+
 /// Every identity migration, oldest first.
 pub struct Migrator;
 
@@ -29,21 +31,8 @@ impl MigrationName for InitialSchema {
     }
 }
 
-fn col(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-}
-
 fn table(name: &str) -> TableCreateStatement {
     Table::create().table(Alias::new(name)).to_owned()
-}
-
-fn index(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(Alias::new(table));
-    for column in columns {
-        index.col(Alias::new(*column));
-    }
-    index.to_owned()
 }
 
 #[async_trait::async_trait]

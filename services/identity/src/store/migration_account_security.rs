@@ -4,25 +4,14 @@
 
 use sea_orm_migration::prelude::*;
 
+use frevix_platform::db::schema::{col, index};
+
 pub struct AccountSecurity;
 
 impl MigrationName for AccountSecurity {
     fn name(&self) -> &str {
         "m20261130_000002_account_security"
     }
-}
-
-fn col(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-}
-
-fn index(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(Alias::new(table));
-    for column in columns {
-        index.col(Alias::new(*column));
-    }
-    index.to_owned()
 }
 
 fn add_column(table: &str, column: &mut ColumnDef) -> TableAlterStatement {

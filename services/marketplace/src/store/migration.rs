@@ -1,6 +1,8 @@
 //! Marketplace's schema and seeds, forward-only, for PostgreSQL and SQLite.
 
 use sea_orm_migration::prelude::*;
+
+use frevix_platform::db::schema::col;
 use sea_orm_migration::sea_orm::ConnectionTrait;
 
 use crate::domain::catalog::{SEED_CATEGORIES, SEED_SKILLS, id_of, slugify};
@@ -22,10 +24,6 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::auth::deny_feed::AccessDenialsTable),
         ]
     }
-}
-
-fn col(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
 }
 
 fn table(name: &str) -> TableCreateStatement {
