@@ -15,6 +15,12 @@ pub struct ContractsConfig {
     pub order_review_days: i32,
     /// The same for a job contract's milestone.
     pub job_review_days: i32,
+    /// Days the other party has to answer a cancellation request before it
+    /// is accepted automatically.
+    pub cancellation_answer_days: i32,
+    /// Hours an open dispute waits before it is marked escalated for
+    /// ADMINs.
+    pub dispute_escalation_hours: i32,
 }
 
 impl Default for ContractsConfig {
@@ -24,6 +30,8 @@ impl Default for ContractsConfig {
             default_weekly_limit_minutes: 40 * 60,
             order_review_days: 3,
             job_review_days: 14,
+            cancellation_answer_days: 2,
+            dispute_escalation_hours: 72,
         }
     }
 }
@@ -47,10 +55,20 @@ impl ServiceConfig for ContractsConfig {
         for (key, days) in [
             ("contracts.order_review_days", self.order_review_days),
             ("contracts.job_review_days", self.job_review_days),
+            (
+                "contracts.cancellation_answer_days",
+                self.cancellation_answer_days,
+            ),
         ] {
             if !(1..=60).contains(&days) {
                 return Err(ConfigError::invalid(key, "must be 1 to 60 days"));
             }
+        }
+        if !(1..=24 * 60).contains(&self.dispute_escalation_hours) {
+            return Err(ConfigError::invalid(
+                "contracts.dispute_escalation_hours",
+                "must be 1 to 1,440 hours",
+            ));
         }
         Ok(())
     }

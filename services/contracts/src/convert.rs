@@ -7,8 +7,13 @@ use frevix_proto::marketplace::v1 as marketplace;
 use uuid::Uuid;
 
 use crate::domain::requirements::{Answer, Question};
-use crate::domain::{ContractKind, ContractStatus, MilestoneStatus};
-use crate::store::{ContractRow, DeliveryRow, MilestoneRow, OrderRow, TimelineRow};
+use crate::domain::{
+    CancellationStatus, ContractKind, ContractStatus, DisputeStatus, MilestoneStatus,
+};
+use crate::store::{
+    CancellationRow, ContractRow, DeliveryRow, DisputeRow, MilestoneRow, OrderRow, StatementRow,
+    TimelineRow,
+};
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -74,6 +79,75 @@ pub fn milestone(row: &MilestoneRow, currency: &str) -> pb::Milestone {
         revisions_used: row.revisions_used,
         deliveries: Vec::new(),
         auto_approve_time: None,
+        settled_refund: row
+            .settled_refund_minor
+            .and_then(|refund| money(currency, refund)),
+    }
+}
+
+/// Media ids as stored (separated by spaces).
+fn files(stored: &str) -> Vec<String> {
+    stored.split_whitespace().map(str::to_owned).collect()
+}
+
+pub fn cancellation(
+    row: &CancellationRow,
+    currency: &str,
+    auto_accept: Option<DateTime<Utc>>,
+) -> pb::Cancellation {
+    let status = match CancellationStatus::parse(&row.status) {
+        Some(CancellationStatus::Open) => pb::CancellationStatus::Open,
+        Some(CancellationStatus::Accepted) => pb::CancellationStatus::Accepted,
+        Some(CancellationStatus::Declined) => pb::CancellationStatus::Declined,
+        Some(CancellationStatus::Withdrawn) => pb::CancellationStatus::Withdrawn,
+        Some(CancellationStatus::Superseded) => pb::CancellationStatus::Superseded,
+        None => pb::CancellationStatus::Unspecified,
+    };
+    pb::Cancellation {
+        id: row.id.to_string(),
+        requested_by: row.requested_by.to_string(),
+        reason: row.reason.clone(),
+        refund: money(currency, row.refund_minor),
+        status: status as i32,
+        request_time: Some(timestamp(row.requested_at)),
+        auto_accept_time: auto_accept.map(timestamp),
+        answer_time: row.answered_at.map(timestamp),
+        answered_by: id(row.answered_by),
+        answer_reason: row.answer_reason.clone(),
+    }
+}
+
+pub fn dispute(row: &DisputeRow, statements: &[StatementRow]) -> pb::Dispute {
+    let status = match DisputeStatus::parse(&row.status) {
+        Some(DisputeStatus::Open) => pb::DisputeStatus::Open,
+        Some(DisputeStatus::Resolved) => pb::DisputeStatus::Resolved,
+        None => pb::DisputeStatus::Unspecified,
+    };
+    pb::Dispute {
+        id: row.id.to_string(),
+        contract_id: row.contract_id.to_string(),
+        opened_by: row.opened_by.to_string(),
+        reason: row.reason.clone(),
+        attachment_ids: files(&row.attachments),
+        status: status as i32,
+        open_time: Some(timestamp(row.opened_at)),
+        escalated: row.escalated_at.is_some(),
+        amount: money(&row.currency, row.amount_minor),
+        statements: statements
+            .iter()
+            .map(|s| pb::DisputeStatement {
+                author_id: s.author_id.to_string(),
+                text: s.text.clone(),
+                attachment_ids: files(&s.attachments),
+                time: Some(timestamp(s.at)),
+            })
+            .collect(),
+        client_share_bps: row.client_share_bps.unwrap_or(0),
+        decision: row.decision.clone(),
+        resolve_time: row.resolved_at.map(timestamp),
+        resolved_by: id(row.resolved_by),
+        client_id: row.client_id.to_string(),
+        freelancer_id: row.freelancer_id.to_string(),
     }
 }
 
@@ -81,11 +155,7 @@ pub fn delivery(row: &DeliveryRow) -> pb::Delivery {
     pb::Delivery {
         id: row.id.to_string(),
         message: row.message.clone(),
-        attachment_ids: row
-            .attachments
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect(),
+        attachment_ids: files(&row.attachments),
         submit_time: Some(timestamp(row.submitted_at)),
     }
 }
@@ -109,6 +179,12 @@ pub fn contract(
 ) -> pb::Contract {
     let kind_of = ContractKind::parse(&row.kind);
     let hourly = kind_of == Some(ContractKind::Hourly);
+    let own: Vec<MilestoneRow> = milestones
+        .iter()
+        .filter(|m| m.contract_id == row.id)
+        .cloned()
+        .collect();
+    let in_escrow: i64 = crate::ending::held(&own).iter().map(|(_, held)| held).sum();
     pb::Contract {
         id: row.id.to_string(),
         kind: kind_of.map_or(pb::ContractKind::Unspecified, kind) as i32,
@@ -122,11 +198,7 @@ pub fn contract(
         } else {
             money(&row.currency, row.total_minor)
         },
-        milestones: milestones
-            .iter()
-            .filter(|m| m.contract_id == row.id)
-            .map(|m| milestone(m, &row.currency))
-            .collect(),
+        milestones: own.iter().map(|m| milestone(m, &row.currency)).collect(),
         hourly: hourly.then(|| pb::HourlyTerms {
             rate: money(&row.currency, row.hourly_rate_minor.unwrap_or(0)),
             weekly_limit_minutes: row.weekly_limit_minutes.unwrap_or(0),
@@ -139,6 +211,9 @@ pub fn contract(
         update_time: Some(timestamp(row.updated_at)),
         timeline: timeline.iter().map(self::timeline).collect(),
         order: None,
+        cancellation: None,
+        dispute: None,
+        in_escrow: money(&row.currency, in_escrow),
     }
 }
 

@@ -4,7 +4,7 @@
 use frevix_platform::error::{self, ApiError};
 use tonic::Status;
 
-use crate::domain::Refusal;
+use crate::domain::{Held, Refusal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContractsError {
@@ -15,6 +15,10 @@ pub enum ContractsError {
     /// (`MILESTONE_NOT_SUBMITTED`, `REVISIONS_EXHAUSTED`, …).
     #[error(transparent)]
     Milestone(#[from] Refusal),
+    /// FAILED_PRECONDITION: the contract's work is held (`CONTRACT_ENDED`,
+    /// `CONTRACT_DISPUTED`, `CANCELLATION_PENDING`).
+    #[error(transparent)]
+    Held(#[from] Held),
 }
 
 frevix_platform::api_error_conversions!(ContractsError);
@@ -26,6 +30,9 @@ impl From<ContractsError> for Status {
             ContractsError::Api(api) => api.into(),
             ContractsError::Milestone(refusal) => {
                 error::failed_precondition(refusal.reason(), "milestone", message)
+            }
+            ContractsError::Held(held) => {
+                error::failed_precondition(held.reason(), "contract", message)
             }
         }
     }

@@ -4,20 +4,21 @@
 //! escrow, delivered, revised, approved (or approved by the clock),
 //! released; cancellation, disputes, reviews.
 //!
-//! Built in slices: the rules ([`domain`], property-tested), job contracts
-//! from marketplace's ProposalAccepted, and reading them (GetContract,
-//! ListContracts); orders, deliveries and the rest follow on the same
-//! engine.
+//! The rules live in [`domain`] (property-tested); `steps` takes one step
+//! on a milestone and `ending` ends a contract early, whoever asks (a
+//! party's RPC in `api`, payments' or marketplace's events in `events`, a
+//! timer in `timed`).
 
 mod api;
-mod auto_approve;
 pub mod config;
 mod convert;
 pub mod domain;
+mod ending;
 pub mod error;
 mod events;
 mod steps;
 pub mod store;
+mod timed;
 
 use std::sync::Arc;
 
@@ -40,6 +41,10 @@ pub(crate) struct Inner {
     pub timers: Timers,
     pub default_weekly_limit_minutes: i32,
     pub review_days: ReviewDays,
+    /// Days the other party has to answer a cancellation request.
+    pub cancellation_answer_days: i32,
+    /// Hours a dispute waits before it is marked escalated.
+    pub dispute_escalation_hours: i32,
 }
 
 /// How long a client has to answer a delivery, in days.
@@ -73,6 +78,8 @@ impl Service for Contracts {
                     order: context.config.order_review_days,
                     job: context.config.job_review_days,
                 },
+                cancellation_answer_days: context.config.cancellation_answer_days,
+                dispute_escalation_hours: context.config.dispute_escalation_hours,
             }),
         })
     }
@@ -89,13 +96,13 @@ impl Service for Contracts {
     /// Starts the consumers (accepted proposals, escrow) and the timers.
     async fn start(&self, bus: &EventBus) -> Result<Vec<Background>, BusError> {
         let mut background = events::consume(bus, &self.inner).await?;
-        let auto_approve = auto_approve::AutoApprove {
+        let clocks = timed::Clocks {
             inner: self.inner.clone(),
         };
         background.push(
             self.inner
                 .timers
-                .runner(self.inner.db.clone(), Arc::new(auto_approve)),
+                .runner(self.inner.db.clone(), Arc::new(clocks)),
         );
         Ok(background)
     }

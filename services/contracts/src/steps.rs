@@ -92,12 +92,19 @@ pub async fn apply(
         start_clock_if_nothing_asked(inner, txn, contract_id, milestone_id).await?;
     }
     if status == ContractStatus::Completed && contract.status != status.as_str() {
+        // What was paid: milestones dropped before funding do not count.
+        let total = store::milestones_of(txn, &[contract_id])
+            .await?
+            .iter()
+            .filter(|m| m.status != MilestoneStatus::Cancelled.as_str())
+            .map(|m| m.amount_minor)
+            .sum();
         let completed = pb::ContractCompleted {
             contract_id: contract.id.to_string(),
             client_id: contract.client_id.to_string(),
             freelancer_id: contract.freelancer_id.to_string(),
             gig_id: contract.gig_id.map(|id| id.to_string()).unwrap_or_default(),
-            total: crate::convert::money(&contract.currency, contract.total_minor),
+            total: crate::convert::money(&contract.currency, total),
         };
         inner
             .outbox
@@ -174,14 +181,17 @@ fn describe(
     }
 }
 
-/// The review window a delivery of this contract gets.
-fn review_window(inner: &Inner, contract: &ContractRow) -> Duration {
-    let days = if ContractKind::parse(&contract.kind) == Some(ContractKind::GigOrder) {
+/// The days of review window a delivery of this contract gets.
+pub fn review_days(inner: &Inner, contract: &ContractRow) -> i32 {
+    if ContractKind::parse(&contract.kind) == Some(ContractKind::GigOrder) {
         inner.review_days.order
     } else {
         inner.review_days.job
-    };
-    Duration::days(i64::from(days))
+    }
+}
+
+fn review_window(inner: &Inner, contract: &ContractRow) -> Duration {
+    Duration::days(i64::from(review_days(inner, contract)))
 }
 
 /// Events and timers of a step.

@@ -2,6 +2,9 @@
 //! domain's rules, persist with the outbox events in one transaction,
 //! answer.
 
+mod acting;
+mod cancellation;
+mod disputes;
 mod milestones;
 mod orders;
 mod reading;
@@ -80,5 +83,68 @@ impl ContractService for ContractsApi {
         request: Request<pb::ApproveMilestoneRequest>,
     ) -> Answer<pb::ApproveMilestoneResponse> {
         answer(milestones::approve(&self.inner, request).await)
+    }
+
+    async fn request_cancellation(
+        &self,
+        request: Request<pb::RequestCancellationRequest>,
+    ) -> Answer<pb::RequestCancellationResponse> {
+        answer(cancellation::request(&self.inner, request).await)
+    }
+
+    async fn accept_cancellation(
+        &self,
+        request: Request<pb::AcceptCancellationRequest>,
+    ) -> Answer<pb::AcceptCancellationResponse> {
+        answer(cancellation::accept(&self.inner, request).await)
+    }
+
+    async fn decline_cancellation(
+        &self,
+        request: Request<pb::DeclineCancellationRequest>,
+    ) -> Answer<pb::DeclineCancellationResponse> {
+        answer(cancellation::decline(&self.inner, request).await)
+    }
+
+    async fn withdraw_cancellation(
+        &self,
+        request: Request<pb::WithdrawCancellationRequest>,
+    ) -> Answer<pb::WithdrawCancellationResponse> {
+        answer(cancellation::withdraw(&self.inner, request).await)
+    }
+
+    async fn end_contract(
+        &self,
+        request: Request<pb::EndContractRequest>,
+    ) -> Answer<pb::EndContractResponse> {
+        answer(cancellation::end(&self.inner, request).await)
+    }
+
+    async fn open_dispute(
+        &self,
+        request: Request<pb::OpenDisputeRequest>,
+    ) -> Answer<pb::OpenDisputeResponse> {
+        answer(disputes::open(&self.inner, request).await)
+    }
+
+    async fn add_dispute_statement(
+        &self,
+        request: Request<pb::AddDisputeStatementRequest>,
+    ) -> Answer<pb::AddDisputeStatementResponse> {
+        answer(disputes::add_statement(&self.inner, request).await)
+    }
+
+    async fn list_disputes(
+        &self,
+        request: Request<pb::ListDisputesRequest>,
+    ) -> Answer<pb::ListDisputesResponse> {
+        answer(disputes::list(&self.inner, request).await)
+    }
+
+    async fn resolve_dispute(
+        &self,
+        request: Request<pb::ResolveDisputeRequest>,
+    ) -> Answer<pb::ResolveDisputeResponse> {
+        answer(disputes::resolve(&self.inner, request).await)
     }
 }

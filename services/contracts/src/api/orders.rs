@@ -122,6 +122,7 @@ pub async fn place(
         refunded_minor: 0,
         revisions_used: 0,
         due_at: None,
+        settled_refund_minor: None,
     };
     let contract = ContractRow {
         id: contract_id.0,
@@ -261,6 +262,12 @@ pub async fn submit_requirements(
     let answers = requirements::check(&questions, &given)?;
     let answers = serde_json::to_string(&answers).unwrap_or_else(|_| "[]".to_owned());
     let txn = Txn::begin(&inner.db).await?;
+    let locked = store::lock_contract(&txn, contract_id)
+        .await?
+        .ok_or(ApiError::NotFound("contract"))?;
+    if let Some(status) = ContractStatus::parse(&locked.status) {
+        crate::domain::ending::check_workable(status, false)?;
+    }
     let milestone_id = MilestoneId(milestone.id);
     if !steps::start_delivery_clock(
         inner,

@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use crate::Inner;
 use crate::convert;
-use crate::domain::{ContractId, ContractStatus, Party};
+use crate::domain::{ContractId, ContractStatus, DisputeId, Party};
+use crate::ending::AUTO_ACCEPT;
 use crate::error::Result;
 use crate::steps::AUTO_APPROVE;
 use crate::store::{self, ContractRow, ListFilter};
@@ -71,6 +72,22 @@ pub(crate) async fn full(
     contract.order = store::find_order(db, id)
         .await?
         .map(|order| convert::order(&order));
+    if let Some(request) = store::latest_cancellation(db, id).await? {
+        let auto_accept = inner
+            .timers
+            .find(db, AUTO_ACCEPT, &request.id.to_string())
+            .await?
+            .map(|timer| timer.due_at);
+        contract.cancellation = Some(convert::cancellation(
+            &request,
+            &row.currency,
+            auto_accept,
+        ));
+    }
+    if let Some(dispute) = store::latest_dispute(db, id).await? {
+        let statements = store::statements_of(db, DisputeId(dispute.id)).await?;
+        contract.dispute = Some(convert::dispute(&dispute, &statements));
+    }
     for milestone in &mut contract.milestones {
         milestone.deliveries = deliveries
             .iter()

@@ -8,3 +8,11 @@ frevix_platform::typed_id!(
     /// A milestone of a contract (a gig order has one).
     MilestoneId
 );
+frevix_platform::typed_id!(
+    /// A request to cancel a contract.
+    CancellationId
+);
+frevix_platform::typed_id!(
+    /// A dispute over a contract's escrow.
+    DisputeId
+);

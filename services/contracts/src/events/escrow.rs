@@ -39,7 +39,7 @@ impl Escrow {
         };
         let contract_id = ContractId(parse(contract)?);
         let milestone_id = MilestoneId(parse(milestone)?);
-        let Some(contract) = store::find_contract(txn, contract_id).await? else {
+        let Some(contract) = store::lock_contract(txn, contract_id).await? else {
             tracing::warn!(%contract_id, "escrow event for a contract not known here");
             return Ok(());
         };

@@ -81,6 +81,7 @@ impl On<ProposalAccepted> for Proposals {
                     refunded_minor: 0,
                     revisions_used: 0,
                     due_at: Some(now + Duration::days(i64::from(proposed.due_in_days.max(1)))),
+                    settled_refund_minor: None,
                 });
             }
             if milestones.is_empty() {
@@ -97,6 +98,7 @@ impl On<ProposalAccepted> for Proposals {
                     refunded_minor: 0,
                     revisions_used: 0,
                     due_at: None,
+                    settled_refund_minor: None,
                 });
             }
         }

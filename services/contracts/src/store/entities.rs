@@ -55,6 +55,9 @@ pub mod milestones {
         pub refunded_minor: i64,
         pub revisions_used: i32,
         pub due_at: Option<ChronoDateTimeUtc>,
+        /// Once a cancellation or a dispute divided its escrow: what goes
+        /// back to the client.
+        pub settled_refund_minor: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -156,6 +159,94 @@ pub mod orders {
         /// When the answers came in: the delivery clock's start.
         pub requirements_at: Option<ChronoDateTimeUtc>,
         pub due_at: Option<ChronoDateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod cancellations {
+    use sea_orm::entity::prelude::*;
+
+    /// A request to end a contract, and its answer.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cancellations")]
+    pub struct Model {
+        /// UUIDv7: the latest request of a contract sorts last.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub contract_id: Uuid,
+        pub requested_by: Uuid,
+        pub reason: String,
+        /// What goes back to the client.
+        pub refund_minor: i64,
+        /// See `domain::CancellationStatus`.
+        pub status: String,
+        pub requested_at: ChronoDateTimeUtc,
+        pub answered_at: Option<ChronoDateTimeUtc>,
+        /// None when the window passed.
+        pub answered_by: Option<Uuid>,
+        pub answer_reason: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod disputes {
+    use sea_orm::entity::prelude::*;
+
+    /// A disagreement an ADMIN decides.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "disputes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub contract_id: Uuid,
+        pub client_id: Uuid,
+        pub freelancer_id: Uuid,
+        pub opened_by: Uuid,
+        pub reason: String,
+        /// Media ids separated by spaces.
+        pub attachments: String,
+        pub currency: String,
+        /// The escrow in dispute when it was opened.
+        pub amount_minor: i64,
+        /// OPEN or RESOLVED.
+        pub status: String,
+        pub opened_at: ChronoDateTimeUtc,
+        pub escalated_at: Option<ChronoDateTimeUtc>,
+        pub resolved_at: Option<ChronoDateTimeUtc>,
+        pub resolved_by: Option<Uuid>,
+        pub client_share_bps: Option<i32>,
+        pub decision: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod dispute_statements {
+    use sea_orm::entity::prelude::*;
+
+    /// What a party said in a dispute.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "dispute_statements")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub dispute_id: Uuid,
+        pub author_id: Uuid,
+        pub text: String,
+        /// Media ids separated by spaces.
+        pub attachments: String,
+        pub at: ChronoDateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(Deliveries),
             Box::new(GigOrders),
             Box::new(OrderRequirements),
+            Box::new(Endings),
         ]
     }
 }
@@ -223,5 +224,105 @@ impl MigrationTrait for OrderRequirements {
                 .await?;
         }
         Ok(())
+    }
+}
+
+struct Endings;
+
+impl MigrationName for Endings {
+    fn name(&self) -> &str {
+        "m20261130_000044_contracts_cancellations_disputes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Endings {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("cancellations"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("contract_id").uuid().not_null())
+                    .col(col("requested_by").uuid().not_null())
+                    .col(col("reason").text().not_null())
+                    .col(col("refund_minor").big_integer().not_null())
+                    .col(col("status").string_len(16).not_null())
+                    .col(col("requested_at").timestamp_with_time_zone().not_null())
+                    .col(col("answered_at").timestamp_with_time_zone().null())
+                    .col(col("answered_by").uuid().null())
+                    .col(col("answer_reason").text().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "cancellations_contract",
+                "cancellations",
+                &["contract_id", "id"],
+            ))
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("disputes"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("contract_id").uuid().not_null())
+                    .col(col("client_id").uuid().not_null())
+                    .col(col("freelancer_id").uuid().not_null())
+                    .col(col("opened_by").uuid().not_null())
+                    .col(col("reason").text().not_null())
+                    .col(col("attachments").text().not_null())
+                    .col(col("currency").string_len(3).not_null())
+                    .col(col("amount_minor").big_integer().not_null())
+                    .col(col("status").string_len(16).not_null())
+                    .col(col("opened_at").timestamp_with_time_zone().not_null())
+                    .col(col("escalated_at").timestamp_with_time_zone().null())
+                    .col(col("resolved_at").timestamp_with_time_zone().null())
+                    .col(col("resolved_by").uuid().null())
+                    .col(col("client_share_bps").integer().null())
+                    .col(col("decision").text().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        // The ADMINs' queue, oldest first; a contract's disputes.
+        manager
+            .create_index(index(
+                "disputes_queue",
+                "disputes",
+                &["status", "opened_at", "id"],
+            ))
+            .await?;
+        manager
+            .create_index(index("disputes_contract", "disputes", &["contract_id", "id"]))
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("dispute_statements"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("dispute_id").uuid().not_null())
+                    .col(col("author_id").uuid().not_null())
+                    .col(col("text").text().not_null())
+                    .col(col("attachments").text().not_null())
+                    .col(col("at").timestamp_with_time_zone().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "dispute_statements_dispute",
+                "dispute_statements",
+                &["dispute_id", "id"],
+            ))
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new("milestones"))
+                    .add_column(col("settled_refund_minor").big_integer().null())
+                    .to_owned(),
+            )
+            .await
     }
 }

@@ -2,14 +2,19 @@
 //! read and written whole with their contract.
 
 mod contracts;
+mod endings;
 pub mod entities;
 mod gigs;
 mod migration;
 mod milestones;
 
 pub use contracts::*;
+pub use endings::*;
+pub use entities::cancellations::Model as CancellationRow;
 pub use entities::contracts::Model as ContractRow;
 pub use entities::deliveries::Model as DeliveryRow;
+pub use entities::dispute_statements::Model as StatementRow;
+pub use entities::disputes::Model as DisputeRow;
 pub use entities::gigs::Model as GigRow;
 pub use entities::milestones::Model as MilestoneRow;
 pub use entities::orders::Model as OrderRow;
