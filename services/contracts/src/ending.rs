@@ -48,7 +48,10 @@ pub fn anything_in_escrow(milestones: &[MilestoneRow]) -> bool {
     milestones.iter().any(|m| {
         MilestoneStatus::parse(&m.status).is_some_and(|status| {
             status.is_in_progress()
-                || matches!(status, MilestoneStatus::Approved | MilestoneStatus::Settling)
+                || matches!(
+                    status,
+                    MilestoneStatus::Approved | MilestoneStatus::Settling
+                )
         })
     })
 }
@@ -187,7 +190,10 @@ pub async fn accept(
     if !answered {
         return Err(no_request().into());
     }
-    inner.timers.cancel(txn, AUTO_ACCEPT, &id.to_string()).await?;
+    inner
+        .timers
+        .cancel(txn, AUTO_ACCEPT, &id.to_string())
+        .await?;
     let settlements = settle(inner, txn, contract, request.refund_minor, by).await?;
     let details = match by {
         Some(_) => "The cancellation request was accepted",

@@ -98,8 +98,7 @@ pub fn attachments(field: &str, ids: &[String], violations: &mut FieldViolations
     }
     let mut files = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        if let Some(id) =
-            frevix_platform::ids::parse_uuid(&format!("{field}[{i}]"), id, violations)
+        if let Some(id) = frevix_platform::ids::parse_uuid(&format!("{field}[{i}]"), id, violations)
             && !files.contains(&id)
         {
             files.push(id);

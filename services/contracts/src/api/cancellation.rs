@@ -16,7 +16,9 @@ use tonic::Request;
 use super::acting::{self, Change, begin, finish, party_of, text};
 use crate::Inner;
 use crate::domain::ending::check_workable;
-use crate::domain::{CancellationId, CancellationStatus, ContractId, ContractStatus, MilestoneStatus};
+use crate::domain::{
+    CancellationId, CancellationStatus, ContractId, ContractStatus, MilestoneStatus,
+};
 use crate::ending::{self, AUTO_ACCEPT};
 use crate::error::Result;
 use crate::store::{self, CancellationRow, ContractRow};
@@ -49,10 +51,15 @@ pub async fn request(
     if req.refund.is_none() {
         violations.add("refund", "is required (0 gives nothing back)");
     }
-    let id = violations.finish(id)?.ok_or(ApiError::NotFound("contract"))?;
+    let id = violations
+        .finish(id)?
+        .ok_or(ApiError::NotFound("contract"))?;
     let change = begin(inner, &caller, id).await?;
     party_of(&change.contract, &caller)?;
-    check_workable(status_of(&change.contract)?, open_request(&change).await?.is_some())?;
+    check_workable(
+        status_of(&change.contract)?,
+        open_request(&change).await?.is_some(),
+    )?;
     let milestones = store::milestones_of(&change.txn, &[id]).await?;
     let held: i64 = ending::held(&milestones).iter().map(|(_, held)| held).sum();
     if held == 0 {
@@ -67,7 +74,10 @@ pub async fn request(
     let currency = &change.contract.currency;
     let mut violations = FieldViolations::new();
     if &refund.currency_code != currency {
-        violations.add("refund.currency_code", format!("must be the contract's, {currency}"));
+        violations.add(
+            "refund.currency_code",
+            format!("must be the contract's, {currency}"),
+        );
     }
     if !(0..=held).contains(&refund.minor_units) {
         violations.add(
@@ -215,8 +225,15 @@ async fn close(
     let id = ContractId(change.contract.id);
     let cancellation = CancellationId(request.id);
     let now = inner.clock.now();
-    if !store::answer_cancellation(&change.txn, cancellation, answer.status(), now, Some(by.0), reason)
-        .await?
+    if !store::answer_cancellation(
+        &change.txn,
+        cancellation,
+        answer.status(),
+        now,
+        Some(by.0),
+        reason,
+    )
+    .await?
     {
         return Err(ending::no_request().into());
     }
@@ -265,7 +282,9 @@ pub async fn decline(
     let mut violations = FieldViolations::new();
     let id = ContractId::parse_field("contract_id", &req.contract_id, &mut violations);
     let reason = text("reason", &req.reason, 0, MAX_REASON, &mut violations);
-    let id = violations.finish(id)?.ok_or(ApiError::NotFound("contract"))?;
+    let id = violations
+        .finish(id)?
+        .ok_or(ApiError::NotFound("contract"))?;
     let contract = answer(inner, &caller, id, Answer::Decline, reason).await?;
     Ok(pb::DeclineCancellationResponse {
         contract: Some(contract),
@@ -295,7 +314,9 @@ pub async fn end(
     let mut violations = FieldViolations::new();
     let id = ContractId::parse_field("contract_id", &req.contract_id, &mut violations);
     let reason = text("reason", &req.reason, 0, MAX_REASON, &mut violations);
-    let id = violations.finish(id)?.ok_or(ApiError::NotFound("contract"))?;
+    let id = violations
+        .finish(id)?
+        .ok_or(ApiError::NotFound("contract"))?;
     let change = begin(inner, &caller, id).await?;
     party_of(&change.contract, &caller)?;
     check_workable(status_of(&change.contract)?, false)?;

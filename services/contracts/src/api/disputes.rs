@@ -51,7 +51,9 @@ pub async fn open(
     let id = ContractId::parse_field("contract_id", &req.contract_id, &mut violations);
     let reason = text("reason", &req.reason, 1, MAX_TEXT, &mut violations);
     let files = attachments("attachment_ids", &req.attachment_ids, &mut violations);
-    let id = violations.finish(id)?.ok_or(ApiError::NotFound("contract"))?;
+    let id = violations
+        .finish(id)?
+        .ok_or(ApiError::NotFound("contract"))?;
     let change = begin(inner, &caller, id).await?;
     party_of(&change.contract, &caller)?;
     let status = ContractStatus::parse(&change.contract.status)
@@ -174,7 +176,9 @@ pub async fn add_statement(
     let id = ContractId::parse_field("contract_id", &req.contract_id, &mut violations);
     let said = text("text", &req.text, 1, MAX_TEXT, &mut violations);
     let files = attachments("attachment_ids", &req.attachment_ids, &mut violations);
-    let id = violations.finish(id)?.ok_or(ApiError::NotFound("contract"))?;
+    let id = violations
+        .finish(id)?
+        .ok_or(ApiError::NotFound("contract"))?;
     let change = begin(inner, &caller, id).await?;
     party_of(&change.contract, &caller)?;
     let dispute = store::latest_dispute(&change.txn, id)
@@ -269,7 +273,9 @@ pub async fn resolve(
     if !(0..=ALL_BPS).contains(&req.client_share_bps) {
         violations.add("client_share_bps", "must be 0 to 10,000 basis points");
     }
-    let id = violations.finish(id)?.ok_or(ApiError::NotFound("contract"))?;
+    let id = violations
+        .finish(id)?
+        .ok_or(ApiError::NotFound("contract"))?;
     let bps = req.client_share_bps;
     let change = begin(inner, &caller, id).await?;
     let Some(dispute) = store::latest_dispute(&change.txn, id).await? else {
@@ -287,8 +293,15 @@ pub async fn resolve(
     }
     let dispute_id = DisputeId(dispute.id);
     let now = inner.clock.now();
-    if !store::resolve_dispute(&change.txn, dispute_id, now, caller.account_id.0, bps, &decision)
-        .await?
+    if !store::resolve_dispute(
+        &change.txn,
+        dispute_id,
+        now,
+        caller.account_id.0,
+        bps,
+        &decision,
+    )
+    .await?
     {
         return Err(no_dispute(id).into());
     }
@@ -298,9 +311,8 @@ pub async fn resolve(
         .await?;
     let milestones = store::milestones_of(&change.txn, &[id]).await?;
     let held: i64 = ending::held(&milestones).iter().map(|(_, held)| held).sum();
-    let refund = refund_for_share(held, bps).map_err(|error| {
-        FieldViolations::single("client_share_bps", error.to_string())
-    })?;
+    let refund = refund_for_share(held, bps)
+        .map_err(|error| FieldViolations::single("client_share_bps", error.to_string()))?;
     let by = Some(caller.account_id);
     let settlements = ending::settle(inner, &change.txn, &change.contract, refund, by).await?;
     store::add_timeline(

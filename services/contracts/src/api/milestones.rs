@@ -17,8 +17,8 @@ use crate::Inner;
 use crate::domain::contract::party_for;
 use crate::domain::ending::check_workable;
 use crate::domain::{
-    CancellationStatus, ContractId, ContractStatus, MilestoneCommand, MilestoneId,
-    MilestoneStatus, Party,
+    CancellationStatus, ContractId, ContractStatus, MilestoneCommand, MilestoneId, MilestoneStatus,
+    Party,
 };
 use crate::error::Result;
 use crate::steps::{self, Note};

@@ -78,11 +78,7 @@ pub(crate) async fn full(
             .find(db, AUTO_ACCEPT, &request.id.to_string())
             .await?
             .map(|timer| timer.due_at);
-        contract.cancellation = Some(convert::cancellation(
-            &request,
-            &row.currency,
-            auto_accept,
-        ));
+        contract.cancellation = Some(convert::cancellation(&request, &row.currency, auto_accept));
     }
     if let Some(dispute) = store::latest_dispute(db, id).await? {
         let statements = store::statements_of(db, DisputeId(dispute.id)).await?;

@@ -115,7 +115,10 @@ mod tests {
     #[test]
     fn more_than_held_or_negative_is_refused() {
         let held = ids(&[100]);
-        assert_eq!(split(&held, 101), Err(SplitError::MoreThanHeld { held: 100 }));
+        assert_eq!(
+            split(&held, 101),
+            Err(SplitError::MoreThanHeld { held: 100 })
+        );
         assert_eq!(split(&held, -1), Err(SplitError::Negative));
         assert_eq!(refund_for_share(100, 10_001), Err(SplitError::BadShare));
     }

@@ -172,7 +172,9 @@ pub async fn list_disputes(
 }
 
 pub async fn insert_statement(db: &impl ConnectionTrait, row: StatementRow) -> Result<(), DbErr> {
-    dispute_statements::ActiveModel::from(row).insert(db).await?;
+    dispute_statements::ActiveModel::from(row)
+        .insert(db)
+        .await?;
     Ok(())
 }
 

@@ -294,7 +294,11 @@ impl MigrationTrait for Endings {
             ))
             .await?;
         manager
-            .create_index(index("disputes_contract", "disputes", &["contract_id", "id"]))
+            .create_index(index(
+                "disputes_contract",
+                "disputes",
+                &["contract_id", "id"],
+            ))
             .await?;
         manager
             .create_table(

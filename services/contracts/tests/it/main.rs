@@ -4,8 +4,11 @@
 // A failed expectation should panic in a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cancellation;
+mod disputes;
 mod gig_order_requirements;
 mod gig_orders;
+mod hiring;
 mod job_contracts;
 mod milestones;
 mod shop;
