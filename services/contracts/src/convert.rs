@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::requirements::{Answer, Question};
 use crate::domain::{
-    CancellationStatus, ContractKind, ContractStatus, DisputeStatus, MilestoneStatus,
+    CancellationStatus, ContractKind, ContractStatus, DisputeStatus, MilestoneStatus, Stage,
 };
 use crate::store::{
     CancellationRow, ContractRow, DeliveryRow, DisputeRow, MilestoneRow, OrderRow, StatementRow,
@@ -48,6 +48,18 @@ pub fn status(status: ContractStatus) -> pb::ContractStatus {
         ContractStatus::Completed => pb::ContractStatus::Completed,
         ContractStatus::Cancelled => pb::ContractStatus::Cancelled,
         ContractStatus::Disputed => pb::ContractStatus::Disputed,
+    }
+}
+
+pub fn stage(stage: Stage) -> pb::ContractStage {
+    match stage {
+        Stage::PendingFunding => pb::ContractStage::PendingFunding,
+        Stage::Active => pb::ContractStage::Active,
+        Stage::Late => pb::ContractStage::Late,
+        Stage::Delivered => pb::ContractStage::Delivered,
+        Stage::Completed => pb::ContractStage::Completed,
+        Stage::Cancelled => pb::ContractStage::Cancelled,
+        Stage::Disputed => pb::ContractStage::Disputed,
     }
 }
 
@@ -214,6 +226,7 @@ pub fn contract(
         cancellation: None,
         dispute: None,
         in_escrow: money(&row.currency, in_escrow),
+        stage: Stage::parse(&row.stage).map_or(pb::ContractStage::Unspecified, stage) as i32,
     }
 }
 
@@ -244,5 +257,11 @@ pub fn order(row: &OrderRow) -> pb::OrderTerms {
             .collect(),
         requirements_time: row.requirements_at.map(timestamp),
         due_time: row.due_at.map(timestamp),
+        late_time: row.late_at.map(timestamp),
+        pending_extension: row.extension_days.map(|days| pb::ExtensionRequest {
+            days,
+            reason: row.extension_reason.clone(),
+            request_time: row.extension_requested_at.map(timestamp),
+        }),
     }
 }

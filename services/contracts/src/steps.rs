@@ -20,6 +20,8 @@ use frevix_platform::error::ApiError;
 
 /// The timer that approves a delivery nobody answered.
 pub const AUTO_APPROVE: &str = "milestone.auto_approve";
+/// The timer that marks a gig order late when its due time passes.
+pub const ORDER_LATE: &str = "order.late";
 
 /// What a step says beyond its command.
 #[derive(Debug, Default, Clone)]
@@ -300,6 +302,11 @@ pub async fn start_delivery_clock(
         return Ok(false);
     }
     store::set_milestone_due(txn, milestone, due).await?;
+    let subject = contract.to_string();
+    inner
+        .timers
+        .schedule(txn, ORDER_LATE, &subject, due, &subject)
+        .await?;
     Ok(true)
 }
 

@@ -2,7 +2,9 @@
 //! - the review window: a delivery nobody answered in time is approved, as
 //!   if the client had, with `automatic` set on the event;
 //! - a cancellation request's answer window: the request is accepted;
-//! - a dispute's escalation: it is marked as waiting too long.
+//! - a dispute's escalation: it is marked as waiting too long;
+//! - a gig order's due time: unless its delivery was approved, it is
+//!   marked late (and shows under the LATE tab while the seller owes it).
 //!
 //! The step that makes a timer pointless cancels it in its own
 //! transaction; if the contract moved on anyway, firing changes nothing.
@@ -17,11 +19,11 @@ use uuid::Uuid;
 use crate::Inner;
 use crate::domain::{
     CancellationId, CancellationStatus, ContractId, ContractStatus, DisputeId, MilestoneCommand,
-    MilestoneId,
+    MilestoneId, MilestoneStatus,
 };
 use crate::ending::{self, AUTO_ACCEPT, ESCALATE};
 use crate::error::ContractsError;
-use crate::steps::{self, AUTO_APPROVE, Note};
+use crate::steps::{self, AUTO_APPROVE, Note, ORDER_LATE};
 use crate::store;
 
 pub struct Clocks {
@@ -43,6 +45,7 @@ impl OnTimer for Clocks {
             AUTO_APPROVE => self.auto_approve(txn, &contract, timer).await,
             AUTO_ACCEPT => self.auto_accept(txn, &contract, timer).await,
             ESCALATE => self.escalate(txn, &contract, timer).await,
+            ORDER_LATE => self.late(txn, &contract).await,
             other => {
                 tracing::warn!(kind = other, "a timer of a kind contracts does not know");
                 Ok(())
@@ -128,6 +131,42 @@ impl Clocks {
             )
             .await?;
         }
+        Ok(())
+    }
+}
+
+impl Clocks {
+    async fn late(&self, txn: &Txn, contract: &store::ContractRow) -> crate::error::Result<()> {
+        let id = ContractId(contract.id);
+        let now = self.inner.clock.now();
+        let Some(order) = store::find_order(txn, id).await? else {
+            return Ok(());
+        };
+        // Moved by an extension in a transaction this timer did not see.
+        if order.due_at.is_none_or(|due| due > now) {
+            return Ok(());
+        }
+        let awaiting = store::milestones_of(txn, &[id]).await?.iter().any(|m| {
+            MilestoneStatus::parse(&m.status)
+                .is_some_and(|s| s.is_in_progress() || s == MilestoneStatus::Pending)
+        });
+        let Some(status) = ContractStatus::parse(&contract.status) else {
+            return Ok(());
+        };
+        if !awaiting || status.is_ended() || !store::mark_late(txn, id, now).await? {
+            return Ok(());
+        }
+        store::add_timeline(
+            txn,
+            id,
+            now,
+            None,
+            "ORDER_LATE",
+            None,
+            "The order is late: its due time passed before the delivery was approved".to_owned(),
+        )
+        .await?;
+        store::refresh_stage(txn, id, status).await?;
         Ok(())
     }
 }

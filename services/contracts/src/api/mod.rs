@@ -4,6 +4,7 @@
 
 mod acting;
 mod cancellation;
+mod deadlines;
 mod disputes;
 mod milestones;
 mod orders;
@@ -146,5 +147,40 @@ impl ContractService for ContractsApi {
         request: Request<pb::ResolveDisputeRequest>,
     ) -> Answer<pb::ResolveDisputeResponse> {
         answer(disputes::resolve(&self.inner, request).await)
+    }
+
+    async fn request_extension(
+        &self,
+        request: Request<pb::RequestExtensionRequest>,
+    ) -> Answer<pb::RequestExtensionResponse> {
+        answer(deadlines::request_extension(&self.inner, request).await)
+    }
+
+    async fn accept_extension(
+        &self,
+        request: Request<pb::AcceptExtensionRequest>,
+    ) -> Answer<pb::AcceptExtensionResponse> {
+        answer(deadlines::accept_extension(&self.inner, request).await)
+    }
+
+    async fn decline_extension(
+        &self,
+        request: Request<pb::DeclineExtensionRequest>,
+    ) -> Answer<pb::DeclineExtensionResponse> {
+        answer(deadlines::decline_extension(&self.inner, request).await)
+    }
+
+    async fn cancel_late_order(
+        &self,
+        request: Request<pb::CancelLateOrderRequest>,
+    ) -> Answer<pb::CancelLateOrderResponse> {
+        answer(deadlines::cancel_late(&self.inner, request).await)
+    }
+
+    async fn count_contracts(
+        &self,
+        request: Request<pb::CountContractsRequest>,
+    ) -> Answer<pb::CountContractsResponse> {
+        answer(reading::count(&self.inner, request).await)
     }
 }

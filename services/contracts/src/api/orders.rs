@@ -139,6 +139,7 @@ pub async fn place(
         hourly_rate_minor: None,
         weekly_limit_minutes: None,
         paused: false,
+        stage: crate::domain::Stage::PendingFunding.as_str().to_owned(),
         created_at: now,
         updated_at: now,
     };
@@ -163,6 +164,10 @@ pub async fn place(
             answers: "[]".to_owned(),
             requirements_at: None,
             due_at: None,
+            late_at: None,
+            extension_days: None,
+            extension_reason: String::new(),
+            extension_requested_at: None,
         },
     )
     .await?;

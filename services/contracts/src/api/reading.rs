@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::Inner;
 use crate::convert;
-use crate::domain::{ContractId, ContractStatus, DisputeId, Party};
+use crate::domain::{ContractId, ContractStatus, DisputeId, Party, Stage};
 use crate::ending::AUTO_ACCEPT;
 use crate::error::Result;
 use crate::steps::AUTO_APPROVE;
@@ -127,6 +127,48 @@ fn status(status: i32, violations: &mut FieldViolations) -> Option<&'static str>
     Some(wanted.as_str())
 }
 
+fn stage(stage: i32, violations: &mut FieldViolations) -> Option<&'static str> {
+    let wanted = match pb::ContractStage::try_from(stage) {
+        Ok(pb::ContractStage::Unspecified) => return None,
+        Ok(pb::ContractStage::PendingFunding) => Stage::PendingFunding,
+        Ok(pb::ContractStage::Active) => Stage::Active,
+        Ok(pb::ContractStage::Late) => Stage::Late,
+        Ok(pb::ContractStage::Delivered) => Stage::Delivered,
+        Ok(pb::ContractStage::Completed) => Stage::Completed,
+        Ok(pb::ContractStage::Cancelled) => Stage::Cancelled,
+        Ok(pb::ContractStage::Disputed) => Stage::Disputed,
+        Err(_) => {
+            violations.add("stage", "is not a known stage");
+            return None;
+        }
+    };
+    Some(wanted.as_str())
+}
+
+/// Each tab's count for the caller, zeros included.
+pub async fn count(
+    inner: &Inner,
+    request: Request<pb::CountContractsRequest>,
+) -> Result<pb::CountContractsResponse> {
+    let caller = caller(&request)?;
+    let mut violations = FieldViolations::new();
+    let side = side(request.get_ref().role, &mut violations);
+    violations.finish(())?;
+    let counted = store::count_stages(&inner.db, caller.account_id, side).await?;
+    Ok(pb::CountContractsResponse {
+        counts: Stage::ALL
+            .into_iter()
+            .map(|stage| pb::StageCount {
+                stage: convert::stage(stage) as i32,
+                count: counted
+                    .iter()
+                    .find(|(name, _)| name == stage.as_str())
+                    .map_or(0, |(_, count)| *count),
+            })
+            .collect(),
+    })
+}
+
 pub async fn list(
     inner: &Inner,
     request: Request<pb::ListContractsRequest>,
@@ -138,8 +180,9 @@ pub async fn list(
         account: caller.account_id,
         side: side(req.role, &mut violations),
         status: status(req.status, &mut violations),
+        stage: stage(req.stage, &mut violations),
     };
-    let fingerprint = fingerprint(&(caller.account_id.0, req.role, req.status));
+    let fingerprint = fingerprint(&(caller.account_id.0, req.role, req.status, req.stage));
     let page = parse_page::<(DateTime<Utc>, Uuid)>(
         req.page.as_ref(),
         LIMITS,

@@ -11,8 +11,10 @@ pub mod milestone;
 pub mod order;
 pub mod requirements;
 pub mod settlement;
+pub mod stage;
 
 pub use contract::{ContractKind, ContractStatus, Party};
 pub use ending::{CancellationStatus, DisputeStatus, Held};
 pub use ids::{CancellationId, ContractId, DisputeId, MilestoneId};
 pub use milestone::{Milestone, MilestoneCommand, MilestoneStatus, Refusal};
+pub use stage::Stage;

@@ -124,6 +124,9 @@ impl On<ProposalAccepted> for Proposals {
             hourly_rate_minor: hourly.then_some(bid.minor_units),
             weekly_limit_minutes: hourly.then_some(self.inner.default_weekly_limit_minutes),
             paused: false,
+            stage: crate::domain::stage::stage_of(status, &statuses, false)
+                .as_str()
+                .to_owned(),
             created_at: now,
             updated_at: now,
         };

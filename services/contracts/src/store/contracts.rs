@@ -111,6 +111,8 @@ pub struct ListFilter {
     pub side: Option<Party>,
     /// A stored status name, or `None` for all.
     pub status: Option<&'static str>,
+    /// A stored stage name, or `None` for all.
+    pub stage: Option<&'static str>,
 }
 
 /// `account`'s contracts, most recent activity first, after `after`.
@@ -131,6 +133,9 @@ pub async fn list_for(
     let mut query = contracts::Entity::find().filter(mine);
     if let Some(status) = filter.status {
         query = query.filter(C::Status.eq(status));
+    }
+    if let Some(stage) = filter.stage {
+        query = query.filter(C::Stage.eq(stage));
     }
     if let Some((at, id)) = after {
         query = query.filter(

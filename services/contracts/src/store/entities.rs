@@ -26,6 +26,8 @@ pub mod contracts {
         pub weekly_limit_minutes: Option<i32>,
         pub paused: bool,
         pub created_at: ChronoDateTimeUtc,
+        /// Which tab it shows under (see `domain::Stage`).
+        pub stage: String,
         /// The last step taken (lists sort on it).
         pub updated_at: ChronoDateTimeUtc,
     }
@@ -159,6 +161,14 @@ pub mod orders {
         /// When the answers came in: the delivery clock's start.
         pub requirements_at: Option<ChronoDateTimeUtc>,
         pub due_at: Option<ChronoDateTimeUtc>,
+        /// When the due time passed before the delivery was approved
+        /// (cleared by an extension).
+        pub late_at: Option<ChronoDateTimeUtc>,
+        /// A deadline extension the seller asked for, waiting for the
+        /// buyer: how many days more, why, since when.
+        pub extension_days: Option<i32>,
+        pub extension_reason: String,
+        pub extension_requested_at: Option<ChronoDateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

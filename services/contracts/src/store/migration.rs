@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(GigOrders),
             Box::new(OrderRequirements),
             Box::new(Endings),
+            Box::new(Deadlines),
         ]
     }
 }
@@ -328,5 +329,75 @@ impl MigrationTrait for Endings {
                     .to_owned(),
             )
             .await
+    }
+}
+
+struct Deadlines;
+
+impl MigrationName for Deadlines {
+    fn name(&self) -> &str {
+        "m20261130_000045_contracts_deadlines_and_stages"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Deadlines {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let order_columns = [
+            col("late_at").timestamp_with_time_zone().null().to_owned(),
+            col("extension_days").integer().null().to_owned(),
+            col("extension_reason")
+                .text()
+                .not_null()
+                .default("")
+                .to_owned(),
+            col("extension_requested_at")
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+        ];
+        for column in order_columns {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Alias::new("orders"))
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new("contracts"))
+                    .add_column(
+                        col("stage")
+                            .string_len(24)
+                            .not_null()
+                            .default("PENDING_FUNDING"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // Contracts made before stages start from their status (a waiting
+        // delivery shows once its contract next moves).
+        manager
+            .get_connection()
+            .execute_unprepared("UPDATE contracts SET stage = status")
+            .await?;
+        // Each side's tab, most recent activity first.
+        for (name, party) in [
+            ("contracts_client_stage", "client_id"),
+            ("contracts_freelancer_stage", "freelancer_id"),
+        ] {
+            manager
+                .create_index(index(
+                    name,
+                    "contracts",
+                    &[party, "stage", "updated_at", "id"],
+                ))
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -10,8 +10,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entities::{contracts, deliveries, milestones};
+use super::entities::{contracts, deliveries, milestones, orders};
 use super::{DeliveryRow, MilestoneRow};
+use crate::domain::stage::stage_of;
 use crate::domain::{ContractId, ContractStatus, Milestone, MilestoneId, MilestoneStatus};
 
 /// Milestone `id` of `contract`.
@@ -64,7 +65,8 @@ pub async fn update_milestone(
     Ok(result.rows_affected == 1)
 }
 
-/// Sets the contract's status and marks it as just active.
+/// Sets the contract's status (and the stage that follows), and marks it
+/// as just active.
 pub async fn set_contract_status(
     db: &impl ConnectionTrait,
     contract: ContractId,
@@ -74,6 +76,33 @@ pub async fn set_contract_status(
     contracts::Entity::update_many()
         .col_expr(contracts::Column::Status, Expr::value(status.as_str()))
         .col_expr(contracts::Column::UpdatedAt, Expr::value(now))
+        .filter(contracts::Column::Id.eq(contract.0))
+        .exec(db)
+        .await?;
+    refresh_stage(db, contract, status).await
+}
+
+/// Stores the stage of `contract` in `status`, from its milestones and
+/// its order's lateness as they are now.
+pub async fn refresh_stage(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+    status: ContractStatus,
+) -> Result<(), DbErr> {
+    let milestones: Vec<MilestoneStatus> = milestones::Entity::find()
+        .filter(milestones::Column::ContractId.eq(contract.0))
+        .all(db)
+        .await?
+        .iter()
+        .filter_map(|m| MilestoneStatus::parse(&m.status))
+        .collect();
+    let late = orders::Entity::find_by_id(contract.0)
+        .one(db)
+        .await?
+        .is_some_and(|order| order.late_at.is_some());
+    let stage = stage_of(status, &milestones, late);
+    contracts::Entity::update_many()
+        .col_expr(contracts::Column::Stage, Expr::value(stage.as_str()))
         .filter(contracts::Column::Id.eq(contract.0))
         .exec(db)
         .await?;

@@ -2,6 +2,7 @@
 //! read and written whole with their contract.
 
 mod contracts;
+mod deadlines;
 mod endings;
 pub mod entities;
 mod gigs;
@@ -9,6 +10,7 @@ mod migration;
 mod milestones;
 
 pub use contracts::*;
+pub use deadlines::*;
 pub use endings::*;
 pub use entities::cancellations::Model as CancellationRow;
 pub use entities::contracts::Model as ContractRow;

@@ -193,11 +193,15 @@ async fn lists_show_each_side_its_contracts_in_stable_pages(backend: Backend) {
                     page_size: 500,
                     page_token: String::new(),
                 }),
+                stage: 99,
             },
         ))
         .await
         .unwrap_err();
-    assert_eq!(violated_fields(&bad), ["role", "status", "page.page_size"]);
+    assert_eq!(
+        violated_fields(&bad),
+        ["role", "status", "stage", "page.page_size"]
+    );
 }
 
 on_both_backends!(

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cancellation;
+mod deadlines;
 mod disputes;
 mod gig_order_requirements;
 mod gig_orders;
