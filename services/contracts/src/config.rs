@@ -21,6 +21,9 @@ pub struct ContractsConfig {
     /// Hours an open dispute waits before it is marked escalated for
     /// ADMINs.
     pub dispute_escalation_hours: i32,
+    /// Days the parties have to review each other once a contract ended
+    /// with money paid out.
+    pub review_window_days: i32,
 }
 
 impl Default for ContractsConfig {
@@ -32,6 +35,7 @@ impl Default for ContractsConfig {
             job_review_days: 14,
             cancellation_answer_days: 2,
             dispute_escalation_hours: 72,
+            review_window_days: 14,
         }
     }
 }
@@ -59,6 +63,7 @@ impl ServiceConfig for ContractsConfig {
                 "contracts.cancellation_answer_days",
                 self.cancellation_answer_days,
             ),
+            ("contracts.review_window_days", self.review_window_days),
         ] {
             if !(1..=60).contains(&days) {
                 return Err(ConfigError::invalid(key, "must be 1 to 60 days"));

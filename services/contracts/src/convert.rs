@@ -7,12 +7,13 @@ use frevix_proto::marketplace::v1 as marketplace;
 use uuid::Uuid;
 
 use crate::domain::requirements::{Answer, Question};
+use crate::domain::review::Aspect;
 use crate::domain::{
     CancellationStatus, ContractKind, ContractStatus, DisputeStatus, MilestoneStatus, Stage,
 };
 use crate::store::{
-    CancellationRow, ContractRow, DeliveryRow, DisputeRow, MilestoneRow, OrderRow, StatementRow,
-    TimelineRow,
+    CancellationRow, ContractRow, DeliveryRow, DisputeRow, MilestoneRow, OrderRow, ReviewRow,
+    StatementRow, TimelineRow,
 };
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
@@ -227,6 +228,8 @@ pub fn contract(
         dispute: None,
         in_escrow: money(&row.currency, in_escrow),
         stage: Stage::parse(&row.stage).map_or(pb::ContractStage::Unspecified, stage) as i32,
+        reviews: Vec::new(),
+        review_close_time: row.reviews_close_at.map(timestamp),
     }
 }
 
@@ -263,5 +266,45 @@ pub fn order(row: &OrderRow) -> pb::OrderTerms {
             reason: row.extension_reason.clone(),
             request_time: row.extension_requested_at.map(timestamp),
         }),
+    }
+}
+
+pub fn aspect(aspect: Aspect) -> pb::ReviewAspect {
+    match aspect {
+        Aspect::Communication => pb::ReviewAspect::Communication,
+        Aspect::Quality => pb::ReviewAspect::Quality,
+        Aspect::Value => pb::ReviewAspect::Value,
+        Aspect::Clarity => pb::ReviewAspect::Clarity,
+        Aspect::PaymentPromptness => pb::ReviewAspect::PaymentPromptness,
+    }
+}
+
+pub fn review(row: &ReviewRow) -> pb::Review {
+    let role = match row.reviewer_role.as_str() {
+        "CLIENT" => pb::ContractRole::Client,
+        "FREELANCER" => pb::ContractRole::Freelancer,
+        _ => pb::ContractRole::Unspecified,
+    };
+    pb::Review {
+        id: row.id.to_string(),
+        contract_id: row.contract_id.to_string(),
+        reviewer_id: row.reviewer_id.to_string(),
+        reviewee_id: row.reviewee_id.to_string(),
+        reviewer_role: role as i32,
+        rating: row.rating,
+        sub_ratings: serde_json::from_str::<Vec<(Aspect, i32)>>(&row.sub_ratings)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(a, rating)| pb::SubRating {
+                aspect: aspect(a) as i32,
+                rating,
+            })
+            .collect(),
+        comment: row.comment.clone(),
+        gig_id: id(row.gig_id),
+        submit_time: Some(timestamp(row.submitted_at)),
+        publish_time: row.published_at.map(timestamp),
+        reply: row.reply.clone(),
+        reply_time: row.reply_at.map(timestamp),
     }
 }

@@ -16,6 +16,7 @@ pub mod domain;
 mod ending;
 pub mod error;
 mod events;
+mod reviewing;
 mod steps;
 pub mod store;
 mod timed;
@@ -45,6 +46,8 @@ pub(crate) struct Inner {
     pub cancellation_answer_days: i32,
     /// Hours a dispute waits before it is marked escalated.
     pub dispute_escalation_hours: i32,
+    /// Days the parties have to review each other once reviews open.
+    pub review_window_days: i32,
 }
 
 /// How long a client has to answer a delivery, in days.
@@ -65,6 +68,8 @@ impl Service for Contracts {
     const MESH_PORT: u16 = 50053;
     type Config = ContractsConfig;
     type Migrator = Migrator;
+    const PUBLIC_METHODS: &'static [&'static str] =
+        &["/frevix.contracts.v1.ContractService/ListReviews"];
 
     async fn build(context: Context<ContractsConfig>) -> Result<Self, StartError> {
         Ok(Self {
@@ -80,6 +85,7 @@ impl Service for Contracts {
                 },
                 cancellation_answer_days: context.config.cancellation_answer_days,
                 dispute_escalation_hours: context.config.dispute_escalation_hours,
+                review_window_days: context.config.review_window_days,
             }),
         })
     }

@@ -78,6 +78,7 @@ pub async fn apply(
     let milestone_id = MilestoneId(milestone.id);
     let status = contract_status(txn, contract, milestone_id, next.status).await?;
     store::set_contract_status(txn, contract_id, status, now).await?;
+    crate::reviewing::open_if_due(inner, txn, contract_id, status).await?;
     let (action, details) = describe(command, milestone, note);
     store::add_timeline(
         txn,

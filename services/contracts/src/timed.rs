@@ -4,7 +4,8 @@
 //! - a cancellation request's answer window: the request is accepted;
 //! - a dispute's escalation: it is marked as waiting too long;
 //! - a gig order's due time: unless its delivery was approved, it is
-//!   marked late (and shows under the LATE tab while the seller owes it).
+//!   marked late (and shows under the LATE tab while the seller owes it);
+//! - a contract's review window: the reviews written are published.
 //!
 //! The step that makes a timer pointless cancels it in its own
 //! transaction; if the contract moved on anyway, firing changes nothing.
@@ -23,6 +24,7 @@ use crate::domain::{
 };
 use crate::ending::{self, AUTO_ACCEPT, ESCALATE};
 use crate::error::ContractsError;
+use crate::reviewing::REVIEWS_CLOSE;
 use crate::steps::{self, AUTO_APPROVE, Note, ORDER_LATE};
 use crate::store;
 
@@ -46,6 +48,7 @@ impl OnTimer for Clocks {
             AUTO_ACCEPT => self.auto_accept(txn, &contract, timer).await,
             ESCALATE => self.escalate(txn, &contract, timer).await,
             ORDER_LATE => self.late(txn, &contract).await,
+            REVIEWS_CLOSE => crate::reviewing::publish(&self.inner, txn, contract_id).await,
             other => {
                 tracing::warn!(kind = other, "a timer of a kind contracts does not know");
                 Ok(())

@@ -23,6 +23,8 @@ pub const MAX_ATTACHMENTS: usize = 10;
 pub struct Change {
     pub txn: Txn,
     pub contract: ContractRow,
+    /// Who asks: the answer is the contract as they see it.
+    pub viewer: Principal,
 }
 
 /// Begins a change of contract `id` by `caller` (a party or an ADMIN).
@@ -32,7 +34,11 @@ pub async fn begin(inner: &Inner, caller: &Principal, id: ContractId) -> Result<
     let contract = store::lock_contract(&txn, id)
         .await?
         .ok_or(ApiError::NotFound("contract"))?;
-    Ok(Change { txn, contract })
+    Ok(Change {
+        txn,
+        contract,
+        viewer: caller.clone(),
+    })
 }
 
 /// The caller's side of the contract; an ADMIN sees contracts but takes no
@@ -55,16 +61,16 @@ pub fn party_of(contract: &ContractRow, caller: &Principal) -> Result<Party> {
 pub async fn finish(inner: &Inner, change: Change) -> Result<pb::Contract> {
     let id = ContractId(change.contract.id);
     change.txn.commit().await?;
-    read(inner, id).await
+    read(inner, id, &change.viewer).await
 }
 
-/// The contract as GetContract shows it, from one snapshot.
-pub async fn read(inner: &Inner, id: ContractId) -> Result<pb::Contract> {
+/// The contract as GetContract shows it to `viewer`, from one snapshot.
+pub async fn read(inner: &Inner, id: ContractId, viewer: &Principal) -> Result<pb::Contract> {
     let snapshot = store::snapshot(&inner.db).await?;
     let contract = store::find_contract(&snapshot, id)
         .await?
         .ok_or(ApiError::NotFound("contract"))?;
-    let answer = full(inner, &snapshot, &contract).await?;
+    let answer = full(inner, &snapshot, &contract, viewer).await?;
     snapshot.commit().await?;
     Ok(answer)
 }

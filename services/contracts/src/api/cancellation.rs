@@ -181,7 +181,7 @@ async fn answer(
             r.status == answer.status().as_str() && r.answered_by == Some(caller.account_id.0)
         }) {
             change.txn.rollback().await?;
-            return acting::read(inner, id).await;
+            return acting::read(inner, id, caller).await;
         }
         return Err(ending::no_request().into());
     };

@@ -66,7 +66,7 @@ pub async fn open(
         // A retry of the caller's own dispute.
         change.txn.rollback().await?;
         return Ok(pb::OpenDisputeResponse {
-            contract: Some(super::acting::read(inner, id).await?),
+            contract: Some(super::acting::read(inner, id, &caller).await?),
         });
     }
     // An open cancellation request gives way to the dispute.
@@ -286,7 +286,7 @@ pub async fn resolve(
             // A retry of the same decision.
             change.txn.rollback().await?;
             return Ok(pb::ResolveDisputeResponse {
-                contract: Some(super::acting::read(inner, id).await?),
+                contract: Some(super::acting::read(inner, id, &caller).await?),
             });
         }
         return Err(no_dispute(id).into());

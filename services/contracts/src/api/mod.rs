@@ -9,6 +9,7 @@ mod disputes;
 mod milestones;
 mod orders;
 mod reading;
+mod reviews;
 
 use std::sync::Arc;
 
@@ -182,5 +183,26 @@ impl ContractService for ContractsApi {
         request: Request<pb::CountContractsRequest>,
     ) -> Answer<pb::CountContractsResponse> {
         answer(reading::count(&self.inner, request).await)
+    }
+
+    async fn submit_review(
+        &self,
+        request: Request<pb::SubmitReviewRequest>,
+    ) -> Answer<pb::SubmitReviewResponse> {
+        answer(reviews::submit(&self.inner, request).await)
+    }
+
+    async fn reply_to_review(
+        &self,
+        request: Request<pb::ReplyToReviewRequest>,
+    ) -> Answer<pb::ReplyToReviewResponse> {
+        answer(reviews::reply(&self.inner, request).await)
+    }
+
+    async fn list_reviews(
+        &self,
+        request: Request<pb::ListReviewsRequest>,
+    ) -> Answer<pb::ListReviewsResponse> {
+        answer(reviews::list(&self.inner, request).await)
     }
 }

@@ -140,6 +140,7 @@ pub async fn place(
         weekly_limit_minutes: None,
         paused: false,
         stage: crate::domain::Stage::PendingFunding.as_str().to_owned(),
+        reviews_close_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -186,7 +187,7 @@ pub async fn place(
     .await?;
     publish::contract_created(&inner.outbox, &once, &contract, &[milestone]).await?;
     let response = pb::PlaceOrderResponse {
-        contract: Some(full(inner, &once, &contract).await?),
+        contract: Some(full(inner, &once, &contract, &caller).await?),
     };
     once.finish(&response).await?;
     tracing::info!(contract_id = %contract_id, gig_id = %gig_id, "gig ordered");
@@ -311,7 +312,7 @@ pub async fn submit_requirements(
     let contract = store::find_contract(&snapshot, contract_id)
         .await?
         .ok_or(ApiError::NotFound("contract"))?;
-    let answer = full(inner, &snapshot, &contract).await?;
+    let answer = full(inner, &snapshot, &contract, &caller).await?;
     snapshot.commit().await?;
     Ok(pb::SubmitRequirementsResponse {
         contract: Some(answer),

@@ -48,21 +48,23 @@ pub async fn get(
     let id: ContractId = parse_id("contract_id", &request.get_ref().contract_id)?;
     let snapshot = store::snapshot(&inner.db).await?;
     let row = visible(&snapshot, &caller, id).await?;
-    let contract = full(inner, &snapshot, &row).await?;
+    let contract = full(inner, &snapshot, &row, &caller).await?;
     snapshot.commit().await?;
     Ok(pb::GetContractResponse {
         contract: Some(contract),
     })
 }
 
-/// The contract with everything GetContract shows: milestones with their
-/// deliveries and automatic-approval times, and the timeline.
+/// The contract with everything GetContract shows to `viewer`: milestones
+/// with their deliveries and automatic-approval times, the latest
+/// cancellation request and dispute, the reviews, and the timeline.
 /// Read through `db`: a snapshot, or a change's transaction (which sees
 /// its own writes).
 pub(crate) async fn full(
     inner: &Inner,
     db: &impl ConnectionTrait,
     row: &ContractRow,
+    viewer: &Principal,
 ) -> Result<pb::Contract> {
     let id = ContractId(row.id);
     let milestones = store::milestones_of(db, &[id]).await?;
@@ -84,6 +86,15 @@ pub(crate) async fn full(
         let statements = store::statements_of(db, DisputeId(dispute.id)).await?;
         contract.dispute = Some(convert::dispute(&dispute, &statements));
     }
+    // Double-blind: the other party's review only once published.
+    contract.reviews = store::reviews_of(db, id)
+        .await?
+        .iter()
+        .filter(|r| {
+            r.published_at.is_some() || r.reviewer_id == viewer.account_id.0 || viewer.is_admin()
+        })
+        .map(convert::review)
+        .collect();
     for milestone in &mut contract.milestones {
         milestone.deliveries = deliveries
             .iter()

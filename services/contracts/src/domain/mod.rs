@@ -10,6 +10,7 @@ pub mod ids;
 pub mod milestone;
 pub mod order;
 pub mod requirements;
+pub mod review;
 pub mod settlement;
 pub mod stage;
 

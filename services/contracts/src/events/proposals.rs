@@ -127,6 +127,7 @@ impl On<ProposalAccepted> for Proposals {
             stage: crate::domain::stage::stage_of(status, &statuses, false)
                 .as_str()
                 .to_owned(),
+            reviews_close_at: None,
             created_at: now,
             updated_at: now,
         };

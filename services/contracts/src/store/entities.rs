@@ -28,6 +28,9 @@ pub mod contracts {
         pub created_at: ChronoDateTimeUtc,
         /// Which tab it shows under (see `domain::Stage`).
         pub stage: String,
+        /// Until when the parties may review each other (set once the
+        /// contract ended with money paid out).
+        pub reviews_close_at: Option<ChronoDateTimeUtc>,
         /// The last step taken (lists sort on it).
         pub updated_at: ChronoDateTimeUtc,
     }
@@ -257,6 +260,39 @@ pub mod dispute_statements {
         /// Media ids separated by spaces.
         pub attachments: String,
         pub at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod reviews {
+    use sea_orm::entity::prelude::*;
+
+    /// One party's review of the other.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reviews")]
+    pub struct Model {
+        /// UUIDv7: newer reviews sort later.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub contract_id: Uuid,
+        pub reviewer_id: Uuid,
+        pub reviewee_id: Uuid,
+        /// CLIENT or FREELANCER: the reviewer's side.
+        pub reviewer_role: String,
+        pub rating: i32,
+        /// JSON: `[["Quality", 5], …]`.
+        pub sub_ratings: String,
+        pub comment: String,
+        pub gig_id: Option<Uuid>,
+        pub submitted_at: ChronoDateTimeUtc,
+        /// None while only its author sees it.
+        pub published_at: Option<ChronoDateTimeUtc>,
+        pub reply: String,
+        pub reply_at: Option<ChronoDateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(OrderRequirements),
             Box::new(Endings),
             Box::new(Deadlines),
+            Box::new(Reviews),
         ]
     }
 }
@@ -399,5 +400,70 @@ impl MigrationTrait for Deadlines {
                 .await?;
         }
         Ok(())
+    }
+}
+
+struct Reviews;
+
+impl MigrationName for Reviews {
+    fn name(&self) -> &str {
+        "m20261130_000046_contracts_reviews"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Reviews {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("reviews"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("contract_id").uuid().not_null())
+                    .col(col("reviewer_id").uuid().not_null())
+                    .col(col("reviewee_id").uuid().not_null())
+                    .col(col("reviewer_role").string_len(16).not_null())
+                    .col(col("rating").integer().not_null())
+                    .col(col("sub_ratings").text().not_null())
+                    .col(col("comment").text().not_null())
+                    .col(col("gig_id").uuid().null())
+                    .col(col("submitted_at").timestamp_with_time_zone().not_null())
+                    .col(col("published_at").timestamp_with_time_zone().null())
+                    .col(col("reply").text().not_null())
+                    .col(col("reply_at").timestamp_with_time_zone().null())
+                    .to_owned(),
+            )
+            .await?;
+        // Once per side of a contract, whatever races.
+        manager
+            .create_index(
+                index("reviews_once", "reviews", &["contract_id", "reviewer_role"])
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        // A user's and a gig's published reviews, newest first.
+        manager
+            .create_index(index(
+                "reviews_reviewee",
+                "reviews",
+                &["reviewee_id", "published_at", "id"],
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "reviews_gig",
+                "reviews",
+                &["gig_id", "published_at", "id"],
+            ))
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new("contracts"))
+                    .add_column(col("reviews_close_at").timestamp_with_time_zone().null())
+                    .to_owned(),
+            )
+            .await
     }
 }

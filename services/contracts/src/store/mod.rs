@@ -8,6 +8,7 @@ pub mod entities;
 mod gigs;
 mod migration;
 mod milestones;
+mod reviews;
 
 pub use contracts::*;
 pub use deadlines::*;
@@ -20,7 +21,9 @@ pub use entities::disputes::Model as DisputeRow;
 pub use entities::gigs::Model as GigRow;
 pub use entities::milestones::Model as MilestoneRow;
 pub use entities::orders::Model as OrderRow;
+pub use entities::reviews::Model as ReviewRow;
 pub use entities::timeline::Model as TimelineRow;
 pub use gigs::*;
 pub use migration::Migrator;
 pub use milestones::*;
+pub use reviews::*;

@@ -12,5 +12,6 @@ mod gig_orders;
 mod hiring;
 mod job_contracts;
 mod milestones;
+mod reviews;
 mod shop;
 mod support;
