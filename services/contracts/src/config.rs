@@ -24,6 +24,9 @@ pub struct ContractsConfig {
     /// Days the parties have to review each other once a contract ended
     /// with money paid out.
     pub review_window_days: i32,
+    /// Days a client has to dispute a week's invoice of an hourly contract
+    /// before it is approved for charging.
+    pub invoice_review_days: i32,
 }
 
 impl Default for ContractsConfig {
@@ -36,6 +39,7 @@ impl Default for ContractsConfig {
             cancellation_answer_days: 2,
             dispute_escalation_hours: 72,
             review_window_days: 14,
+            invoice_review_days: 5,
         }
     }
 }
@@ -64,6 +68,7 @@ impl ServiceConfig for ContractsConfig {
                 self.cancellation_answer_days,
             ),
             ("contracts.review_window_days", self.review_window_days),
+            ("contracts.invoice_review_days", self.invoice_review_days),
         ] {
             if !(1..=60).contains(&days) {
                 return Err(ConfigError::invalid(key, "must be 1 to 60 days"));

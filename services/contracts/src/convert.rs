@@ -6,14 +6,15 @@ use frevix_proto::contracts::v1 as pb;
 use frevix_proto::marketplace::v1 as marketplace;
 use uuid::Uuid;
 
+use crate::domain::hourly::InvoiceStatus;
 use crate::domain::requirements::{Answer, Question};
 use crate::domain::review::Aspect;
 use crate::domain::{
     CancellationStatus, ContractKind, ContractStatus, DisputeStatus, MilestoneStatus, Stage,
 };
 use crate::store::{
-    CancellationRow, ContractRow, DeliveryRow, DisputeRow, MilestoneRow, OrderRow, ReviewRow,
-    StatementRow, TimelineRow,
+    CancellationRow, ContractRow, DeliveryRow, DisputeRow, InvoiceRow, MilestoneRow, OrderRow,
+    ReviewRow, StatementRow, TimeEntryRow, TimelineRow,
 };
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
@@ -230,6 +231,8 @@ pub fn contract(
         stage: Stage::parse(&row.stage).map_or(pb::ContractStage::Unspecified, stage) as i32,
         reviews: Vec::new(),
         review_close_time: row.reviews_close_at.map(timestamp),
+        time_entries: Vec::new(),
+        invoices: Vec::new(),
     }
 }
 
@@ -306,5 +309,44 @@ pub fn review(row: &ReviewRow) -> pb::Review {
         publish_time: row.published_at.map(timestamp),
         reply: row.reply.clone(),
         reply_time: row.reply_at.map(timestamp),
+    }
+}
+
+fn day(date: chrono::NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+pub fn time_entry(row: &TimeEntryRow) -> pb::TimeEntry {
+    pb::TimeEntry {
+        id: row.id.to_string(),
+        work_date: day(row.work_date),
+        minutes: row.minutes,
+        memo: row.memo.clone(),
+        week_start: day(row.week_start),
+        invoice_id: id(row.invoice_id),
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.updated_at)),
+    }
+}
+
+pub fn invoice(row: &InvoiceRow, currency: &str) -> pb::Invoice {
+    let status = match InvoiceStatus::parse(&row.status) {
+        Some(InvoiceStatus::PendingReview) => pb::InvoiceStatus::PendingReview,
+        Some(InvoiceStatus::Disputed) => pb::InvoiceStatus::Disputed,
+        Some(InvoiceStatus::Approved) => pb::InvoiceStatus::Approved,
+        Some(InvoiceStatus::PaymentFailed) => pb::InvoiceStatus::PaymentFailed,
+        None => pb::InvoiceStatus::Unspecified,
+    };
+    pb::Invoice {
+        id: row.id.to_string(),
+        contract_id: row.contract_id.to_string(),
+        week_start: day(row.week_start),
+        minutes: row.minutes,
+        amount: money(currency, row.amount_minor),
+        status: status as i32,
+        review_end_time: row.review_until.map(timestamp),
+        dispute_reason: row.dispute_reason.clone(),
+        create_time: Some(timestamp(row.created_at)),
+        approve_time: row.approved_at.map(timestamp),
     }
 }

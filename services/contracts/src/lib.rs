@@ -16,6 +16,7 @@ pub mod domain;
 mod ending;
 pub mod error;
 mod events;
+mod hourly;
 mod reviewing;
 mod steps;
 pub mod store;
@@ -48,6 +49,8 @@ pub(crate) struct Inner {
     pub dispute_escalation_hours: i32,
     /// Days the parties have to review each other once reviews open.
     pub review_window_days: i32,
+    /// Days a client has to dispute a week's invoice.
+    pub invoice_review_days: i32,
 }
 
 /// How long a client has to answer a delivery, in days.
@@ -86,6 +89,7 @@ impl Service for Contracts {
                 cancellation_answer_days: context.config.cancellation_answer_days,
                 dispute_escalation_hours: context.config.dispute_escalation_hours,
                 review_window_days: context.config.review_window_days,
+                invoice_review_days: context.config.invoice_review_days,
             }),
         })
     }

@@ -1,6 +1,6 @@
 //! The review window of a contract: opened in the step that ends it with
-//! money paid to the freelancer (completion, or the release that follows a
-//! cancellation), closed by a durable timer that publishes whatever was
+//! work paid for (completion, the release that follows a cancellation, an
+//! hourly contract ended with weeks billed), closed by a durable timer that publishes whatever was
 //! written; publishing as soon as both sides have reviewed. Each published
 //! review is announced with ReviewPublished (marketplace rates from it).
 
@@ -27,10 +27,12 @@ pub async fn open_if_due(
     if !status.is_ended() {
         return Ok(());
     }
+    // Work paid for: a milestone released, or an hourly week billed.
     let paid = store::milestones_of(txn, &[contract])
         .await?
         .iter()
-        .any(|m| m.released_minor > 0);
+        .any(|m| m.released_minor > 0)
+        || !store::invoices_of(txn, contract).await?.is_empty();
     if !paid {
         return Ok(());
     }

@@ -5,7 +5,9 @@
 //! - a dispute's escalation: it is marked as waiting too long;
 //! - a gig order's due time: unless its delivery was approved, it is
 //!   marked late (and shows under the LATE tab while the seller owes it);
-//! - a contract's review window: the reviews written are published.
+//! - a contract's review window: the reviews written are published;
+//! - an hourly contract's week: it closes into an invoice;
+//! - an invoice's review window: it is approved for charging.
 //!
 //! The step that makes a timer pointless cancels it in its own
 //! transaction; if the contract moved on anyway, firing changes nothing.
@@ -18,12 +20,14 @@ use frevix_platform::timers::{OnTimer, Timer};
 use uuid::Uuid;
 
 use crate::Inner;
+use crate::domain::hourly::InvoiceStatus;
 use crate::domain::{
     CancellationId, CancellationStatus, ContractId, ContractStatus, DisputeId, MilestoneCommand,
     MilestoneId, MilestoneStatus,
 };
 use crate::ending::{self, AUTO_ACCEPT, ESCALATE};
 use crate::error::ContractsError;
+use crate::hourly::{self, INVOICE_REVIEW, WEEK_CLOSE};
 use crate::reviewing::REVIEWS_CLOSE;
 use crate::steps::{self, AUTO_APPROVE, Note, ORDER_LATE};
 use crate::store;
@@ -49,6 +53,8 @@ impl OnTimer for Clocks {
             ESCALATE => self.escalate(txn, &contract, timer).await,
             ORDER_LATE => self.late(txn, &contract).await,
             REVIEWS_CLOSE => crate::reviewing::publish(&self.inner, txn, contract_id).await,
+            WEEK_CLOSE => hourly::on_week_timer(&self.inner, txn, &contract, timer.due_at).await,
+            INVOICE_REVIEW => self.invoice_review(txn, &contract, timer).await,
             other => {
                 tracing::warn!(kind = other, "a timer of a kind contracts does not know");
                 Ok(())
@@ -139,6 +145,22 @@ impl Clocks {
 }
 
 impl Clocks {
+    async fn invoice_review(
+        &self,
+        txn: &Txn,
+        contract: &store::ContractRow,
+        timer: &Timer,
+    ) -> crate::error::Result<()> {
+        let id = parse(&timer.subject).map_err(internal)?;
+        let Some(invoice) = store::find_invoice(txn, ContractId(contract.id), id).await? else {
+            return Ok(());
+        };
+        if invoice.status == InvoiceStatus::PendingReview.as_str() {
+            hourly::approve(&self.inner, txn, contract, &invoice, None).await?;
+        }
+        Ok(())
+    }
+
     async fn late(&self, txn: &Txn, contract: &store::ContractRow) -> crate::error::Result<()> {
         let id = ContractId(contract.id);
         let now = self.inner.clock.now();

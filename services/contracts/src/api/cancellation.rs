@@ -16,11 +16,13 @@ use tonic::Request;
 use super::acting::{self, Change, begin, finish, party_of, text};
 use crate::Inner;
 use crate::domain::ending::check_workable;
+use crate::domain::hourly::week_of;
 use crate::domain::{
     CancellationId, CancellationStatus, ContractId, ContractStatus, MilestoneStatus,
 };
 use crate::ending::{self, AUTO_ACCEPT};
 use crate::error::Result;
+use crate::hourly;
 use crate::store::{self, CancellationRow, ContractRow};
 
 const MAX_REASON: usize = 2000;
@@ -346,12 +348,14 @@ pub async fn end(
             .cancel(&change.txn, AUTO_ACCEPT, &open.id.to_string())
             .await?;
     }
-    let paid = milestones
-        .iter()
-        .any(|m| m.status == MilestoneStatus::Released.as_str());
     let now = inner.clock.now();
     let by = Some(caller.account_id);
-    if paid {
+    if change.contract.hourly_rate_minor.is_some() {
+        end_hourly(inner, &change, caller.account_id, &reason).await?;
+    } else if milestones
+        .iter()
+        .any(|m| m.status == MilestoneStatus::Released.as_str())
+    {
         // Dropping what was never funded completes the contract (and
         // announces it), through the milestones' own steps.
         let note = crate::steps::Note {
@@ -401,4 +405,40 @@ pub async fn end(
     Ok(pb::EndContractResponse {
         contract: Some(finish(inner, change).await?),
     })
+}
+
+/// Ends an hourly contract: the weeks not yet closed are billed now, and
+/// it is COMPLETED if any week was billed, CANCELLED if none.
+async fn end_hourly(inner: &Inner, change: &Change, by: AccountId, reason: &str) -> Result<()> {
+    let id = ContractId(change.contract.id);
+    let now = inner.clock.now();
+    let this_week = week_of(now.date_naive());
+    for week in [this_week - chrono::Duration::days(7), this_week] {
+        hourly::close_week(inner, &change.txn, &change.contract, week).await?;
+    }
+    inner
+        .timers
+        .cancel(&change.txn, hourly::WEEK_CLOSE, &id.to_string())
+        .await?;
+    let billed = !store::invoices_of(&change.txn, id).await?.is_empty();
+    if billed {
+        store::set_contract_status(&change.txn, id, ContractStatus::Completed, now).await?;
+        crate::reviewing::open_if_due(inner, &change.txn, id, ContractStatus::Completed).await?;
+        let event = pb::ContractCompleted {
+            contract_id: id.to_string(),
+            client_id: change.contract.client_id.to_string(),
+            freelancer_id: change.contract.freelancer_id.to_string(),
+            gig_id: String::new(),
+            total: None,
+        };
+        inner
+            .outbox
+            .publish(&change.txn, "contract", &event.contract_id, &event)
+            .await?;
+    } else {
+        store::set_contract_status(&change.txn, id, ContractStatus::Cancelled, now).await?;
+        ending::announce_cancelled(inner, &change.txn, &change.contract, by, reason, vec![])
+            .await?;
+    }
+    Ok(())
 }

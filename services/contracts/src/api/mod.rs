@@ -6,6 +6,7 @@ mod acting;
 mod cancellation;
 mod deadlines;
 mod disputes;
+mod hourly;
 mod milestones;
 mod orders;
 mod reading;
@@ -204,5 +205,65 @@ impl ContractService for ContractsApi {
         request: Request<pb::ListReviewsRequest>,
     ) -> Answer<pb::ListReviewsResponse> {
         answer(reviews::list(&self.inner, request).await)
+    }
+
+    async fn log_time(&self, request: Request<pb::LogTimeRequest>) -> Answer<pb::LogTimeResponse> {
+        answer(hourly::log_time(&self.inner, request).await)
+    }
+
+    async fn update_time_entry(
+        &self,
+        request: Request<pb::UpdateTimeEntryRequest>,
+    ) -> Answer<pb::UpdateTimeEntryResponse> {
+        answer(hourly::update_entry(&self.inner, request).await)
+    }
+
+    async fn delete_time_entry(
+        &self,
+        request: Request<pb::DeleteTimeEntryRequest>,
+    ) -> Answer<pb::DeleteTimeEntryResponse> {
+        answer(hourly::delete_entry(&self.inner, request).await)
+    }
+
+    async fn pause_contract(
+        &self,
+        request: Request<pb::PauseContractRequest>,
+    ) -> Answer<pb::PauseContractResponse> {
+        answer(hourly::pause(&self.inner, request).await)
+    }
+
+    async fn resume_contract(
+        &self,
+        request: Request<pb::ResumeContractRequest>,
+    ) -> Answer<pb::ResumeContractResponse> {
+        answer(hourly::resume(&self.inner, request).await)
+    }
+
+    async fn set_weekly_limit(
+        &self,
+        request: Request<pb::SetWeeklyLimitRequest>,
+    ) -> Answer<pb::SetWeeklyLimitResponse> {
+        answer(hourly::set_weekly_limit(&self.inner, request).await)
+    }
+
+    async fn approve_invoice(
+        &self,
+        request: Request<pb::ApproveInvoiceRequest>,
+    ) -> Answer<pb::ApproveInvoiceResponse> {
+        answer(hourly::approve_invoice(&self.inner, request).await)
+    }
+
+    async fn dispute_invoice(
+        &self,
+        request: Request<pb::DisputeInvoiceRequest>,
+    ) -> Answer<pb::DisputeInvoiceResponse> {
+        answer(hourly::dispute_invoice(&self.inner, request).await)
+    }
+
+    async fn adjust_invoice(
+        &self,
+        request: Request<pb::AdjustInvoiceRequest>,
+    ) -> Answer<pb::AdjustInvoiceResponse> {
+        answer(hourly::adjust_invoice(&self.inner, request).await)
     }
 }

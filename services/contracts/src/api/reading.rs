@@ -86,6 +86,18 @@ pub(crate) async fn full(
         let statements = store::statements_of(db, DisputeId(dispute.id)).await?;
         contract.dispute = Some(convert::dispute(&dispute, &statements));
     }
+    if row.hourly_rate_minor.is_some() {
+        contract.time_entries = store::entries_of(db, id)
+            .await?
+            .iter()
+            .map(convert::time_entry)
+            .collect();
+        contract.invoices = store::invoices_of(db, id)
+            .await?
+            .iter()
+            .map(|invoice| convert::invoice(invoice, &row.currency))
+            .collect();
+    }
     // Double-blind: the other party's review only once published.
     contract.reviews = store::reviews_of(db, id)
         .await?

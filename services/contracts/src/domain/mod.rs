@@ -6,6 +6,7 @@
 
 pub mod contract;
 pub mod ending;
+pub mod hourly;
 pub mod ids;
 pub mod milestone;
 pub mod order;

@@ -1,5 +1,6 @@
 //! Payments' escrow events move milestones: funded (the contract becomes
-//! active), released (completed once every milestone is), refunded. An
+//! active), released (completed once every milestone is), refunded; a
+//! failed charge pauses an hourly contract. An
 //! event that no longer applies (a repeat under a new id, one overtaken by
 //! a later step) changes nothing and is logged.
 
@@ -12,10 +13,12 @@ use frevix_proto::payments::v1 as payments;
 use uuid::Uuid;
 
 use crate::Inner;
+use crate::domain::hourly::InvoiceStatus;
 use crate::domain::{ContractId, MilestoneCommand, MilestoneId};
 use crate::error::ContractsError;
 use crate::steps::{self, Note};
 use crate::store;
+use frevix_proto::contracts::v1 as pb;
 
 pub struct Escrow {
     inner: Arc<Inner>,
@@ -133,5 +136,63 @@ impl On<payments::EscrowRefunded> for Escrow {
             |amount| MilestoneCommand::Refund { amount },
         )
         .await
+    }
+}
+
+/// A failed charge: an hourly invoice's pauses its contract (the client
+/// resumes it once their payment method works); a milestone's funding
+/// failure is put on the timeline for both parties to see.
+#[async_trait::async_trait]
+impl On<payments::PaymentFailed> for Escrow {
+    async fn on(
+        &self,
+        txn: &Txn,
+        event: payments::PaymentFailed,
+        _: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        let parse = |text: &str| {
+            Uuid::parse_str(text).map_err(|_| HandlerError(format!("bad id {text:?}")))
+        };
+        let contract_id = ContractId(parse(&event.contract_id)?);
+        let Some(contract) = store::lock_contract(txn, contract_id).await? else {
+            tracing::warn!(%contract_id, "payment failure for a contract not known here");
+            return Ok(());
+        };
+        let failed = |error: ContractsError| HandlerError(error.to_string());
+        let now = self.inner.clock.now();
+        if !event.invoice_id.is_empty() {
+            let invoice = parse(&event.invoice_id)?;
+            let change = store::InvoiceChange {
+                to: InvoiceStatus::PaymentFailed,
+                review_until: None,
+                approved_at: None,
+                dispute_reason: None,
+                minutes_and_amount: None,
+            };
+            if store::change_invoice(txn, invoice, &[InvoiceStatus::Approved], change).await? {
+                crate::hourly::set_paused(
+                    &self.inner,
+                    txn,
+                    &contract,
+                    Some(pb::PauseReason::PaymentFailed),
+                    None,
+                )
+                .await
+                .map_err(failed)?;
+            }
+            return Ok(());
+        }
+        let milestone = Uuid::parse_str(&event.milestone_id).ok().map(MilestoneId);
+        store::add_timeline(
+            txn,
+            contract_id,
+            now,
+            None,
+            "PAYMENT_FAILED",
+            milestone,
+            format!("Funding failed: {}", event.reason),
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -42,6 +42,7 @@ pub async fn consume(bus: &EventBus, inner: &Arc<Inner>) -> Result<Vec<Backgroun
         .on::<payments::v1::EscrowFunded>()
         .on::<payments::v1::EscrowReleased>()
         .on::<payments::v1::EscrowRefunded>()
+        .on::<payments::v1::PaymentFailed>()
         .start(bus, inner.db.clone())
         .await?,
     ])

@@ -132,6 +132,11 @@ impl On<ProposalAccepted> for Proposals {
             updated_at: now,
         };
         let row = store::insert_contract(txn, row, milestones.clone()).await?;
+        if hourly {
+            crate::hourly::start_weeks(&self.inner, txn, contract)
+                .await
+                .map_err(|error| HandlerError(error.to_string()))?;
+        }
         let details = if hourly {
             format!("Hired at {bid} an hour")
         } else {

@@ -300,3 +300,61 @@ pub mod reviews {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod time_entries {
+    use sea_orm::entity::prelude::*;
+
+    /// Time the freelancer of an hourly contract worked.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "time_entries")]
+    pub struct Model {
+        /// UUIDv7: newer entries sort later.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub contract_id: Uuid,
+        pub work_date: ChronoDate,
+        /// The Monday of its week.
+        pub week_start: ChronoDate,
+        pub minutes: i32,
+        pub memo: String,
+        /// Set once its week closed into an invoice.
+        pub invoice_id: Option<Uuid>,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod invoices {
+    use sea_orm::entity::prelude::*;
+
+    /// A closed week of an hourly contract.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invoices")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub contract_id: Uuid,
+        pub week_start: ChronoDate,
+        pub minutes: i32,
+        /// The contract's rate when the week closed.
+        pub rate_minor: i64,
+        pub amount_minor: i64,
+        /// See `domain::hourly::InvoiceStatus`.
+        pub status: String,
+        /// While pending review: when it is approved unless disputed.
+        pub review_until: Option<ChronoDateTimeUtc>,
+        pub dispute_reason: String,
+        pub created_at: ChronoDateTimeUtc,
+        pub approved_at: Option<ChronoDateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

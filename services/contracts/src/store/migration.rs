@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(Endings),
             Box::new(Deadlines),
             Box::new(Reviews),
+            Box::new(Hourly),
         ]
     }
 }
@@ -462,6 +463,69 @@ impl MigrationTrait for Reviews {
                 Table::alter()
                     .table(Alias::new("contracts"))
                     .add_column(col("reviews_close_at").timestamp_with_time_zone().null())
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+struct Hourly;
+
+impl MigrationName for Hourly {
+    fn name(&self) -> &str {
+        "m20261130_000047_contracts_hourly"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Hourly {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("time_entries"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("contract_id").uuid().not_null())
+                    .col(col("work_date").date().not_null())
+                    .col(col("week_start").date().not_null())
+                    .col(col("minutes").integer().not_null())
+                    .col(col("memo").text().not_null())
+                    .col(col("invoice_id").uuid().null())
+                    .col(col("created_at").timestamp_with_time_zone().not_null())
+                    .col(col("updated_at").timestamp_with_time_zone().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "time_entries_week",
+                "time_entries",
+                &["contract_id", "week_start", "work_date"],
+            ))
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Alias::new("invoices"))
+                    .col(col("id").uuid().not_null().primary_key())
+                    .col(col("contract_id").uuid().not_null())
+                    .col(col("week_start").date().not_null())
+                    .col(col("minutes").integer().not_null())
+                    .col(col("rate_minor").big_integer().not_null())
+                    .col(col("amount_minor").big_integer().not_null())
+                    .col(col("status").string_len(16).not_null())
+                    .col(col("review_until").timestamp_with_time_zone().null())
+                    .col(col("dispute_reason").text().not_null())
+                    .col(col("created_at").timestamp_with_time_zone().not_null())
+                    .col(col("approved_at").timestamp_with_time_zone().null())
+                    .to_owned(),
+            )
+            .await?;
+        // One invoice a week, however often the week is closed.
+        manager
+            .create_index(
+                index("invoices_week", "invoices", &["contract_id", "week_start"])
+                    .unique()
                     .to_owned(),
             )
             .await
