@@ -146,6 +146,9 @@ pub async fn update_entry(
         .await?
         .ok_or(ApiError::NotFound("time entry"))?;
     let now = inner.clock.now();
+    if row.invoice_id.is_some() || row.week_start != week_of(now.date_naive()) {
+        return Err(entry_closed().into());
+    }
     let limit = change.contract.weekly_limit_minutes.unwrap_or(0);
     let logged = store::logged(&change.txn, id, row.week_start, row.work_date, Some(entry)).await?;
     check_log(now, row.work_date, req.minutes, logged, limit).map_err(|r| refusal(r, limit))?;

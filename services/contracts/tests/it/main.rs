@@ -10,6 +10,7 @@ mod disputes;
 mod gig_order_requirements;
 mod gig_orders;
 mod hiring;
+mod hourly;
 mod job_contracts;
 mod milestones;
 mod reviews;
