@@ -14,7 +14,7 @@ use crate::domain::{
 };
 use crate::store::{
     CancellationRow, ContractRow, DeliveryRow, DisputeRow, InvoiceRow, MilestoneRow, OrderRow,
-    ReviewRow, StatementRow, TimeEntryRow, TimelineRow,
+    ProposalRow, ReviewRow, StatementRow, TimeEntryRow, TimelineRow,
 };
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
@@ -233,6 +233,7 @@ pub fn contract(
         review_close_time: row.reviews_close_at.map(timestamp),
         time_entries: Vec::new(),
         invoices: Vec::new(),
+        proposed_milestones: Vec::new(),
     }
 }
 
@@ -348,5 +349,15 @@ pub fn invoice(row: &InvoiceRow, currency: &str) -> pb::Invoice {
         dispute_reason: row.dispute_reason.clone(),
         create_time: Some(timestamp(row.created_at)),
         approve_time: row.approved_at.map(timestamp),
+    }
+}
+
+pub fn proposed_milestone(row: &ProposalRow, currency: &str) -> pb::ProposedMilestone {
+    pb::ProposedMilestone {
+        id: row.id.to_string(),
+        title: row.title.clone(),
+        amount: money(currency, row.amount_minor),
+        due_in_days: row.due_in_days,
+        propose_time: Some(timestamp(row.proposed_at)),
     }
 }

@@ -3,6 +3,7 @@
 //! answer.
 
 mod acting;
+mod added_milestones;
 mod cancellation;
 mod deadlines;
 mod disputes;
@@ -265,5 +266,26 @@ impl ContractService for ContractsApi {
         request: Request<pb::AdjustInvoiceRequest>,
     ) -> Answer<pb::AdjustInvoiceResponse> {
         answer(hourly::adjust_invoice(&self.inner, request).await)
+    }
+
+    async fn add_milestone(
+        &self,
+        request: Request<pb::AddMilestoneRequest>,
+    ) -> Answer<pb::AddMilestoneResponse> {
+        answer(added_milestones::add(&self.inner, request).await)
+    }
+
+    async fn accept_milestone(
+        &self,
+        request: Request<pb::AcceptMilestoneRequest>,
+    ) -> Answer<pb::AcceptMilestoneResponse> {
+        answer(added_milestones::accept(&self.inner, request).await)
+    }
+
+    async fn decline_milestone(
+        &self,
+        request: Request<pb::DeclineMilestoneRequest>,
+    ) -> Answer<pb::DeclineMilestoneResponse> {
+        answer(added_milestones::decline(&self.inner, request).await)
     }
 }

@@ -98,6 +98,11 @@ pub(crate) async fn full(
             .map(|invoice| convert::invoice(invoice, &row.currency))
             .collect();
     }
+    contract.proposed_milestones = store::proposals_of(db, id)
+        .await?
+        .iter()
+        .map(|p| convert::proposed_milestone(p, &row.currency))
+        .collect();
     // Double-blind: the other party's review only once published.
     contract.reviews = store::reviews_of(db, id)
         .await?

@@ -358,3 +358,25 @@ pub mod invoices {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod milestone_proposals {
+    use sea_orm::entity::prelude::*;
+
+    /// A milestone the client proposed, waiting for the freelancer.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "milestone_proposals")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub contract_id: Uuid,
+        pub title: String,
+        pub amount_minor: i64,
+        pub due_in_days: i32,
+        pub proposed_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

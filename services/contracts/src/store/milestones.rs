@@ -3,15 +3,15 @@
 
 use chrono::{DateTime, Utc};
 use frevix_platform::money::Money;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
-use super::entities::{contracts, deliveries, milestones, orders};
-use super::{DeliveryRow, MilestoneRow};
+use super::entities::{contracts, deliveries, milestone_proposals, milestones, orders};
+use super::{DeliveryRow, MilestoneRow, ProposalRow};
 use crate::domain::stage::stage_of;
 use crate::domain::{ContractId, ContractStatus, Milestone, MilestoneId, MilestoneStatus};
 
@@ -168,6 +168,60 @@ pub async fn touch_contract(
     contracts::Entity::update_many()
         .col_expr(contracts::Column::UpdatedAt, Expr::value(now))
         .filter(contracts::Column::Id.eq(contract.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The milestones the client proposed on `contract`, oldest first.
+pub async fn proposals_of(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+) -> Result<Vec<ProposalRow>, DbErr> {
+    milestone_proposals::Entity::find()
+        .filter(milestone_proposals::Column::ContractId.eq(contract.0))
+        .order_by_asc(milestone_proposals::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn insert_proposal(db: &impl ConnectionTrait, row: ProposalRow) -> Result<(), DbErr> {
+    milestone_proposals::ActiveModel::from(row)
+        .insert(db)
+        .await?;
+    Ok(())
+}
+
+/// Takes proposal `id` of `contract` away (accepted or declined); `None` if
+/// it was not there.
+pub async fn take_proposal(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+    id: Uuid,
+) -> Result<Option<ProposalRow>, DbErr> {
+    let Some(row) = milestone_proposals::Entity::find_by_id(id)
+        .filter(milestone_proposals::Column::ContractId.eq(contract.0))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    milestone_proposals::Entity::delete_by_id(id)
+        .exec(db)
+        .await?;
+    Ok(Some(row))
+}
+
+/// Appends an accepted milestone and adds it to the contract's total.
+pub async fn append_milestone(db: &impl ConnectionTrait, row: MilestoneRow) -> Result<(), DbErr> {
+    let (contract, amount) = (row.contract_id, row.amount_minor);
+    milestones::ActiveModel::from(row).insert(db).await?;
+    contracts::Entity::update_many()
+        .col_expr(
+            contracts::Column::TotalMinor,
+            Expr::col(contracts::Column::TotalMinor).add(amount),
+        )
+        .filter(contracts::Column::Id.eq(contract))
         .exec(db)
         .await?;
     Ok(())

@@ -4,6 +4,7 @@
 // A failed expectation should panic in a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod added_milestones;
 mod cancellation;
 mod deadlines;
 mod disputes;
