@@ -102,3 +102,13 @@ pub fn contract_id_for_proposal(proposal_id: uuid::Uuid) -> uuid::Uuid {
         format!("proposal:{proposal_id}").as_bytes(),
     )
 }
+
+/// The id of a contract's conversation: derived from the contract's, so
+/// that contracts can name it (GetContract) without asking messaging, and
+/// messaging opens it once however its events arrive.
+pub fn conversation_id_for_contract(contract_id: uuid::Uuid) -> uuid::Uuid {
+    uuid::Uuid::new_v5(
+        &CONTRACT_NAMESPACE,
+        format!("conversation:{contract_id}").as_bytes(),
+    )
+}

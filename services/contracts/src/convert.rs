@@ -234,6 +234,8 @@ pub fn contract(
         time_entries: Vec::new(),
         invoices: Vec::new(),
         proposed_milestones: Vec::new(),
+        conversation_id: frevix_platform::ids::conversation_id_for_contract(row.id).to_string(),
+        next_actions: None,
     }
 }
 

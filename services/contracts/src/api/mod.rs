@@ -6,6 +6,7 @@ mod acting;
 mod added_milestones;
 mod cancellation;
 mod deadlines;
+mod detail;
 mod disputes;
 mod hourly;
 mod milestones;

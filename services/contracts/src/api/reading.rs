@@ -10,12 +10,11 @@ use sea_orm::ConnectionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
+pub(crate) use super::detail::full;
 use crate::Inner;
 use crate::convert;
-use crate::domain::{ContractId, ContractStatus, DisputeId, Party, Stage};
-use crate::ending::AUTO_ACCEPT;
+use crate::domain::{ContractId, ContractStatus, Party, Stage};
 use crate::error::Result;
-use crate::steps::AUTO_APPROVE;
 use crate::store::{self, ContractRow, ListFilter};
 
 const LIMITS: PageLimits = PageLimits {
@@ -53,78 +52,6 @@ pub async fn get(
     Ok(pb::GetContractResponse {
         contract: Some(contract),
     })
-}
-
-/// The contract with everything GetContract shows to `viewer`: milestones
-/// with their deliveries and automatic-approval times, the latest
-/// cancellation request and dispute, the reviews, and the timeline.
-/// Read through `db`: a snapshot, or a change's transaction (which sees
-/// its own writes).
-pub(crate) async fn full(
-    inner: &Inner,
-    db: &impl ConnectionTrait,
-    row: &ContractRow,
-    viewer: &Principal,
-) -> Result<pb::Contract> {
-    let id = ContractId(row.id);
-    let milestones = store::milestones_of(db, &[id]).await?;
-    let timeline = store::timeline_of(db, id).await?;
-    let deliveries = store::deliveries_of(db, id).await?;
-    let mut contract = convert::contract(row, &milestones, &timeline);
-    contract.order = store::find_order(db, id)
-        .await?
-        .map(|order| convert::order(&order));
-    if let Some(request) = store::latest_cancellation(db, id).await? {
-        let auto_accept = inner
-            .timers
-            .find(db, AUTO_ACCEPT, &request.id.to_string())
-            .await?
-            .map(|timer| timer.due_at);
-        contract.cancellation = Some(convert::cancellation(&request, &row.currency, auto_accept));
-    }
-    if let Some(dispute) = store::latest_dispute(db, id).await? {
-        let statements = store::statements_of(db, DisputeId(dispute.id)).await?;
-        contract.dispute = Some(convert::dispute(&dispute, &statements));
-    }
-    if row.hourly_rate_minor.is_some() {
-        contract.time_entries = store::entries_of(db, id)
-            .await?
-            .iter()
-            .map(convert::time_entry)
-            .collect();
-        contract.invoices = store::invoices_of(db, id)
-            .await?
-            .iter()
-            .map(|invoice| convert::invoice(invoice, &row.currency))
-            .collect();
-    }
-    contract.proposed_milestones = store::proposals_of(db, id)
-        .await?
-        .iter()
-        .map(|p| convert::proposed_milestone(p, &row.currency))
-        .collect();
-    // Double-blind: the other party's review only once published.
-    contract.reviews = store::reviews_of(db, id)
-        .await?
-        .iter()
-        .filter(|r| {
-            r.published_at.is_some() || r.reviewer_id == viewer.account_id.0 || viewer.is_admin()
-        })
-        .map(convert::review)
-        .collect();
-    for milestone in &mut contract.milestones {
-        milestone.deliveries = deliveries
-            .iter()
-            .filter(|d| d.milestone_id.to_string() == milestone.id)
-            .map(convert::delivery)
-            .collect();
-        milestone.auto_approve_time = inner
-            .timers
-            .find(db, AUTO_APPROVE, &milestone.id)
-            .await?
-            .map(|timer| convert::timestamp(timer.due_at));
-    }
-    Ok(contract)
 }
 
 fn side(role: i32, violations: &mut FieldViolations) -> Option<Party> {

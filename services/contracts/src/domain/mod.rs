@@ -9,6 +9,7 @@ pub mod ending;
 pub mod hourly;
 pub mod ids;
 pub mod milestone;
+pub mod next;
 pub mod order;
 pub mod requirements;
 pub mod review;

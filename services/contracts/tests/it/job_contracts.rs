@@ -204,7 +204,52 @@ async fn lists_show_each_side_its_contracts_in_stable_pages(backend: Backend) {
     );
 }
 
+/// The conversation the contract names is the one messaging opened for
+/// it, and the contract says who moves next.
+async fn a_contract_names_its_conversation_and_next_steps(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = app.register().await;
+    let freelancer = app.register().await;
+    let event = accepted(&client, &freelancer, false);
+    app.publish_as("marketplace", &event.proposal_id, &event)
+        .await;
+    let contract = wait_for(&app, &client, &event.contract_id).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let conversation = loop {
+        let answer = app
+            .messaging
+            .clone()
+            .get_conversation(authed(
+                &freelancer.access_token,
+                frevix_proto::messaging::v1::GetConversationRequest {
+                    conversation_id: contract.conversation_id.clone(),
+                },
+            ))
+            .await;
+        match answer {
+            Ok(answer) => break answer.into_inner().conversation.unwrap(),
+            Err(status) if status.code() == tonic::Code::NotFound => {}
+            Err(status) => panic!("{status:?}"),
+        }
+        assert!(std::time::Instant::now() < deadline, "never opened");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(conversation.contract_id, contract.id);
+    let next = contract.next_actions.unwrap();
+    let first = &contract.milestones[0].id;
+    assert!(next.client.contains(&format!("FundMilestone:{first}")));
+    assert!(next.client.contains(&"AddMilestone".to_owned()));
+    assert!(next.client.contains(&"EndContract".to_owned()));
+    assert!(
+        !next
+            .freelancer
+            .iter()
+            .any(|a| a.starts_with("SubmitDelivery"))
+    );
+}
+
 on_both_backends!(
+    a_contract_names_its_conversation_and_next_steps,
     an_accepted_proposal_becomes_a_contract_once,
     only_the_parties_see_a_contract,
     lists_show_each_side_its_contracts_in_stable_pages,

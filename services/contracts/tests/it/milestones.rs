@@ -41,6 +41,13 @@ async fn a_milestone_goes_from_funding_to_release_and_the_contract_completes(bac
     assert_eq!(m.status, M::Submitted as i32);
     assert_eq!(m.deliveries.len(), 1);
     assert!(m.auto_approve_time.is_some(), "the review window runs");
+    let next = delivered.next_actions.clone().unwrap();
+    assert!(next.client.contains(&format!("ApproveMilestone:{}", m.id)));
+    assert!(
+        !next
+            .freelancer
+            .contains(&format!("SubmitDelivery:{}", m.id))
+    );
     let wrong = approve(&app, &hire, freelancer, 0).await.unwrap_err();
     assert_eq!(reason(&wrong), "CLIENT_ONLY");
 

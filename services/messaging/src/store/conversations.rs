@@ -2,6 +2,7 @@
 //! titles and read positions.
 
 use chrono::{DateTime, Utc};
+use frevix_platform::ids::conversation_id_for_contract;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
@@ -30,7 +31,11 @@ pub async fn insert_conversation(
     now: DateTime<Utc>,
 ) -> Result<ConversationRow, DbErr> {
     let row = conversations::ActiveModel {
-        id: Set(ConversationId::generate().0),
+        // A contract's conversation has the id contracts names it by.
+        id: Set(new.contract_id.map_or_else(
+            || ConversationId::generate().0,
+            conversation_id_for_contract,
+        )),
         kind: Set(new.kind.as_str().to_owned()),
         direct_key: Set(new.direct_key),
         contract_id: Set(new.contract_id),
