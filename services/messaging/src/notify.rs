@@ -32,6 +32,9 @@ pub const KINDS: &[pb::NotificationKind] = &[
     pb::NotificationKind::DisputeOpened,
     pb::NotificationKind::DisputeResolved,
     pb::NotificationKind::ReviewPublished,
+    pb::NotificationKind::CancellationRequested,
+    pb::NotificationKind::ContractCancelled,
+    pb::NotificationKind::ContractCompleted,
 ];
 
 /// A notification about to be made.

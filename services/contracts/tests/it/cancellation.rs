@@ -177,6 +177,10 @@ async fn an_accepted_request_divides_the_escrow_and_ends_the_contract(backend: B
 
     let events = published::<pb::ContractCancelled>(&app, 1).await;
     assert_eq!(events[0].cancelled_by, freelancer.account_id);
+    // Messaging tells the parties, from these events.
+    use frevix_proto::messaging::v1::NotificationKind as N;
+    notified(&app, client, N::CancellationRequested).await;
+    notified(&app, freelancer, N::ContractCancelled).await;
     let split: Vec<(String, i64, i64)> = events[0]
         .settlements
         .iter()
@@ -426,6 +430,8 @@ async fn a_contract_with_nothing_in_escrow_ends_at_once(backend: Backend) {
     assert_eq!(status_of(&completed, 1), M::Cancelled as i32);
     let events = published::<pb::ContractCompleted>(&app, 1).await;
     assert_eq!(events[0].total.as_ref().unwrap().minor_units, 100_000);
+    let completed_kind = frevix_proto::messaging::v1::NotificationKind::ContractCompleted;
+    notified(&app, freelancer, completed_kind).await;
 }
 
 on_both_backends!(

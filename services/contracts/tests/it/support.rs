@@ -113,3 +113,31 @@ pub async fn published<E: prost::Name + Default>(app: &TestApp, expected: usize)
     assert_eq!(events.len(), expected, "{}", E::full_name());
     events
 }
+
+/// Waits until messaging has notified `user` of `kind` (from contracts'
+/// events, through the real consumer).
+pub async fn notified(
+    app: &TestApp,
+    user: &TestUser,
+    kind: frevix_proto::messaging::v1::NotificationKind,
+) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let listed = app
+            .notifications
+            .clone()
+            .list_notifications(authed(
+                &user.access_token,
+                frevix_proto::messaging::v1::ListNotificationsRequest::default(),
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .notifications;
+        if listed.iter().any(|n| n.kind == kind as i32) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never notified of {kind:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -4,6 +4,8 @@
 //! - [`contracts`]: ContractCreated opens the parties' contract
 //!   conversation; milestones and disputes post a system message in it and
 //!   notify the party concerned; ReviewPublished notifies;
+//! - [`contract_endings`]: cancellation requests, cancellations and
+//!   completions post and notify;
 //! - [`payments`]: escrow events post and notify; EscrowFunded also lifts
 //!   contact masking between the two;
 //! - [`marketplace`]: proposal events notify; published gigs and profiles
@@ -17,6 +19,7 @@
 
 mod accounts;
 mod apply;
+mod contract_endings;
 mod contracts;
 mod digests;
 mod marketplace;
@@ -59,6 +62,9 @@ pub async fn consume(bus: &EventBus, inner: &Arc<Inner>) -> Result<Vec<Backgroun
             .on::<contract_events::DisputeOpened>()
             .on::<contract_events::DisputeResolved>()
             .on::<contract_events::ReviewPublished>()
+            .on::<contract_events::CancellationRequested>()
+            .on::<contract_events::ContractCancelled>()
+            .on::<contract_events::ContractCompleted>()
             .after_commit()
             .start(bus, db.clone())
             .await?,
