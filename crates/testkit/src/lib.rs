@@ -23,6 +23,7 @@ pub mod status;
 pub use app::{Backend, TestApp, TestUser, authed, unique_email};
 pub use clock::TestClock;
 pub use events::{TestStreams, nats_url};
+pub use frevix::config::Shape;
 pub use gateway::{Gateway, repo};
 pub use mail::{CapturedMail, SmtpSink, code_in, read_mail};
 pub use postgres::TestDatabase;

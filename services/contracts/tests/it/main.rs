@@ -14,6 +14,7 @@ mod hiring;
 mod hourly;
 mod job_contracts;
 mod milestones;
+mod replicas;
 mod reviews;
 mod shop;
 mod support;
