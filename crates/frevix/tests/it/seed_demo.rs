@@ -4,10 +4,11 @@
 // clippy does not see as tests: a failed expectation should panic here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use frevix_proto::contracts::v1 as contracts;
 use frevix_proto::marketplace::v1 as pb;
-use frevix_testkit::{Backend, TestApp, on_both_backends};
+use frevix_testkit::{Backend, TestApp, authed, on_both_backends};
 
-async fn seeding_makes_freelancers_gigs_clients_jobs_and_proposals(backend: Backend) {
+async fn seeding_makes_freelancers_gigs_clients_jobs_proposals_and_contracts(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     frevix::seed::run(&app.url(), app.mail_dir(), 4, 1)
         .await
@@ -41,8 +42,33 @@ async fn seeding_makes_freelancers_gigs_clients_jobs_and_proposals(backend: Back
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(jobs.total, 2);
+    assert_eq!(jobs.total, 1, "the other job hired a freelancer");
     assert!(jobs.jobs.iter().all(|j| j.proposal_count == 3));
+
+    // The client's orders pages: a job contract with a milestone proposed,
+    // a gig order waiting for funding, and one cancelled.
+    let client = app
+        .login("client1@demo.frevix.dev", "demo passphrase 2026")
+        .await;
+    let counts = app
+        .contracts
+        .clone()
+        .count_contracts(authed(
+            &client.access_token,
+            contracts::CountContractsRequest::default(),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .counts;
+    let count = |stage: contracts::ContractStage| {
+        counts
+            .iter()
+            .find(|c| c.stage == stage as i32)
+            .map_or(0, |c| c.count)
+    };
+    assert_eq!(count(contracts::ContractStage::PendingFunding), 2);
+    assert_eq!(count(contracts::ContractStage::Cancelled), 1);
 
     // Seeding again finds the accounts and adds to the catalog without failing.
     frevix::seed::run(&app.url(), app.mail_dir(), 1, 0)
@@ -50,4 +76,4 @@ async fn seeding_makes_freelancers_gigs_clients_jobs_and_proposals(backend: Back
         .unwrap();
 }
 
-on_both_backends!(seeding_makes_freelancers_gigs_clients_jobs_and_proposals);
+on_both_backends!(seeding_makes_freelancers_gigs_clients_jobs_proposals_and_contracts);

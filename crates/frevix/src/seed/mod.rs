@@ -1,6 +1,7 @@
 //! `frevix seed-demo`: fills a running Frevix with a realistic marketplace
 //! through the public API — freelancers with profiles and gigs, clients with
-//! jobs, and proposals — so a frontend has something to show. Verification
+//! jobs, proposals, hires and gig orders — so a frontend has something to
+//! show. Verification
 //! codes are read from the mail directory (the all-in-one `data/mail`).
 //! Rate limits are honoured by waiting as `RetryInfo` says.
 
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use frevix_proto::common::v1::Money;
+use frevix_proto::contracts::v1::contract_service_client::ContractServiceClient;
 use frevix_proto::identity::v1::{
     self as identity, identity_service_client::IdentityServiceClient,
 };
@@ -137,9 +139,13 @@ macro_rules! call {
     };
 }
 
+mod clients;
+mod contracts;
+
 struct Seeder {
     identity: IdentityServiceClient<Channel>,
     marketplace: MarketplaceServiceClient<Channel>,
+    contracts: ContractServiceClient<Channel>,
     mail_dir: PathBuf,
     rng: StdRng,
 }
@@ -400,7 +406,8 @@ pub async fn run(
         .with_context(|| format!("cannot reach Frevix at {target}; is `make run` going?"))?;
     let mut seeder = Seeder {
         identity: IdentityServiceClient::new(channel.clone()),
-        marketplace: MarketplaceServiceClient::new(channel),
+        marketplace: MarketplaceServiceClient::new(channel.clone()),
+        contracts: ContractServiceClient::new(channel),
         mail_dir: mail_dir.to_path_buf(),
         rng: StdRng::seed_from_u64(2026),
     };
@@ -424,86 +431,18 @@ pub async fn run(
         .find(|c| c.slug == "web-development")
         .map(|c| c.id.clone())
         .unwrap_or_default();
+    let gigs = seeder.gigs_of(&freelancer_tokens).await?;
     for index in 0..clients {
-        let email = format!("client{}@demo.frevix.dev", index + 1);
-        let company = format!("{} Labs", LAST[index % LAST.len()]);
-        let token = seeder
-            .account(&email, &company, &[identity::Role::Client])
-            .await?;
-        for (title, budget) in [
-            ("Build our customer portal", 400_000),
-            ("Speed up our web shop", 150_000),
-        ] {
-            let job = market::Job {
-                title: format!("{title} ({company})"),
-                description: format!(
-                    "{company} needs an experienced freelancer to {}. We value tests, docs and clear updates.",
-                    title.to_lowercase()
-                ),
-                category_id: web.clone(),
-                skills: vec!["typescript".into(), "postgresql".into()],
-                budget: Some(market::job::Budget::FixedPrice(Money {
-                    currency_code: "USD".into(),
-                    minor_units: budget,
-                })),
-                expected_duration: market::ProjectDuration::OneToFourWeeks as i32,
-                experience_level: market::ExperienceLevel::Intermediate as i32,
-                visibility: market::JobVisibility::Public as i32,
-                ..Default::default()
-            };
-            let client = seeder.marketplace.clone();
-            let posted = call!(
-                client,
-                post_job,
-                authed(
-                    &token,
-                    market::PostJobRequest {
-                        job: Some(job.clone()),
-                    },
-                )
-            )
-            .await?
-            .into_inner()
-            .job
-            .context("no job")?;
-            for proposer in freelancer_tokens.choose_multiple(&mut seeder.rng, 3) {
-                let half = budget / 2;
-                let proposal = market::Proposal {
-                    job_id: posted.id.clone(),
-                    cover_letter: "I have built very similar systems; here is my plan, with milestones you can check.".into(),
-                    bid: usd(budget),
-                    estimated_days: 21,
-                    milestones: vec![
-                        market::ProposedMilestone { title: "First working version".into(), amount: usd(half), due_in_days: 10 },
-                        market::ProposedMilestone { title: "Launch".into(), amount: usd(budget - half), due_in_days: 21 },
-                    ],
-                    ..Default::default()
-                };
-                let submitted = call!(
-                    client,
-                    submit_proposal,
-                    authed(
-                        proposer,
-                        market::SubmitProposalRequest {
-                            proposal: Some(proposal.clone()),
-                        },
-                    )
-                )
-                .await;
-                if let Err(status) = submitted
-                    && status.code() != Code::AlreadyExists
-                {
-                    return Err(status.into());
-                }
-            }
-        }
+        let (email, token, proposals) = seeder.client(index, &web, &freelancer_tokens).await?;
+        let made = seeder.contracts(index, &token, &proposals, &gigs).await?;
         println!(
-            "client {:>2}/{clients}: {email} (2 jobs, 6 proposals)",
+            "client {:>2}/{clients}: {email} (2 jobs, 6 proposals; {made})",
             index + 1
         );
     }
     println!(
-        "\nseeded. Log in as any of them with the password `demo passphrase 2026`, for example ada.silva@demo.frevix.dev"
+        "\nseeded. Log in as any of them with the password `demo passphrase 2026`, for example ada.silva@demo.frevix.dev\n\
+         Contracts wait for funding: the sandbox payment (payments service) moves them on."
     );
     Ok(())
 }
