@@ -9,6 +9,8 @@
 //! - SearchGigs over 100,000 gigs on PostgreSQL and SQLite (see [`search`]).
 //! - Chat: memory per idle stream at 10,000 streams, and delivery latency
 //!   at 2,000 messages/s against pgbench (see [`chat`]).
+//! - Contracts: PlaceOrder and ApproveMilestone against pgbench, and
+//!   100,000 durable timers fired by two replicas (see [`contracts`]).
 //! - What Envoy adds to a unary call, and (only when asked for:
 //!   `FREVIX_BENCH_ONLY=gateway-idle`, 11 minutes) a Subscribe through
 //!   Envoy staying open while idle (see [`gateway`]).
@@ -20,6 +22,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chat;
+mod contracts;
 mod events;
 mod gateway;
 mod search;
@@ -41,6 +44,10 @@ async fn main() {
         }
         Ok("chat") => {
             chat::run().await;
+            return;
+        }
+        Ok("contracts") => {
+            contracts::run().await;
             return;
         }
         Ok("gateway") => {
@@ -96,6 +103,9 @@ async fn main() {
     println!();
     search::run(Backend::Postgres).await;
     search::run(Backend::Sqlite).await;
+
+    println!();
+    contracts::run().await;
 
     println!();
     chat::run().await;
