@@ -1,7 +1,8 @@
 //! Contracts on PostgreSQL, as ratios to the same run's pgbench:
 //! - `PlaceOrder` and `ApproveMilestone` transactions/s (64 in flight over
 //!   4 connections) against pgbench running a transaction of a comparable
-//!   shape (update one row, insert two) with 8 clients;
+//!   shape (update one row, insert two) with 8 clients, and against GetMe
+//!   through the same server (what any authenticated call costs at least);
 //! - durable timers: 100,000 due timers fired by two replicas (their own
 //!   pools and runners), the time it took, and that none fired twice.
 
@@ -46,17 +47,24 @@ pub async fn run() {
     let gig = publish_gig(&app, &seller).await;
     let buyers = vec![app.register().await, app.register().await];
     let channels = channels(&app).await;
+    let reads = authenticated_reads(&app, &buyers).await;
+    println!(
+        "baseline  GetMe (an authenticated one-row read, same server) req/s: {reads:.0}   ratio to pgbench: {:.2}",
+        reads / baseline
+    );
     let (orders, placed) = place_orders(&channels, &buyers, &gig).await;
     println!(
-        "contracts PlaceOrder tx/s: {orders:.0}   ratio to pgbench: {:.2}",
-        orders / baseline
+        "contracts PlaceOrder tx/s: {orders:.0}   ratio to pgbench: {:.2}   to GetMe: {:.2}",
+        orders / baseline,
+        orders / reads
     );
 
     let waiting = deliver(&app, &channels[0], &seller, &buyers, &placed, 1_000).await;
     let approvals = approve(&channels, &buyers, &waiting).await;
     println!(
-        "contracts ApproveMilestone tx/s: {approvals:.0}   ratio to pgbench: {:.2}   ({} approvals)",
+        "contracts ApproveMilestone tx/s: {approvals:.0}   ratio to pgbench: {:.2}   to GetMe: {:.2}   ({} approvals)",
         approvals / baseline,
+        approvals / reads,
         waiting.len()
     );
     app.stop().await;
@@ -189,6 +197,46 @@ async fn channels(app: &TestApp) -> Vec<ContractServiceClient<Channel>> {
     channels
 }
 
+/// GetMe requests/s, 64 in flight over 4 connections: what any
+/// authenticated call through the same server costs at least (token
+/// verification, the layers, one row).
+async fn authenticated_reads(app: &TestApp, users: &[TestUser]) -> f64 {
+    use frevix_proto::identity::v1 as identity;
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let channel = Channel::from_shared(app.url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        clients.push(identity::identity_service_client::IdentityServiceClient::new(channel));
+    }
+    let deadline = Instant::now() + Duration::from_secs(SECONDS);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..IN_FLIGHT)
+        .map(|i| {
+            let mut client = clients[i % clients.len()].clone();
+            let token = users[i % users.len()].access_token.clone();
+            tokio::spawn(async move {
+                let mut count = 0u64;
+                while Instant::now() < deadline {
+                    client
+                        .get_me(authed(&token, identity::GetMeRequest {}))
+                        .await
+                        .unwrap();
+                    count += 1;
+                }
+                count
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
 /// Orders placed per second, and the orders (buyer index, contract).
 async fn place_orders(
     channels: &[ContractServiceClient<Channel>],
@@ -217,7 +265,10 @@ async fn place_orders(
     for task in tasks {
         placed.extend(task.await.unwrap());
     }
-    (placed.len() as f64 / started.elapsed().as_secs_f64(), placed)
+    (
+        placed.len() as f64 / started.elapsed().as_secs_f64(),
+        placed,
+    )
 }
 
 /// Funds (as payments) and delivers up to `n` of the orders; the ones
@@ -379,10 +430,11 @@ async fn timers() -> (Duration, i64) {
         }
     };
     let deadline = Instant::now() + Duration::from_secs(300);
-    while count("SELECT COUNT(DISTINCT subject) AS n FROM fired").await
-        < TIMERS
-    {
-        assert!(Instant::now() < deadline, "timers still unfired after 300 s");
+    while count("SELECT COUNT(DISTINCT subject) AS n FROM fired").await < TIMERS {
+        assert!(
+            Instant::now() < deadline,
+            "timers still unfired after 300 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let elapsed = started.elapsed();

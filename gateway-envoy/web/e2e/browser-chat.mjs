@@ -3,7 +3,8 @@
 // mesh's SMTP sink printed), log in; the freelancer publishes a gig; the
 // client finds it, opens it and messages the seller, who sees the message
 // arrive live without reloading, and answers; the client sees the answer
-// live. A screenshot of each step is saved in e2e-artifacts/.
+// live. She orders the gig, and both see the order on their orders pages,
+// waiting for funding. A screenshot of each step is saved in e2e-artifacts/.
 //
 // Env: E2E_MAIL_LOG  the SMTP sink's output (required)
 //      CHROMIUM  Chromium to drive (default /usr/bin/chromium)
@@ -137,6 +138,20 @@ try {
   await expectText(buyerPage, "#thread .message.theirs", "golden");
   await expectText(sellerPage, "#presence", "online");
   await screenshot(buyerPage, "bea-sees-the-answer");
+
+  // She orders the gig's package: the order waits for its funding on both
+  // sides' orders pages (the sandbox payment takes it on from there).
+  await buyerPage.click("#order-BASIC");
+  await expectText(buyerPage, "#order-detail", gigTitle);
+  await expectText(buyerPage, "#order-detail .stage", "Waiting for funding");
+  await expectText(buyerPage, "#awaiting-funding", "payment into escrow");
+  await expectText(buyerPage, "#orders-tabs [data-stage=PENDING_FUNDING]", "(1)");
+  await screenshot(buyerPage, "bea-ordered-the-gig");
+  await sellerPage.click("#orders-refresh");
+  await expectText(sellerPage, "#order-list", gigTitle);
+  await sellerPage.click(`#order-list button:has-text("${gigTitle}")`);
+  await expectText(sellerPage, "#order-detail .stage", "Waiting for funding");
+  await screenshot(sellerPage, "sam-sees-the-order");
 
   // She signs out; the seller sees her go offline and writes again; she
   // finds a notification about it when she is back.

@@ -5,6 +5,7 @@
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { ContractService } from "./gen/frevix/contracts/v1/contracts_pb";
 import { IdentityService, type TokenPair } from "./gen/frevix/identity/v1/identity_pb";
 import { MarketplaceService } from "./gen/frevix/marketplace/v1/marketplace_pb";
 import { MessagingService } from "./gen/frevix/messaging/v1/messaging_pb";
@@ -85,3 +86,4 @@ export const identity = createClient(IdentityService, transport);
 export const marketplace = createClient(MarketplaceService, transport);
 export const messaging = createClient(MessagingService, transport);
 export const notifications = createClient(NotificationService, transport);
+export const contracts = createClient(ContractService, transport);

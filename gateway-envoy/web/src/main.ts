@@ -1,18 +1,20 @@
 // Frevix in the browser: every call goes through Envoy as grpc-web with the
 // clients generated from proto/. Signed out, the page offers sign-up, email
-// verification and log-in; signed in, gig search, selling, live chat and
-// notifications.
+// verification and log-in; signed in, gig search, selling, ordering and the
+// orders pages, live chat and notifications.
 import "./style.css";
-import { identity, signOut, signedIn } from "./api";
+import { contracts, identity, signOut, signedIn } from "./api";
 import { describe } from "./errors";
 import { fill, h } from "./dom";
 import { openFeed, type Feed } from "./live";
 import { remember } from "./people";
 import { Role, type Account } from "./gen/frevix/identity/v1/identity_pb";
+import { PackageTier, type Gig } from "./gen/frevix/marketplace/v1/marketplace_pb";
 import { authView } from "./views/auth";
 import { ChatView } from "./views/chat";
 import { gigView } from "./views/gig";
 import { NotificationsView } from "./views/notifications";
+import { OrdersView } from "./views/orders";
 import { searchView } from "./views/search";
 import { sellView } from "./views/sell";
 
@@ -34,6 +36,18 @@ async function showSignedIn(account: Account): Promise<void> {
   const detail = h("div", { id: "detail" });
   const connection = h("span", { class: "dot", title: "Live updates: connecting", id: "live-state" });
   const isFreelancer = account.roles.includes(Role.FREELANCER);
+  const isClient = account.roles.includes(Role.CLIENT);
+  const orders = new OrdersView(account.id);
+  const order = async (gig: Gig, tier: PackageTier): Promise<void> => {
+    try {
+      const placed = await contracts.placeOrder({ gigId: gig.id, packageTier: tier, quantity: 1 });
+      await orders.load();
+      if (placed.contract) orders.show(placed.contract);
+      orders.element.scrollIntoView({ behavior: "smooth", block: "nearest" });
+    } catch (error) {
+      fill(detail, h("p", { class: "status error", id: "order-error" }, describe(error)));
+    }
+  };
 
   fill(
     who,
@@ -52,17 +66,21 @@ async function showSignedIn(account: Account): Promise<void> {
         {},
         searchView((gig) => {
           remember(gig.sellerId, gig.sellerDisplayName);
-          fill(detail, gigView(gig, account.id, (g) => void chat.openWith(g.sellerId)));
+          fill(
+            detail,
+            gigView(gig, account.id, (g) => void chat.openWith(g.sellerId), isClient ? (g, tier) => void order(g, tier) : undefined),
+          );
           detail.scrollIntoView({ behavior: "smooth", block: "nearest" });
         }),
         detail,
         isFreelancer ? sellView() : null,
+        orders.element,
       ),
       h("div", {}, chat.element, notifications.element),
     ),
   );
 
-  await Promise.all([chat.load(), notifications.load()]).catch((error) => console.warn(describe(error)));
+  await Promise.all([chat.load(), notifications.load(), orders.load()]).catch((error) => console.warn(describe(error)));
   feed = openFeed(
     () => chat.positions(),
     (event) => {

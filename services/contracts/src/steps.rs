@@ -76,8 +76,13 @@ pub async fn apply(
     let now = inner.clock.now();
     let contract_id = ContractId(contract.id);
     let milestone_id = MilestoneId(milestone.id);
-    let status = contract_status(txn, contract, milestone_id, next.status).await?;
-    store::set_contract_status(txn, contract_id, status, now).await?;
+    let (status, statuses) = contract_status(txn, contract, milestone_id, next.status).await?;
+    let late = contract.gig_id.is_some()
+        && store::find_order(txn, contract_id)
+            .await?
+            .is_some_and(|order| order.late_at.is_some());
+    let stage = crate::domain::stage::stage_of(status, &statuses, late);
+    store::set_status_and_stage(txn, contract_id, status, stage, now).await?;
     crate::reviewing::open_if_due(inner, txn, contract_id, status).await?;
     let (action, details) = describe(command, milestone, note);
     store::add_timeline(
@@ -127,13 +132,14 @@ pub async fn apply(
     Ok(Outcome::Done)
 }
 
-/// The contract's status once this milestone is `changed`.
+/// The contract's status once this milestone is `changed`, and its
+/// milestones' statuses then.
 async fn contract_status(
     txn: &Txn,
     contract: &ContractRow,
     changed: MilestoneId,
     now_status: MilestoneStatus,
-) -> Result<ContractStatus> {
+) -> Result<(ContractStatus, Vec<MilestoneStatus>)> {
     let kind = ContractKind::parse(&contract.kind).ok_or_else(|| broken("contract kind"))?;
     let current =
         ContractStatus::parse(&contract.status).ok_or_else(|| broken("contract status"))?;
@@ -152,7 +158,7 @@ async fn contract_status(
         disputed: current == ContractStatus::Disputed,
         cancelled: current == ContractStatus::Cancelled,
     };
-    Ok(status_of(kind, &statuses, overrides))
+    Ok((status_of(kind, &statuses, overrides), statuses))
 }
 
 fn describe(

@@ -1,10 +1,15 @@
-// One gig: what the seller offers in each package, and the way to ask them
-// something before buying.
+// One gig: what the seller offers in each package, the way to ask them
+// something before buying, and (for clients) to order a package.
 import { fill, h } from "../dom";
 import { formatMoney } from "../money";
 import { PackageTier, type Gig } from "../gen/frevix/marketplace/v1/marketplace_pb";
 
-export function gigView(gig: Gig, me: string, onContact: (gig: Gig) => void): HTMLElement {
+export function gigView(
+  gig: Gig,
+  me: string,
+  onContact: (gig: Gig) => void,
+  onOrder?: (gig: Gig, tier: PackageTier) => void,
+): HTMLElement {
   const own = gig.sellerId === me;
   const packages = h("div", { class: "packages" });
   fill(
@@ -17,6 +22,9 @@ export function gigView(gig: Gig, me: string, onContact: (gig: Gig) => void): HT
         h("p", { class: "price" }, formatMoney(p.price)),
         h("p", { class: "muted" }, `${p.deliveryDays}-day delivery · ${p.revisions} revisions`),
         p.description ? h("p", {}, p.description) : null,
+        !own && onOrder
+          ? h("button", { type: "button", id: `order-${PackageTier[p.tier]}`, onclick: () => onOrder(gig, p.tier) }, `Order ${p.name}`)
+          : null,
       ),
     ),
   );

@@ -10,7 +10,7 @@ use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_proto::contracts::v1 as pb;
 use uuid::Uuid;
 
-use super::reading::{full, visible};
+use super::reading::{full, is_visible};
 use crate::Inner;
 use crate::domain::{ContractId, Party};
 use crate::error::Result;
@@ -29,11 +29,13 @@ pub struct Change {
 
 /// Begins a change of contract `id` by `caller` (a party or an ADMIN).
 pub async fn begin(inner: &Inner, caller: &Principal, id: ContractId) -> Result<Change> {
-    visible(&inner.db, caller, id).await?;
     let txn = Txn::begin(&inner.db).await?;
     let contract = store::lock_contract(&txn, id)
         .await?
         .ok_or(ApiError::NotFound("contract"))?;
+    if !is_visible(&contract, caller) {
+        return Err(ApiError::NotFound("contract").into());
+    }
     Ok(Change {
         txn,
         contract,

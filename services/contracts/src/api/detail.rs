@@ -29,11 +29,34 @@ pub(crate) async fn full(
     viewer: &Principal,
 ) -> Result<pb::Contract> {
     let id = ContractId(row.id);
+    let kind = ContractKind::parse(&row.kind);
+    let status = ContractStatus::parse(&row.status);
     let milestones = store::milestones_of(db, &[id]).await?;
     let timeline = store::timeline_of(db, id).await?;
-    let deliveries = store::deliveries_of(db, id).await?;
+    // Only what can exist is read: deliveries once a milestone was
+    // delivered, an order for gig orders, a dispute once one was opened
+    // (its contract is disputed, or cancelled by the resolution), proposed
+    // milestones on fixed-price contracts, reviews once they opened.
+    let delivered = milestones.iter().any(|m| {
+        m.revisions_used > 0
+            || !matches!(
+                MilestoneStatus::parse(&m.status),
+                Some(
+                    MilestoneStatus::Pending | MilestoneStatus::Funded | MilestoneStatus::Cancelled
+                )
+            )
+    });
+    let deliveries = if delivered {
+        store::deliveries_of(db, id).await?
+    } else {
+        Vec::new()
+    };
     let mut contract = convert::contract(row, &milestones, &timeline);
-    let order = store::find_order(db, id).await?;
+    let order = if kind == Some(ContractKind::GigOrder) {
+        store::find_order(db, id).await?
+    } else {
+        None
+    };
     contract.order = order.as_ref().map(convert::order);
     if let Some(request) = store::latest_cancellation(db, id).await? {
         let auto_accept = inner
@@ -43,7 +66,11 @@ pub(crate) async fn full(
             .map(|timer| timer.due_at);
         contract.cancellation = Some(convert::cancellation(&request, &row.currency, auto_accept));
     }
-    if let Some(dispute) = store::latest_dispute(db, id).await? {
+    let ever_disputed = matches!(
+        status,
+        Some(ContractStatus::Disputed | ContractStatus::Cancelled)
+    );
+    if ever_disputed && let Some(dispute) = store::latest_dispute(db, id).await? {
         let statements = store::statements_of(db, DisputeId(dispute.id)).await?;
         contract.dispute = Some(convert::dispute(&dispute, &statements));
     }
@@ -59,13 +86,19 @@ pub(crate) async fn full(
             .map(|invoice| convert::invoice(invoice, &row.currency))
             .collect();
     }
-    contract.proposed_milestones = store::proposals_of(db, id)
-        .await?
-        .iter()
-        .map(|p| convert::proposed_milestone(p, &row.currency))
-        .collect();
+    if kind == Some(ContractKind::FixedPrice) {
+        contract.proposed_milestones = store::proposals_of(db, id)
+            .await?
+            .iter()
+            .map(|p| convert::proposed_milestone(p, &row.currency))
+            .collect();
+    }
     // Double-blind: the other party's review only once published.
-    let reviews = store::reviews_of(db, id).await?;
+    let reviews = if row.reviews_close_at.is_some() {
+        store::reviews_of(db, id).await?
+    } else {
+        Vec::new()
+    };
     let reviews_open = row
         .reviews_close_at
         .is_some_and(|close| close > inner.clock.now());
@@ -90,11 +123,14 @@ pub(crate) async fn full(
             .filter(|d| d.milestone_id.to_string() == milestone.id)
             .map(convert::delivery)
             .collect();
-        milestone.auto_approve_time = inner
-            .timers
-            .find(db, AUTO_APPROVE, &milestone.id)
-            .await?
-            .map(|timer| convert::timestamp(timer.due_at));
+        // The review window runs while a delivery waits.
+        if milestone.status == pb::MilestoneStatus::Submitted as i32 {
+            milestone.auto_approve_time = inner
+                .timers
+                .find(db, AUTO_APPROVE, &milestone.id)
+                .await?
+                .map(|timer| convert::timestamp(timer.due_at));
+        }
     }
     Ok(contract)
 }

@@ -32,11 +32,17 @@ pub(crate) async fn visible(
     let row = store::find_contract(db, id)
         .await?
         .ok_or(ApiError::NotFound("contract"))?;
-    let party = row.client_id == caller.account_id.0 || row.freelancer_id == caller.account_id.0;
-    if !party && !caller.is_admin() {
+    if !is_visible(&row, caller) {
         return Err(ApiError::NotFound("contract").into());
     }
     Ok(row)
+}
+
+/// One of the contract's parties, or an ADMIN.
+pub(crate) fn is_visible(row: &ContractRow, caller: &Principal) -> bool {
+    row.client_id == caller.account_id.0
+        || row.freelancer_id == caller.account_id.0
+        || caller.is_admin()
 }
 
 pub async fn get(

@@ -235,3 +235,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "contract_tests.rs"]
+mod sequences;

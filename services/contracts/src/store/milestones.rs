@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::entities::{contracts, deliveries, milestone_proposals, milestones, orders};
 use super::{DeliveryRow, MilestoneRow, ProposalRow};
+use crate::domain::Stage;
 use crate::domain::stage::stage_of;
 use crate::domain::{ContractId, ContractStatus, Milestone, MilestoneId, MilestoneStatus};
 
@@ -80,6 +81,24 @@ pub async fn set_contract_status(
         .exec(db)
         .await?;
     refresh_stage(db, contract, status).await
+}
+
+/// Sets the contract's status and stage, known already, in one statement.
+pub async fn set_status_and_stage(
+    db: &impl ConnectionTrait,
+    contract: ContractId,
+    status: ContractStatus,
+    stage: Stage,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    contracts::Entity::update_many()
+        .col_expr(contracts::Column::Status, Expr::value(status.as_str()))
+        .col_expr(contracts::Column::Stage, Expr::value(stage.as_str()))
+        .col_expr(contracts::Column::UpdatedAt, Expr::value(now))
+        .filter(contracts::Column::Id.eq(contract.0))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Stores the stage of `contract` in `status`, from its milestones and
