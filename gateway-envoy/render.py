@@ -43,8 +43,8 @@ SERVICES = {
 }
 ALL_IN_ONE = ("127.0.0.1", int(os.environ.get("FREVIX_GATEWAY_ALL_IN_ONE_PORT", "50050")))
 
-# The services' own allow-lists (identity's and marketplace's PUBLIC_METHODS;
-# a test checks they agree).
+# The services' own allow-lists (identity's, marketplace's and contracts'
+# PUBLIC_METHODS; a test checks they agree).
 PUBLIC_METHODS = [
     "/frevix.identity.v1.IdentityService/SignUp",
     "/frevix.identity.v1.IdentityService/VerifyEmail",
@@ -62,6 +62,7 @@ PUBLIC_METHODS = [
     "/frevix.marketplace.v1.MarketplaceService/SearchGigs",
     "/frevix.marketplace.v1.MarketplaceService/SearchFreelancers",
     "/frevix.marketplace.v1.MarketplaceService/SearchJobs",
+    "/frevix.contracts.v1.ContractService/ListReviews",
 ]
 # Paths every server serves without a token (reflection describes every
 # Frevix package from any service, so it goes to identity).

@@ -80,8 +80,15 @@ async fn approved_once(server: &TestApp, shop: &Shop, contracts: &[pb::Contract]
 #[tokio::test]
 async fn review_windows_fire_once_with_two_replicas_and_across_a_restart() {
     let clock = TestClock::new();
-    let app = TestApp::spawn_timed(Backend::Postgres, clock.clock(), |_| {}).await;
-    let second = app.spawn_beside(Shape::AllInOne, |_| {}).await;
+    // Three servers at most, beside other PostgreSQL tests on one server:
+    // a few connections per service each.
+    let small = |config: &mut frevix_testkit::FrevixConfig| {
+        for entry in frevix_testkit::SERVICES {
+            entry.database_mut(config).max_connections = 3;
+        }
+    };
+    let app = TestApp::spawn_timed(Backend::Postgres, clock.clock(), small).await;
+    let second = app.spawn_beside(Shape::AllInOne, small).await;
     let shop = open_quiet_shop(&app).await;
     let buyer = app.register().await;
 
@@ -94,7 +101,7 @@ async fn review_windows_fire_once_with_two_replicas_and_across_a_restart() {
     // Set through the second replica, which then stops; a new one starts.
     let second_batch = deliveries(&second, &shop, &buyer, 10).await;
     second.stop().await;
-    let third = app.spawn_beside(Shape::AllInOne, |_| {}).await;
+    let third = app.spawn_beside(Shape::AllInOne, small).await;
     clock.advance(chrono::Duration::days(3) + chrono::Duration::seconds(1));
     approved_once(&third, &shop, &second_batch).await;
     published::<pb::MilestoneApproved>(&app, 20).await;
