@@ -206,7 +206,50 @@ async fn an_unanswered_delivery_is_approved_when_its_window_passes(backend: Back
     published::<pb::MilestoneApproved>(&app, 1).await;
 }
 
+/// Payments' events repeated (under new event ids) or early change
+/// nothing: one funding, and a release before the approval is ignored.
+async fn repeated_and_early_escrow_events_change_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let hire = hire(&app).await;
+    escrow(&app, &hire, &funded(&hire, 0), |c| {
+        status_of(c, 0) == M::Funded as i32
+    })
+    .await;
+    // The same funding again, and a release nobody approved.
+    app.publish_as("payments", &hire.contract.id, &funded(&hire, 0))
+        .await;
+    app.publish_as("payments", &hire.contract.id, &released(&hire, 0))
+        .await;
+    // A later event of the same stream shows both were handled.
+    let contract = escrow(&app, &hire, &funded(&hire, 1), |c| {
+        status_of(c, 1) == M::Funded as i32
+    })
+    .await;
+    assert_eq!(status_of(&contract, 0), M::Funded as i32);
+    let fundings = contract
+        .timeline
+        .iter()
+        .filter(|t| t.action == "MILESTONE_FUNDED")
+        .count();
+    assert_eq!(fundings, 2, "one per milestone");
+    assert!(
+        !contract
+            .timeline
+            .iter()
+            .any(|t| t.action == "MILESTONE_RELEASED")
+    );
+    // The work goes on as if nothing had come.
+    submit(&app, &hire, &hire.freelancer, 0).await.unwrap();
+    approve(&app, &hire, &hire.client, 0).await.unwrap();
+    let paid = escrow(&app, &hire, &released(&hire, 0), |c| {
+        status_of(c, 0) == M::Released as i32
+    })
+    .await;
+    assert_eq!(paid.status, pb::ContractStatus::Active as i32);
+}
+
 on_both_backends!(
+    repeated_and_early_escrow_events_change_nothing,
     a_milestone_goes_from_funding_to_release_and_the_contract_completes,
     thirty_racing_approvals_approve_once,
     an_unanswered_delivery_is_approved_when_its_window_passes,
