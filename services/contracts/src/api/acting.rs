@@ -1,7 +1,7 @@
 //! What every change of a contract by a caller shares: the caller must see
 //! the contract (anyone else is told it does not exist), the change runs
 //! in one transaction under the contract's lock, and the answer is the
-//! contract as it is once the change committed. Text and attachment checks
+//! contract as the change leaves it. Text and attachment checks
 //! of requests live here too.
 
 use frevix_platform::auth::Principal;
@@ -59,11 +59,17 @@ pub fn party_of(contract: &ContractRow, caller: &Principal) -> Result<Party> {
     }
 }
 
-/// Commits the change and answers the contract as it now is.
+/// Answers the contract as the change leaves it, read in the change's own
+/// transaction (it holds the contract's lock, so nothing else moves the
+/// contract meanwhile), then commits.
 pub async fn finish(inner: &Inner, change: Change) -> Result<pb::Contract> {
     let id = ContractId(change.contract.id);
+    let contract = store::find_contract(&change.txn, id)
+        .await?
+        .ok_or(ApiError::NotFound("contract"))?;
+    let answer = full(inner, &change.txn, &contract, &change.viewer).await?;
     change.txn.commit().await?;
-    read(inner, id, &change.viewer).await
+    Ok(answer)
 }
 
 /// The contract as GetContract shows it to `viewer`, from one snapshot.
