@@ -35,6 +35,10 @@ pub const KINDS: &[pb::NotificationKind] = &[
     pb::NotificationKind::CancellationRequested,
     pb::NotificationKind::ContractCancelled,
     pb::NotificationKind::ContractCompleted,
+    pb::NotificationKind::MilestoneAdded,
+    pb::NotificationKind::InvoiceApproved,
+    pb::NotificationKind::ContractPaused,
+    pb::NotificationKind::ContractResumed,
 ];
 
 /// A notification about to be made.

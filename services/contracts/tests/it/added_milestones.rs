@@ -96,6 +96,8 @@ async fn a_proposed_milestone_joins_the_contract_once_accepted(backend: Backend)
     assert_eq!(accepted.total.unwrap().minor_units, 350_000);
     let events = published::<pb::MilestoneAdded>(&app, 1).await;
     assert_eq!(events[0].milestone.as_ref().unwrap().id, added.id);
+    let kind = frevix_proto::messaging::v1::NotificationKind::MilestoneAdded;
+    notified(&app, client, kind).await;
     // Accepted once: a repeat finds nothing.
     let gone = answer(&app, &hire, freelancer, &proposal, true)
         .await

@@ -139,6 +139,8 @@ async fn a_week_is_logged_billed_disputed_and_approved(backend: Backend) {
     assert!(paused.hourly.unwrap().paused);
     let held = log(&app, &hourly, freelancer, today, 1).await.unwrap_err();
     assert_eq!(reason(&held), "CONTRACT_PAUSED");
+    use frevix_proto::messaging::v1::NotificationKind as N;
+    notified(&app, freelancer, N::ContractPaused).await;
     contracts
         .resume_contract(authed(
             &client.access_token,
@@ -222,6 +224,8 @@ async fn a_week_is_logged_billed_disputed_and_approved(backend: Backend) {
     })
     .await;
     let approved = published::<pb::HourlyInvoiceApproved>(&app, 1).await;
+    notified(&app, freelancer, N::InvoiceApproved).await;
+    notified(&app, freelancer, N::ContractResumed).await;
     assert_eq!(approved[0].minutes, 120);
     assert_eq!(approved[0].amount.as_ref().unwrap().minor_units, 9_000);
 

@@ -6,6 +6,8 @@
 //!   notify the party concerned; ReviewPublished notifies;
 //! - [`contract_endings`]: cancellation requests, cancellations and
 //!   completions post and notify;
+//! - [`contract_terms`]: added milestones, approved hourly weeks, pauses and
+//!   resumptions post and notify;
 //! - [`payments`]: escrow events post and notify; EscrowFunded also lifts
 //!   contact masking between the two;
 //! - [`marketplace`]: proposal events notify; published gigs and profiles
@@ -20,6 +22,7 @@
 mod accounts;
 mod apply;
 mod contract_endings;
+mod contract_terms;
 mod contracts;
 mod digests;
 mod marketplace;
@@ -65,6 +68,10 @@ pub async fn consume(bus: &EventBus, inner: &Arc<Inner>) -> Result<Vec<Backgroun
             .on::<contract_events::CancellationRequested>()
             .on::<contract_events::ContractCancelled>()
             .on::<contract_events::ContractCompleted>()
+            .on::<contract_events::MilestoneAdded>()
+            .on::<contract_events::HourlyInvoiceApproved>()
+            .on::<contract_events::ContractPaused>()
+            .on::<contract_events::ContractResumed>()
             .after_commit()
             .start(bus, db.clone())
             .await?,
