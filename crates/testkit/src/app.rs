@@ -375,12 +375,15 @@ impl TestApp {
     ) -> Vec<frevix_platform::events::ReceivedEvent> {
         let mut tail = self.tail(producer).await;
         let mut events = Vec::new();
-        while let Ok(Ok(event)) =
-            tokio::time::timeout(Duration::from_millis(500), tail.next()).await
-        {
-            events.push(event);
+        // The first event may be slow to come on a busy machine; after it,
+        // a pause means the end of what was published.
+        loop {
+            let wait = if events.is_empty() { 2_000 } else { 500 };
+            match tokio::time::timeout(Duration::from_millis(wait), tail.next()).await {
+                Ok(Ok(event)) => events.push(event),
+                _ => return events,
+            }
         }
-        events
     }
 
     /// Publishes `event` as `producer` would, through this process's
