@@ -8,38 +8,7 @@ use frevix_proto::contracts::v1 as contract_events;
 use frevix_proto::messaging::v1 as pb;
 
 use super::Reactions;
-use super::apply::Apply;
-
-/// What one event posts and whom it notifies.
-struct Post<'a> {
-    parties: (&'a str, &'a str, &'a str),
-    code: &'a str,
-    text: String,
-    notify: &'a str,
-    kind: pb::NotificationKind,
-    title: String,
-}
-
-impl Reactions {
-    async fn post(
-        &self,
-        txn: &Txn,
-        received: &ReceivedEvent,
-        post: Post<'_>,
-    ) -> Result<(), HandlerError> {
-        let inner = self.inner()?;
-        let mut apply = Apply::new(&inner, txn, received);
-        let contract = post.parties.0;
-        apply
-            .system(post.parties, post.code, post.text.clone())
-            .await?;
-        apply
-            .notify(post.notify, post.kind, post.title, post.text, contract)
-            .await?;
-        self.keep(received, apply.effects);
-        Ok(())
-    }
-}
+use super::posting::Post;
 
 #[async_trait::async_trait]
 impl On<contract_events::MilestoneAdded> for Reactions {
@@ -58,9 +27,10 @@ impl On<contract_events::MilestoneAdded> for Reactions {
             parties: (&e.contract_id, &e.client_id, &e.freelancer_id),
             code: "milestone.added",
             text: format!("“{title}” was added to the contract. Fund it to start."),
-            notify: &e.client_id,
+            notify: &[&e.client_id],
             kind: pb::NotificationKind::MilestoneAdded,
             title: format!("“{title}” was accepted"),
+            body: String::new(),
         };
         self.post(txn, received, post).await
     }
@@ -82,9 +52,10 @@ impl On<contract_events::HourlyInvoiceApproved> for Reactions {
                 "The week of {} ({hours}) was approved for payment.",
                 e.week_start
             ),
-            notify: &e.freelancer_id,
+            notify: &[&e.freelancer_id],
             kind: pb::NotificationKind::InvoiceApproved,
             title: format!("The week of {} was approved", e.week_start),
+            body: String::new(),
         };
         self.post(txn, received, post).await
     }
@@ -107,9 +78,10 @@ impl On<contract_events::ContractPaused> for Reactions {
             parties: (&e.contract_id, &e.client_id, &e.freelancer_id),
             code: "contract.paused",
             text: why.to_owned(),
-            notify: &e.freelancer_id,
+            notify: &[&e.freelancer_id],
             kind: pb::NotificationKind::ContractPaused,
             title: "A contract was paused".to_owned(),
+            body: String::new(),
         };
         self.post(txn, received, post).await
     }
@@ -127,9 +99,10 @@ impl On<contract_events::ContractResumed> for Reactions {
             parties: (&e.contract_id, &e.client_id, &e.freelancer_id),
             code: "contract.resumed",
             text: "The contract was resumed: time can be logged again.".to_owned(),
-            notify: &e.freelancer_id,
+            notify: &[&e.freelancer_id],
             kind: pb::NotificationKind::ContractResumed,
             title: "A contract was resumed".to_owned(),
+            body: String::new(),
         };
         self.post(txn, received, post).await
     }

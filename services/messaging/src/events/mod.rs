@@ -27,6 +27,7 @@ mod contracts;
 mod digests;
 mod marketplace;
 mod payments;
+mod posting;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
