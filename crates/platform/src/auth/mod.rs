@@ -10,6 +10,7 @@ pub mod deny_feed;
 mod jwks;
 mod layer;
 mod stream_guard;
+mod verified;
 mod verifier;
 
 pub use claims::{AccessClaims, Principal, Role, Roles, STEP_UP_WINDOW, StepUp, require_step_up};

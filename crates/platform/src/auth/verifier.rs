@@ -10,6 +10,7 @@ use tonic::Status;
 
 use super::claims::{AccessClaims, Principal, Roles};
 use super::jwks::RemoteJwks;
+use super::verified::VerifiedTokens;
 use crate::config::AuthConfig;
 use crate::error::unauthenticated;
 use crate::ids::{AccountId, SessionId};
@@ -72,6 +73,7 @@ enum Source {
 pub struct TokenVerifier {
     validation: Validation,
     source: Source,
+    verified: VerifiedTokens,
 }
 
 impl TokenVerifier {
@@ -80,6 +82,7 @@ impl TokenVerifier {
         Self {
             validation: validation(config),
             source: Source::Local(keys),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -91,6 +94,7 @@ impl TokenVerifier {
                 config.jwks_url.clone(),
                 std::time::Duration::from_secs(config.jwks_refresh_secs),
             )),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -105,13 +109,19 @@ impl TokenVerifier {
             Source::Remote(remote) => remote.key(&kid).await,
         }
         .ok_or(AuthError::Invalid)?;
+        // The key is still trusted; a token whose signature it already
+        // checked needs no second check before it expires.
+        let now = chrono::Utc::now();
+        if let Some(principal) = self.verified.get(token, now) {
+            return Ok(principal);
+        }
         let data =
             decode::<AccessClaims>(token, &key, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
                 _ => AuthError::Invalid,
             })?;
         let claims = data.claims;
-        Ok(Principal {
+        let principal = Principal {
             account_id: claims
                 .sub
                 .parse::<AccountId>()
@@ -133,7 +143,9 @@ impl TokenVerifier {
             )
             .ok_or(AuthError::Invalid)?,
             second_factor: claims.mfa,
-        })
+        };
+        self.verified.insert(token, &principal, now);
+        Ok(principal)
     }
 }
 

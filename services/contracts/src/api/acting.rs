@@ -10,6 +10,7 @@ use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_proto::contracts::v1 as pb;
 use uuid::Uuid;
 
+use super::detail::{Known, Parts, assemble};
 use super::reading::{full, is_visible};
 use crate::Inner;
 use crate::domain::{ContractId, Party};
@@ -25,6 +26,8 @@ pub struct Change {
     pub contract: ContractRow,
     /// Who asks: the answer is the contract as they see it.
     pub viewer: Principal,
+    /// What the change read and left as it was (the answer reuses it).
+    pub known: Known,
 }
 
 /// Begins a change of contract `id` by `caller` (a party or an ADMIN).
@@ -40,6 +43,7 @@ pub async fn begin(inner: &Inner, caller: &Principal, id: ContractId) -> Result<
         txn,
         contract,
         viewer: caller.clone(),
+        known: Known::default(),
     })
 }
 
@@ -67,7 +71,8 @@ pub async fn finish(inner: &Inner, change: Change) -> Result<pb::Contract> {
     let contract = store::find_contract(&change.txn, id)
         .await?
         .ok_or(ApiError::NotFound("contract"))?;
-    let answer = full(inner, &change.txn, &contract, &change.viewer).await?;
+    let parts = Parts::read_knowing(inner, &change.txn, &contract, change.known).await?;
+    let answer = assemble(inner, &contract, &parts, &change.viewer);
     change.txn.commit().await?;
     Ok(answer)
 }

@@ -4,9 +4,11 @@
 //! milestones, the reviews the viewer may see, what each party may do
 //! next, and the timeline.
 
+use chrono::{DateTime, Utc};
 use frevix_platform::auth::Principal;
 use frevix_proto::contracts::v1 as pb;
 use sea_orm::ConnectionTrait;
+use uuid::Uuid;
 
 use crate::Inner;
 use crate::convert;
@@ -15,7 +17,124 @@ use crate::domain::{ContractId, ContractKind, ContractStatus, DisputeId, Milesto
 use crate::ending::AUTO_ACCEPT;
 use crate::error::Result;
 use crate::steps::AUTO_APPROVE;
-use crate::store::{self, ContractRow, MilestoneRow, OrderRow};
+use crate::store::{
+    self, CancellationRow, ContractRow, DeliveryRow, DisputeRow, InvoiceRow, MilestoneRow,
+    OrderRow, ProposalRow, ReviewRow, StatementRow, TimeEntryRow, TimelineRow,
+};
+
+/// What a contract's answer is made of besides its row.
+#[derive(Default)]
+pub(crate) struct Parts {
+    pub milestones: Vec<MilestoneRow>,
+    pub timeline: Vec<TimelineRow>,
+    pub deliveries: Vec<DeliveryRow>,
+    pub order: Option<OrderRow>,
+    /// The latest cancellation request, and when it is accepted by itself.
+    pub cancellation: Option<(CancellationRow, Option<DateTime<Utc>>)>,
+    pub dispute: Option<(DisputeRow, Vec<StatementRow>)>,
+    pub entries: Vec<TimeEntryRow>,
+    pub invoices: Vec<InvoiceRow>,
+    pub proposals: Vec<ProposalRow>,
+    pub reviews: Vec<ReviewRow>,
+    /// When each waiting delivery is approved by itself, by milestone.
+    pub auto_approve: Vec<(Uuid, DateTime<Utc>)>,
+}
+
+/// Parts a change read and left as they were: its answer need not read
+/// them again. `None`: not read (the answer reads it).
+#[derive(Default)]
+pub(crate) struct Known {
+    pub order: Option<Option<OrderRow>>,
+    pub cancellation: Option<Option<CancellationRow>>,
+}
+
+impl Parts {
+    /// Reads what `row` has. Only what can exist is read: deliveries once a
+    /// milestone was delivered, an order for gig orders, a dispute once one
+    /// was opened (its contract is disputed, or cancelled by the
+    /// resolution), weeks on hourly contracts, proposed milestones on
+    /// fixed-price ones, reviews once they opened.
+    pub async fn read(inner: &Inner, db: &impl ConnectionTrait, row: &ContractRow) -> Result<Self> {
+        Self::read_knowing(inner, db, row, Known::default()).await
+    }
+
+    /// Reads what `row` has beyond what is `known`.
+    pub async fn read_knowing(
+        inner: &Inner,
+        db: &impl ConnectionTrait,
+        row: &ContractRow,
+        known: Known,
+    ) -> Result<Self> {
+        let id = ContractId(row.id);
+        let kind = ContractKind::parse(&row.kind);
+        let mut parts = Parts {
+            milestones: store::milestones_of(db, &[id]).await?,
+            timeline: store::timeline_of(db, id).await?,
+            ..Parts::default()
+        };
+        let delivered = parts.milestones.iter().any(|m| {
+            m.revisions_used > 0
+                || !matches!(
+                    MilestoneStatus::parse(&m.status),
+                    Some(
+                        MilestoneStatus::Pending
+                            | MilestoneStatus::Funded
+                            | MilestoneStatus::Cancelled
+                    )
+                )
+        });
+        if delivered {
+            parts.deliveries = store::deliveries_of(db, id).await?;
+        }
+        parts.order = match known.order {
+            Some(order) => order,
+            None if kind == Some(ContractKind::GigOrder) => store::find_order(db, id).await?,
+            None => None,
+        };
+        let cancellation = match known.cancellation {
+            Some(cancellation) => cancellation,
+            None => store::latest_cancellation(db, id).await?,
+        };
+        if let Some(request) = cancellation {
+            let auto_accept = inner
+                .timers
+                .find(db, AUTO_ACCEPT, &request.id.to_string())
+                .await?
+                .map(|timer| timer.due_at);
+            parts.cancellation = Some((request, auto_accept));
+        }
+        let ever_disputed = matches!(
+            ContractStatus::parse(&row.status),
+            Some(ContractStatus::Disputed | ContractStatus::Cancelled)
+        );
+        if ever_disputed && let Some(dispute) = store::latest_dispute(db, id).await? {
+            let statements = store::statements_of(db, DisputeId(dispute.id)).await?;
+            parts.dispute = Some((dispute, statements));
+        }
+        if row.hourly_rate_minor.is_some() {
+            parts.entries = store::entries_of(db, id).await?;
+            parts.invoices = store::invoices_of(db, id).await?;
+        }
+        if kind == Some(ContractKind::FixedPrice) {
+            parts.proposals = store::proposals_of(db, id).await?;
+        }
+        if row.reviews_close_at.is_some() {
+            parts.reviews = store::reviews_of(db, id).await?;
+        }
+        for milestone in &parts.milestones {
+            // The review window runs while a delivery waits.
+            if milestone.status == MilestoneStatus::Submitted.as_str()
+                && let Some(timer) = inner
+                    .timers
+                    .find(db, AUTO_APPROVE, &milestone.id.to_string())
+                    .await?
+            {
+                parts.auto_approve.push((milestone.id, timer.due_at));
+            }
+        }
+        Ok(parts)
+    }
+}
 
 /// The contract with everything GetContract shows to `viewer`: milestones
 /// with their deliveries and automatic-approval times, the latest
@@ -28,111 +147,70 @@ pub(crate) async fn full(
     row: &ContractRow,
     viewer: &Principal,
 ) -> Result<pb::Contract> {
-    let id = ContractId(row.id);
-    let kind = ContractKind::parse(&row.kind);
-    let status = ContractStatus::parse(&row.status);
-    let milestones = store::milestones_of(db, &[id]).await?;
-    let timeline = store::timeline_of(db, id).await?;
-    // Only what can exist is read: deliveries once a milestone was
-    // delivered, an order for gig orders, a dispute once one was opened
-    // (its contract is disputed, or cancelled by the resolution), proposed
-    // milestones on fixed-price contracts, reviews once they opened.
-    let delivered = milestones.iter().any(|m| {
-        m.revisions_used > 0
-            || !matches!(
-                MilestoneStatus::parse(&m.status),
-                Some(
-                    MilestoneStatus::Pending | MilestoneStatus::Funded | MilestoneStatus::Cancelled
-                )
-            )
-    });
-    let deliveries = if delivered {
-        store::deliveries_of(db, id).await?
-    } else {
-        Vec::new()
-    };
-    let mut contract = convert::contract(row, &milestones, &timeline);
-    let order = if kind == Some(ContractKind::GigOrder) {
-        store::find_order(db, id).await?
-    } else {
-        None
-    };
-    contract.order = order.as_ref().map(convert::order);
-    if let Some(request) = store::latest_cancellation(db, id).await? {
-        let auto_accept = inner
-            .timers
-            .find(db, AUTO_ACCEPT, &request.id.to_string())
-            .await?
-            .map(|timer| timer.due_at);
-        contract.cancellation = Some(convert::cancellation(&request, &row.currency, auto_accept));
-    }
-    let ever_disputed = matches!(
-        status,
-        Some(ContractStatus::Disputed | ContractStatus::Cancelled)
-    );
-    if ever_disputed && let Some(dispute) = store::latest_dispute(db, id).await? {
-        let statements = store::statements_of(db, DisputeId(dispute.id)).await?;
-        contract.dispute = Some(convert::dispute(&dispute, &statements));
-    }
-    if row.hourly_rate_minor.is_some() {
-        contract.time_entries = store::entries_of(db, id)
-            .await?
-            .iter()
-            .map(convert::time_entry)
-            .collect();
-        contract.invoices = store::invoices_of(db, id)
-            .await?
-            .iter()
-            .map(|invoice| convert::invoice(invoice, &row.currency))
-            .collect();
-    }
-    if kind == Some(ContractKind::FixedPrice) {
-        contract.proposed_milestones = store::proposals_of(db, id)
-            .await?
-            .iter()
-            .map(|p| convert::proposed_milestone(p, &row.currency))
-            .collect();
-    }
+    let parts = Parts::read(inner, db, row).await?;
+    Ok(assemble(inner, row, &parts, viewer))
+}
+
+/// The contract as `viewer` sees it, from its row and parts.
+pub(crate) fn assemble(
+    inner: &Inner,
+    row: &ContractRow,
+    parts: &Parts,
+    viewer: &Principal,
+) -> pb::Contract {
+    let mut contract = convert::contract(row, &parts.milestones, &parts.timeline);
+    contract.order = parts.order.as_ref().map(convert::order);
+    contract.cancellation = parts
+        .cancellation
+        .as_ref()
+        .map(|(request, auto_accept)| convert::cancellation(request, &row.currency, *auto_accept));
+    contract.dispute = parts
+        .dispute
+        .as_ref()
+        .map(|(dispute, statements)| convert::dispute(dispute, statements));
+    contract.time_entries = parts.entries.iter().map(convert::time_entry).collect();
+    contract.invoices = parts
+        .invoices
+        .iter()
+        .map(|invoice| convert::invoice(invoice, &row.currency))
+        .collect();
+    contract.proposed_milestones = parts
+        .proposals
+        .iter()
+        .map(|p| convert::proposed_milestone(p, &row.currency))
+        .collect();
+    let now = inner.clock.now();
+    let reviews_open = row.reviews_close_at.is_some_and(|close| close > now);
     // Double-blind: the other party's review only once published.
-    let reviews = if row.reviews_close_at.is_some() {
-        store::reviews_of(db, id).await?
-    } else {
-        Vec::new()
-    };
-    let reviews_open = row
-        .reviews_close_at
-        .is_some_and(|close| close > inner.clock.now());
-    contract.reviews = reviews
+    contract.reviews = parts
+        .reviews
         .iter()
         .filter(|r| {
             r.published_at.is_some() || r.reviewer_id == viewer.account_id.0 || viewer.is_admin()
         })
         .map(convert::review)
         .collect();
-    let now = inner.clock.now();
     contract.next_actions = Some(next(
         row,
-        &milestones,
-        &order,
+        &parts.milestones,
+        &parts.order,
         &contract,
         (now, reviews_open),
     ));
     for milestone in &mut contract.milestones {
-        milestone.deliveries = deliveries
+        milestone.deliveries = parts
+            .deliveries
             .iter()
             .filter(|d| d.milestone_id.to_string() == milestone.id)
             .map(convert::delivery)
             .collect();
-        // The review window runs while a delivery waits.
-        if milestone.status == pb::MilestoneStatus::Submitted as i32 {
-            milestone.auto_approve_time = inner
-                .timers
-                .find(db, AUTO_APPROVE, &milestone.id)
-                .await?
-                .map(|timer| convert::timestamp(timer.due_at));
-        }
+        milestone.auto_approve_time = parts
+            .auto_approve
+            .iter()
+            .find(|(id, _)| id.to_string() == milestone.id)
+            .map(|(_, due)| convert::timestamp(*due));
     }
-    Ok(contract)
+    contract
 }
 
 /// What each party may do next, from what the answer holds.

@@ -48,7 +48,7 @@ async fn step(
     note: Note,
     delivery: Option<(String, Vec<Uuid>)>,
 ) -> Result<pb::Contract> {
-    let change = begin(inner, caller, contract_id).await?;
+    let mut change = begin(inner, caller, contract_id).await?;
     let party = party_of(&change.contract, caller)?;
     if party_for(command).is_some_and(|needed| needed != party) {
         let (reason, message) = match party {
@@ -62,8 +62,11 @@ async fn step(
     }
     let txn = &change.txn;
     let contract = &change.contract;
-    let request_open = store::latest_cancellation(txn, contract_id)
-        .await?
+    // A step on a milestone changes neither the cancellation request nor
+    // the order: the answer reuses them.
+    let cancellation = store::latest_cancellation(txn, contract_id).await?;
+    let request_open = cancellation
+        .as_ref()
         .is_some_and(|r| r.status == CancellationStatus::Open.as_str());
     if let Some(status) = ContractStatus::parse(&contract.status) {
         check_workable(status, request_open)?;
@@ -71,9 +74,13 @@ async fn step(
     let milestone = store::find_milestone(txn, contract_id, milestone_id)
         .await?
         .ok_or(ApiError::NotFound("milestone"))?;
+    let order = match contract.gig_id {
+        Some(_) => store::find_order(txn, contract_id).await?,
+        None => None,
+    };
     if command == MilestoneCommand::Submit
-        && store::find_order(txn, contract_id)
-            .await?
+        && order
+            .as_ref()
             .is_some_and(|order| order.requirements_at.is_none())
         && milestone.status != MilestoneStatus::Pending.as_str()
     {
@@ -96,6 +103,8 @@ async fn step(
         )
         .await?;
     }
+    change.known.cancellation = Some(cancellation);
+    change.known.order = Some(order);
     finish(inner, change).await
 }
 

@@ -16,6 +16,7 @@ use prost::Message as _;
 use tonic::Request;
 use uuid::Uuid;
 
+use super::detail::{Parts, assemble};
 use super::reading::{full, visible};
 use crate::Inner;
 use crate::domain::order::{ExtraTerms, PackageTerms, quote};
@@ -145,34 +146,31 @@ pub async fn place(
         updated_at: now,
     };
     let contract = store::insert_contract(&once, contract, vec![milestone.clone()]).await?;
-    store::insert_order(
-        &once,
-        OrderRow {
-            contract_id: contract_id.0,
-            gig_id,
-            package_tier: tier,
-            package_name: package.name.clone(),
-            quantity: req.quantity,
-            extras: quote
-                .extras
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" "),
-            delivery_days: quote.delivery_days,
-            revisions_included: quote.revisions,
-            questions: questions_json(&gig),
-            answers: "[]".to_owned(),
-            requirements_at: None,
-            due_at: None,
-            late_at: None,
-            extension_days: None,
-            extension_reason: String::new(),
-            extension_requested_at: None,
-        },
-    )
-    .await?;
-    store::add_timeline(
+    let order = OrderRow {
+        contract_id: contract_id.0,
+        gig_id,
+        package_tier: tier,
+        package_name: package.name.clone(),
+        quantity: req.quantity,
+        extras: quote
+            .extras
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
+        delivery_days: quote.delivery_days,
+        revisions_included: quote.revisions,
+        questions: questions_json(&gig),
+        answers: "[]".to_owned(),
+        requirements_at: None,
+        due_at: None,
+        late_at: None,
+        extension_days: None,
+        extension_reason: String::new(),
+        extension_requested_at: None,
+    };
+    store::insert_order(&once, order.clone()).await?;
+    let placed = store::add_timeline(
         &once,
         contract_id,
         now,
@@ -185,9 +183,16 @@ pub async fn place(
         ),
     )
     .await?;
-    publish::contract_created(&inner.outbox, &once, &contract, &[milestone]).await?;
+    publish::contract_created(&inner.outbox, &once, &contract, &[milestone.clone()]).await?;
+    // Everything the answer shows was just written: nothing to read back.
+    let parts = Parts {
+        milestones: vec![milestone],
+        timeline: vec![placed],
+        order: Some(order),
+        ..Parts::default()
+    };
     let response = pb::PlaceOrderResponse {
-        contract: Some(full(inner, &once, &contract, &caller).await?),
+        contract: Some(assemble(inner, &contract, &parts, &caller)),
     };
     once.finish(&response).await?;
     tracing::info!(contract_id = %contract_id, gig_id = %gig_id, "gig ordered");

@@ -65,7 +65,7 @@ pub async fn milestones_of(
         .await
 }
 
-/// Records a step taken on `contract`.
+/// Records a step taken on `contract`; the entry as stored.
 pub async fn add_timeline(
     db: &impl ConnectionTrait,
     contract: ContractId,
@@ -74,7 +74,7 @@ pub async fn add_timeline(
     action: &str,
     milestone: Option<MilestoneId>,
     details: String,
-) -> Result<(), DbErr> {
+) -> Result<TimelineRow, DbErr> {
     timeline::ActiveModel {
         id: Set(Uuid::now_v7()),
         contract_id: Set(contract.0),
@@ -85,8 +85,7 @@ pub async fn add_timeline(
         details: Set(details),
     }
     .insert(db)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The latest steps of `contract`, oldest first.

@@ -83,6 +83,11 @@ async fn a_buyer_orders_a_gig_at_its_published_price(backend: Backend) {
     );
     assert_eq!(contract.timeline[0].action, "ORDER_PLACED");
     assert_eq!(
+        get(&app, &buyer, &contract.id).await.unwrap(),
+        contract,
+        "the answer is the order as GetContract shows it"
+    );
+    assert_eq!(
         get(&app, &shop.seller, &contract.id).await.unwrap().order,
         Some(terms)
     );
