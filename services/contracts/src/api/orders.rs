@@ -183,7 +183,13 @@ pub async fn place(
         ),
     )
     .await?;
-    publish::contract_created(&inner.outbox, &once, &contract, &[milestone.clone()]).await?;
+    publish::contract_created(
+        &inner.outbox,
+        &once,
+        &contract,
+        std::slice::from_ref(&milestone),
+    )
+    .await?;
     // Everything the answer shows was just written: nothing to read back.
     let parts = Parts {
         milestones: vec![milestone],

@@ -1,0 +1,9 @@
+//! One integration-test binary for payments: every file here is a module,
+//! so the whole stack is linked once for all of them.
+
+// A failed expectation should panic in a test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod books;
+mod ledger_rules;
+mod support;
