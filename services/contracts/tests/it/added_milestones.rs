@@ -137,4 +137,56 @@ async fn accepted_hourly(app: &TestApp) -> (String, TestUser) {
     (contract.id, client)
 }
 
-on_both_backends!(a_proposed_milestone_joins_the_contract_once_accepted);
+/// 30 proposals at once stop at the limit of waiting proposals; 30
+/// answers to one proposal at once add it once.
+async fn thirty_racing_proposals_and_answers_keep_the_limits(backend: Backend) {
+    let app = std::sync::Arc::new(TestApp::spawn(backend).await);
+    let hire = std::sync::Arc::new(hire(&app).await);
+    let mut proposers = Vec::new();
+    for _ in 0..30 {
+        let (app, hire) = (app.clone(), hire.clone());
+        proposers.push(tokio::spawn(async move {
+            propose(&app, &hire.contract.id, &hire.client, usd(1_000)).await
+        }));
+    }
+    let mut proposed = 0;
+    for proposer in proposers {
+        match proposer.await.unwrap() {
+            Ok(_) => proposed += 1,
+            Err(status) => assert_eq!(reason(&status), "TOO_MANY_MILESTONES"),
+        }
+    }
+    let waiting = get(&app, &hire.client, &hire.contract.id)
+        .await
+        .unwrap()
+        .proposed_milestones;
+    assert_eq!(proposed, 10, "the limit of waiting proposals");
+    assert_eq!(waiting.len(), 10);
+
+    let proposal = waiting[0].id.clone();
+    let mut answers = Vec::new();
+    for i in 0..30 {
+        let (app, hire, proposal) = (app.clone(), hire.clone(), proposal.clone());
+        answers.push(tokio::spawn(async move {
+            answer(&app, &hire, &hire.freelancer, &proposal, i % 2 == 0).await
+        }));
+    }
+    let mut decided = 0;
+    for answer in answers {
+        match answer.await.unwrap() {
+            Ok(_) => decided += 1,
+            Err(status) => assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}"),
+        }
+    }
+    assert_eq!(decided, 1, "one answer decided the proposal");
+    let contract = get(&app, &hire.client, &hire.contract.id).await.unwrap();
+    assert_eq!(contract.proposed_milestones.len(), 9);
+    let added = contract.milestones.len() - hire.contract.milestones.len();
+    assert!(added <= 1);
+    published::<pb::MilestoneAdded>(&app, added).await;
+}
+
+on_both_backends!(
+    a_proposed_milestone_joins_the_contract_once_accepted,
+    thirty_racing_proposals_and_answers_keep_the_limits,
+);

@@ -255,7 +255,83 @@ async fn a_delivery_waiting_past_the_due_time_is_not_late(backend: Backend) {
     assert_eq!(reason(&refused), "ORDER_NOT_LATE");
 }
 
+/// 30 requests for more days at once, then 30 answers at once: one
+/// request stands, one answer decides, the due time moves once at most.
+async fn thirty_racing_extension_requests_and_answers_count_once(backend: Backend) {
+    let app = std::sync::Arc::new(TestApp::spawn(backend).await);
+    let shop = open_quiet_shop(&app).await;
+    let buyer = app.register().await;
+    let placed = place(
+        &app,
+        &buyer,
+        order(&shop, marketplace::PackageTier::Basic, 1),
+        None,
+    )
+    .await
+    .unwrap();
+    let contract = fund(&app, &shop, &buyer, &placed).await;
+    let due = contract.order.as_ref().unwrap().due_time.unwrap().seconds;
+    let mut askers = Vec::new();
+    for i in 0..30 {
+        let (app_contracts, seller, contract) =
+            (app.contracts.clone(), shop.seller.clone(), contract.clone());
+        askers.push(tokio::spawn(async move {
+            let request = pb::RequestExtensionRequest {
+                contract_id: contract.id.clone(),
+                days: 1 + i % 5,
+                reason: "The assets came late.".into(),
+            };
+            app_contracts
+                .clone()
+                .request_extension(authed(&seller.access_token, request))
+                .await
+                .map(|r| r.into_inner().contract.unwrap())
+        }));
+    }
+    let mut granted_days = Vec::new();
+    for asker in askers {
+        match asker.await.unwrap() {
+            Ok(c) => granted_days.push(c.order.unwrap().pending_extension.unwrap().days),
+            Err(status) => assert_eq!(reason(&status), "EXTENSION_PENDING"),
+        }
+    }
+    assert_eq!(
+        granted_days.len(),
+        1,
+        "one request stands: {granted_days:?}"
+    );
+    let days = i64::from(granted_days[0]);
+
+    let mut answers = Vec::new();
+    for i in 0..30 {
+        let (app, buyer, contract) = (app.clone(), buyer.clone(), contract.clone());
+        answers.push(tokio::spawn(async move {
+            grant(&app, &buyer, &contract, i % 2 == 0)
+                .await
+                .map(|_| i % 2 == 0)
+        }));
+    }
+    let mut decided = Vec::new();
+    for answer in answers {
+        match answer.await.unwrap() {
+            Ok(accepted) => decided.push(accepted),
+            Err(status) => assert_eq!(reason(&status), "NO_EXTENSION_PENDING"),
+        }
+    }
+    assert_eq!(decided.len(), 1, "one answer decides: {decided:?}");
+    let now = get(&app, &buyer, &contract.id).await.unwrap();
+    let terms = now.order.unwrap();
+    assert!(terms.pending_extension.is_none());
+    let expected = if decided[0] {
+        due + days * 24 * 3600
+    } else {
+        due
+    };
+    assert_eq!(terms.due_time.unwrap().seconds, expected);
+}
+
 on_both_backends!(
     a_late_order_is_marked_extended_and_cancelled_by_its_buyer,
     a_delivery_waiting_past_the_due_time_is_not_late,
+    thirty_racing_extension_requests_and_answers_count_once,
 );

@@ -216,7 +216,86 @@ async fn disputes_wait_oldest_first_and_escalate_in_time(backend: Backend) {
     );
 }
 
+/// Both parties open a dispute 30 times at once: one dispute, opened by
+/// one of them (the others are that party's retries or refused). Then 30
+/// ADMIN decisions at once, with different splits: one decides.
+async fn thirty_racing_openings_and_decisions_happen_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let hire = hire(&app).await;
+    fund(&app, &hire, 0).await;
+    let parties = [hire.client.clone(), hire.freelancer.clone()];
+    let mut racers = Vec::new();
+    for i in 0..30 {
+        let (app_contracts, hire_id) = (app.contracts.clone(), hire.contract.id.clone());
+        let user = parties[i % 2].clone();
+        racers.push(tokio::spawn(async move {
+            let request = pb::OpenDisputeRequest {
+                contract_id: hire_id,
+                reason: "The work stopped without a word.".into(),
+                attachment_ids: vec![],
+            };
+            let answer = app_contracts
+                .clone()
+                .open_dispute(authed(&user.access_token, request))
+                .await;
+            (
+                user.account_id,
+                answer.map(|r| r.into_inner().contract.unwrap()),
+            )
+        }));
+    }
+    let mut openers = Vec::new();
+    let mut disputes = Vec::new();
+    for racer in racers {
+        let (who, answer) = racer.await.unwrap();
+        match answer {
+            Ok(contract) => {
+                openers.push(who);
+                disputes.push(contract.dispute.unwrap().id);
+            }
+            Err(status) => assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}"),
+        }
+    }
+    openers.dedup();
+    disputes.dedup();
+    assert_eq!(openers.len(), 1, "one party opened it: {openers:?}");
+    assert_eq!(disputes.len(), 1, "one dispute: {disputes:?}");
+    assert_eq!(published::<pb::DisputeOpened>(&app, 1).await.len(), 1);
+
+    let admin = app.admin().await;
+    let mut deciders = Vec::new();
+    for i in 0..30 {
+        let contracts = app.contracts.clone();
+        let (token, id) = (admin.access_token.clone(), hire.contract.id.clone());
+        deciders.push(tokio::spawn(async move {
+            let request = pb::ResolveDisputeRequest {
+                contract_id: id,
+                client_share_bps: 1_000 * (i % 3),
+                decision: "Decided on the statements.".into(),
+            };
+            contracts
+                .clone()
+                .resolve_dispute(authed(&token, request))
+                .await
+                .map(|_| 1_000 * (i % 3))
+        }));
+    }
+    let mut splits = Vec::new();
+    for decider in deciders {
+        match decider.await.unwrap() {
+            Ok(bps) => splits.push(bps),
+            Err(status) => assert_eq!(reason(&status), "NO_OPEN_DISPUTE"),
+        }
+    }
+    splits.sort_unstable();
+    splits.dedup();
+    assert_eq!(splits.len(), 1, "one decision stood: {splits:?}");
+    let resolved = published::<pb::DisputeResolved>(&app, 1).await;
+    assert_eq!(resolved[0].client_share_bps, splits[0]);
+}
+
 on_both_backends!(
     an_admin_divides_the_disputed_escrow,
     disputes_wait_oldest_first_and_escalate_in_time,
+    thirty_racing_openings_and_decisions_happen_once,
 );
