@@ -1,4 +1,5 @@
-//! sea-orm entities of the ledger's tables.
+//! sea-orm entities of payments' tables: the ledger, and the contract
+//! terms it charges by.
 
 pub mod ledger_accounts {
     use sea_orm::entity::prelude::*;
@@ -60,6 +61,72 @@ pub mod ledger_entries {
         pub account_key: String,
         pub currency: String,
         pub amount_minor: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod contracts {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "contracts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub client_id: Uuid,
+        pub freelancer_id: Uuid,
+        pub currency: String,
+        /// Hourly contracts: the rate and the weekly limit.
+        pub hourly_rate_minor: Option<i64>,
+        pub weekly_limit_minutes: Option<i32>,
+        pub created_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod milestones {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "milestones")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub contract_id: Uuid,
+        pub position: i32,
+        pub title: String,
+        /// What funding it charges, in the contract's currency.
+        pub amount_minor: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod invoices {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invoices")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub contract_id: Uuid,
+        /// The Monday of the week, YYYY-MM-DD.
+        pub week_start: String,
+        pub minutes: i32,
+        pub amount_minor: i64,
+        pub approved_at: ChronoDateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::auth::deny_feed::AccessDenialsTable),
             Box::new(frevix_platform::timers::schema::TimersTable),
             Box::new(super::ledger_schema::Ledger),
+            Box::new(super::terms_schema::Terms),
         ]
     }
 }

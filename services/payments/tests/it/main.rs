@@ -7,3 +7,4 @@
 mod books;
 mod ledger_rules;
 mod support;
+mod terms;
