@@ -143,7 +143,46 @@ async fn an_hourly_contract_keeps_its_rate_and_approved_weeks(backend: Backend) 
     );
 }
 
+/// The same ContractCreated handled 30 times at once (replicas, redeliveries):
+/// recorded by one, its milestones once.
+async fn thirty_racing_deliveries_record_a_contract_once(backend: Backend) {
+    let books = std::sync::Arc::new(Books::open(backend).await);
+    let event = contracts::ContractCreated {
+        contract_id: Uuid::now_v7().to_string(),
+        client_id: Uuid::now_v7().to_string(),
+        freelancer_id: Uuid::now_v7().to_string(),
+        milestones: vec![planned(1, 10_000), planned(2, 20_000)],
+        ..Default::default()
+    };
+    let contract = ContractTerms::from_event(&event).unwrap();
+    let mut racers = Vec::new();
+    for _ in 0..30 {
+        let (books, contract) = (books.clone(), contract.clone());
+        racers.push(tokio::spawn(async move {
+            let txn = books.txn().await;
+            let recorded = terms::record_contract(&txn, &contract, chrono::Utc::now())
+                .await
+                .unwrap();
+            txn.commit().await.unwrap();
+            recorded
+        }));
+    }
+    let mut recorded = 0;
+    for racer in racers {
+        recorded += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(recorded, 1, "one delivery recorded it");
+    assert_eq!(
+        terms::milestones_of(&books.db, contract.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
 on_both_backends!(
+    thirty_racing_deliveries_record_a_contract_once,
     a_contract_is_recorded_once_with_its_milestones,
     an_hourly_contract_keeps_its_rate_and_approved_weeks,
 );
