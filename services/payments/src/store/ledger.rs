@@ -10,7 +10,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, Statement};
 
 use super::entities::{ledger_accounts, ledger_entries, ledger_transactions};
-use super::ledger_schema::OVERDRAWN;
+use super::ledger_schema::{OVERDRAWN, SEALED};
 use crate::ledger::{Account, LedgerError, Transaction};
 
 /// What a posting did.
@@ -54,7 +54,10 @@ pub async fn post(
                 .await?;
             txn.execute_unprepared("RELEASE SAVEPOINT ledger_post")
                 .await?;
-            if is_unique_violation(&error) {
+            let message = error.to_string();
+            // Another writer posted the same id first: its header seals
+            // the id (our entries are refused) or its entries hold the keys.
+            if is_unique_violation(&error) || message.contains(SEALED) {
                 if let Some(done) = written_before(txn, transaction, &fingerprint).await? {
                     return Ok(done);
                 }
@@ -62,7 +65,6 @@ pub async fn post(
                     return Err(LedgerError::ProviderRefTaken(reference.clone()).into());
                 }
             }
-            let message = error.to_string();
             if OVERDRAWN.iter().any(|name| message.contains(name)) {
                 return Err(LedgerError::Overdrawn(transaction.id().to_string()).into());
             }

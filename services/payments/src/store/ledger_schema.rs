@@ -27,6 +27,10 @@ impl MigrationName for Ledger {
     }
 }
 
+/// What the error of an entry joining a sealed transaction says: another
+/// writer posted that transaction meanwhile.
+pub const SEALED: &str = "is sealed";
+
 /// What a refused overdraft's error names: the balance's check, or the
 /// trigger's own message (the store recognises either).
 pub const OVERDRAWN: [&str; 2] = [
