@@ -37,8 +37,7 @@ impl Fanout for NatsFanout {
             .subscribe(self.subject(topic))
             .await
             .map_err(LiveError::cause)?;
-        // The server has the subscription once a flush returns.
-        self.client.flush().await.map_err(LiveError::cause)?;
+        round_trip(&self.client).await?;
         Ok(Box::pin(subscriber.map(|message| message.payload)))
     }
 
@@ -47,6 +46,20 @@ impl Fanout for NatsFanout {
             .publish(self.subject(topic), payload)
             .await
             .map_err(LiveError::cause)
+    }
+}
+
+/// Returns once the server has handled everything sent on `client` so far
+/// (a new subscription included), so a message another replica publishes
+/// from now on reaches it. `flush` is not enough: it only writes to the
+/// socket. The server handles a connection's commands in order, and a
+/// request to a fresh inbox nobody listens to is answered at once ("no
+/// responders"): that answer is the round trip.
+async fn round_trip(client: &async_nats::Client) -> Result<(), LiveError> {
+    match client.request(client.new_inbox(), Bytes::new()).await {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == async_nats::RequestErrorKind::NoResponders => Ok(()),
+        Err(error) => Err(LiveError::cause(error)),
     }
 }
 
