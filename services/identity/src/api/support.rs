@@ -357,19 +357,23 @@ impl Inner {
             CodeCheck::AttemptsExceeded => IdentityError::CodeAttemptsExceeded,
             _ => IdentityError::CodeInvalid,
         };
-        if let Some(check) = codes::refusal(&stored, now, max_attempts) {
+        if let Some(check) = codes::untriable(&stored, now, max_attempts) {
             return Err(refused(check));
         }
-        let Some(code_hash) =
+        let Some(claimed) =
             code_store::claim_attempt(&self.db, CodeId(stored.id), max_attempts, now).await?
         else {
-            // Another request took the last attempt (or used the code) meanwhile.
+            // Another request took the last attempt meanwhile, or the code expired.
             let latest = code_store::find_latest_code(&self.db, AccountId(account.id), purpose)
                 .await?
                 .and_then(|(latest, _)| codes::refusal(&latest, now, max_attempts));
             return Err(latest.map_or(IdentityError::CodeInvalid, refused));
         };
-        if codes::matches(self.secrets.pepper(), stored.id, &code_hash, given) {
+        if claimed.consumed {
+            // Used already: the attempt counted, and the code works no more.
+            return Err(IdentityError::CodeInvalid);
+        }
+        if codes::matches(self.secrets.pepper(), stored.id, &claimed.code_hash, given) {
             Ok(CodeId(stored.id))
         } else {
             Err(IdentityError::CodeInvalid)

@@ -64,9 +64,17 @@ pub enum CodeCheck {
     AttemptsExceeded,
 }
 
-/// Why `stored` cannot be tried at all now, if it cannot.
+/// Why `stored` cannot be tried at all now, if it cannot. A code is tried
+/// at most `max_attempts` times in all, used or not, so the number of tries
+/// is the same however requests interleave with the one that used it.
 pub fn refusal(stored: &StoredCode, now: DateTime<Utc>, max_attempts: i32) -> Option<CodeCheck> {
-    if stored.consumed || now >= stored.expires_at {
+    untriable(stored, now, max_attempts).or(stored.consumed.then_some(CodeCheck::Expired))
+}
+
+/// Why `stored` cannot take another attempt, if it cannot: expired, or out
+/// of attempts. A used code still counts attempts (see [`refusal`]).
+pub fn untriable(stored: &StoredCode, now: DateTime<Utc>, max_attempts: i32) -> Option<CodeCheck> {
+    if now >= stored.expires_at {
         return Some(CodeCheck::Expired);
     }
     if stored.attempts >= max_attempts {
@@ -159,5 +167,15 @@ mod tests {
             check(&PEPPER, &used, "123456", Utc::now(), 5),
             CodeCheck::Expired
         );
+        // A used code still counts its tries: out of them, it says so.
+        let used_up = StoredCode {
+            consumed: true,
+            ..stored("123456", 5)
+        };
+        assert_eq!(
+            check(&PEPPER, &used_up, "654321", Utc::now(), 5),
+            CodeCheck::AttemptsExceeded
+        );
+        assert_eq!(untriable(&used, Utc::now(), 5), None);
     }
 }

@@ -70,16 +70,24 @@ pub async fn find_latest_code(
     }))
 }
 
+/// An attempt counted against a code: its hash, and whether it was used.
+pub struct ClaimedAttempt {
+    pub code_hash: String,
+    pub consumed: bool,
+}
+
 /// Counts one attempt at the code before it is compared, in one statement:
-/// the row is only updated while the code is unused, unexpired and under
+/// the row is only updated while the code is unexpired and under
 /// `max_attempts`, so however many requests race, at most `max_attempts`
-/// of them ever get the hash to compare. `None` when the attempt is refused.
+/// of them ever get the hash to compare. A used code counts attempts too,
+/// so the requests racing the one that used it are counted alike whether
+/// they came before or after it. `None` when the attempt is refused.
 pub async fn claim_attempt(
     db: &impl ConnectionTrait,
     id: CodeId,
     max_attempts: i32,
     now: DateTime<Utc>,
-) -> Result<Option<String>, DbErr> {
+) -> Result<Option<ClaimedAttempt>, DbErr> {
     let rows = Codes::update_many()
         .col_expr(
             email_codes::Column::Attempts,
@@ -87,11 +95,13 @@ pub async fn claim_attempt(
         )
         .filter(email_codes::Column::Id.eq(id))
         .filter(email_codes::Column::Attempts.lt(max_attempts))
-        .filter(email_codes::Column::ConsumedAt.is_null())
         .filter(email_codes::Column::ExpiresAt.gt(now))
         .exec_with_returning(db)
         .await?;
-    Ok(rows.into_iter().next().map(|row| row.code_hash))
+    Ok(rows.into_iter().next().map(|row| ClaimedAttempt {
+        code_hash: row.code_hash,
+        consumed: row.consumed_at.is_some(),
+    }))
 }
 
 /// Marks a code used; false if another request used it first.
