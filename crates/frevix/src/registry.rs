@@ -16,6 +16,7 @@ registry! {
     marketplace: frevix_marketplace::Marketplace,
     contracts: frevix_contracts::Contracts,
     messaging: frevix_messaging::Messaging,
+    payments: frevix_payments::Payments,
 }
 
 /// The registered service called `name`.

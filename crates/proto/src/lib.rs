@@ -33,14 +33,14 @@ pub mod messaging {
     }
 }
 
-/// Contracts' events (the service comes later; its events are consumed now).
+/// Contracts, milestones, cancellations, disputes, reviews.
 pub mod contracts {
     pub mod v1 {
         tonic::include_proto!("frevix.contracts.v1");
     }
 }
 
-/// Payments' events (the service comes later; its events are consumed now).
+/// Escrow funding, releases, refunds, balances.
 pub mod payments {
     pub mod v1 {
         tonic::include_proto!("frevix.payments.v1");

@@ -14,7 +14,7 @@ mod moves;
 mod transaction;
 
 pub use account::{Account, AccountKind};
-pub use moves::{Escrow, payout};
+pub use moves::{Escrow, fee, payout};
 pub use transaction::{
     LedgerError, MAX_POSTINGS, Posting, Transaction, TransactionId, TransactionKind,
 };

@@ -155,6 +155,13 @@ fn posting(account: Account, amount: i64) -> Posting {
     Posting { account, amount }
 }
 
+/// The platform's fee on `released` minor units at `bps` basis points,
+/// rounded down (the freelancer keeps the fraction of a cent).
+pub fn fee(released: i64, bps: u32) -> i64 {
+    let fee = i128::from(released) * i128::from(bps) / 10_000;
+    i64::try_from(fee).unwrap_or(i64::MAX).clamp(0, released.max(0))
+}
+
 fn check_fee(fee: i64, of: i64) -> Result<(), LedgerError> {
     if fee < 0 || fee > of {
         return Err(LedgerError::BadAmount(format!("a fee of {fee} on {of}")));
@@ -165,6 +172,15 @@ fn check_fee(fee: i64, of: i64) -> Result<(), LedgerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fee_is_rounded_down_and_never_more_than_released() {
+        assert_eq!(fee(10_000, 1_000), 1_000);
+        assert_eq!(fee(999, 1_000), 99);
+        assert_eq!(fee(1, 5_000), 0);
+        assert_eq!(fee(0, 1_000), 0);
+        assert_eq!(fee(i64::MAX, 10_000), i64::MAX);
+    }
 
     fn escrow() -> Escrow {
         Escrow {

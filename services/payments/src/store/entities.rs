@@ -84,6 +84,8 @@ pub mod contracts {
         pub hourly_rate_minor: Option<i64>,
         pub weekly_limit_minutes: Option<i32>,
         pub created_at: ChronoDateTimeUtc,
+        /// When it was cancelled or its dispute resolved: no more funding.
+        pub ended_at: Option<ChronoDateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -127,6 +129,87 @@ pub mod invoices {
         pub minutes: i32,
         pub amount_minor: i64,
         pub approved_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod fundings {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "fundings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub milestone_id: Uuid,
+        pub contract_id: Uuid,
+        pub client_id: Uuid,
+        pub amount_minor: i64,
+        pub currency: String,
+        /// `sandbox` or `stripe`.
+        pub provider: String,
+        pub intent_id: String,
+        pub client_secret: String,
+        /// The intent's status as last heard (`provider::IntentStatus`).
+        pub status: String,
+        pub failure_reason: Option<String>,
+        pub next_action_url: Option<String>,
+        /// Confirmations asked for so far (names each attempt's key).
+        pub confirmations: i32,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod provider_events {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "provider_events")]
+    pub struct Model {
+        /// The provider's event id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub kind: String,
+        /// The event as `provider::ProviderEvent` JSON.
+        pub body: String,
+        pub received_at: ChronoDateTimeUtc,
+        pub processed_at: Option<ChronoDateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod sandbox_intents {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sandbox_intents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub idempotency_key: String,
+        /// What a reuse of the key must match.
+        pub fingerprint: String,
+        pub amount_minor: i64,
+        pub currency: String,
+        pub status: String,
+        pub client_secret: String,
+        pub charge_id: Option<String>,
+        pub failure: Option<String>,
+        pub created_at: ChronoDateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

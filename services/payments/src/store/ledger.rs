@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, Statement};
 
 use super::entities::{ledger_accounts, ledger_entries, ledger_transactions};
 use super::ledger_schema::{OVERDRAWN, SEALED};
-use crate::ledger::{Account, LedgerError, Transaction};
+use crate::ledger::{Account, LedgerError, Transaction, TransactionId};
 
 /// What a posting did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +86,16 @@ async fn written_before(
         Some(row) if row.fingerprint == fingerprint => Ok(Some(Posted::Replayed)),
         Some(_) => Err(LedgerError::Conflict(transaction.id().to_string()).into()),
     }
+}
+
+/// The header of transaction `id`, if it was written.
+pub async fn find_transaction(
+    db: &impl ConnectionTrait,
+    id: &TransactionId,
+) -> Result<Option<ledger_transactions::Model>, DbErr> {
+    ledger_transactions::Entity::find_by_id(id.as_str())
+        .one(db)
+        .await
 }
 
 /// Accounts, entries, then the header that seals them.

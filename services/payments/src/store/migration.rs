@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::timers::schema::TimersTable),
             Box::new(super::ledger_schema::Ledger),
             Box::new(super::terms_schema::Terms),
+            Box::new(super::funding_schema::Funding),
         ]
     }
 }

@@ -36,6 +36,7 @@ pub async fn record_contract(
         hourly_rate_minor: Set(rate),
         weekly_limit_minutes: Set(limit),
         created_at: Set(now),
+        ended_at: Set(None),
     })
     .on_conflict(
         OnConflict::column(contracts::Column::Id)
@@ -131,4 +132,23 @@ pub async fn find_invoice(
     id: Uuid,
 ) -> Result<Option<InvoiceRow>, DbErr> {
     invoices::Entity::find_by_id(id).one(db).await
+}
+
+/// Marks `contract` ended (cancelled, or its dispute resolved); false if it
+/// was ended already or is not known.
+pub async fn end_contract(
+    db: &impl ConnectionTrait,
+    contract: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = contracts::Entity::update_many()
+        .col_expr(
+            contracts::Column::EndedAt,
+            sea_orm::sea_query::Expr::value(Some(now)),
+        )
+        .filter(contracts::Column::Id.eq(contract))
+        .filter(contracts::Column::EndedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }

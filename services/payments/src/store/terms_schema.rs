@@ -27,6 +27,7 @@ impl MigrationTrait for Terms {
                     .col(col("hourly_rate_minor").big_integer().null())
                     .col(col("weekly_limit_minutes").integer().null())
                     .col(col("created_at").timestamp_with_time_zone().not_null())
+                    .col(col("ended_at").timestamp_with_time_zone().null())
                     .to_owned(),
             )
             .await?;

@@ -1,0 +1,63 @@
+//! The gRPC face of payments: check who is calling, read the terms and the
+//! ledger, ask the provider, answer.
+
+mod balance;
+mod funding;
+mod history;
+mod parties;
+
+use std::sync::Arc;
+
+use frevix_proto::payments::v1::{self as pb, payment_service_server::PaymentService};
+use tonic::{Request, Response, Status};
+
+use crate::Inner;
+use crate::error::Result;
+
+/// Implements `frevix.payments.v1.PaymentService`.
+pub struct PaymentsApi {
+    inner: Arc<Inner>,
+}
+
+impl PaymentsApi {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        Self { inner }
+    }
+}
+
+type Answer<T> = std::result::Result<Response<T>, Status>;
+
+fn answer<T>(result: Result<T>) -> Answer<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl PaymentService for PaymentsApi {
+    async fn fund_milestone(
+        &self,
+        request: Request<pb::FundMilestoneRequest>,
+    ) -> Answer<pb::FundMilestoneResponse> {
+        answer(funding::fund(&self.inner, request).await)
+    }
+
+    async fn get_funding(
+        &self,
+        request: Request<pb::GetFundingRequest>,
+    ) -> Answer<pb::GetFundingResponse> {
+        answer(funding::get(&self.inner, request).await)
+    }
+
+    async fn get_balance(
+        &self,
+        request: Request<pb::GetBalanceRequest>,
+    ) -> Answer<pb::GetBalanceResponse> {
+        answer(balance::get(&self.inner, request).await)
+    }
+
+    async fn list_transactions(
+        &self,
+        request: Request<pb::ListTransactionsRequest>,
+    ) -> Answer<pb::ListTransactionsResponse> {
+        answer(history::list(&self.inner, request).await)
+    }
+}

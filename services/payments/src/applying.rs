@@ -1,0 +1,122 @@
+//! Applies the provider's recorded events (see `store::inbox`), each in
+//! the transaction of the timer that the recording scheduled: the ledger
+//! posting, the payment's status, the events, and the mark that it was
+//! applied commit together, so each event moves money once even when it is
+//! delivered twice or the process dies halfway.
+
+use std::sync::Arc;
+
+use frevix_platform::db::Txn;
+use frevix_platform::events::HandlerError;
+use frevix_platform::money::Money;
+use frevix_platform::timers::{OnTimer, Timer};
+use frevix_proto::payments::v1 as events;
+
+use crate::Inner;
+use crate::convert::money;
+use crate::escrow;
+use crate::provider::{IntentStatus, ProviderEvent};
+use crate::store::fundings::{self, Heard};
+use crate::store::{inbox, terms};
+
+/// Payments' timers.
+pub struct Timed {
+    pub inner: Arc<Inner>,
+}
+
+#[async_trait::async_trait]
+impl OnTimer for Timed {
+    async fn fire(&self, txn: &Txn, timer: &Timer) -> Result<(), HandlerError> {
+        match timer.kind.as_str() {
+            inbox::APPLY_EVENT => apply(&self.inner, txn, &timer.subject).await,
+            other => {
+                tracing::warn!(kind = other, "a timer of an unknown kind is dropped");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Applies the recorded event `id`, unless it was applied already.
+async fn apply(inner: &Inner, txn: &Txn, id: &str) -> Result<(), HandlerError> {
+    let Some(event) = inbox::take(txn, id).await? else {
+        return Ok(());
+    };
+    match &event {
+        ProviderEvent::PaymentSucceeded {
+            intent,
+            charge,
+            amount_minor,
+            currency,
+        } => succeeded(inner, txn, intent, charge, *amount_minor, currency).await?,
+        ProviderEvent::PaymentFailed { intent, reason } => {
+            failed(inner, txn, intent, reason).await?;
+        }
+    }
+    inbox::mark_applied(txn, id, inner.clock.now()).await?;
+    Ok(())
+}
+
+async fn succeeded(
+    inner: &Inner,
+    txn: &Txn,
+    intent: &str,
+    charge: &str,
+    amount_minor: i64,
+    currency: &str,
+) -> Result<(), HandlerError> {
+    let Some(funding) = fundings::find_for_intent(txn, intent).await? else {
+        tracing::warn!(intent, "a payment succeeded for an intent Frevix does not know");
+        return Ok(());
+    };
+    let Some(contract) = terms::find_contract(txn, funding.contract_id).await? else {
+        return Err(HandlerError(format!("funding of unknown contract {}", funding.contract_id)));
+    };
+    let charged = Money::from_stored(currency, amount_minor)
+        .filter(|m| m.minor_units > 0)
+        .ok_or_else(|| HandlerError(format!("charged {amount_minor} {currency:?}")))?;
+    if charged.minor_units != funding.amount_minor || currency != funding.currency {
+        tracing::warn!(intent, charged = %charged, asked = funding.amount_minor, "the provider charged another amount than asked; the ledger holds what was charged");
+    }
+    escrow::fund(inner, txn, &contract, funding.milestone_id, charged, charge).await?;
+    let heard = Heard {
+        status: IntentStatus::Succeeded,
+        failure: None,
+        next_action_url: None,
+    };
+    fundings::hear(txn, intent, heard, inner.clock.now()).await?;
+    Ok(())
+}
+
+async fn failed(inner: &Inner, txn: &Txn, intent: &str, reason: &str) -> Result<(), HandlerError> {
+    let Some(funding) = fundings::find_for_intent(txn, intent).await? else {
+        tracing::warn!(intent, "a payment failed for an intent Frevix does not know");
+        return Ok(());
+    };
+    let heard = Heard {
+        status: IntentStatus::RequiresPaymentMethod,
+        failure: Some(reason),
+        next_action_url: None,
+    };
+    if !fundings::hear(txn, intent, heard, inner.clock.now()).await? {
+        // The payment succeeded meanwhile (events may come out of order).
+        return Ok(());
+    }
+    let Some(contract) = terms::find_contract(txn, funding.contract_id).await? else {
+        return Ok(());
+    };
+    let event = events::PaymentFailed {
+        contract_id: contract.id.to_string(),
+        milestone_id: funding.milestone_id.to_string(),
+        invoice_id: String::new(),
+        client_id: contract.client_id.to_string(),
+        freelancer_id: contract.freelancer_id.to_string(),
+        amount: money(&funding.currency, funding.amount_minor),
+        reason: reason.to_owned(),
+    };
+    inner
+        .outbox
+        .publish(txn, "milestone", &event.milestone_id, &event)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! The payment provider seam: what Frevix asks of whoever moves the real
+//! money (Stripe, or the sandbox that behaves like Stripe's test mode).
+//!
+//! Every call carries an idempotency key derived from what it does, so a
+//! retry after a crash or a timeout is the same call at the provider. The
+//! provider's answers to calls are only hints for the client's screen: what
+//! moves the ledger is the provider's *events* ([`ProviderEvent`]), recorded
+//! once in the inbox and applied by one path whether they came from
+//! Stripe's webhooks or the sandbox.
+
+pub mod sandbox;
+
+use frevix_platform::money::Money;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where a payment intent stands (Stripe's statuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentStatus {
+    RequiresPaymentMethod,
+    RequiresConfirmation,
+    RequiresAction,
+    Processing,
+    Succeeded,
+    Canceled,
+}
+
+impl IntentStatus {
+    pub const ALL: [IntentStatus; 6] = [
+        IntentStatus::RequiresPaymentMethod,
+        IntentStatus::RequiresConfirmation,
+        IntentStatus::RequiresAction,
+        IntentStatus::Processing,
+        IntentStatus::Succeeded,
+        IntentStatus::Canceled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntentStatus::RequiresPaymentMethod => "requires_payment_method",
+            IntentStatus::RequiresConfirmation => "requires_confirmation",
+            IntentStatus::RequiresAction => "requires_action",
+            IntentStatus::Processing => "processing",
+            IntentStatus::Succeeded => "succeeded",
+            IntentStatus::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// Whether a payment method may be confirmed on it now (a new one
+    /// also after a decline or instead of an authentication).
+    pub fn is_confirmable(self) -> bool {
+        matches!(
+            self,
+            IntentStatus::RequiresPaymentMethod
+                | IntentStatus::RequiresConfirmation
+                | IntentStatus::RequiresAction
+        )
+    }
+
+    /// Whether nothing changes it any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, IntentStatus::Succeeded | IntentStatus::Canceled)
+    }
+}
+
+/// A payment intent to create: one per milestone, keyed by it.
+#[derive(Debug, Clone)]
+pub struct NewIntent {
+    /// The same key answers the same intent (e.g. `fund:<milestone id>`).
+    pub idempotency_key: String,
+    pub amount: Money,
+    /// Stripe's `transfer_group`: the contract, so transfers tie to it.
+    pub contract: Uuid,
+    pub milestone: Uuid,
+}
+
+/// A payment intent as the provider answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    pub id: String,
+    pub client_secret: String,
+    pub status: IntentStatus,
+    /// Why the last confirmation failed, as the client may be shown it.
+    pub failure: Option<String>,
+    /// Where the client authenticates (status `requires_action`).
+    pub next_action_url: Option<String>,
+}
+
+/// What the provider tells Frevix happened, as the inbox keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ProviderEvent {
+    /// `payment_intent.succeeded`: the money is charged.
+    PaymentSucceeded {
+        intent: String,
+        charge: String,
+        amount_minor: i64,
+        currency: String,
+    },
+    /// `payment_intent.payment_failed`: the attempt was declined.
+    PaymentFailed {
+        intent: String,
+        reason: String,
+    },
+}
+
+impl ProviderEvent {
+    /// The provider's name for the event's type.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderEvent::PaymentSucceeded { .. } => "payment_intent.succeeded",
+            ProviderEvent::PaymentFailed { .. } => "payment_intent.payment_failed",
+        }
+    }
+}
+
+/// A provider call that did not happen as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider did not answer, or failed: retry later.
+    #[error("the payment provider is unavailable: {0}")]
+    Unavailable(String),
+    /// The request was refused as invalid (e.g. an unknown payment method).
+    #[error("{0}")]
+    Invalid(String),
+    /// The object's state does not allow it (e.g. confirming a paid intent).
+    #[error("{0}")]
+    UnexpectedState(String),
+    /// The same idempotency key was used with other parameters.
+    #[error("idempotency key {0} was used with other parameters")]
+    KeyReused(String),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// What Frevix asks of a payment provider.
+#[async_trait::async_trait]
+pub trait PaymentProvider: Send + Sync + 'static {
+    /// `sandbox` or `stripe`.
+    fn name(&self) -> &'static str;
+
+    /// The key client apps use with the provider's SDK.
+    fn publishable_key(&self) -> &str;
+
+    /// Creates the intent, or answers the one created under the same key.
+    async fn create_intent(&self, intent: &NewIntent) -> Result<Intent, ProviderError>;
+
+    /// Confirms `intent` with `payment_method`; `idempotency_key` names
+    /// this attempt.
+    async fn confirm_intent(
+        &self,
+        intent: &str,
+        payment_method: &str,
+        idempotency_key: &str,
+    ) -> Result<Intent, ProviderError>;
+}
