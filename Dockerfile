@@ -36,7 +36,7 @@ RUN groupadd --gid 10001 frevix \
 COPY --from=build /out/frevix /usr/local/bin/frevix
 USER 10001:10001
 WORKDIR /var/lib/frevix
-# all-in-one, identity, marketplace, messaging
-EXPOSE 50050 50051 50052 50055
+# all-in-one, identity, marketplace, contracts, payments, messaging
+EXPOSE 50050 50051 50052 50053 50054 50055
 ENTRYPOINT ["frevix"]
 CMD ["--help"]

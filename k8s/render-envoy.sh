@@ -15,8 +15,7 @@ render() { # output file, comma-separated allowed origins
   local out="$1" origins="$2" tmp
   tmp="$(mktemp)"
   # Every variable render.py reads is set here, so the caller's environment
-  # cannot change the output. payments is not deployed yet: until its
-  # Service exists Envoy answers its routes with 503.
+  # cannot change the output.
   env -i PATH="$PATH" \
     FREVIX_GATEWAY_ORIGINS="$origins" \
     FREVIX_GATEWAY_PORT=8080 \

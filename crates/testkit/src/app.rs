@@ -19,6 +19,7 @@ use frevix_proto::marketplace::v1::marketplace_service_client::MarketplaceServic
 use frevix_proto::messaging::v1::media_service_client::MediaServiceClient;
 use frevix_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use frevix_proto::messaging::v1::notification_service_client::NotificationServiceClient;
+use frevix_proto::payments::v1::payment_service_client::PaymentServiceClient;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -58,6 +59,7 @@ pub struct TestApp {
     pub identity: IdentityServiceClient<Channel>,
     pub marketplace: MarketplaceServiceClient<Channel>,
     pub contracts: ContractServiceClient<Channel>,
+    pub payments: PaymentServiceClient<Channel>,
     pub messaging: MessagingServiceClient<Channel>,
     pub notifications: NotificationServiceClient<Channel>,
     pub media: MediaServiceClient<Channel>,
@@ -236,6 +238,7 @@ impl TestApp {
             identity: IdentityServiceClient::new(channel.clone()),
             marketplace: MarketplaceServiceClient::new(channel.clone()),
             contracts: ContractServiceClient::new(channel.clone()),
+            payments: PaymentServiceClient::new(channel.clone()),
             messaging: MessagingServiceClient::new(channel.clone()),
             notifications: NotificationServiceClient::new(channel.clone()),
             media: MediaServiceClient::new(channel)

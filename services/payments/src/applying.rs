@@ -66,11 +66,17 @@ async fn succeeded(
     currency: &str,
 ) -> Result<(), HandlerError> {
     let Some(funding) = fundings::find_for_intent(txn, intent).await? else {
-        tracing::warn!(intent, "a payment succeeded for an intent Frevix does not know");
+        tracing::warn!(
+            intent,
+            "a payment succeeded for an intent Frevix does not know"
+        );
         return Ok(());
     };
     let Some(contract) = terms::find_contract(txn, funding.contract_id).await? else {
-        return Err(HandlerError(format!("funding of unknown contract {}", funding.contract_id)));
+        return Err(HandlerError(format!(
+            "funding of unknown contract {}",
+            funding.contract_id
+        )));
     };
     let charged = Money::from_stored(currency, amount_minor)
         .filter(|m| m.minor_units > 0)
@@ -90,7 +96,10 @@ async fn succeeded(
 
 async fn failed(inner: &Inner, txn: &Txn, intent: &str, reason: &str) -> Result<(), HandlerError> {
     let Some(funding) = fundings::find_for_intent(txn, intent).await? else {
-        tracing::warn!(intent, "a payment failed for an intent Frevix does not know");
+        tracing::warn!(
+            intent,
+            "a payment failed for an intent Frevix does not know"
+        );
         return Ok(());
     };
     let heard = Heard {

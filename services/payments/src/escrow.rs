@@ -128,9 +128,8 @@ pub async fn settle(
         };
         let escrow = escrow_of(contract, milestone)?;
         let held = held(txn, &escrow).await?;
-        let asked = |m: Option<&frevix_proto::common::v1::Money>| {
-            m.map_or(0, |m| m.minor_units.max(0))
-        };
+        let asked =
+            |m: Option<&frevix_proto::common::v1::Money>| m.map_or(0, |m| m.minor_units.max(0));
         let release = asked(settlement.release.as_ref()).min(held);
         let refund = held - release;
         if refund != asked(settlement.refund.as_ref()) {

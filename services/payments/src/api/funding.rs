@@ -121,11 +121,11 @@ async fn create(
     contract: &ContractRow,
     milestone: &MilestoneRow,
 ) -> Result<FundingRow> {
-    let amount = frevix_platform::money::Money::from_stored(
-        &contract.currency,
-        milestone.amount_minor,
-    )
-    .ok_or_else(|| ApiError::internal(format!("stored currency {:?}", contract.currency)))?;
+    let amount =
+        frevix_platform::money::Money::from_stored(&contract.currency, milestone.amount_minor)
+            .ok_or_else(|| {
+                ApiError::internal(format!("stored currency {:?}", contract.currency))
+            })?;
     let intent = inner
         .provider
         .create_intent(&NewIntent {

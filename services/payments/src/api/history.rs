@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use frevix_platform::error::FieldViolations;
-use frevix_platform::paging::{PageLimits, finish_page, fingerprint, parse_page};
+use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_platform::request::caller;
 use frevix_proto::payments::v1 as pb;
 use tonic::Request;
@@ -58,9 +58,7 @@ pub async fn list(
         },
     )
     .await?;
-    let (moved, page) = finish_page(moved, page.size, &filters, |m| {
-        (m.created_at, m.id.clone())
-    });
+    let (moved, page) = finish_page(moved, page.size, &filters, |m| (m.created_at, m.id.clone()));
     Ok(pb::ListTransactionsResponse {
         transactions: moved.iter().map(|m| seen_by(m, party)).collect(),
         page: Some(page),
@@ -97,7 +95,12 @@ fn seen_by(moved: &Moved, party: Uuid) -> pb::Transaction {
     let out_of_escrow = -sum(moved, AccountKind::Escrow);
     let refunded = sum(moved, AccountKind::ClientRefunds);
     let (kind, amount, fee, refunded) = match (moved.kind.as_str(), as_client) {
-        ("fund", _) => (pb::TransactionType::Payment, sum(moved, AccountKind::Escrow), 0, 0),
+        ("fund", _) => (
+            pb::TransactionType::Payment,
+            sum(moved, AccountKind::Escrow),
+            0,
+            0,
+        ),
         ("refund", _) => (pb::TransactionType::Refund, refunded, 0, 0),
         ("release", true) => (pb::TransactionType::Release, out_of_escrow, fee, 0),
         ("settle", true) => (
@@ -113,16 +116,22 @@ fn seen_by(moved: &Moved, party: Uuid) -> pb::Transaction {
             0,
         ),
     };
-    let optional = |minor: i64| (minor != 0).then(|| money(&moved.currency, minor)).flatten();
+    let optional = |minor: i64| {
+        (minor != 0)
+            .then(|| money(&moved.currency, minor))
+            .flatten()
+    };
     pb::Transaction {
         id: moved.id.clone(),
         r#type: kind.into(),
         contract_id: moved.contract_id.to_string(),
-        milestone_id: moved.milestone_id.map(|id| id.to_string()).unwrap_or_default(),
+        milestone_id: moved
+            .milestone_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
         amount: money(&moved.currency, amount),
         fee: optional(fee),
         created_at: Some(timestamp(moved.created_at)),
         refunded: optional(refunded),
     }
 }
-

@@ -13,12 +13,16 @@ use crate::Inner;
 
 pub async fn consume(bus: &EventBus, inner: &Arc<Inner>) -> Result<Vec<Background>, BusError> {
     Ok(vec![
-        Handlers::new("payments-terms", "contracts", terms::Terms::new(inner.clone()))
-            .on::<contracts::ContractCreated>()
-            .on::<contracts::MilestoneAdded>()
-            .on::<contracts::HourlyInvoiceApproved>()
-            .start(bus, inner.db.clone())
-            .await?,
+        Handlers::new(
+            "payments-terms",
+            "contracts",
+            terms::Terms::new(inner.clone()),
+        )
+        .on::<contracts::ContractCreated>()
+        .on::<contracts::MilestoneAdded>()
+        .on::<contracts::HourlyInvoiceApproved>()
+        .start(bus, inner.db.clone())
+        .await?,
         Handlers::new(
             "payments-settlements",
             "contracts",

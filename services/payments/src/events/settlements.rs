@@ -62,7 +62,10 @@ impl On<contracts::MilestoneApproved> for Settlements {
             return Ok(());
         };
         let Ok(milestone) = Uuid::parse_str(&event.milestone_id) else {
-            tracing::warn!(id = event.milestone_id, "MilestoneApproved names no milestone");
+            tracing::warn!(
+                id = event.milestone_id,
+                "MilestoneApproved names no milestone"
+            );
             return Ok(());
         };
         escrow::release(&self.inner, txn, &contract, milestone).await

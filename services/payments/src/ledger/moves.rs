@@ -159,7 +159,9 @@ fn posting(account: Account, amount: i64) -> Posting {
 /// rounded down (the freelancer keeps the fraction of a cent).
 pub fn fee(released: i64, bps: u32) -> i64 {
     let fee = i128::from(released) * i128::from(bps) / 10_000;
-    i64::try_from(fee).unwrap_or(i64::MAX).clamp(0, released.max(0))
+    i64::try_from(fee)
+        .unwrap_or(i64::MAX)
+        .clamp(0, released.max(0))
 }
 
 fn check_fee(fee: i64, of: i64) -> Result<(), LedgerError> {

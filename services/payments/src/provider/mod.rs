@@ -103,10 +103,7 @@ pub enum ProviderEvent {
         currency: String,
     },
     /// `payment_intent.payment_failed`: the attempt was declined.
-    PaymentFailed {
-        intent: String,
-        reason: String,
-    },
+    PaymentFailed { intent: String, reason: String },
 }
 
 impl ProviderEvent {

@@ -85,7 +85,10 @@ fn intent_of(row: &sandbox_intents::Model) -> Result<Intent, ProviderError> {
 fn fingerprint(intent: &NewIntent) -> String {
     let text = format!(
         "{}|{}|{}|{}",
-        intent.amount.minor_units, intent.amount.currency.code(), intent.contract, intent.milestone
+        intent.amount.minor_units,
+        intent.amount.currency.code(),
+        intent.contract,
+        intent.milestone
     );
     format!("{:x}", Sha256::digest(text.as_bytes()))
 }
@@ -175,7 +178,10 @@ impl PaymentProvider for Sandbox {
         let txn = Txn::begin(&self.db).await?;
         // Only a confirmable intent moves: of racing confirmations, one wins.
         let changed = sandbox_intents::Entity::update_many()
-            .col_expr(sandbox_intents::Column::Status, Expr::value(status.as_str()))
+            .col_expr(
+                sandbox_intents::Column::Status,
+                Expr::value(status.as_str()),
+            )
             .col_expr(sandbox_intents::Column::ChargeId, Expr::value(charge))
             .col_expr(
                 sandbox_intents::Column::Failure,

@@ -42,11 +42,7 @@ impl MigrationTrait for Funding {
             )
             .await?;
         manager
-            .create_index(index(
-                "fundings_by_contract",
-                "fundings",
-                &["contract_id"],
-            ))
+            .create_index(index("fundings_by_contract", "fundings", &["contract_id"]))
             .await?;
         manager
             .create_table(

@@ -3,15 +3,15 @@
 //! and the provider's events.
 
 pub mod entities;
-pub mod fundings;
 mod funding_schema;
+pub mod fundings;
 pub mod inbox;
 mod ledger;
 mod ledger_schema;
 mod migration;
 pub mod terms;
-pub mod views;
 mod terms_schema;
+pub mod views;
 
 pub use ledger::{PostError, Posted, balance, books, find_transaction, post};
 pub use migration::Migrator;

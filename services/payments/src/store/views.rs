@@ -42,12 +42,12 @@ pub async fn figures(db: &impl ConnectionTrait, owner: Uuid) -> Result<Vec<Figur
     let sql = "SELECT kind, currency, balance_minor AS minor FROM ledger_accounts \
                WHERE owner = $1 \
                UNION ALL \
-               SELECT 'escrow_as_client' AS kind, a.currency, sum(a.balance_minor) AS minor \
+               SELECT 'escrow_as_client' AS kind, a.currency, CAST(sum(a.balance_minor) AS BIGINT) AS minor \
                FROM ledger_accounts a JOIN milestones m ON a.owner = m.id \
                JOIN contracts c ON c.id = m.contract_id \
                WHERE a.kind = 'escrow' AND c.client_id = $1 GROUP BY a.currency \
                UNION ALL \
-               SELECT 'escrow_as_freelancer' AS kind, a.currency, sum(a.balance_minor) AS minor \
+               SELECT 'escrow_as_freelancer' AS kind, a.currency, CAST(sum(a.balance_minor) AS BIGINT) AS minor \
                FROM ledger_accounts a JOIN milestones m ON a.owner = m.id \
                JOIN contracts c ON c.id = m.contract_id \
                WHERE a.kind = 'escrow' AND c.freelancer_id = $1 GROUP BY a.currency";
@@ -92,7 +92,10 @@ pub struct Moved {
 
 /// The party's transactions, newest first: everything on contracts they
 /// pay for, and releases and settlements of contracts they work on.
-pub async fn history(db: &impl ConnectionTrait, filter: &HistoryFilter) -> Result<Vec<Moved>, DbErr> {
+pub async fn history(
+    db: &impl ConnectionTrait,
+    filter: &HistoryFilter,
+) -> Result<Vec<Moved>, DbErr> {
     let mut sql = String::from(
         "SELECT t.id, t.kind, t.currency, t.contract_id, t.milestone_id, t.created_at, \
          c.client_id FROM ledger_transactions t JOIN contracts c ON c.id = t.contract_id \
@@ -147,8 +150,10 @@ pub async fn history(db: &impl ConnectionTrait, filter: &HistoryFilter) -> Resul
     for row in rows(db, &sql, ids).await? {
         let id: String = row.try_get("", "transaction_id")?;
         if let Some(one) = moved.iter_mut().find(|m| m.id == id) {
-            one.entries
-                .push((row.try_get("", "account_key")?, row.try_get("", "amount_minor")?));
+            one.entries.push((
+                row.try_get("", "account_key")?,
+                row.try_get("", "amount_minor")?,
+            ));
         }
     }
     Ok(moved)

@@ -5,6 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod books;
+mod ending;
+mod funding;
+mod hire;
 mod ledger_rules;
 mod support;
 mod terms;

@@ -1,0 +1,87 @@
+//! A contract ended early divides what escrow holds, through the real
+//! services on both backends: the client's share back, the rest released
+//! with the fee on it alone, and nothing funded after the end.
+
+use frevix_proto::contracts::v1 as contracts;
+use frevix_proto::contracts::v1::MilestoneStatus;
+use frevix_proto::payments::v1::{self as pb, TransactionType};
+use frevix_testkit::status::reason;
+use frevix_testkit::{Backend, TestApp, authed, on_both_backends};
+
+use crate::hire::{balance, fund, hire, milestone_reaches, published, transactions, usd};
+
+on_both_backends!(a_cancellation_refunds_the_clients_share_and_releases_the_rest);
+
+async fn a_cancellation_refunds_the_clients_share_and_releases_the_rest(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let hire = hire(&app).await;
+    fund(&app, &hire.client, &hire, 0, "pm_card_visa")
+        .await
+        .unwrap();
+    milestone_reaches(&app, &hire, 0, MilestoneStatus::Funded).await;
+
+    app.contracts
+        .clone()
+        .request_cancellation(authed(
+            &hire.freelancer.access_token,
+            contracts::RequestCancellationRequest {
+                contract_id: hire.contract.clone(),
+                reason: "The scope changed.".into(),
+                refund: usd(40_000),
+            },
+        ))
+        .await
+        .unwrap();
+    app.contracts
+        .clone()
+        .accept_cancellation(authed(
+            &hire.client.access_token,
+            contracts::AcceptCancellationRequest {
+                contract_id: hire.contract.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let refunded = published::<pb::EscrowRefunded>(&app, 1).await;
+    assert_eq!(refunded[0].amount, usd(40_000));
+    let released = published::<pb::EscrowReleased>(&app, 1).await;
+    assert_eq!(
+        (released[0].amount.clone(), released[0].fee.clone()),
+        (usd(54_000), usd(6_000)),
+        "10 % of the released 60,000 only"
+    );
+    let client = balance(&app, &hire.client).await;
+    assert_eq!(
+        (
+            client.client_in_escrow,
+            client.client_spent,
+            client.client_refunded
+        ),
+        (0, 60_000, 40_000)
+    );
+    assert_eq!(
+        balance(&app, &hire.freelancer).await.freelancer_payable,
+        54_000
+    );
+    let seen: Vec<_> = transactions(&app, &hire.client)
+        .await
+        .into_iter()
+        .map(|t| (t.r#type, t.amount, t.refunded))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (TransactionType::Settlement as i32, usd(60_000), usd(40_000)),
+            (TransactionType::Payment as i32, usd(100_000), None),
+        ]
+    );
+
+    // The second milestone was never funded, and now cannot be (the
+    // contract ended in the transaction that published the refund).
+    let refused = fund(&app, &hire.client, &hire, 1, "pm_card_visa")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(reason(&refused), "CONTRACT_ENDED");
+}
