@@ -73,6 +73,10 @@ PUBLIC_PREFIXES = [
     "/.well-known/",
 ]
 
+# Payments' plain HTTP paths, open without a token: the provider's
+# webhooks and the sandbox provider's hosted pages (payments' PUBLIC_PATHS).
+PAYMENTS_PATHS = ["/webhooks/stripe", "/sandbox/"]
+
 # Long-lived streams: no route timeout; heartbeats keep them from idling out.
 STREAMING = [
     ("/frevix.messaging.v1.MessagingService/Subscribe", "messaging"),
@@ -191,7 +195,8 @@ def routes(shape):
     for service, (prefixes, _, _) in SERVICES.items():
         for prefix in prefixes:
             out.append(route({"prefix": "/" + prefix}, cluster_name(service, shape)))
-    out.append(route({"prefix": "/webhooks/stripe"}, cluster_name("payments", shape)))
+    for prefix in PAYMENTS_PATHS:
+        out.append(route({"prefix": prefix}, cluster_name("payments", shape)))
     out.append(route({"prefix": "/.well-known/"}, cluster_name("identity", shape)))
     for prefix in PUBLIC_PREFIXES[:3]:
         out.append(route({"prefix": prefix}, cluster_name("identity", shape), timeout="0s"))
@@ -201,7 +206,7 @@ def routes(shape):
 def jwt_authn(shape):
     rules = [{"match": {"path": path}} for path in PUBLIC_METHODS]
     rules += [{"match": {"prefix": prefix}} for prefix in PUBLIC_PREFIXES]
-    rules.append({"match": {"prefix": "/webhooks/stripe"}})
+    rules += [{"match": {"prefix": prefix}} for prefix in PAYMENTS_PATHS]
     # CORS preflights carry no token.
     rules.append(
         {

@@ -55,7 +55,12 @@ impl App {
             .services()
             .flat_map(|entry| entry.public_methods().iter().copied())
             .collect();
-        let auth = Arc::new(Authenticator::new(verifier, public_methods));
+        let public_paths: Vec<&str> = shape
+            .services()
+            .flat_map(|entry| entry.public_paths().iter().copied())
+            .collect();
+        let auth =
+            Arc::new(Authenticator::new(verifier, public_methods).with_public_paths(public_paths));
         let mut server = Server::new(config.server.clone(), auth.clone());
         let shared = Shared {
             bus: EventBus::connect(&config.events).await.context("events")?,

@@ -60,6 +60,7 @@ pub trait Entry<C>: Send + Sync {
     fn section_key(&self) -> &'static str;
     fn mesh_port(&self) -> u16;
     fn public_methods(&self) -> &'static [&'static str];
+    fn public_paths(&self) -> &'static [&'static str];
     fn issues_tokens(&self) -> bool;
     fn sends_mail(&self) -> bool;
     fn database<'c>(&self, config: &'c C) -> &'c DatabaseConfig;
@@ -110,6 +111,10 @@ where
 
     fn public_methods(&self) -> &'static [&'static str] {
         S::PUBLIC_METHODS
+    }
+
+    fn public_paths(&self) -> &'static [&'static str] {
+        S::PUBLIC_PATHS
     }
 
     fn issues_tokens(&self) -> bool {

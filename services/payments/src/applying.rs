@@ -15,8 +15,10 @@ use frevix_proto::payments::v1 as events;
 use crate::Inner;
 use crate::convert::money;
 use crate::escrow;
+use crate::payouts;
 use crate::provider::{IntentStatus, ProviderEvent};
 use crate::store::fundings::{self, Heard};
+use crate::store::payouts as payouts_store;
 use crate::store::{inbox, terms};
 
 /// Payments' timers.
@@ -27,8 +29,14 @@ pub struct Timed {
 #[async_trait::async_trait]
 impl OnTimer for Timed {
     async fn fire(&self, txn: &Txn, timer: &Timer) -> Result<(), HandlerError> {
+        let milestone = || {
+            uuid::Uuid::parse_str(&timer.subject)
+                .map_err(|_| HandlerError(format!("timer subject {:?}", timer.subject)))
+        };
         match timer.kind.as_str() {
             inbox::APPLY_EVENT => apply(&self.inner, txn, &timer.subject).await,
+            payouts::SEND_PAYOUT => payouts::send_payout(&self.inner, txn, milestone()?).await,
+            payouts::SEND_REFUND => payouts::send_refund(&self.inner, txn, milestone()?).await,
             other => {
                 tracing::warn!(kind = other, "a timer of an unknown kind is dropped");
                 Ok(())
@@ -52,6 +60,10 @@ async fn apply(inner: &Inner, txn: &Txn, id: &str) -> Result<(), HandlerError> {
         ProviderEvent::PaymentFailed { intent, reason } => {
             failed(inner, txn, intent, reason).await?;
         }
+        ProviderEvent::AccountUpdated {
+            account,
+            payouts_enabled,
+        } => account_updated(inner, txn, account, *payouts_enabled).await?,
     }
     inbox::mark_applied(txn, id, inner.clock.now()).await?;
     Ok(())
@@ -127,5 +139,31 @@ async fn failed(inner: &Inner, txn: &Txn, intent: &str, reason: &str) -> Result<
         .outbox
         .publish(txn, "milestone", &event.milestone_id, &event)
         .await?;
+    Ok(())
+}
+
+async fn account_updated(
+    inner: &Inner,
+    txn: &Txn,
+    account: &str,
+    payouts_enabled: bool,
+) -> Result<(), HandlerError> {
+    let now = inner.clock.now();
+    let Some(freelancer) = payouts_store::set_enabled(txn, account, payouts_enabled, now).await?
+    else {
+        // Unchanged, or an account Frevix does not know.
+        return Ok(());
+    };
+    let event = events::PayoutAccountUpdated {
+        freelancer_id: freelancer.to_string(),
+        payouts_enabled,
+    };
+    inner
+        .outbox
+        .publish(txn, "payout_account", &event.freelancer_id, &event)
+        .await?;
+    if payouts_enabled {
+        payouts::enabled(inner, txn, freelancer).await?;
+    }
     Ok(())
 }

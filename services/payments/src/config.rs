@@ -20,6 +20,9 @@ pub struct PaymentsConfig {
     pub provider: ProviderKind,
     /// The platform's fee on released money, in basis points (1,000 = 10 %).
     pub fee_bps: u32,
+    /// Days released money waits before it is transferred to the
+    /// freelancer (time for a card dispute to surface).
+    pub clearance_days: u32,
 }
 
 impl Default for PaymentsConfig {
@@ -28,6 +31,7 @@ impl Default for PaymentsConfig {
             database: DatabaseConfig::default(),
             provider: ProviderKind::Sandbox,
             fee_bps: 1_000,
+            clearance_days: 5,
         }
     }
 }
@@ -46,6 +50,12 @@ impl ServiceConfig for PaymentsConfig {
             return Err(ConfigError::invalid(
                 "payments.fee_bps",
                 "must be 0 to 5,000 basis points (at most half of a release)",
+            ));
+        }
+        if self.clearance_days > 90 {
+            return Err(ConfigError::invalid(
+                "payments.clearance_days",
+                "must be 0 to 90 days",
             ));
         }
         Ok(())

@@ -3,7 +3,9 @@
 //! charge succeeded, released when contracts approves the milestone,
 //! divided when contracts ends the contract early. What is moved is always
 //! what the ledger holds, never a figure from an event; a move that was
-//! made already (a repeated event) posts and publishes nothing.
+//! made already (a repeated event) posts and publishes nothing. What a
+//! move owes outside (a payout, a card refund) is queued with it
+//! (`payouts`).
 
 use frevix_platform::db::Txn;
 use frevix_platform::events::HandlerError;
@@ -15,6 +17,7 @@ use uuid::Uuid;
 use crate::Inner;
 use crate::convert::money;
 use crate::ledger::{self, Account, Escrow, LedgerError, Transaction};
+use crate::payouts;
 use crate::store::terms::ContractRow;
 use crate::store::{self, PostError, Posted};
 
@@ -105,6 +108,7 @@ pub async fn release(
         .map_err(handler_error)?;
     if post(inner, txn, &transaction).await? {
         publish_released(inner, txn, contract, milestone, held - fee, fee).await?;
+        payouts::owe_payout(inner, txn, contract, milestone, held - fee).await?;
     }
     Ok(())
 }
@@ -165,6 +169,8 @@ pub async fn settle(
         if release > 0 {
             publish_released(inner, txn, contract, milestone, release - fee, fee).await?;
         }
+        payouts::owe_refund(inner, txn, contract, milestone, refund).await?;
+        payouts::owe_payout(inner, txn, contract, milestone, release - fee).await?;
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ pub mod error;
 mod escrow;
 mod events;
 pub mod ledger;
+mod payouts;
 pub mod provider;
 pub mod store;
 pub mod terms;
@@ -25,6 +26,7 @@ pub mod terms;
 use std::sync::Arc;
 
 use frevix_platform::clock::Clock;
+use frevix_platform::db::{connect_and_migrate, sqlite_url};
 use frevix_platform::events::{Background, BusError, EventBus, Outbox};
 use frevix_platform::service::{Context, Routes, Service, StartError};
 use frevix_platform::timers::Timers;
@@ -47,12 +49,26 @@ pub(crate) struct Inner {
     pub provider: Arc<dyn PaymentProvider>,
     /// The platform's fee on released money, in basis points.
     pub fee_bps: u32,
+    /// Days released money waits before it is transferred.
+    pub clearance_days: u32,
 }
 
 /// The payments service, ready to be served.
 #[derive(Clone)]
 pub struct Payments {
     inner: Arc<Inner>,
+    /// Set when the sandbox is the provider: its pages and its deliveries.
+    sandbox: Option<Sandbox>,
+}
+
+/// The sandbox's own database, beside the service's data.
+async fn open_sandbox(context: &Context<PaymentsConfig>) -> Result<Sandbox, StartError> {
+    std::fs::create_dir_all(&context.data_dir)?;
+    let url = sqlite_url(&context.data_dir.join("payments-sandbox.db"));
+    let db = connect_and_migrate::<provider::sandbox::schema::Migrator>(&url, 4)
+        .await
+        .map_err(|e| format!("the payments sandbox's database: {e}"))?;
+    Ok(Sandbox::new(db, context.clock.clone()))
 }
 
 #[async_trait::async_trait]
@@ -61,15 +77,14 @@ impl Service for Payments {
     const MESH_PORT: u16 = 50054;
     type Config = PaymentsConfig;
     type Migrator = Migrator;
-    const PUBLIC_METHODS: &'static [&'static str] = &[];
+    const PUBLIC_PATHS: &'static [&'static str] = &["/sandbox/"];
 
     async fn build(context: Context<PaymentsConfig>) -> Result<Self, StartError> {
-        let provider: Arc<dyn PaymentProvider> = match context.config.provider {
-            ProviderKind::Sandbox => Arc::new(Sandbox::new(
-                context.db.clone(),
-                context.timers.clone(),
-                context.clock.clone(),
-            )),
+        let (provider, sandbox): (Arc<dyn PaymentProvider>, _) = match context.config.provider {
+            ProviderKind::Sandbox => {
+                let sandbox = open_sandbox(&context).await?;
+                (Arc::new(sandbox.clone()), Some(sandbox))
+            }
         };
         Ok(Self {
             inner: Arc::new(Inner {
@@ -79,7 +94,9 @@ impl Service for Payments {
                 timers: context.timers,
                 provider,
                 fee_bps: context.config.fee_bps,
+                clearance_days: context.config.clearance_days,
             }),
+            sandbox,
         })
     }
 
@@ -90,10 +107,14 @@ impl Service for Payments {
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
         );
+        if let Some(sandbox) = &self.sandbox {
+            routes.http(provider::sandbox::pages::routes(sandbox.clone()));
+        }
     }
 
-    /// Starts the consumers of contracts' events and the timers that apply
-    /// the provider's events.
+    /// Starts the consumers of contracts' events, the timers that apply
+    /// the provider's events and send payouts and refunds, and (with the
+    /// sandbox) the sandbox's deliveries.
     async fn start(&self, bus: &EventBus) -> Result<Vec<Background>, BusError> {
         let mut background = events::consume(bus, &self.inner).await?;
         let timed = applying::Timed {
@@ -104,6 +125,13 @@ impl Service for Payments {
                 .timers
                 .runner(self.inner.db.clone(), Arc::new(timed)),
         );
+        if let Some(sandbox) = &self.sandbox {
+            background.push(
+                sandbox
+                    .delivery(self.inner.db.clone(), self.inner.timers.clone())
+                    .spawn(),
+            );
+        }
         Ok(background)
     }
 }

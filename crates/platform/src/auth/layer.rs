@@ -29,6 +29,8 @@ const INFRASTRUCTURE_PREFIXES: &[&str] = &[
 pub struct Authenticator {
     verifier: TokenVerifier,
     public_methods: HashSet<String>,
+    /// Plain HTTP path prefixes served without a token.
+    public_paths: Vec<String>,
     deny: Arc<DenyList>,
 }
 
@@ -42,8 +44,17 @@ impl Authenticator {
         Self {
             verifier,
             public_methods: public_methods.into_iter().map(str::to_owned).collect(),
+            public_paths: Vec::new(),
             deny: Arc::default(),
         }
+    }
+
+    /// Also serves paths under each of `prefixes` (each ending in `/`)
+    /// without a token.
+    #[must_use]
+    pub fn with_public_paths<'a>(mut self, prefixes: impl IntoIterator<Item = &'a str>) -> Self {
+        self.public_paths = prefixes.into_iter().map(str::to_owned).collect();
+        self
     }
 
     /// Sessions and accounts refused although their tokens verify.
@@ -56,6 +67,10 @@ impl Authenticator {
             || INFRASTRUCTURE_PREFIXES
                 .iter()
                 .any(|prefix| path.starts_with(prefix))
+            || self
+                .public_paths
+                .iter()
+                .any(|prefix| path.starts_with(prefix.as_str()))
     }
 
     pub fn verifier(&self) -> &TokenVerifier {

@@ -54,6 +54,9 @@ pub trait Service: Sized + Send + Sync + 'static {
     const MESH_PORT: u16;
     /// Full gRPC paths anyone may call without an access token.
     const PUBLIC_METHODS: &'static [&'static str] = &[];
+    /// Prefixes of plain HTTP paths anyone may reach without an access
+    /// token (a provider's webhooks, hosted pages), each ending in `/`.
+    const PUBLIC_PATHS: &'static [&'static str] = &[];
     /// Signs access tokens; the other services verify them through its JWKS.
     const ISSUES_TOKENS: bool = false;
     /// Sends mail: serving it alone needs SMTP, and the kit runs the relay

@@ -102,6 +102,12 @@ fn seen_by(moved: &Moved, party: Uuid) -> pb::Transaction {
             0,
         ),
         ("refund", _) => (pb::TransactionType::Refund, refunded, 0, 0),
+        ("payout", _) => (
+            pb::TransactionType::Payout,
+            sum(moved, AccountKind::FreelancerPaidOut),
+            0,
+            0,
+        ),
         ("release", true) => (pb::TransactionType::Release, out_of_escrow, fee, 0),
         ("settle", true) => (
             pb::TransactionType::Settlement,

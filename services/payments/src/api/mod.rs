@@ -5,6 +5,7 @@ mod balance;
 mod funding;
 mod history;
 mod parties;
+mod payout_accounts;
 
 use std::sync::Arc;
 
@@ -59,5 +60,26 @@ impl PaymentService for PaymentsApi {
         request: Request<pb::ListTransactionsRequest>,
     ) -> Answer<pb::ListTransactionsResponse> {
         answer(history::list(&self.inner, request).await)
+    }
+
+    async fn create_payout_account(
+        &self,
+        request: Request<pb::CreatePayoutAccountRequest>,
+    ) -> Answer<pb::CreatePayoutAccountResponse> {
+        answer(payout_accounts::create(&self.inner, request).await)
+    }
+
+    async fn get_payout_onboarding_link(
+        &self,
+        request: Request<pb::GetPayoutOnboardingLinkRequest>,
+    ) -> Answer<pb::GetPayoutOnboardingLinkResponse> {
+        answer(payout_accounts::onboarding_link(&self.inner, request).await)
+    }
+
+    async fn get_payout_account(
+        &self,
+        request: Request<pb::GetPayoutAccountRequest>,
+    ) -> Answer<pb::GetPayoutAccountResponse> {
+        answer(payout_accounts::get(&self.inner, request).await)
     }
 }

@@ -91,6 +91,48 @@ pub struct Intent {
     pub next_action_url: Option<String>,
 }
 
+/// A connected account to create for a freelancer's payouts.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// `account:<freelancer id>`: one account per freelancer.
+    pub idempotency_key: String,
+    pub owner: Uuid,
+    /// ISO 3166-1 alpha-2, e.g. "US".
+    pub country: String,
+}
+
+/// A connected account as the provider answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderAccount {
+    pub id: String,
+    /// Whether transfers to it are paid out (onboarding finished).
+    pub payouts_enabled: bool,
+}
+
+/// Money out of the platform's balance to a connected account (separate
+/// charges and transfers).
+#[derive(Debug, Clone)]
+pub struct NewTransfer {
+    /// The ledger transaction's id: one transfer per payout.
+    pub idempotency_key: String,
+    pub amount: Money,
+    /// The connected account.
+    pub destination: String,
+    /// Stripe's `transfer_group`: the contract.
+    pub transfer_group: Uuid,
+    /// The funding charge: the transfer waits for its funds.
+    pub source_transaction: String,
+}
+
+/// A charge given back, in part or whole.
+#[derive(Debug, Clone)]
+pub struct NewRefund {
+    /// `refund:<milestone id>`: one refund per milestone's division.
+    pub idempotency_key: String,
+    pub charge: String,
+    pub amount: Money,
+}
+
 /// What the provider tells Frevix happened, as the inbox keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -104,6 +146,11 @@ pub enum ProviderEvent {
     },
     /// `payment_intent.payment_failed`: the attempt was declined.
     PaymentFailed { intent: String, reason: String },
+    /// `account.updated`: a connected account's payouts turned on or off.
+    AccountUpdated {
+        account: String,
+        payouts_enabled: bool,
+    },
 }
 
 impl ProviderEvent {
@@ -112,6 +159,7 @@ impl ProviderEvent {
         match self {
             ProviderEvent::PaymentSucceeded { .. } => "payment_intent.succeeded",
             ProviderEvent::PaymentFailed { .. } => "payment_intent.payment_failed",
+            ProviderEvent::AccountUpdated { .. } => "account.updated",
         }
     }
 }
@@ -155,4 +203,25 @@ pub trait PaymentProvider: Send + Sync + 'static {
         payment_method: &str,
         idempotency_key: &str,
     ) -> Result<Intent, ProviderError>;
+
+    /// Creates the connected account, or answers the one created under the
+    /// same key.
+    async fn create_account(&self, account: &NewAccount) -> Result<ProviderAccount, ProviderError>;
+
+    /// Where the freelancer finishes onboarding; the provider sends them
+    /// back to `return_url` (or `refresh_url` when the link has expired).
+    async fn account_link(
+        &self,
+        account: &str,
+        return_url: &str,
+        refresh_url: &str,
+    ) -> Result<String, ProviderError>;
+
+    /// Transfers to a connected account; answers the transfer's id (the
+    /// same one for the same key).
+    async fn transfer(&self, transfer: &NewTransfer) -> Result<String, ProviderError>;
+
+    /// Refunds part or all of a charge; answers the refund's id (the same
+    /// one for the same key). More than the charge has left is refused.
+    async fn refund(&self, refund: &NewRefund) -> Result<String, ProviderError>;
 }

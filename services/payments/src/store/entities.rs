@@ -192,24 +192,74 @@ pub mod provider_events {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod sandbox_intents {
+pub mod payout_accounts {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "sandbox_intents")]
+    #[sea_orm(table_name = "payout_accounts")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
-        pub idempotency_key: String,
-        /// What a reuse of the key must match.
-        pub fingerprint: String,
+        pub freelancer_id: Uuid,
+        /// The provider's connected account.
+        pub account_id: String,
+        pub country: String,
+        pub payouts_enabled: bool,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod payouts {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "payouts")]
+    pub struct Model {
+        /// The released milestone.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub milestone_id: Uuid,
+        pub freelancer_id: Uuid,
+        pub contract_id: Uuid,
+        /// What the freelancer is owed for it (after the fee).
         pub amount_minor: i64,
         pub currency: String,
-        pub status: String,
-        pub client_secret: String,
-        pub charge_id: Option<String>,
-        pub failure: Option<String>,
+        /// The funding charge the transfer draws on.
+        pub charge_id: String,
+        /// Not before (the clearance period).
+        pub due_at: ChronoDateTimeUtc,
+        pub transfer_id: Option<String>,
         pub created_at: ChronoDateTimeUtc,
+        pub paid_at: Option<ChronoDateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod refunds {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refunds")]
+    pub struct Model {
+        /// The divided milestone.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub milestone_id: Uuid,
+        pub contract_id: Uuid,
+        pub amount_minor: i64,
+        pub currency: String,
+        /// The funding charge refunded.
+        pub charge_id: String,
+        pub refund_id: Option<String>,
+        pub created_at: ChronoDateTimeUtc,
+        pub refunded_at: Option<ChronoDateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,7 +1,6 @@
 //! Funding's tables: a milestone's payment (one per milestone, tied to
-//! one provider payment intent), the inbox of the provider's events
-//! (each applied once, whatever way it arrived), and the sandbox
-//! provider's own intents (what Stripe would keep on its side).
+//! one provider payment intent), and the inbox of the provider's events
+//! (each applied once, whatever way it arrived).
 
 use sea_orm_migration::prelude::*;
 
@@ -53,28 +52,6 @@ impl MigrationTrait for Funding {
                     .col(col("body").text().not_null())
                     .col(col("received_at").timestamp_with_time_zone().not_null())
                     .col(col("processed_at").timestamp_with_time_zone().null())
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(Alias::new("sandbox_intents"))
-                    .col(col("id").string_len(64).not_null().primary_key())
-                    .col(
-                        col("idempotency_key")
-                            .string_len(255)
-                            .not_null()
-                            .unique_key(),
-                    )
-                    .col(col("fingerprint").string_len(64).not_null())
-                    .col(col("amount_minor").big_integer().not_null())
-                    .col(col("currency").string_len(3).not_null())
-                    .col(col("status").string_len(32).not_null())
-                    .col(col("client_secret").string_len(128).not_null())
-                    .col(col("charge_id").string_len(64).null())
-                    .col(col("failure").string_len(500).null())
-                    .col(col("created_at").timestamp_with_time_zone().not_null())
                     .to_owned(),
             )
             .await

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(super::ledger_schema::Ledger),
             Box::new(super::terms_schema::Terms),
             Box::new(super::funding_schema::Funding),
+            Box::new(super::payout_schema::Payouts),
         ]
     }
 }

@@ -9,6 +9,8 @@ pub mod inbox;
 mod ledger;
 mod ledger_schema;
 mod migration;
+mod payout_schema;
+pub mod payouts;
 pub mod terms;
 mod terms_schema;
 pub mod views;

@@ -91,7 +91,8 @@ pub struct Moved {
 }
 
 /// The party's transactions, newest first: everything on contracts they
-/// pay for, and releases and settlements of contracts they work on.
+/// pay for, and releases, settlements and payouts of contracts they work
+/// on.
 pub async fn history(
     db: &impl ConnectionTrait,
     filter: &HistoryFilter,
@@ -99,7 +100,7 @@ pub async fn history(
     let mut sql = String::from(
         "SELECT t.id, t.kind, t.currency, t.contract_id, t.milestone_id, t.created_at, \
          c.client_id FROM ledger_transactions t JOIN contracts c ON c.id = t.contract_id \
-         WHERE (c.client_id = $1 OR (c.freelancer_id = $1 AND t.kind IN ('release', 'settle')))",
+         WHERE (c.client_id = $1 OR (c.freelancer_id = $1 AND t.kind IN ('release', 'settle', 'payout')))",
     );
     let mut values: Vec<Value> = vec![filter.party.into()];
     let mut bind = |sql: &mut String, clause: &str, value: Value| {

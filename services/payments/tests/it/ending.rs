@@ -8,7 +8,9 @@ use frevix_proto::payments::v1::{self as pb, TransactionType};
 use frevix_testkit::status::reason;
 use frevix_testkit::{Backend, TestApp, authed, on_both_backends};
 
-use crate::hire::{balance, fund, hire, milestone_reaches, published, transactions, usd};
+use crate::hire::{
+    balance, eventually, fund, hire, milestone_reaches, published, transactions, usd,
+};
 
 on_both_backends!(a_cancellation_refunds_the_clients_share_and_releases_the_rest);
 
@@ -77,6 +79,14 @@ async fn a_cancellation_refunds_the_clients_share_and_releases_the_rest(backend:
         ]
     );
 
+    // The client's card is refunded at the provider, once.
+    let refunds = eventually(|| async {
+        let refunds = sandbox_refunds(&app).await;
+        (!refunds.is_empty()).then_some(refunds)
+    })
+    .await;
+    assert_eq!(refunds, [40_000]);
+
     // The second milestone was never funded, and now cannot be (the
     // contract ended in the transaction that published the refund).
     let refused = fund(&app, &hire.client, &hire, 1, "pm_card_visa")
@@ -84,4 +94,24 @@ async fn a_cancellation_refunds_the_clients_share_and_releases_the_rest(backend:
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
     assert_eq!(reason(&refused), "CONTRACT_ENDED");
+}
+
+/// The refunds the sandbox provider has made (read from its own records,
+/// as a reconciliation would).
+pub async fn sandbox_refunds(app: &TestApp) -> Vec<i64> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let path = app.config.data_dir.join("payments-sandbox.db");
+    let db = sea_orm::Database::connect(frevix_platform::db::sqlite_url(&path))
+        .await
+        .unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT amount_minor FROM sandbox_objects WHERE kind = 'refund'",
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| row.try_get::<i64>("", "amount_minor").unwrap())
+        .collect()
 }

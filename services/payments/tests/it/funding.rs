@@ -19,6 +19,7 @@ on_both_backends!(
     a_declined_card_is_reported_and_another_card_funds,
     only_the_client_funds_and_strangers_see_nothing,
     thirty_racing_fundings_charge_once,
+    a_card_that_needs_authentication_pays_after_the_challenge,
 );
 
 async fn a_milestone_is_funded_approved_and_released_with_the_fee(backend: Backend) {
@@ -254,4 +255,53 @@ async fn thirty_racing_fundings_charge_once(backend: Backend) {
     published::<pb::EscrowFunded>(&app, 1).await;
     milestone_reaches(&app, &hire, 0, MilestoneStatus::Funded).await;
     assert_eq!(balance(&app, &hire.client).await.client_in_escrow, 100_000);
+}
+
+async fn a_card_that_needs_authentication_pays_after_the_challenge(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let hire = hire(&app).await;
+    let waiting = fund(
+        &app,
+        &hire.client,
+        &hire,
+        0,
+        "pm_card_authenticationRequired",
+    )
+    .await
+    .unwrap();
+    assert_eq!(waiting.status, FundingStatus::RequiresAction as i32);
+    let challenge = waiting.next_action_url.clone();
+    assert!(
+        challenge.starts_with("/sandbox/authenticate/pi_sbx_"),
+        "{challenge}"
+    );
+    let page = curl(&["-s"], &format!("{}{challenge}", app.url())).await;
+    assert!(page.contains("Complete authentication"), "{page}");
+    let answered = curl(
+        &["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"],
+        &format!("{}{challenge}?result=approve", app.url()),
+    )
+    .await;
+    assert_eq!(answered, "200");
+    milestone_reaches(&app, &hire, 0, MilestoneStatus::Funded).await;
+    let paid = get_funding(&app, &hire.client, &hire, 0).await.unwrap();
+    assert_eq!(paid.status, FundingStatus::Succeeded as i32);
+    assert_eq!(paid.next_action_url, "");
+    // The challenge is answered once.
+    let again = curl(
+        &["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"],
+        &format!("{}{challenge}?result=decline", app.url()),
+    )
+    .await;
+    assert_eq!(again, "409");
+}
+
+async fn curl(args: &[&str], url: &str) -> String {
+    let output = tokio::process::Command::new("curl")
+        .args(args)
+        .arg(url)
+        .output()
+        .await
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap()
 }

@@ -9,5 +9,6 @@ mod ending;
 mod funding;
 mod hire;
 mod ledger_rules;
+mod payouts;
 mod support;
 mod terms;

@@ -1,0 +1,468 @@
+//! The sandbox provider: Stripe's test mode without a network or an
+//! account, so the whole hire loop runs from grpcurl and the browser. Like
+//! a remote provider it keeps its own records, in its own database (a
+//! SQLite file beside the service's data), creates each object once per
+//! idempotency key, and tells Frevix what happened by events delivered to
+//! payments' inbox after the fact and retried until taken (`delivery`),
+//! the same path Stripe's webhooks take. Being separate also means a call
+//! made while payments holds a transaction (a timer firing a transfer)
+//! never waits on payments' own database.
+//!
+//! Payment methods are Stripe's test tokens:
+//!
+//! | token | outcome |
+//! |---|---|
+//! | `pm_card_visa`, `pm_card_mastercard`, `pm_card_amex` | succeeds |
+//! | `pm_card_chargeDeclined` | declined ("Your card was declined.") |
+//! | `pm_card_chargeDeclinedInsufficientFunds` | declined (insufficient funds) |
+//! | `pm_card_authenticationRequired` | needs 3-D Secure (`requires_action`) |
+//!
+//! Anything else is refused as an unknown payment method, as Stripe does.
+//! Onboarding and 3-D Secure are pages of its own (`pages`).
+
+mod delivery;
+mod entities;
+pub mod pages;
+pub mod schema;
+
+use std::sync::Arc;
+
+use frevix_platform::clock::Clock;
+use frevix_platform::db::Txn;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+pub use delivery::Delivery;
+use entities::{sandbox_events, sandbox_objects};
+
+use super::{
+    Intent, IntentStatus, NewAccount, NewIntent, NewRefund, NewTransfer, PaymentProvider,
+    ProviderAccount, ProviderError, ProviderEvent,
+};
+
+/// The sandbox's publishable key: recognisably not a real one.
+pub const PUBLISHABLE_KEY: &str = "pk_sandbox_frevix";
+
+/// Where the sandbox's pages are served (relative to the API's origin).
+pub const PAGES: &str = "/sandbox";
+
+/// What a test token does.
+enum Outcome {
+    Succeed,
+    Decline(&'static str),
+    Authenticate,
+}
+
+fn outcome(payment_method: &str) -> Option<Outcome> {
+    Some(match payment_method {
+        "pm_card_visa" | "pm_card_mastercard" | "pm_card_amex" => Outcome::Succeed,
+        "pm_card_chargeDeclined" => Outcome::Decline("Your card was declined."),
+        "pm_card_chargeDeclinedInsufficientFunds" => {
+            Outcome::Decline("Your card has insufficient funds.")
+        }
+        "pm_card_authenticationRequired" => Outcome::Authenticate,
+        _ => return None,
+    })
+}
+
+/// What the sandbox keeps of one object.
+struct Record<'a> {
+    kind: &'static str,
+    prefix: &'static str,
+    idempotency_key: &'a str,
+    fingerprint: String,
+    amount_minor: i64,
+    currency: &'a str,
+    status: &'a str,
+    reference: Option<&'a str>,
+}
+
+/// The sandbox provider.
+#[derive(Clone)]
+pub struct Sandbox {
+    db: DatabaseConnection,
+    clock: Clock,
+    /// Wakes the delivery of events.
+    wake: Arc<Notify>,
+}
+
+fn fingerprint(parts: &[&str]) -> String {
+    format!("{:x}", Sha256::digest(parts.join("|").as_bytes()))
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}_sbx_{}", Uuid::new_v4().simple())
+}
+
+impl Sandbox {
+    /// The sandbox on its own (migrated) database.
+    pub fn new(db: DatabaseConnection, clock: Clock) -> Self {
+        Self {
+            db,
+            clock,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Delivers its events into payments' inbox on `payments`.
+    pub fn delivery(
+        &self,
+        payments: DatabaseConnection,
+        timers: frevix_platform::timers::Timers,
+    ) -> Delivery {
+        Delivery::new(
+            self.db.clone(),
+            payments,
+            timers,
+            self.clock.clone(),
+            self.wake.clone(),
+        )
+    }
+
+    async fn find(&self, id: &str) -> Result<sandbox_objects::Model, ProviderError> {
+        sandbox_objects::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ProviderError::Invalid(format!("No such object: '{id}'")))
+    }
+
+    /// The object created under `record`'s key: a new one, or the first
+    /// one if the key was used before with the same parameters.
+    async fn create_once(
+        &self,
+        record: Record<'_>,
+    ) -> Result<sandbox_objects::Model, ProviderError> {
+        let id = new_id(record.prefix);
+        sandbox_objects::Entity::insert(sandbox_objects::ActiveModel {
+            secret: Set(format!("{id}_secret_{}", Uuid::new_v4().simple())),
+            id: Set(id),
+            kind: Set(record.kind.to_owned()),
+            idempotency_key: Set(record.idempotency_key.to_owned()),
+            fingerprint: Set(record.fingerprint.clone()),
+            amount_minor: Set(record.amount_minor),
+            currency: Set(record.currency.to_owned()),
+            status: Set(record.status.to_owned()),
+            reference: Set(record.reference.map(str::to_owned)),
+            failure: Set(None),
+            created_at: Set(self.clock.now()),
+        })
+        .on_conflict(
+            OnConflict::column(sandbox_objects::Column::IdempotencyKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        let row = sandbox_objects::Entity::find()
+            .filter(sandbox_objects::Column::IdempotencyKey.eq(record.idempotency_key))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ProviderError::Unavailable("the object vanished".into()))?;
+        if row.fingerprint != record.fingerprint || row.kind != record.kind {
+            return Err(ProviderError::KeyReused(record.idempotency_key.to_owned()));
+        }
+        Ok(row)
+    }
+
+    /// Queues `event` for delivery, in `txn` of the sandbox's change.
+    async fn emit(&self, txn: &Txn, event: &ProviderEvent) -> Result<(), ProviderError> {
+        let body =
+            serde_json::to_string(event).map_err(|e| ProviderError::Unavailable(e.to_string()))?;
+        sandbox_events::Entity::insert(sandbox_events::ActiveModel {
+            id: Set(new_id("evt")),
+            body: Set(body),
+            created_at: Set(self.clock.now()),
+            delivered_at: Set(None),
+        })
+        .exec_without_returning(txn)
+        .await?;
+        txn.wake_on_commit(&self.wake);
+        Ok(())
+    }
+
+    /// Moves an object from one of `from` to `to` (with `reference` and
+    /// `failure`) and queues `event`, together; false if it was in none of
+    /// `from` (a racing change went first).
+    async fn change(
+        &self,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        reference: Option<String>,
+        failure: Option<&str>,
+        event: Option<ProviderEvent>,
+    ) -> Result<bool, ProviderError> {
+        let txn = Txn::begin(&self.db).await?;
+        let changed = sandbox_objects::Entity::update_many()
+            .col_expr(sandbox_objects::Column::Status, Expr::value(to))
+            .col_expr(sandbox_objects::Column::Reference, Expr::value(reference))
+            .col_expr(
+                sandbox_objects::Column::Failure,
+                Expr::value(failure.map(str::to_owned)),
+            )
+            .filter(sandbox_objects::Column::Id.eq(id))
+            .filter(sandbox_objects::Column::Status.is_in(from.iter().copied()))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(event) = event {
+            self.emit(&txn, &event).await?;
+        }
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// 3-D Secure answered on the sandbox's page: the payment succeeds or
+    /// is declined.
+    pub async fn authenticate(&self, intent: &str, approve: bool) -> Result<bool, ProviderError> {
+        let row = self.find(intent).await?;
+        let from = [IntentStatus::RequiresAction.as_str()];
+        if approve {
+            self.succeed(&row, &from).await
+        } else {
+            let reason = "The card's authentication failed.";
+            let event = ProviderEvent::PaymentFailed {
+                intent: row.id.clone(),
+                reason: reason.to_owned(),
+            };
+            let to = IntentStatus::RequiresPaymentMethod.as_str();
+            self.change(&row.id, &from, to, None, Some(reason), Some(event))
+                .await
+        }
+    }
+
+    async fn succeed(
+        &self,
+        row: &sandbox_objects::Model,
+        from: &[&str],
+    ) -> Result<bool, ProviderError> {
+        let charge = new_id("ch");
+        let event = ProviderEvent::PaymentSucceeded {
+            intent: row.id.clone(),
+            charge: charge.clone(),
+            amount_minor: row.amount_minor,
+            currency: row.currency.clone(),
+        };
+        let to = IntentStatus::Succeeded.as_str();
+        self.change(&row.id, from, to, Some(charge), None, Some(event))
+            .await
+    }
+
+    /// Onboarding finished on the sandbox's page: payouts are enabled.
+    pub async fn onboard(&self, account: &str) -> Result<bool, ProviderError> {
+        let row = self.find(account).await?;
+        if row.kind != "account" {
+            return Err(ProviderError::Invalid(format!(
+                "No such account: '{account}'"
+            )));
+        }
+        let event = ProviderEvent::AccountUpdated {
+            account: row.id.clone(),
+            payouts_enabled: true,
+        };
+        self.change(&row.id, &["pending"], "enabled", None, None, Some(event))
+            .await
+    }
+}
+
+fn intent_of(row: &sandbox_objects::Model) -> Result<Intent, ProviderError> {
+    let status = IntentStatus::parse(&row.status)
+        .ok_or_else(|| ProviderError::Unavailable(format!("intent status {:?}", row.status)))?;
+    Ok(Intent {
+        id: row.id.clone(),
+        client_secret: row.secret.clone(),
+        status,
+        failure: row.failure.clone(),
+        next_action_url: (status == IntentStatus::RequiresAction)
+            .then(|| format!("{PAGES}/authenticate/{}", row.id)),
+    })
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for Sandbox {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    fn publishable_key(&self) -> &str {
+        PUBLISHABLE_KEY
+    }
+
+    async fn create_intent(&self, intent: &NewIntent) -> Result<Intent, ProviderError> {
+        let amount = intent.amount.minor_units.to_string();
+        let (contract, milestone) = (intent.contract.to_string(), intent.milestone.to_string());
+        let currency = intent.amount.currency.code();
+        let row = self
+            .create_once(Record {
+                kind: "payment_intent",
+                prefix: "pi",
+                idempotency_key: &intent.idempotency_key,
+                fingerprint: fingerprint(&[&amount, currency, &contract, &milestone]),
+                amount_minor: intent.amount.minor_units,
+                currency,
+                status: IntentStatus::RequiresPaymentMethod.as_str(),
+                reference: None,
+            })
+            .await?;
+        intent_of(&row)
+    }
+
+    async fn confirm_intent(
+        &self,
+        intent: &str,
+        payment_method: &str,
+        _idempotency_key: &str,
+    ) -> Result<Intent, ProviderError> {
+        let Some(outcome) = outcome(payment_method) else {
+            return Err(ProviderError::Invalid(format!(
+                "No such PaymentMethod: '{payment_method}'"
+            )));
+        };
+        let row = self.find(intent).await?;
+        let confirmable: Vec<&str> = IntentStatus::ALL
+            .into_iter()
+            .filter(|status| status.is_confirmable())
+            .map(IntentStatus::as_str)
+            .collect();
+        // Of racing confirmations, one moves the intent.
+        let moved = match outcome {
+            Outcome::Succeed => self.succeed(&row, &confirmable).await?,
+            Outcome::Decline(reason) => {
+                let event = ProviderEvent::PaymentFailed {
+                    intent: row.id.clone(),
+                    reason: reason.to_owned(),
+                };
+                let to = IntentStatus::RequiresPaymentMethod.as_str();
+                self.change(&row.id, &confirmable, to, None, Some(reason), Some(event))
+                    .await?
+            }
+            Outcome::Authenticate => {
+                let to = IntentStatus::RequiresAction.as_str();
+                self.change(&row.id, &confirmable, to, None, None, None)
+                    .await?
+            }
+        };
+        let row = self.find(intent).await?;
+        if !moved {
+            return Err(ProviderError::UnexpectedState(format!(
+                "This PaymentIntent's status is {}, so it cannot be confirmed",
+                row.status
+            )));
+        }
+        intent_of(&row)
+    }
+
+    async fn create_account(&self, account: &NewAccount) -> Result<ProviderAccount, ProviderError> {
+        let owner = account.owner.to_string();
+        let row = self
+            .create_once(Record {
+                kind: "account",
+                prefix: "acct",
+                idempotency_key: &account.idempotency_key,
+                fingerprint: fingerprint(&[&owner, &account.country]),
+                amount_minor: 0,
+                currency: "",
+                status: "pending",
+                reference: Some(&account.country),
+            })
+            .await?;
+        Ok(ProviderAccount {
+            id: row.id,
+            payouts_enabled: row.status == "enabled",
+        })
+    }
+
+    async fn account_link(
+        &self,
+        account: &str,
+        return_url: &str,
+        _refresh_url: &str,
+    ) -> Result<String, ProviderError> {
+        let row = self.find(account).await?;
+        Ok(format!(
+            "{PAGES}/onboarding/{}?return_url={}",
+            row.id,
+            pages::encode(return_url)
+        ))
+    }
+
+    async fn transfer(&self, transfer: &NewTransfer) -> Result<String, ProviderError> {
+        let amount = transfer.amount.minor_units.to_string();
+        let group = transfer.transfer_group.to_string();
+        let currency = transfer.amount.currency.code();
+        let destination = self.find(&transfer.destination).await?;
+        if destination.kind != "account" || destination.status != "enabled" {
+            return Err(ProviderError::Invalid(format!(
+                "The destination account {} cannot receive transfers",
+                transfer.destination
+            )));
+        }
+        let row = self
+            .create_once(Record {
+                kind: "transfer",
+                prefix: "tr",
+                idempotency_key: &transfer.idempotency_key,
+                fingerprint: fingerprint(&[
+                    &amount,
+                    currency,
+                    &transfer.destination,
+                    &group,
+                    &transfer.source_transaction,
+                ]),
+                amount_minor: transfer.amount.minor_units,
+                currency,
+                status: "paid",
+                reference: Some(&transfer.destination),
+            })
+            .await?;
+        Ok(row.id)
+    }
+
+    async fn refund(&self, refund: &NewRefund) -> Result<String, ProviderError> {
+        let amount = refund.amount.minor_units.to_string();
+        let currency = refund.amount.currency.code();
+        let charged = sandbox_objects::Entity::find()
+            .filter(sandbox_objects::Column::Kind.eq("payment_intent"))
+            .filter(sandbox_objects::Column::Reference.eq(&refund.charge))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| {
+                ProviderError::Invalid(format!("No such charge: '{}'", refund.charge))
+            })?;
+        let refunded: i64 = sandbox_objects::Entity::find()
+            .filter(sandbox_objects::Column::Kind.eq("refund"))
+            .filter(sandbox_objects::Column::Reference.eq(&refund.charge))
+            .filter(sandbox_objects::Column::IdempotencyKey.ne(&refund.idempotency_key))
+            .all(&self.db)
+            .await?
+            .iter()
+            .map(|r| r.amount_minor)
+            .sum();
+        if refunded + refund.amount.minor_units > charged.amount_minor {
+            return Err(ProviderError::Invalid(format!(
+                "Refund amount ({}) is greater than unrefunded amount on charge ({})",
+                refund.amount.minor_units,
+                charged.amount_minor - refunded
+            )));
+        }
+        let row = self
+            .create_once(Record {
+                kind: "refund",
+                prefix: "re",
+                idempotency_key: &refund.idempotency_key,
+                fingerprint: fingerprint(&[&amount, currency, &refund.charge]),
+                amount_minor: refund.amount.minor_units,
+                currency,
+                status: "succeeded",
+                reference: Some(&refund.charge),
+            })
+            .await?;
+        Ok(row.id)
+    }
+}
