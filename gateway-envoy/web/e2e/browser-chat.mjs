@@ -4,7 +4,10 @@
 // client finds it, opens it and messages the seller, who sees the message
 // arrive live without reloading, and answers; the client sees the answer
 // live. She orders the gig, and both see the order on their orders pages,
-// waiting for funding. A screenshot of each step is saved in e2e-artifacts/.
+// waiting for funding. She pays it into escrow with the sandbox's test
+// card, he delivers, she approves, payments releases the money to him less
+// the fee, both review, and each sees their money. A screenshot of each
+// step is saved in e2e-artifacts/.
 //
 // Env: E2E_MAIL_LOG  the SMTP sink's output (required)
 //      CHROMIUM  Chromium to drive (default /usr/bin/chromium)
@@ -71,8 +74,25 @@ async function expectText(page, selector, text) {
     { timeout: STEP_TIMEOUT },
   ).catch(async (error) => {
     const found = await page.textContent(selector).catch(() => null);
-    throw new Error(`expected ${selector} to contain ${JSON.stringify(text)}, found ${JSON.stringify(found)}`, { cause: error });
+    const errors = await page.$$eval(".status.error", (els) => els.map((el) => el.textContent)).catch(() => []);
+    throw new Error(`expected ${selector} to contain ${JSON.stringify(text)}, found ${JSON.stringify(found)}; errors shown: ${JSON.stringify(errors)}`, { cause: error });
   });
+}
+
+/** Opens the order on `page`'s orders page until it shows `stage` (steps
+ * that follow payments' events land a moment later). */
+async function openOrder(page, stage) {
+  const deadline = Date.now() + STEP_TIMEOUT;
+  for (;;) {
+    await page.click("#orders-refresh");
+    await page.waitForSelector("#order-list:not([aria-busy])");
+    await page.click(`#order-list button:has-text("${gigTitle}")`);
+    await page.waitForSelector("#order-detail:not([aria-busy])");
+    const shown = await page.textContent("#order-detail .stage").catch(() => "");
+    if (shown?.includes(stage)) return;
+    if (Date.now() > deadline) throw new Error(`the order never showed ${stage} (last: ${shown})`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
 }
 
 await mkdir(ARTIFACTS, { recursive: true });
@@ -168,7 +188,51 @@ try {
   await expectText(buyerPage, "#unread-notifications", "1");
   await expectText(buyerPage, "#conversations", "First sketch");
   await screenshot(buyerPage, "bea-back-with-a-notification");
-  console.log("browser chat through Envoy: ok");
+
+  // She pays the order into escrow with the sandbox's test card: it starts.
+  await buyerPage.click(`#order-list button:has-text("${gigTitle}")`);
+  await buyerPage.selectOption("#fund-form select[name=card]", "pm_card_visa");
+  await buyerPage.click("#fund-form button[type=submit]");
+  await expectText(buyerPage, "#order-detail .stage", "Active");
+  await screenshot(buyerPage, "bea-paid-into-escrow");
+
+  // The seller delivers.
+  await openOrder(sellerPage, "Active");
+  await sellerPage.fill("#delivery-form [name=message]", "Here is the golden croissant logo.");
+  await sellerPage.click("#delivery-form button[type=submit]");
+  await expectText(sellerPage, "#order-detail .stage", "Delivered");
+  await screenshot(sellerPage, "sam-delivered");
+
+  // She approves: payments releases the escrow to him, less the platform's
+  // fee, and the order is completed.
+  await openOrder(buyerPage, "Delivered");
+  await buyerPage.click("#approve-form button[type=submit]");
+  await openOrder(buyerPage, "Completed");
+  await screenshot(buyerPage, "bea-approved");
+
+  // Both review; the reviews show once both are written.
+  await buyerPage.fill("#review-form [name=rating]", "5");
+  await buyerPage.fill("#review-form [name=comment]", "A lovely golden croissant.");
+  await buyerPage.click("#review-form button[type=submit]");
+  await openOrder(sellerPage, "Completed");
+  await sellerPage.fill("#review-form [name=rating]", "5");
+  await sellerPage.fill("#review-form [name=comment]", "Clear brief, quick answers.");
+  await sellerPage.click("#review-form button[type=submit]");
+  await expectText(sellerPage, "#reviews", "golden croissant");
+  await openOrder(buyerPage, "Completed");
+  await expectText(buyerPage, "#reviews", "Clear brief");
+  await screenshot(buyerPage, "bea-sees-both-reviews");
+
+  // The money, from the ledger: she spent the price; he earned it less 10 %.
+  await buyerPage.click("#money-refresh");
+  await expectText(buyerPage, "#client-spent", "45.00");
+  await expectText(buyerPage, "#transactions", "payment");
+  await screenshot(buyerPage, "bea-money");
+  await sellerPage.click("#money-refresh");
+  await expectText(sellerPage, "#freelancer-payable", "40.50");
+  await expectText(sellerPage, "#transactions", "earning");
+  await screenshot(sellerPage, "sam-money");
+  console.log("browser chat and a paid order through Envoy: ok");
 } finally {
   await browser.close();
   await new Promise((resolve) => server.httpServer.close(resolve));

@@ -10,6 +10,7 @@ import { IdentityService, type TokenPair } from "./gen/frevix/identity/v1/identi
 import { MarketplaceService } from "./gen/frevix/marketplace/v1/marketplace_pb";
 import { MessagingService } from "./gen/frevix/messaging/v1/messaging_pb";
 import { NotificationService } from "./gen/frevix/messaging/v1/notifications_pb";
+import { PaymentService } from "./gen/frevix/payments/v1/payments_pb";
 
 /** Envoy's address: `?gateway=` on the page, else the build's, else `make mesh`'s. */
 export const gatewayUrl =
@@ -87,3 +88,4 @@ export const marketplace = createClient(MarketplaceService, transport);
 export const messaging = createClient(MessagingService, transport);
 export const notifications = createClient(NotificationService, transport);
 export const contracts = createClient(ContractService, transport);
+export const payments = createClient(PaymentService, transport);

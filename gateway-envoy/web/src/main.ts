@@ -1,7 +1,7 @@
 // Frevix in the browser: every call goes through Envoy as grpc-web with the
 // clients generated from proto/. Signed out, the page offers sign-up, email
 // verification and log-in; signed in, gig search, selling, ordering and the
-// orders pages, live chat and notifications.
+// orders pages with payment into escrow, money, live chat and notifications.
 import "./style.css";
 import { contracts, identity, signOut, signedIn } from "./api";
 import { describe } from "./errors";
@@ -13,6 +13,7 @@ import { PackageTier, type Gig } from "./gen/frevix/marketplace/v1/marketplace_p
 import { authView } from "./views/auth";
 import { ChatView } from "./views/chat";
 import { gigView } from "./views/gig";
+import { MoneyView } from "./views/money";
 import { NotificationsView } from "./views/notifications";
 import { OrdersView } from "./views/orders";
 import { searchView } from "./views/search";
@@ -38,6 +39,7 @@ async function showSignedIn(account: Account): Promise<void> {
   const isFreelancer = account.roles.includes(Role.FREELANCER);
   const isClient = account.roles.includes(Role.CLIENT);
   const orders = new OrdersView(account.id);
+  const money = new MoneyView();
   const order = async (gig: Gig, tier: PackageTier): Promise<void> => {
     try {
       const placed = await contracts.placeOrder({ gigId: gig.id, packageTier: tier, quantity: 1 });
@@ -75,12 +77,13 @@ async function showSignedIn(account: Account): Promise<void> {
         detail,
         isFreelancer ? sellView() : null,
         orders.element,
+        money.element,
       ),
       h("div", {}, chat.element, notifications.element),
     ),
   );
 
-  await Promise.all([chat.load(), notifications.load(), orders.load()]).catch((error) => console.warn(describe(error)));
+  await Promise.all([chat.load(), notifications.load(), orders.load(), money.load()]).catch((error) => console.warn(describe(error)));
   feed = openFeed(
     () => chat.positions(),
     (event) => {

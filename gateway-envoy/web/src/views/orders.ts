@@ -1,11 +1,13 @@
 // The orders pages of both sides: one tab per stage with its count
 // (CountContracts), the contracts of a tab (ListContracts), and one
 // contract with the steps its `next_actions` offer the signed-in side:
-// send requirements, deliver, approve or ask for changes, review.
-import { contracts } from "../api";
+// pay into escrow (the sandbox's test cards), send requirements, deliver,
+// approve or ask for changes, review.
+import { contracts, payments } from "../api";
 import { describe } from "../errors";
 import { fill, h, submitting, values } from "../dom";
 import { formatMoney } from "../money";
+import { FundingStatus } from "../gen/frevix/payments/v1/payments_pb";
 import { field } from "./auth";
 import {
   ContractStage,
@@ -47,6 +49,7 @@ export class OrdersView {
 
   /** Counts per tab and the contracts of the current one. */
   async load(): Promise<void> {
+    this.list.setAttribute("aria-busy", "true");
     try {
       const [counted, listed] = await Promise.all([
         contracts.countContracts({}),
@@ -85,16 +88,21 @@ export class OrdersView {
       );
     } catch (error) {
       this.status.textContent = describe(error);
+    } finally {
+      this.list.removeAttribute("aria-busy");
     }
   }
 
   /** Shows one contract with the steps the signed-in side may take. */
   async open(id: string): Promise<void> {
+    this.detail.setAttribute("aria-busy", "true");
     try {
       const answer = await contracts.getContract({ contractId: id });
       if (answer.contract) this.show(answer.contract);
     } catch (error) {
       this.status.textContent = describe(error);
+    } finally {
+      this.detail.removeAttribute("aria-busy");
     }
   }
 
@@ -111,9 +119,28 @@ export class OrdersView {
         ...contract.milestones.map((m) => milestoneLine(m)),
         contract.order?.dueTime ? h("p", { class: "muted" }, `Due ${new Date(Number(contract.order.dueTime.seconds) * 1000).toLocaleString()}`) : null,
         h("div", { class: "actions" }, ...actions.map((action) => this.action(contract, action))),
+        contract.reviews.length > 0
+          ? h("ul", { class: "list", id: "reviews" }, ...contract.reviews.map((r) => h("li", {}, `${"★".repeat(r.rating)} ${r.comment}`)))
+          : null,
         h("ol", { class: "timeline" }, ...contract.timeline.map((t) => h("li", {}, t.details))),
       ),
     );
+  }
+
+  /** Pays a milestone and waits (briefly) for the escrow to hold it. */
+  private async pay(contract: Contract, milestoneId: string, card: string): Promise<Contract | undefined> {
+    const answer = await payments.fundMilestone({ contractId: contract.id, milestoneId, paymentMethod: card });
+    const funding = answer.funding;
+    if (funding?.status !== FundingStatus.SUCCEEDED) {
+      throw new Error(funding?.failureReason || "The payment did not go through.");
+    }
+    for (let i = 0; i < 40; i += 1) {
+      const seen = (await contracts.getContract({ contractId: contract.id })).contract;
+      const milestone = seen?.milestones.find((m) => m.id === milestoneId);
+      if (milestone && milestone.status !== MilestoneStatus.PENDING) return seen;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return (await contracts.getContract({ contractId: contract.id })).contract;
   }
 
   /** One step's form or button. */
@@ -135,7 +162,23 @@ export class OrdersView {
     };
     switch (name) {
       case "FundMilestone":
-        return h("p", { class: "muted", id: "awaiting-funding" }, "Waiting for the buyer's payment into escrow.");
+        return form(
+          "fund-form",
+          "Pay into escrow",
+          [
+            h("p", { class: "muted", id: "awaiting-funding" }, "Waiting for your payment into escrow: the seller is paid when you approve the work."),
+            field(
+              "Card (sandbox)",
+              h(
+                "select",
+                { name: "card" },
+                h("option", { value: "pm_card_visa" }, "Visa test card (succeeds)"),
+                h("option", { value: "pm_card_chargeDeclined" }, "Declined test card"),
+              ),
+            ),
+          ],
+          async (v) => this.pay(contract, milestoneId, v.card),
+        );
       case "SubmitRequirements":
         return form("requirements-form", "Send requirements", (contract.order?.questions ?? []).map((q) => field(q.question, h("textarea", { name: q.id, rows: "2", required: q.required }))), async (v) =>
           (await contracts.submitRequirements({ contractId: contract.id, answers: Object.entries(v).filter(([, a]) => a !== "").map(([questionId, answer]) => ({ questionId, answer })) })).contract,

@@ -83,8 +83,11 @@ impl On<payment_events::EscrowReleased> for Reactions {
             .notify(
                 &e.freelancer_id,
                 pb::NotificationKind::PaymentReleased,
-                format!("You were paid {amount}"),
-                format!("Frevix's fee was {}.", money(e.fee.as_ref())),
+                format!("You earned {amount}"),
+                format!(
+                    "Frevix's fee was {}. It goes to your payout account once it has cleared.",
+                    money(e.fee.as_ref())
+                ),
                 &e.contract_id,
             )
             .await?;
