@@ -290,6 +290,7 @@ async fn deliver(
             client_id: buyers[*buyer].account_id.clone(),
             freelancer_id: seller.account_id.clone(),
             amount: milestone.amount.clone(),
+            invoice_id: String::new(),
         };
         app.publish_as("payments", &contract.id, &funded).await;
     }

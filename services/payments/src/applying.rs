@@ -14,7 +14,8 @@ use frevix_proto::payments::v1 as events;
 
 use crate::Inner;
 use crate::convert::money;
-use crate::escrow;
+use crate::escrow::{self, Held};
+use crate::hourly;
 use crate::payouts;
 use crate::provider::{IntentStatus, ProviderEvent};
 use crate::store::fundings::{self, Heard};
@@ -37,6 +38,7 @@ impl OnTimer for Timed {
             inbox::APPLY_EVENT => apply(&self.inner, txn, &timer.subject).await,
             payouts::SEND_PAYOUT => payouts::send_payout(&self.inner, txn, milestone()?).await,
             payouts::SEND_REFUND => payouts::send_refund(&self.inner, txn, milestone()?).await,
+            hourly::CHARGE_INVOICE => hourly::charge(&self.inner, txn, milestone()?).await,
             other => {
                 tracing::warn!(kind = other, "a timer of an unknown kind is dropped");
                 Ok(())
@@ -69,6 +71,14 @@ async fn apply(inner: &Inner, txn: &Txn, id: &str) -> Result<(), HandlerError> {
     Ok(())
 }
 
+/// Whether a payment's subject is a milestone or an hourly invoice.
+async fn held_by(txn: &Txn, subject: uuid::Uuid) -> Result<Held, HandlerError> {
+    Ok(match terms::find_invoice(txn, subject).await? {
+        Some(_) => Held::Invoice(subject),
+        None => Held::Milestone(subject),
+    })
+}
+
 async fn succeeded(
     inner: &Inner,
     txn: &Txn,
@@ -96,7 +106,13 @@ async fn succeeded(
     if charged.minor_units != funding.amount_minor || currency != funding.currency {
         tracing::warn!(intent, charged = %charged, asked = funding.amount_minor, "the provider charged another amount than asked; the ledger holds what was charged");
     }
-    escrow::fund(inner, txn, &contract, funding.milestone_id, charged, charge).await?;
+    // The same table keeps milestones' payments and hourly weeks' charges.
+    let held = held_by(txn, funding.milestone_id).await?;
+    escrow::fund(inner, txn, &contract, held, charged, charge).await?;
+    if let Held::Invoice(_) = held {
+        // The week's work was approved before it was charged.
+        escrow::release(inner, txn, &contract, held).await?;
+    }
     let heard = Heard {
         status: IntentStatus::Succeeded,
         failure: None,
@@ -126,10 +142,14 @@ async fn failed(inner: &Inner, txn: &Txn, intent: &str, reason: &str) -> Result<
     let Some(contract) = terms::find_contract(txn, funding.contract_id).await? else {
         return Ok(());
     };
+    let (milestone_id, invoice_id) = match held_by(txn, funding.milestone_id).await? {
+        Held::Milestone(id) => (id.to_string(), String::new()),
+        Held::Invoice(id) => (String::new(), id.to_string()),
+    };
     let event = events::PaymentFailed {
         contract_id: contract.id.to_string(),
-        milestone_id: funding.milestone_id.to_string(),
-        invoice_id: String::new(),
+        milestone_id,
+        invoice_id,
         client_id: contract.client_id.to_string(),
         freelancer_id: contract.freelancer_id.to_string(),
         amount: money(&funding.currency, funding.amount_minor),
@@ -137,7 +157,7 @@ async fn failed(inner: &Inner, txn: &Txn, intent: &str, reason: &str) -> Result<
     };
     inner
         .outbox
-        .publish(txn, "milestone", &event.milestone_id, &event)
+        .publish(txn, "milestone", &funding.milestone_id.to_string(), &event)
         .await?;
     Ok(())
 }

@@ -21,6 +21,30 @@ use crate::payouts;
 use crate::store::terms::ContractRow;
 use crate::store::{self, PostError, Posted};
 
+/// What an escrow holds money for: a milestone, or an hourly week's
+/// invoice (charged and released at once: the work was approved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    Milestone(Uuid),
+    Invoice(Uuid),
+}
+
+impl Held {
+    pub fn id(self) -> Uuid {
+        match self {
+            Held::Milestone(id) | Held::Invoice(id) => id,
+        }
+    }
+
+    /// The events' `milestone_id` and `invoice_id`.
+    fn fields(self) -> (String, String) {
+        match self {
+            Held::Milestone(id) => (id.to_string(), String::new()),
+            Held::Invoice(id) => (String::new(), id.to_string()),
+        }
+    }
+}
+
 fn handler_error(error: impl std::fmt::Display) -> HandlerError {
     HandlerError(error.to_string())
 }
@@ -51,19 +75,20 @@ async fn post(inner: &Inner, txn: &Txn, transaction: &Transaction) -> Result<boo
 }
 
 /// What the milestone's escrow holds now.
-async fn held(txn: &Txn, escrow: &Escrow) -> Result<i64, HandlerError> {
+async fn held_in(txn: &Txn, escrow: &Escrow) -> Result<i64, HandlerError> {
     Ok(store::balance(txn, &Account::escrow(escrow.milestone, escrow.currency)).await?)
 }
 
-/// The provider charged the client for `milestone`: into escrow.
+/// The provider charged the client for `held`: into escrow.
 pub async fn fund(
     inner: &Inner,
     txn: &Txn,
     contract: &ContractRow,
-    milestone: Uuid,
+    held: Held,
     charged: Money,
     charge: &str,
 ) -> Result<(), HandlerError> {
+    let milestone = held.id();
     let escrow = escrow_of(contract, milestone)?;
     let transaction = escrow.fund(charged, charge).map_err(handler_error)?;
     match post(inner, txn, &transaction).await {
@@ -74,41 +99,45 @@ pub async fn fund(
     if contract.ended_at.is_some() {
         tracing::warn!(contract = %contract.id, %milestone, "a charge succeeded after the contract ended; it stays in escrow for an ADMIN");
     }
+    let (milestone_id, invoice_id) = held.fields();
     let event = events::EscrowFunded {
         contract_id: contract.id.to_string(),
-        milestone_id: milestone.to_string(),
+        milestone_id,
         client_id: contract.client_id.to_string(),
         freelancer_id: contract.freelancer_id.to_string(),
         amount: money(&contract.currency, charged.minor_units),
+        invoice_id,
     };
     inner
         .outbox
-        .publish(txn, "milestone", &event.milestone_id, &event)
+        .publish(txn, "milestone", &milestone.to_string(), &event)
         .await?;
     Ok(())
 }
 
-/// The milestone was approved: everything in its escrow to the freelancer,
+/// The work was approved: everything in the escrow to the freelancer,
 /// less the platform's fee.
 pub async fn release(
     inner: &Inner,
     txn: &Txn,
     contract: &ContractRow,
-    milestone: Uuid,
+    held: Held,
 ) -> Result<(), HandlerError> {
+    let milestone = held.id();
     let escrow = escrow_of(contract, milestone)?;
-    let held = held(txn, &escrow).await?;
-    if held == 0 {
+    let held_for = held;
+    let amount = held_in(txn, &escrow).await?;
+    if amount == 0 {
         tracing::info!(contract = %contract.id, %milestone, "approved with nothing in escrow");
         return Ok(());
     }
-    let fee = ledger::fee(held, inner.fee_bps);
+    let fee = ledger::fee(amount, inner.fee_bps);
     let transaction = escrow
-        .release(Money::new(escrow.currency, held), fee)
+        .release(Money::new(escrow.currency, amount), fee)
         .map_err(handler_error)?;
     if post(inner, txn, &transaction).await? {
-        publish_released(inner, txn, contract, milestone, held - fee, fee).await?;
-        payouts::owe_payout(inner, txn, contract, milestone, held - fee).await?;
+        publish_released(inner, txn, contract, held_for, amount - fee, fee).await?;
+        payouts::owe_payout(inner, txn, contract, milestone, amount - fee).await?;
     }
     Ok(())
 }
@@ -131,7 +160,7 @@ pub async fn settle(
             )));
         };
         let escrow = escrow_of(contract, milestone)?;
-        let held = held(txn, &escrow).await?;
+        let held = held_in(txn, &escrow).await?;
         let asked =
             |m: Option<&frevix_proto::common::v1::Money>| m.map_or(0, |m| m.minor_units.max(0));
         let release = asked(settlement.release.as_ref()).min(held);
@@ -167,7 +196,8 @@ pub async fn settle(
                 .await?;
         }
         if release > 0 {
-            publish_released(inner, txn, contract, milestone, release - fee, fee).await?;
+            let held = Held::Milestone(milestone);
+            publish_released(inner, txn, contract, held, release - fee, fee).await?;
         }
         payouts::owe_refund(inner, txn, contract, milestone, refund).await?;
         payouts::owe_payout(inner, txn, contract, milestone, release - fee).await?;
@@ -179,21 +209,23 @@ async fn publish_released(
     inner: &Inner,
     txn: &Txn,
     contract: &ContractRow,
-    milestone: Uuid,
+    held: Held,
     net: i64,
     fee: i64,
 ) -> Result<(), HandlerError> {
+    let (milestone_id, invoice_id) = held.fields();
     let event = events::EscrowReleased {
         contract_id: contract.id.to_string(),
-        milestone_id: milestone.to_string(),
+        milestone_id,
         client_id: contract.client_id.to_string(),
         freelancer_id: contract.freelancer_id.to_string(),
         amount: money(&contract.currency, net),
         fee: money(&contract.currency, fee),
+        invoice_id,
     };
     inner
         .outbox
-        .publish(txn, "milestone", &event.milestone_id, &event)
+        .publish(txn, "milestone", &held.id().to_string(), &event)
         .await?;
     Ok(())
 }

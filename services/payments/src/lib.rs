@@ -17,6 +17,7 @@ mod convert;
 pub mod error;
 mod escrow;
 mod events;
+mod hourly;
 pub mod ledger;
 mod payouts;
 pub mod provider;

@@ -84,6 +84,10 @@ impl On<payments::EscrowFunded> for Escrow {
         event: payments::EscrowFunded,
         _: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
+        if !event.invoice_id.is_empty() {
+            // An hourly week charged: nothing on a milestone moves.
+            return Ok(());
+        }
         self.step(
             txn,
             &event.contract_id,
@@ -103,6 +107,9 @@ impl On<payments::EscrowReleased> for Escrow {
         event: payments::EscrowReleased,
         _: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
+        if !event.invoice_id.is_empty() {
+            return Ok(());
+        }
         // What left escrow: the freelancer's share and the platform's fee.
         let fee = event.fee.as_ref().map_or(0, |fee| fee.minor_units);
         let gross = event.amount.as_ref().map(|amount| common::Money {

@@ -218,6 +218,7 @@ async fn an_accepted_request_divides_the_escrow_and_ends_the_contract(backend: B
         freelancer_id: freelancer.account_id.clone(),
         amount: usd(54_000),
         fee: usd(6_000),
+        invoice_id: String::new(),
     };
     let done = escrow(&app, &hire, &paid, |c| status_of(c, 0) == M::Split as i32).await;
     assert_eq!(done.status, pb::ContractStatus::Cancelled as i32);

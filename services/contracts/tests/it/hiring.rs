@@ -62,6 +62,7 @@ pub fn funded(hire: &Hire, milestone: usize) -> payments::EscrowFunded {
         client_id: hire.client.account_id.clone(),
         freelancer_id: hire.freelancer.account_id.clone(),
         amount: m.amount.clone(),
+        invoice_id: String::new(),
     }
 }
 
@@ -76,6 +77,7 @@ pub fn released(hire: &Hire, milestone: usize) -> payments::EscrowReleased {
         // 10 % fee: the freelancer's share and the fee make the whole.
         amount: usd(amount - amount / 10),
         fee: usd(amount / 10),
+        invoice_id: String::new(),
     }
 }
 

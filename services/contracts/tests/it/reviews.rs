@@ -68,6 +68,7 @@ async fn completed_order(app: &TestApp) -> Done {
         freelancer_id: shop.seller.account_id.clone(),
         amount: usd(amount - amount / 5),
         fee: usd(amount / 5),
+        invoice_id: String::new(),
     };
     app.publish_as("payments", &contract.id, &released).await;
     let deadline = Instant::now() + Duration::from_secs(15);

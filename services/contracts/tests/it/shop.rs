@@ -160,6 +160,7 @@ pub async fn fund(
         client_id: buyer.account_id.clone(),
         freelancer_id: shop.seller.account_id.clone(),
         amount: milestone.amount.clone(),
+        invoice_id: String::new(),
     };
     app.publish_as("payments", &contract.id, &funded).await;
     let deadline = Instant::now() + Duration::from_secs(15);

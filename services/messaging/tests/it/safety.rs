@@ -128,6 +128,7 @@ async fn contact_details_are_masked_until_a_contract_is_funded(backend: Backend)
             currency_code: "USD".into(),
             minor_units: 25_000,
         }),
+        invoice_id: String::new(),
     };
     app.publish_as("payments", &contract, &funded).await;
 

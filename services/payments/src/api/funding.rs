@@ -132,7 +132,7 @@ async fn create(
             idempotency_key: format!("fund:{}", milestone.id),
             amount,
             contract: contract.id,
-            milestone: milestone.id,
+            subject: milestone.id,
         })
         .await?;
     let row = fundings::new_row(

@@ -4,6 +4,7 @@
 mod balance;
 mod funding;
 mod history;
+mod methods;
 mod parties;
 mod payout_accounts;
 
@@ -81,5 +82,19 @@ impl PaymentService for PaymentsApi {
         request: Request<pb::GetPayoutAccountRequest>,
     ) -> Answer<pb::GetPayoutAccountResponse> {
         answer(payout_accounts::get(&self.inner, request).await)
+    }
+
+    async fn save_payment_method(
+        &self,
+        request: Request<pb::SavePaymentMethodRequest>,
+    ) -> Answer<pb::SavePaymentMethodResponse> {
+        answer(methods::save(&self.inner, request).await)
+    }
+
+    async fn get_payment_method(
+        &self,
+        request: Request<pb::GetPaymentMethodRequest>,
+    ) -> Answer<pb::GetPaymentMethodResponse> {
+        answer(methods::get(&self.inner, request).await)
     }
 }

@@ -68,7 +68,13 @@ impl On<contracts::MilestoneApproved> for Settlements {
             );
             return Ok(());
         };
-        escrow::release(&self.inner, txn, &contract, milestone).await
+        escrow::release(
+            &self.inner,
+            txn,
+            &contract,
+            escrow::Held::Milestone(milestone),
+        )
+        .await
     }
 }
 

@@ -1,5 +1,6 @@
 //! Contracts' terms as contracts announces them: a contract with its
-//! milestones, a milestone added later, an approved hourly week. A message
+//! milestones, a milestone added later, an approved hourly week (which is
+//! then charged, see `hourly`). A message
 //! payments cannot read is logged and skipped (retrying it would not make
 //! it readable); a repeated one changes nothing.
 
@@ -89,7 +90,15 @@ impl On<contracts::HourlyInvoiceApproved> for Terms {
     ) -> Result<(), HandlerError> {
         match InvoiceTerms::from_event(&event) {
             Ok(terms) => {
-                store::record_invoice(txn, &terms, self.inner.clock.now()).await?;
+                let now = self.inner.clock.now();
+                if store::record_invoice(txn, &terms, now).await? {
+                    // Charged at once, in its own transaction (a timer).
+                    let subject = terms.id.to_string();
+                    self.inner
+                        .timers
+                        .schedule(txn, crate::hourly::CHARGE_INVOICE, &subject, now, "")
+                        .await?;
+                }
             }
             Err(error) => unreadable("HourlyInvoiceApproved", &error),
         }

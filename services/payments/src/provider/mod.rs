@@ -76,7 +76,8 @@ pub struct NewIntent {
     pub amount: Money,
     /// Stripe's `transfer_group`: the contract, so transfers tie to it.
     pub contract: Uuid,
-    pub milestone: Uuid,
+    /// The milestone funded, or the hourly invoice charged.
+    pub subject: Uuid,
 }
 
 /// A payment intent as the provider answers it.
@@ -89,6 +90,32 @@ pub struct Intent {
     pub failure: Option<String>,
     /// Where the client authenticates (status `requires_action`).
     pub next_action_url: Option<String>,
+}
+
+/// A client's card to save for off-session charges.
+#[derive(Debug, Clone)]
+pub struct NewMethod {
+    /// `customer:<client id>`: one provider customer per client.
+    pub idempotency_key: String,
+    pub owner: Uuid,
+    pub payment_method: String,
+}
+
+/// A saved card as the provider describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedMethod {
+    pub customer: String,
+    pub payment_method: String,
+    pub brand: String,
+    pub last4: String,
+}
+
+/// A charge of a saved card without its owner present (an hourly week).
+#[derive(Debug, Clone)]
+pub struct OffSessionCharge {
+    pub intent: NewIntent,
+    pub customer: String,
+    pub payment_method: String,
 }
 
 /// A connected account to create for a freelancer's payouts.
@@ -203,6 +230,14 @@ pub trait PaymentProvider: Send + Sync + 'static {
         payment_method: &str,
         idempotency_key: &str,
     ) -> Result<Intent, ProviderError>;
+
+    /// Saves `method` on the client's customer (Stripe: a SetupIntent
+    /// confirmed for off-session use).
+    async fn save_payment_method(&self, method: &NewMethod) -> Result<SavedMethod, ProviderError>;
+
+    /// Charges a saved card: the intent created once under its key and
+    /// confirmed off-session. The outcome also arrives as an event.
+    async fn charge_off_session(&self, charge: &OffSessionCharge) -> Result<Intent, ProviderError>;
 
     /// Creates the connected account, or answers the one created under the
     /// same key.

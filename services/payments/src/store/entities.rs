@@ -267,3 +267,25 @@ pub mod refunds {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod payment_methods {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "payment_methods")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub client_id: Uuid,
+        /// The provider's customer the card is saved on.
+        pub customer_id: String,
+        pub payment_method: String,
+        pub brand: String,
+        pub last4: String,
+        pub saved_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -40,12 +40,11 @@ pub async fn find_for_intent(
 pub async fn insert(db: &impl ConnectionTrait, row: FundingRow) -> Result<FundingRow, DbErr> {
     let milestone = row.milestone_id;
     let model: fundings::ActiveModel = row.into();
+    // Racing callers share one intent, so the row may conflict on the
+    // milestone or on the intent, whichever index is checked first: any
+    // conflict means the first caller's row stands.
     fundings::Entity::insert(model)
-        .on_conflict(
-            OnConflict::column(fundings::Column::MilestoneId)
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
         .exec_without_returning(db)
         .await?;
     find_for_milestone(db, milestone)

@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(super::terms_schema::Terms),
             Box::new(super::funding_schema::Funding),
             Box::new(super::payout_schema::Payouts),
+            Box::new(super::methods_schema::PaymentMethods),
         ]
     }
 }

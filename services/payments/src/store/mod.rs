@@ -8,6 +8,8 @@ pub mod fundings;
 pub mod inbox;
 mod ledger;
 mod ledger_schema;
+pub mod methods;
+mod methods_schema;
 mod migration;
 mod payout_schema;
 pub mod payouts;

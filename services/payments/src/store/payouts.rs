@@ -29,12 +29,10 @@ pub async fn insert_account(
 ) -> Result<AccountRow, DbErr> {
     let freelancer = row.freelancer_id;
     let model: payout_accounts::ActiveModel = row.into();
+    // Racing callers share one provider account: the row may conflict on
+    // the freelancer or on the account, whichever index is checked first.
     payout_accounts::Entity::insert(model)
-        .on_conflict(
-            OnConflict::column(payout_accounts::Column::FreelancerId)
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
         .exec_without_returning(db)
         .await?;
     find_account(db, freelancer)

@@ -152,3 +152,25 @@ pub async fn end_contract(
         .await?;
     Ok(result.rows_affected == 1)
 }
+
+/// The invoices of `client`'s contracts, oldest first.
+pub async fn invoices_of_client(
+    db: &impl ConnectionTrait,
+    client: Uuid,
+) -> Result<Vec<InvoiceRow>, DbErr> {
+    let contracts: Vec<Uuid> = contracts::Entity::find()
+        .filter(contracts::Column::ClientId.eq(client))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    if contracts.is_empty() {
+        return Ok(Vec::new());
+    }
+    invoices::Entity::find()
+        .filter(invoices::Column::ContractId.is_in(contracts))
+        .order_by_asc(invoices::Column::ApprovedAt)
+        .all(db)
+        .await
+}

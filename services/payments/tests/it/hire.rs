@@ -30,6 +30,11 @@ pub struct Hire {
 }
 
 pub async fn hire(app: &TestApp) -> Hire {
+    hire_with(app, false).await
+}
+
+/// A contract by the hour (USD 45 an hour) when `hourly`.
+pub async fn hire_with(app: &TestApp, hourly: bool) -> Hire {
     let client = app.register().await;
     let freelancer = app.register().await;
     let proposal = Uuid::now_v7();
@@ -41,20 +46,24 @@ pub async fn hire(app: &TestApp) -> Hire {
         freelancer_id: freelancer.account_id.clone(),
         contract_id: contract.clone(),
         job_title: "Build our booking API".into(),
-        bid: usd(300_000),
-        hourly: false,
-        milestones: vec![
-            ProposedMilestone {
-                title: "Schema and API".into(),
-                amount: usd(100_000),
-                due_in_days: 7,
-            },
-            ProposedMilestone {
-                title: "Deployment".into(),
-                amount: usd(200_000),
-                due_in_days: 14,
-            },
-        ],
+        bid: usd(if hourly { 4_500 } else { 300_000 }),
+        hourly,
+        milestones: if hourly {
+            vec![]
+        } else {
+            vec![
+                ProposedMilestone {
+                    title: "Schema and API".into(),
+                    amount: usd(100_000),
+                    due_in_days: 7,
+                },
+                ProposedMilestone {
+                    title: "Deployment".into(),
+                    amount: usd(200_000),
+                    due_in_days: 14,
+                },
+            ]
+        },
     };
     app.publish_as("marketplace", &accepted.proposal_id, &accepted)
         .await;
@@ -79,9 +88,21 @@ pub async fn hire(app: &TestApp) -> Hire {
         contract,
         milestones,
     };
-    // Payments learns the contract from contracts' event.
+    // Payments learns the contract from contracts' event: asked about a
+    // milestone it does not have, it stops saying the contract is unknown.
     eventually(|| async {
-        let status = get_funding(app, &hire.client, &hire, 0).await.err()?;
+        let status = app
+            .payments
+            .clone()
+            .get_funding(authed(
+                &hire.client.access_token,
+                pb::GetFundingRequest {
+                    contract_id: hire.contract.clone(),
+                    milestone_id: Uuid::now_v7().to_string(),
+                },
+            ))
+            .await
+            .err()?;
         (reason(&status) != "CONTRACT_NOT_FOUND").then_some(())
     })
     .await;

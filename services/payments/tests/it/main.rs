@@ -8,6 +8,7 @@ mod books;
 mod ending;
 mod funding;
 mod hire;
+mod hourly;
 mod ledger_rules;
 mod payouts;
 mod support;

@@ -39,8 +39,8 @@ pub use delivery::Delivery;
 use entities::{sandbox_events, sandbox_objects};
 
 use super::{
-    Intent, IntentStatus, NewAccount, NewIntent, NewRefund, NewTransfer, PaymentProvider,
-    ProviderAccount, ProviderError, ProviderEvent,
+    Intent, IntentStatus, NewAccount, NewIntent, NewMethod, NewRefund, NewTransfer,
+    OffSessionCharge, PaymentProvider, ProviderAccount, ProviderError, ProviderEvent, SavedMethod,
 };
 
 /// The sandbox's publishable key: recognisably not a real one.
@@ -48,6 +48,19 @@ pub const PUBLISHABLE_KEY: &str = "pk_sandbox_frevix";
 
 /// Where the sandbox's pages are served (relative to the API's origin).
 pub const PAGES: &str = "/sandbox";
+
+/// The brand and last four digits of a test card.
+fn card(payment_method: &str) -> Option<(&'static str, &'static str)> {
+    Some(match payment_method {
+        "pm_card_visa" => ("visa", "4242"),
+        "pm_card_mastercard" => ("mastercard", "4444"),
+        "pm_card_amex" => ("amex", "8431"),
+        "pm_card_chargeDeclined" => ("visa", "0002"),
+        "pm_card_chargeDeclinedInsufficientFunds" => ("visa", "9995"),
+        "pm_card_authenticationRequired" => ("visa", "3184"),
+        _ => return None,
+    })
+}
 
 /// What a test token does.
 enum Outcome {
@@ -296,7 +309,7 @@ impl PaymentProvider for Sandbox {
 
     async fn create_intent(&self, intent: &NewIntent) -> Result<Intent, ProviderError> {
         let amount = intent.amount.minor_units.to_string();
-        let (contract, milestone) = (intent.contract.to_string(), intent.milestone.to_string());
+        let (contract, milestone) = (intent.contract.to_string(), intent.subject.to_string());
         let currency = intent.amount.currency.code();
         let row = self
             .create_once(Record {
@@ -356,6 +369,51 @@ impl PaymentProvider for Sandbox {
             )));
         }
         intent_of(&row)
+    }
+
+    async fn save_payment_method(&self, method: &NewMethod) -> Result<SavedMethod, ProviderError> {
+        let Some((brand, last4)) = card(&method.payment_method) else {
+            return Err(ProviderError::Invalid(format!(
+                "No such PaymentMethod: '{}'",
+                method.payment_method
+            )));
+        };
+        let owner = method.owner.to_string();
+        let customer = self
+            .create_once(Record {
+                kind: "customer",
+                prefix: "cus",
+                idempotency_key: &method.idempotency_key,
+                fingerprint: fingerprint(&[&owner]),
+                amount_minor: 0,
+                currency: "",
+                status: "active",
+                reference: None,
+            })
+            .await?;
+        Ok(SavedMethod {
+            customer: customer.id,
+            payment_method: method.payment_method.clone(),
+            brand: brand.to_owned(),
+            last4: last4.to_owned(),
+        })
+    }
+
+    async fn charge_off_session(&self, charge: &OffSessionCharge) -> Result<Intent, ProviderError> {
+        let intent = self.create_intent(&charge.intent).await?;
+        if !intent.status.is_confirmable() {
+            // Charged (or tried) before under this key: its outcome stands.
+            return Ok(intent);
+        }
+        // Off-session nobody can answer a 3-D Secure challenge: declined.
+        let method = match outcome(&charge.payment_method) {
+            Some(Outcome::Authenticate) => "pm_card_chargeDeclined",
+            _ => charge.payment_method.as_str(),
+        };
+        match self.confirm_intent(&intent.id, method, "").await {
+            Err(ProviderError::UnexpectedState(_)) => intent_of(&self.find(&intent.id).await?),
+            answered => answered,
+        }
     }
 
     async fn create_account(&self, account: &NewAccount) -> Result<ProviderAccount, ProviderError> {
