@@ -21,6 +21,8 @@ mod hourly;
 pub mod ledger;
 mod payouts;
 pub mod provider;
+mod receipt_pdf;
+mod receipts;
 pub mod store;
 pub mod terms;
 

@@ -7,6 +7,7 @@ mod history;
 mod methods;
 mod parties;
 mod payout_accounts;
+mod receipts;
 
 use std::sync::Arc;
 
@@ -96,5 +97,19 @@ impl PaymentService for PaymentsApi {
         request: Request<pb::GetPaymentMethodRequest>,
     ) -> Answer<pb::GetPaymentMethodResponse> {
         answer(methods::get(&self.inner, request).await)
+    }
+
+    async fn get_receipt(
+        &self,
+        request: Request<pb::GetReceiptRequest>,
+    ) -> Answer<pb::GetReceiptResponse> {
+        answer(receipts::get(&self.inner, request).await)
+    }
+
+    async fn download_receipt(
+        &self,
+        request: Request<pb::DownloadReceiptRequest>,
+    ) -> Answer<pb::DownloadReceiptResponse> {
+        answer(receipts::download(&self.inner, request).await)
     }
 }

@@ -138,16 +138,27 @@ pub async fn history(
             entries: Vec::new(),
         });
     }
-    if moved.is_empty() {
-        return Ok(moved);
+    let ids: Vec<String> = moved.iter().map(|m| m.id.clone()).collect();
+    attach_entries(db, &mut moved, ids).await?;
+    Ok(moved)
+}
+
+/// Reads the entries of `ids` into `moved`.
+async fn attach_entries(
+    db: &impl ConnectionTrait,
+    moved: &mut [Moved],
+    ids: Vec<String>,
+) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
     }
-    let marks: Vec<String> = (1..=moved.len()).map(|n| format!("${n}")).collect();
+    let marks: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
     let sql = format!(
         "SELECT transaction_id, account_key, amount_minor FROM ledger_entries \
          WHERE transaction_id IN ({}) ORDER BY transaction_id, seq",
         marks.join(", ")
     );
-    let ids: Vec<Value> = moved.iter().map(|m| m.id.clone().into()).collect();
+    let ids: Vec<Value> = ids.into_iter().map(Value::from).collect();
     for row in rows(db, &sql, ids).await? {
         let id: String = row.try_get("", "transaction_id")?;
         if let Some(one) = moved.iter_mut().find(|m| m.id == id) {
@@ -157,5 +168,30 @@ pub async fn history(
             ));
         }
     }
+    Ok(())
+}
+
+/// The transactions of one milestone's (or invoice's) escrow, oldest
+/// first, with their entries.
+pub async fn of_escrow(db: &impl ConnectionTrait, subject: Uuid) -> Result<Vec<Moved>, DbErr> {
+    let sql = "SELECT t.id, t.kind, t.currency, t.contract_id, t.milestone_id, t.created_at, \
+               c.client_id FROM ledger_transactions t \
+               JOIN contracts c ON c.id = t.contract_id \
+               WHERE t.milestone_id = $1 ORDER BY t.created_at, t.id";
+    let mut moved = Vec::new();
+    for row in rows(db, sql, vec![subject.into()]).await? {
+        moved.push(Moved {
+            id: row.try_get("", "id")?,
+            kind: row.try_get("", "kind")?,
+            currency: row.try_get("", "currency")?,
+            contract_id: row.try_get("", "contract_id")?,
+            milestone_id: row.try_get("", "milestone_id")?,
+            client_id: row.try_get("", "client_id")?,
+            created_at: row.try_get("", "created_at")?,
+            entries: Vec::new(),
+        });
+    }
+    let ids: Vec<String> = moved.iter().map(|m| m.id.clone()).collect();
+    attach_entries(db, &mut moved, ids).await?;
     Ok(moved)
 }

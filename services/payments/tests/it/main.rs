@@ -11,5 +11,6 @@ mod hire;
 mod hourly;
 mod ledger_rules;
 mod payouts;
+mod receipts;
 mod support;
 mod terms;
