@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod reconcile;
 mod tail;
 
 use anyhow::Context as _;
@@ -80,6 +81,28 @@ enum Command {
         #[command(subcommand)]
         command: Events,
     },
+    /// Payments' operator commands.
+    Payments {
+        #[command(subcommand)]
+        command: Payments,
+    },
+}
+
+#[derive(Subcommand)]
+enum Payments {
+    /// Compare the books with the payment provider's charges, refunds and
+    /// transfers from --from until --until (UTC days); fails when they differ.
+    Reconcile {
+        /// First day, e.g. 2026-11-01.
+        #[arg(long)]
+        from: String,
+        /// The day after the last, e.g. 2026-12-01.
+        #[arg(long)]
+        until: String,
+        /// Use the all-in-one data under this directory (else payments.database.url).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -145,6 +168,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     data_dir,
                 },
         } => tail::run(cli.config.as_deref(), service, from_start, data_dir).await,
+        Command::Payments {
+            command:
+                Payments::Reconcile {
+                    from,
+                    until,
+                    data_dir,
+                },
+        } => reconcile::run(cli.config.as_deref(), &from, &until, data_dir).await,
         Command::Services => {
             for entry in registry::SERVICES {
                 println!("{} {}", entry.name(), entry.mesh_port());

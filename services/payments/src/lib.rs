@@ -23,9 +23,11 @@ mod payouts;
 pub mod provider;
 mod receipt_pdf;
 mod receipts;
+pub mod reconcile;
 pub mod store;
 pub mod terms;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use frevix_platform::clock::Clock;
@@ -40,7 +42,7 @@ pub use api::PaymentsApi;
 pub use config::{PaymentsConfig, ProviderKind};
 pub use store::Migrator;
 
-use provider::PaymentProvider;
+pub use provider::PaymentProvider;
 use provider::sandbox::Sandbox;
 
 /// What the handlers and consumers share.
@@ -65,13 +67,24 @@ pub struct Payments {
 }
 
 /// The sandbox's own database, beside the service's data.
-async fn open_sandbox(context: &Context<PaymentsConfig>) -> Result<Sandbox, StartError> {
-    std::fs::create_dir_all(&context.data_dir)?;
-    let url = sqlite_url(&context.data_dir.join("payments-sandbox.db"));
+async fn open_sandbox(data_dir: &Path, clock: Clock) -> Result<Sandbox, StartError> {
+    std::fs::create_dir_all(data_dir)?;
+    let url = sqlite_url(&data_dir.join("payments-sandbox.db"));
     let db = connect_and_migrate::<provider::sandbox::schema::Migrator>(&url, 4)
         .await
         .map_err(|e| format!("the payments sandbox's database: {e}"))?;
-    Ok(Sandbox::new(db, context.clock.clone()))
+    Ok(Sandbox::new(db, clock))
+}
+
+/// The configured provider, for operator commands (`frevix payments
+/// reconcile`) outside a running service.
+pub async fn open_provider(
+    config: &PaymentsConfig,
+    data_dir: &Path,
+) -> Result<Arc<dyn PaymentProvider>, StartError> {
+    match config.provider {
+        ProviderKind::Sandbox => Ok(Arc::new(open_sandbox(data_dir, Clock::system()).await?)),
+    }
 }
 
 #[async_trait::async_trait]
@@ -85,7 +98,7 @@ impl Service for Payments {
     async fn build(context: Context<PaymentsConfig>) -> Result<Self, StartError> {
         let (provider, sandbox): (Arc<dyn PaymentProvider>, _) = match context.config.provider {
             ProviderKind::Sandbox => {
-                let sandbox = open_sandbox(&context).await?;
+                let sandbox = open_sandbox(&context.data_dir, context.clock.clone()).await?;
                 (Arc::new(sandbox.clone()), Some(sandbox))
             }
         };

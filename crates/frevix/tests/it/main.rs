@@ -10,5 +10,6 @@ mod gateway;
 mod mail_outbox;
 mod messaging_mesh;
 mod migrate;
+mod reconcile;
 mod seed_demo;
 mod server;

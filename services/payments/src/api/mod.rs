@@ -8,6 +8,7 @@ mod methods;
 mod parties;
 mod payout_accounts;
 mod receipts;
+mod reconciling;
 
 use std::sync::Arc;
 
@@ -111,5 +112,12 @@ impl PaymentService for PaymentsApi {
         request: Request<pb::DownloadReceiptRequest>,
     ) -> Answer<pb::DownloadReceiptResponse> {
         answer(receipts::download(&self.inner, request).await)
+    }
+
+    async fn reconcile_ledger(
+        &self,
+        request: Request<pb::ReconcileLedgerRequest>,
+    ) -> Answer<pb::ReconcileLedgerResponse> {
+        answer(reconciling::reconcile_ledger(&self.inner, request).await)
     }
 }

@@ -3,7 +3,7 @@
 //! provider under a key derived from the freelancer, so retries and racing
 //! calls share it.
 
-use frevix_platform::auth::Role;
+use frevix_platform::auth::{Principal, Role, require_step_up};
 use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::request::caller_with;
 use frevix_proto::payments::v1 as pb;
@@ -27,11 +27,21 @@ fn account(row: &AccountRow) -> pb::PayoutAccount {
     }
 }
 
+/// Where earnings go is sensitive: the caller must have signed in (or
+/// reauthenticated) within the last 10 minutes.
+fn recently_signed_in(caller: &Principal) -> Result<()> {
+    require_step_up(caller, false).map_err(|step_up| {
+        ApiError::precondition(step_up.reason(), "session", step_up.message())
+    })?;
+    Ok(())
+}
+
 pub async fn create(
     inner: &Inner,
     request: Request<pb::CreatePayoutAccountRequest>,
 ) -> Result<pb::CreatePayoutAccountResponse> {
     let caller = caller_with(&request, Role::Freelancer)?;
+    recently_signed_in(&caller)?;
     let freelancer = caller.account_id.0;
     if let Some(row) = store::find_account(&inner.db, freelancer).await? {
         return Ok(pb::CreatePayoutAccountResponse {
@@ -77,6 +87,7 @@ pub async fn onboarding_link(
     request: Request<pb::GetPayoutOnboardingLinkRequest>,
 ) -> Result<pb::GetPayoutOnboardingLinkResponse> {
     let caller = caller_with(&request, Role::Freelancer)?;
+    recently_signed_in(&caller)?;
     let request = request.get_ref();
     let mut violations = FieldViolations::new();
     for (field, url) in [

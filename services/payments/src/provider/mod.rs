@@ -160,6 +160,35 @@ pub struct NewRefund {
     pub amount: Money,
 }
 
+/// What a provider's record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordKind {
+    Charge,
+    Refund,
+    Transfer,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Charge => "charge",
+            RecordKind::Refund => "refund",
+            RecordKind::Transfer => "transfer",
+        }
+    }
+}
+
+/// Money the provider moved, as its own records say (for reconciliation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRecord {
+    pub kind: RecordKind,
+    /// `ch_…`, `re_…`, `tr_…`.
+    pub id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub created: chrono::DateTime<chrono::Utc>,
+}
+
 /// What the provider tells Frevix happened, as the inbox keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -259,4 +288,12 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// Refunds part or all of a charge; answers the refund's id (the same
     /// one for the same key). More than the charge has left is refused.
     async fn refund(&self, refund: &NewRefund) -> Result<String, ProviderError>;
+
+    /// The charges, refunds and transfers the provider made from `from`
+    /// until `until`.
+    async fn records(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ProviderRecord>, ProviderError>;
 }

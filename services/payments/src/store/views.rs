@@ -195,3 +195,38 @@ pub async fn of_escrow(db: &impl ConnectionTrait, subject: Uuid) -> Result<Vec<M
     attach_entries(db, &mut moved, ids).await?;
     Ok(moved)
 }
+
+/// What the books say the provider moved between `from` and `until`:
+/// charges (funding), transfers (payouts) and refunds, each with the
+/// provider's id, as (kind, id, amount, currency, time).
+pub async fn provider_moves(
+    db: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(String, String, i64, String, DateTime<Utc>)>, DbErr> {
+    let sql = "SELECT t.kind AS kind, t.provider_ref AS id, e.amount_minor AS amount, \
+               t.currency AS currency, t.created_at AS at \
+               FROM ledger_transactions t \
+               JOIN ledger_entries e ON e.transaction_id = t.id \
+               JOIN ledger_accounts a ON a.key = e.account_key \
+               WHERE t.provider_ref IS NOT NULL AND t.created_at >= $1 AND t.created_at < $2 \
+               AND ((t.kind = 'fund' AND a.kind = 'escrow') \
+                 OR (t.kind = 'payout' AND a.kind = 'freelancer_paid_out')) \
+               UNION ALL \
+               SELECT 'refund' AS kind, refund_id AS id, amount_minor AS amount, \
+               currency, refunded_at AS at FROM refunds \
+               WHERE refund_id IS NOT NULL AND refunded_at >= $1 AND refunded_at < $2";
+    rows(db, sql, vec![from.into(), until.into()])
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok((
+                row.try_get("", "kind")?,
+                row.try_get("", "id")?,
+                row.try_get("", "amount")?,
+                row.try_get("", "currency")?,
+                row.try_get("", "at")?,
+            ))
+        })
+        .collect()
+}

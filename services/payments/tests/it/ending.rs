@@ -100,10 +100,7 @@ async fn a_cancellation_refunds_the_clients_share_and_releases_the_rest(backend:
 /// as a reconciliation would).
 pub async fn sandbox_refunds(app: &TestApp) -> Vec<i64> {
     use sea_orm::{ConnectionTrait, Statement};
-    let path = app.config.data_dir.join("payments-sandbox.db");
-    let db = sea_orm::Database::connect(frevix_platform::db::sqlite_url(&path))
-        .await
-        .unwrap();
+    let db = crate::hire::sandbox(app).await;
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),

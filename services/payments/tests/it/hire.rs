@@ -278,3 +278,11 @@ pub async fn deliver_and_approve(app: &TestApp, hire: &Hire, milestone: usize) {
         .await
         .unwrap();
 }
+
+/// The sandbox provider's own records (its SQLite file in the data dir).
+pub async fn sandbox(app: &TestApp) -> sea_orm::DatabaseConnection {
+    let path = app.config.data_dir.join("payments-sandbox.db");
+    sea_orm::Database::connect(frevix_platform::db::sqlite_url(&path))
+        .await
+        .unwrap()
+}

@@ -12,5 +12,6 @@ mod hourly;
 mod ledger_rules;
 mod payouts;
 mod receipts;
+mod reconciling;
 mod support;
 mod terms;

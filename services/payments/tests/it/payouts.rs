@@ -22,7 +22,7 @@ on_both_backends!(
     a_payout_account_is_one_per_freelancer_and_checked,
 );
 
-async fn create_account(
+pub async fn create_account(
     app: &TestApp,
     user: &TestUser,
     country: &str,
@@ -41,7 +41,7 @@ async fn create_account(
 
 /// Onboards `user` on the sandbox's page, as a browser would; answers where
 /// the page sent them back.
-async fn onboard(app: &TestApp, user: &TestUser) -> String {
+pub async fn onboard(app: &TestApp, user: &TestUser) -> String {
     let link = app
         .payments
         .clone()

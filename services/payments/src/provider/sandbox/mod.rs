@@ -40,7 +40,8 @@ use entities::{sandbox_events, sandbox_objects};
 
 use super::{
     Intent, IntentStatus, NewAccount, NewIntent, NewMethod, NewRefund, NewTransfer,
-    OffSessionCharge, PaymentProvider, ProviderAccount, ProviderError, ProviderEvent, SavedMethod,
+    OffSessionCharge, PaymentProvider, ProviderAccount, ProviderError, ProviderEvent,
+    ProviderRecord, RecordKind, SavedMethod,
 };
 
 /// The sandbox's publishable key: recognisably not a real one.
@@ -522,5 +523,38 @@ impl PaymentProvider for Sandbox {
             })
             .await?;
         Ok(row.id)
+    }
+
+    async fn records(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ProviderRecord>, ProviderError> {
+        let rows = sandbox_objects::Entity::find()
+            .filter(sandbox_objects::Column::CreatedAt.gte(from))
+            .filter(sandbox_objects::Column::CreatedAt.lt(until))
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                let (kind, id) = match row.kind.as_str() {
+                    // A succeeded intent's charge.
+                    "payment_intent" if row.status == IntentStatus::Succeeded.as_str() => {
+                        (RecordKind::Charge, row.reference.clone()?)
+                    }
+                    "refund" => (RecordKind::Refund, row.id.clone()),
+                    "transfer" => (RecordKind::Transfer, row.id.clone()),
+                    _ => return None,
+                };
+                Some(ProviderRecord {
+                    kind,
+                    id,
+                    amount_minor: row.amount_minor,
+                    currency: row.currency,
+                    created: row.created_at,
+                })
+            })
+            .collect())
     }
 }
