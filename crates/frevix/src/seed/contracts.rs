@@ -1,8 +1,7 @@
-//! The demo's contracts, as far as they go without payments: each client
-//! hires a freelancer on its first job (a fixed-price job contract) and
-//! orders a gig; the first client also proposes an extra milestone and ends
-//! one order before funding it. Funding, deliveries, reviews and the rest
-//! follow once the sandbox payment funds them.
+//! The demo's contracts: each client hires a freelancer on its first job
+//! (a fixed-price job contract) and orders a gig, both paid into escrow
+//! (`money`); the first client also proposes an extra milestone, ends one
+//! order before funding it, and takes the other to the end.
 
 use frevix_proto::contracts::v1 as pb;
 use frevix_proto::marketplace::v1 as market;
@@ -41,10 +40,12 @@ impl Seeder {
         token: &str,
         jobs: &[String],
         gigs: &[Vec<String>],
+        sellers: &[String],
     ) -> anyhow::Result<String> {
         let mut made = Vec::new();
         if let Some(contract) = self.hire(token, jobs).await? {
-            made.push("a hire");
+            self.fund(token, &contract).await?;
+            made.push("a hire (funded)");
             if index == 0 {
                 let client = self.contracts.clone();
                 let extra = pb::AddMilestoneRequest {
@@ -59,16 +60,29 @@ impl Seeder {
                 made.push("a milestone proposed");
             }
         }
-        let shops: Vec<&String> = gigs.iter().filter_map(|g| g.first()).collect();
+        // Each freelancer's first gig, with its seller.
+        let shops: Vec<(usize, &String)> = gigs
+            .iter()
+            .enumerate()
+            .filter_map(|(seller, g)| g.first().map(|gig| (seller, gig)))
+            .collect();
         if shops.is_empty() {
             return Ok(made.join(", "));
         }
-        let gig = shops[index % shops.len()];
-        self.order(token, gig, &format!("seed-order-{index}-1"))
+        let (seller, gig) = shops[index % shops.len()];
+        let order = self
+            .order(token, gig, &format!("seed-order-{index}-1"))
             .await?;
-        made.push("a gig order");
+        let funded = self.fund(token, &order).await?;
+        made.push("a gig order (funded)");
+        if index == 0
+            && let Some(seller) = sellers.get(seller)
+        {
+            self.complete(token, seller, &funded).await?;
+            made.push("an order delivered and approved");
+        }
         if index == 0 {
-            let gig = shops[(index + 1) % shops.len()];
+            let (_, gig) = shops[(index + 1) % shops.len()];
             let order = self.order(token, gig, "seed-order-0-2").await?;
             let client = self.contracts.clone();
             let end = pb::EndContractRequest {
@@ -145,7 +159,7 @@ impl Seeder {
 
 /// Calls `call` until it finds what it names (NOT_FOUND while another
 /// service's event is on its way), for up to 15 seconds.
-async fn once_found<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
+pub(super) async fn once_found<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, tonic::Status>>,

@@ -17,6 +17,7 @@ use frevix_proto::identity::v1::{
 use frevix_proto::marketplace::v1::{
     self as market, marketplace_service_client::MarketplaceServiceClient,
 };
+use frevix_proto::payments::v1::payment_service_client::PaymentServiceClient;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -141,11 +142,13 @@ macro_rules! call {
 
 mod clients;
 mod contracts;
+mod money;
 
 struct Seeder {
     identity: IdentityServiceClient<Channel>,
     marketplace: MarketplaceServiceClient<Channel>,
     contracts: ContractServiceClient<Channel>,
+    payments: PaymentServiceClient<Channel>,
     mail_dir: PathBuf,
     rng: StdRng,
 }
@@ -407,7 +410,8 @@ pub async fn run(
     let mut seeder = Seeder {
         identity: IdentityServiceClient::new(channel.clone()),
         marketplace: MarketplaceServiceClient::new(channel.clone()),
-        contracts: ContractServiceClient::new(channel),
+        contracts: ContractServiceClient::new(channel.clone()),
+        payments: PaymentServiceClient::new(channel),
         mail_dir: mail_dir.to_path_buf(),
         rng: StdRng::seed_from_u64(2026),
     };
@@ -434,7 +438,9 @@ pub async fn run(
     let gigs = seeder.gigs_of(&freelancer_tokens).await?;
     for index in 0..clients {
         let (email, token, proposals) = seeder.client(index, &web, &freelancer_tokens).await?;
-        let made = seeder.contracts(index, &token, &proposals, &gigs).await?;
+        let made = seeder
+            .contracts(index, &token, &proposals, &gigs, &freelancer_tokens)
+            .await?;
         println!(
             "client {:>2}/{clients}: {email} (2 jobs, 6 proposals; {made})",
             index + 1
@@ -442,7 +448,7 @@ pub async fn run(
     }
     println!(
         "\nseeded. Log in as any of them with the password `demo passphrase 2026`, for example ada.silva@demo.frevix.dev\n\
-         Contracts wait for funding: the sandbox payment (payments service) moves them on."
+         Orders and hires are paid with the sandbox's test card; the first client's order is completed."
     );
     Ok(())
 }
