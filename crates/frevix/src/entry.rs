@@ -202,7 +202,11 @@ where
             mailer: shared.mailer.clone(),
             mail,
             clock: shared.clock.clone(),
-            timers: frevix_platform::timers::Timers::new(shared.clock.clone()),
+            timers: frevix_platform::timers::Timers::new(shared.clock.clone()).with_lease(
+                chrono::Duration::seconds(
+                    i64::try_from(config.server().timer_lease_secs).unwrap_or(120),
+                ),
+            ),
             auth: config.auth().clone(),
             verification_keys: shared.verification_keys.clone(),
             data_dir: config.data_dir().to_path_buf(),

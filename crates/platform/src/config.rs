@@ -87,6 +87,10 @@ pub struct ServerConfig {
     pub cors_allowed_origins: Vec<String>,
     /// Take the client address from `x-forwarded-for` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// How long a replica's claim on a due durable timer holds: a timer
+    /// claimed by a replica that died fires again after this. Longer than
+    /// the slowest timer effect (a payment provider's call).
+    pub timer_lease_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +109,7 @@ impl Default for ServerConfig {
                 "http://127.0.0.1:5173".to_owned(),
             ],
             trust_forwarded_for: false,
+            timer_lease_secs: 120,
         }
     }
 }
@@ -112,6 +117,12 @@ impl Default for ServerConfig {
 impl ServerConfig {
     pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         positive(prefix, "request_timeout_secs", self.request_timeout_secs)?;
+        if !(2..=3_600).contains(&self.timer_lease_secs) {
+            return Err(ConfigError::invalid(
+                format!("{prefix}.timer_lease_secs"),
+                "must be 2 to 3,600 seconds",
+            ));
+        }
         positive(
             prefix,
             "max_concurrent_requests",

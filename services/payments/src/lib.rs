@@ -14,6 +14,7 @@ mod api;
 mod applying;
 pub mod config;
 mod convert;
+mod crash;
 pub mod error;
 mod escrow;
 mod events;

@@ -13,12 +13,12 @@ use frevix_platform::events::HandlerError;
 use frevix_platform::money::Money;
 use uuid::Uuid;
 
-use crate::Inner;
 use crate::ledger::{self, TransactionId, TransactionKind};
 use crate::provider::{NewRefund, NewTransfer, ProviderError};
 use crate::store::payouts::{self as store, PayoutRow, RefundRow};
 use crate::store::terms::ContractRow;
 use crate::store::{self as books, PostError};
+use crate::{Inner, crash};
 
 /// Timer kinds (their subject: the milestone's id).
 pub const SEND_PAYOUT: &str = "payout.transfer";
@@ -126,6 +126,7 @@ pub async fn send_payout(inner: &Inner, txn: &Txn, milestone: Uuid) -> Result<()
     }
     let amount = money(&payout.currency, payout.amount_minor)?;
     let payout_id = TransactionId::of(TransactionKind::Payout, milestone);
+    crash::point(crash::BEFORE_TRANSFER);
     let transfer = inner
         .provider
         .transfer(&NewTransfer {
@@ -137,6 +138,7 @@ pub async fn send_payout(inner: &Inner, txn: &Txn, milestone: Uuid) -> Result<()
         })
         .await
         .map_err(provider_failed)?;
+    crash::point(crash::AFTER_TRANSFER);
     let posting = ledger::payout(milestone, payout.freelancer_id, amount, &transfer)
         .map_err(|e| HandlerError(e.to_string()))?
         .about(payout.contract_id, Some(milestone));
@@ -157,6 +159,7 @@ pub async fn send_refund(inner: &Inner, txn: &Txn, milestone: Uuid) -> Result<()
     if refund.refunded_at.is_some() {
         return Ok(());
     }
+    crash::point(crash::BEFORE_REFUND);
     let id = inner
         .provider
         .refund(&NewRefund {
@@ -166,6 +169,7 @@ pub async fn send_refund(inner: &Inner, txn: &Txn, milestone: Uuid) -> Result<()
         })
         .await
         .map_err(provider_failed)?;
+    crash::point(crash::AFTER_REFUND);
     store::mark_refunded(txn, milestone, &id, inner.clock.now()).await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ mod gateway;
 mod mail_outbox;
 mod messaging_mesh;
 mod migrate;
+mod payments_crash;
 mod reconcile;
 mod seed_demo;
 mod server;

@@ -62,6 +62,9 @@ pub trait OnTimer: Send + Sync + 'static {
 pub struct Timers {
     clock: Clock,
     wake: Arc<Notify>,
+    /// How long a runner's claim on a due timer holds: a timer claimed by
+    /// a replica that died fires again after it.
+    lease: chrono::Duration,
 }
 
 /// `sql` written with `$n` placeholders, for `backend`.
@@ -77,7 +80,16 @@ impl Timers {
         Self {
             clock,
             wake: Arc::new(Notify::new()),
+            lease: run::DEFAULT_LEASE,
         }
+    }
+
+    /// Claims held for `lease` (longer than the slowest effect; shorter
+    /// means a dead replica's timers fire sooner elsewhere).
+    #[must_use]
+    pub fn with_lease(mut self, lease: chrono::Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     pub fn clock(&self) -> &Clock {

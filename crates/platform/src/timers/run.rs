@@ -14,7 +14,8 @@ use crate::db::Txn;
 use crate::events::Background;
 
 /// How long a claim holds a timer before another runner may take it.
-const LEASE: chrono::Duration = chrono::Duration::minutes(2);
+/// How long a claim holds by default (see [`Timers::with_lease`]).
+pub const DEFAULT_LEASE: chrono::Duration = chrono::Duration::minutes(2);
 /// Timers claimed at once.
 const BATCH: i64 = 256;
 /// Timers of one batch fired at the same time.
@@ -61,7 +62,7 @@ impl Timers {
     ) -> Result<Fired, DbErr> {
         let now = self.clock.now();
         let token = Uuid::now_v7();
-        let claimed = claim(db, now, token).await?;
+        let claimed = claim(db, now, now + self.lease, token).await?;
         let mut fired = Fired::default();
         let mut tasks = JoinSet::new();
         for timer in claimed {
@@ -132,6 +133,7 @@ fn count(fired: &mut Fired, outcome: Result<Outcome, tokio::task::JoinError>) {
 async fn claim(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
     token: Uuid,
 ) -> Result<Vec<Timer>, DbErr> {
     let backend = db.get_database_backend();
@@ -155,7 +157,7 @@ async fn claim(
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             sql,
-            [(now + LEASE).into(), token.into(), now.into(), BATCH.into()],
+            [lease_until.into(), token.into(), now.into(), BATCH.into()],
         ))
         .await?;
     rows.iter().map(timer_of).collect()

@@ -90,6 +90,7 @@ impl Delivery {
             let txn = Txn::begin(&self.payments).await?;
             inbox::record(&txn, &self.timers, &event.id, &body, self.clock.now()).await?;
             txn.commit().await?;
+            crate::crash::point(crate::crash::AFTER_RECORD);
             sandbox_events::Entity::update_many()
                 .col_expr(
                     sandbox_events::Column::DeliveredAt,
