@@ -13,6 +13,7 @@ use frevix_platform::timers::{OnTimer, Timer};
 use frevix_proto::payments::v1 as events;
 
 use crate::Inner;
+use crate::chargebacks;
 use crate::convert::money;
 use crate::escrow::{self, Held};
 use crate::hourly;
@@ -66,6 +67,19 @@ async fn apply(inner: &Inner, txn: &Txn, id: &str) -> Result<(), HandlerError> {
             account,
             payouts_enabled,
         } => account_updated(inner, txn, account, *payouts_enabled).await?,
+        ProviderEvent::ChargeDisputed {
+            dispute,
+            charge,
+            amount_minor,
+            currency,
+            reason,
+        } => {
+            chargebacks::opened(inner, txn, dispute, charge, *amount_minor, currency, reason)
+                .await?;
+        }
+        ProviderEvent::DisputeClosed { dispute, won } => {
+            chargebacks::closed(inner, txn, dispute, *won).await?;
+        }
     }
     inbox::mark_applied(txn, id, inner.clock.now()).await?;
     Ok(())

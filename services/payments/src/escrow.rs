@@ -126,6 +126,12 @@ pub async fn release(
     let milestone = held.id();
     let escrow = escrow_of(contract, milestone)?;
     let held_for = held;
+    if let Some(dispute) = crate::store::chargebacks::open_on(txn, milestone).await? {
+        // A card dispute holds it: released when the dispute is won.
+        crate::store::chargebacks::wait_for_release(txn, &dispute.id).await?;
+        tracing::info!(contract = %contract.id, %milestone, dispute = dispute.id, "approved while a card dispute holds the escrow");
+        return Ok(());
+    }
     let amount = held_in(txn, &escrow).await?;
     if amount == 0 {
         tracing::info!(contract = %contract.id, %milestone, "approved with nothing in escrow");
@@ -227,5 +233,38 @@ async fn publish_released(
         .outbox
         .publish(txn, "milestone", &held.id().to_string(), &event)
         .await?;
+    Ok(())
+}
+
+/// Gives the client back whatever the milestone's escrow holds (a won
+/// dispute's money on a contract that ended meanwhile).
+pub async fn refund_what_is_held(
+    inner: &Inner,
+    txn: &Txn,
+    contract: &ContractRow,
+    milestone: Uuid,
+) -> Result<(), HandlerError> {
+    let escrow = escrow_of(contract, milestone)?;
+    let amount = held_in(txn, &escrow).await?;
+    if amount == 0 {
+        return Ok(());
+    }
+    let transaction = escrow
+        .refund(Money::new(escrow.currency, amount))
+        .map_err(handler_error)?;
+    if post(inner, txn, &transaction).await? {
+        let event = events::EscrowRefunded {
+            contract_id: contract.id.to_string(),
+            milestone_id: milestone.to_string(),
+            client_id: contract.client_id.to_string(),
+            freelancer_id: contract.freelancer_id.to_string(),
+            amount: money(&contract.currency, amount),
+        };
+        inner
+            .outbox
+            .publish(txn, "milestone", &event.milestone_id, &event)
+            .await?;
+        payouts::owe_refund(inner, txn, contract, milestone, amount).await?;
+    }
     Ok(())
 }

@@ -12,6 +12,7 @@
 
 mod api;
 mod applying;
+mod chargebacks;
 pub mod config;
 mod convert;
 mod crash;

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::ledger::{self, TransactionId, TransactionKind};
 use crate::provider::{NewRefund, NewTransfer, ProviderError};
+use crate::store::chargebacks as store_chargebacks;
 use crate::store::payouts::{self as store, PayoutRow, RefundRow};
 use crate::store::terms::ContractRow;
 use crate::store::{self as books, PostError};
@@ -116,6 +117,10 @@ pub async fn send_payout(inner: &Inner, txn: &Txn, milestone: Uuid) -> Result<()
     if payout.paid_at.is_some() || payout.due_at > inner.clock.now() {
         return Ok(());
     }
+    if store_chargebacks::open_on(txn, milestone).await?.is_some() {
+        tracing::info!(%milestone, "payout waits for a card dispute");
+        return Ok(());
+    }
     let Some(account) = store::find_account(txn, payout.freelancer_id).await? else {
         tracing::info!(%milestone, freelancer = %payout.freelancer_id, "payout waits for a payout account");
         return Ok(());
@@ -183,6 +188,21 @@ pub async fn enabled(inner: &Inner, txn: &Txn, freelancer: Uuid) -> Result<(), H
         inner
             .timers
             .schedule(txn, SEND_PAYOUT, &payout.milestone_id.to_string(), due, "")
+            .await?;
+    }
+    Ok(())
+}
+
+/// A card dispute on `milestone` was decided: its payout, if unpaid, goes
+/// out when due.
+pub async fn resume(inner: &Inner, txn: &Txn, milestone: Uuid) -> Result<(), HandlerError> {
+    if let Some(payout) = store::find_payout(txn, milestone).await?
+        && payout.paid_at.is_none()
+    {
+        let due = payout.due_at.max(inner.clock.now());
+        inner
+            .timers
+            .schedule(txn, SEND_PAYOUT, &milestone.to_string(), due, "")
             .await?;
     }
     Ok(())

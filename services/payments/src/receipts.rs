@@ -34,6 +34,8 @@ pub struct Receipt {
     pub released: i64,
     pub fee: i64,
     pub refunded: i64,
+    /// Held by an open card dispute.
+    pub in_dispute: i64,
     pub charge: String,
 }
 
@@ -68,8 +70,10 @@ pub fn receipt(
         released: 0,
         fee: 0,
         refunded: 0,
+        in_dispute: 0,
         charge,
     };
+    let mut covered = 0;
     for m in moved {
         let line = |description, amount| Line {
             description,
@@ -103,10 +107,34 @@ pub fn receipt(
                 receipt.refunded += refunded;
                 receipt.fee += fee;
             }
+            "chargeback" => {
+                let held = sum(m, AccountKind::Disputed);
+                receipt.lines.push(line("Held for a card dispute", held));
+                receipt.in_dispute += held;
+            }
+            "chargeback_won" => {
+                let back = -sum(m, AccountKind::Disputed);
+                receipt
+                    .lines
+                    .push(line("Card dispute won: back in escrow", back));
+                receipt.in_dispute -= back;
+            }
+            "chargeback_lost" => {
+                receipt.in_dispute += sum(m, AccountKind::Disputed);
+                receipt.lines.push(line(
+                    "Returned by the client's bank (card dispute)",
+                    refunded,
+                ));
+                receipt.refunded += refunded;
+                // What had been released before the dispute, the platform
+                // paid back: it did not come out of escrow.
+                covered -= sum(m, AccountKind::ProviderFees);
+            }
             // Payouts are the freelancer's business, not this payment's.
             _ => {}
         }
     }
-    receipt.in_escrow = receipt.paid - receipt.released - receipt.refunded;
+    receipt.in_escrow =
+        receipt.paid - receipt.released - (receipt.refunded - covered) - receipt.in_dispute;
     Some(receipt)
 }

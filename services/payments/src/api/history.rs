@@ -101,7 +101,7 @@ fn seen_by(moved: &Moved, party: Uuid) -> pb::Transaction {
             0,
             0,
         ),
-        ("refund", _) => (pb::TransactionType::Refund, refunded, 0, 0),
+        ("refund" | "chargeback_lost", _) => (pb::TransactionType::Refund, refunded, 0, 0),
         ("payout", _) => (
             pb::TransactionType::Payout,
             sum(moved, AccountKind::FreelancerPaidOut),

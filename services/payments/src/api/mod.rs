@@ -2,6 +2,7 @@
 //! ledger, ask the provider, answer.
 
 mod balance;
+mod disputes;
 mod funding;
 mod history;
 mod methods;
@@ -119,5 +120,12 @@ impl PaymentService for PaymentsApi {
         request: Request<pb::ReconcileLedgerRequest>,
     ) -> Answer<pb::ReconcileLedgerResponse> {
         answer(reconciling::reconcile_ledger(&self.inner, request).await)
+    }
+
+    async fn list_chargebacks(
+        &self,
+        request: Request<pb::ListChargebacksRequest>,
+    ) -> Answer<pb::ListChargebacksResponse> {
+        answer(disputes::list(&self.inner, request).await)
     }
 }

@@ -23,10 +23,14 @@ pub enum AccountKind {
     PlatformRevenue,
     /// What the payment provider charged (external).
     ProviderFees,
+    /// One milestone's escrow the client's bank disputed (a chargeback),
+    /// held until the dispute is won (back to escrow) or lost (back to the
+    /// client).
+    Disputed,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 7] = [
+    pub const ALL: [AccountKind; 8] = [
         AccountKind::ClientFunding,
         AccountKind::Escrow,
         AccountKind::FreelancerPayable,
@@ -34,6 +38,7 @@ impl AccountKind {
         AccountKind::ClientRefunds,
         AccountKind::PlatformRevenue,
         AccountKind::ProviderFees,
+        AccountKind::Disputed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +50,7 @@ impl AccountKind {
             AccountKind::ClientRefunds => "client_refunds",
             AccountKind::PlatformRevenue => "platform_revenue",
             AccountKind::ProviderFees => "provider_fees",
+            AccountKind::Disputed => "disputed",
         }
     }
 

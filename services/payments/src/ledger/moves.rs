@@ -100,6 +100,58 @@ impl Escrow {
         )
     }
 
+    fn disputed(&self) -> Account {
+        Account::new(AccountKind::Disputed, self.milestone, self.currency)
+    }
+
+    /// A card dispute holds `held` of the escrow (what was not released
+    /// before it came).
+    pub fn chargeback(&self, held: i64) -> Result<Transaction, LedgerError> {
+        positive(held)?;
+        self.transaction(
+            TransactionKind::Chargeback,
+            vec![
+                posting(self.account(), -held),
+                posting(self.disputed(), held),
+            ],
+        )
+    }
+
+    /// The dispute was won: what it held goes back to escrow.
+    pub fn chargeback_won(&self, held: i64) -> Result<Transaction, LedgerError> {
+        positive(held)?;
+        self.transaction(
+            TransactionKind::ChargebackWon,
+            vec![
+                posting(self.disputed(), -held),
+                posting(self.account(), held),
+            ],
+        )
+    }
+
+    /// The dispute was lost: the client's bank gave them `disputed`; `held`
+    /// of it came from the dispute's hold, the rest (money released before
+    /// the dispute came) is the platform's loss, through the provider.
+    pub fn chargeback_lost(&self, held: i64, disputed: i64) -> Result<Transaction, LedgerError> {
+        positive(disputed)?;
+        if held < 0 || held > disputed {
+            return Err(LedgerError::BadAmount(format!(
+                "{held} held of {disputed} disputed"
+            )));
+        }
+        self.transaction(
+            TransactionKind::ChargebackLost,
+            vec![
+                posting(self.disputed(), -held),
+                posting(
+                    Account::platform(AccountKind::ProviderFees, self.currency),
+                    -(disputed - held),
+                ),
+                posting(self.of(AccountKind::ClientRefunds, self.client), disputed),
+            ],
+        )
+    }
+
     /// A split: `refund` to the client, `release` to the freelancer with
     /// `fee` (taken on the released part only) to the platform.
     pub fn settle(&self, refund: i64, release: i64, fee: i64) -> Result<Transaction, LedgerError> {
@@ -162,6 +214,13 @@ pub fn fee(released: i64, bps: u32) -> i64 {
     i64::try_from(fee)
         .unwrap_or(i64::MAX)
         .clamp(0, released.max(0))
+}
+
+fn positive(amount: i64) -> Result<(), LedgerError> {
+    if amount <= 0 {
+        return Err(LedgerError::BadAmount(amount.to_string()));
+    }
+    Ok(())
 }
 
 fn check_fee(fee: i64, of: i64) -> Result<(), LedgerError> {

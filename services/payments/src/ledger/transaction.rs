@@ -60,16 +60,25 @@ pub enum TransactionKind {
     Payout,
     /// A transfer taken back.
     PayoutReversal,
+    /// A card dispute holds a milestone's escrow.
+    Chargeback,
+    /// The dispute was won: the money goes back to escrow.
+    ChargebackWon,
+    /// The dispute was lost: the client's bank gave it back to them.
+    ChargebackLost,
 }
 
 impl TransactionKind {
-    pub const ALL: [TransactionKind; 6] = [
+    pub const ALL: [TransactionKind; 9] = [
         TransactionKind::Fund,
         TransactionKind::Release,
         TransactionKind::Refund,
         TransactionKind::Settle,
         TransactionKind::Payout,
         TransactionKind::PayoutReversal,
+        TransactionKind::Chargeback,
+        TransactionKind::ChargebackWon,
+        TransactionKind::ChargebackLost,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +89,9 @@ impl TransactionKind {
             TransactionKind::Settle => "settle",
             TransactionKind::Payout => "payout",
             TransactionKind::PayoutReversal => "payout_reversal",
+            TransactionKind::Chargeback => "chargeback",
+            TransactionKind::ChargebackWon => "chargeback_won",
+            TransactionKind::ChargebackLost => "chargeback_lost",
         }
     }
 

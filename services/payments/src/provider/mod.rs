@@ -207,6 +207,16 @@ pub enum ProviderEvent {
         account: String,
         payouts_enabled: bool,
     },
+    /// `charge.dispute.created`: the client's bank disputes a charge.
+    ChargeDisputed {
+        dispute: String,
+        charge: String,
+        amount_minor: i64,
+        currency: String,
+        reason: String,
+    },
+    /// `charge.dispute.closed`: won (the money stays) or lost.
+    DisputeClosed { dispute: String, won: bool },
 }
 
 impl ProviderEvent {
@@ -216,6 +226,8 @@ impl ProviderEvent {
             ProviderEvent::PaymentSucceeded { .. } => "payment_intent.succeeded",
             ProviderEvent::PaymentFailed { .. } => "payment_intent.payment_failed",
             ProviderEvent::AccountUpdated { .. } => "account.updated",
+            ProviderEvent::ChargeDisputed { .. } => "charge.dispute.created",
+            ProviderEvent::DisputeClosed { .. } => "charge.dispute.closed",
         }
     }
 }

@@ -289,3 +289,32 @@ pub mod payment_methods {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod chargebacks {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "chargebacks")]
+    pub struct Model {
+        /// The provider's dispute id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub charge_id: String,
+        pub milestone_id: Uuid,
+        pub contract_id: Uuid,
+        pub amount_minor: i64,
+        pub currency: String,
+        pub reason: String,
+        /// `open`, `won`, `lost`.
+        pub status: String,
+        pub held_minor: i64,
+        pub release_waiting: bool,
+        pub opened_at: ChronoDateTimeUtc,
+        pub closed_at: Option<ChronoDateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

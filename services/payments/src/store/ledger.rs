@@ -98,6 +98,18 @@ pub async fn find_transaction(
         .await
 }
 
+/// The transaction that applied the provider's object `reference`.
+pub async fn find_transaction_by_provider_ref(
+    db: &impl ConnectionTrait,
+    reference: &str,
+) -> Result<Option<ledger_transactions::Model>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    ledger_transactions::Entity::find()
+        .filter(ledger_transactions::Column::ProviderRef.eq(reference))
+        .one(db)
+        .await
+}
+
 /// Accounts, entries, then the header that seals them.
 async fn write(
     txn: &Txn,

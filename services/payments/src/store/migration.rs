@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(super::funding_schema::Funding),
             Box::new(super::payout_schema::Payouts),
             Box::new(super::methods_schema::PaymentMethods),
+            Box::new(super::chargeback_schema::Chargebacks),
         ]
     }
 }

@@ -2,6 +2,8 @@
 //! `ledger_schema`), the contract terms it charges by, milestone payments
 //! and the provider's events.
 
+mod chargeback_schema;
+pub mod chargebacks;
 pub mod entities;
 mod funding_schema;
 pub mod fundings;
@@ -17,5 +19,7 @@ pub mod terms;
 mod terms_schema;
 pub mod views;
 
-pub use ledger::{PostError, Posted, balance, books, find_transaction, post};
+pub use ledger::{
+    PostError, Posted, balance, books, find_transaction, find_transaction_by_provider_ref, post,
+};
 pub use migration::Migrator;

@@ -100,7 +100,8 @@ pub async fn history(
     let mut sql = String::from(
         "SELECT t.id, t.kind, t.currency, t.contract_id, t.milestone_id, t.created_at, \
          c.client_id FROM ledger_transactions t JOIN contracts c ON c.id = t.contract_id \
-         WHERE (c.client_id = $1 OR (c.freelancer_id = $1 AND t.kind IN ('release', 'settle', 'payout')))",
+         WHERE ((c.client_id = $1 AND t.kind NOT IN ('chargeback', 'chargeback_won', 'payout')) \
+            OR (c.freelancer_id = $1 AND t.kind IN ('release', 'settle', 'payout')))",
     );
     let mut values: Vec<Value> = vec![filter.party.into()];
     let mut bind = |sql: &mut String, clause: &str, value: Value| {

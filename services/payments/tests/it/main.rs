@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod books;
+mod chargebacks;
 mod ending;
 mod funding;
 mod hire;

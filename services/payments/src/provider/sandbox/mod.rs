@@ -59,6 +59,7 @@ fn card(payment_method: &str) -> Option<(&'static str, &'static str)> {
         "pm_card_chargeDeclined" => ("visa", "0002"),
         "pm_card_chargeDeclinedInsufficientFunds" => ("visa", "9995"),
         "pm_card_authenticationRequired" => ("visa", "3184"),
+        "pm_card_createDispute" => ("visa", "0259"),
         _ => return None,
     })
 }
@@ -66,6 +67,8 @@ fn card(payment_method: &str) -> Option<(&'static str, &'static str)> {
 /// What a test token does.
 enum Outcome {
     Succeed,
+    /// Succeeds, then the client's bank disputes the charge.
+    SucceedThenDispute,
     Decline(&'static str),
     Authenticate,
 }
@@ -78,6 +81,7 @@ fn outcome(payment_method: &str) -> Option<Outcome> {
             Outcome::Decline("Your card has insufficient funds.")
         }
         "pm_card_authenticationRequired" => Outcome::Authenticate,
+        "pm_card_createDispute" => Outcome::SucceedThenDispute,
         _ => return None,
     })
 }
@@ -238,7 +242,7 @@ impl Sandbox {
         let row = self.find(intent).await?;
         let from = [IntentStatus::RequiresAction.as_str()];
         if approve {
-            self.succeed(&row, &from).await
+            self.succeed(&row, &from, false).await
         } else {
             let reason = "The card's authentication failed.";
             let event = ProviderEvent::PaymentFailed {
@@ -255,6 +259,7 @@ impl Sandbox {
         &self,
         row: &sandbox_objects::Model,
         from: &[&str],
+        disputed: bool,
     ) -> Result<bool, ProviderError> {
         let charge = new_id("ch");
         let event = ProviderEvent::PaymentSucceeded {
@@ -264,8 +269,74 @@ impl Sandbox {
             currency: row.currency.clone(),
         };
         let to = IntentStatus::Succeeded.as_str();
-        self.change(&row.id, from, to, Some(charge), None, Some(event))
-            .await
+        let moved = self
+            .change(&row.id, from, to, Some(charge.clone()), None, Some(event))
+            .await?;
+        if moved && disputed {
+            self.open_dispute(&charge, row.amount_minor, &row.currency)
+                .await?;
+        }
+        Ok(moved)
+    }
+
+    /// The client's bank disputes `charge` (the whole amount).
+    async fn open_dispute(
+        &self,
+        charge: &str,
+        amount_minor: i64,
+        currency: &str,
+    ) -> Result<(), ProviderError> {
+        let id = new_id("dp");
+        let txn = Txn::begin(&self.db).await?;
+        sandbox_objects::Entity::insert(sandbox_objects::ActiveModel {
+            id: Set(id.clone()),
+            kind: Set("dispute".to_owned()),
+            idempotency_key: Set(format!("dispute:{charge}")),
+            fingerprint: Set(String::new()),
+            amount_minor: Set(amount_minor),
+            currency: Set(currency.to_owned()),
+            status: Set("needs_response".to_owned()),
+            secret: Set(String::new()),
+            reference: Set(Some(charge.to_owned())),
+            failure: Set(None),
+            created_at: Set(self.clock.now()),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        let event = ProviderEvent::ChargeDisputed {
+            dispute: id,
+            charge: charge.to_owned(),
+            amount_minor,
+            currency: currency.to_owned(),
+            reason: "fraudulent".to_owned(),
+        };
+        self.emit(&txn, &event).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// A dispute decided on the sandbox's page; false if it was decided.
+    pub async fn close_dispute(&self, dispute: &str, won: bool) -> Result<bool, ProviderError> {
+        let row = self.find(dispute).await?;
+        if row.kind != "dispute" {
+            return Err(ProviderError::Invalid(format!(
+                "No such dispute: '{dispute}'"
+            )));
+        }
+        let event = ProviderEvent::DisputeClosed {
+            dispute: row.id.clone(),
+            won,
+        };
+        let to = if won { "won" } else { "lost" };
+        self.change(
+            &row.id,
+            &["needs_response"],
+            to,
+            row.reference.clone(),
+            None,
+            Some(event),
+        )
+        .await
     }
 
     /// Onboarding finished on the sandbox's page: payouts are enabled.
@@ -346,7 +417,8 @@ impl PaymentProvider for Sandbox {
             .collect();
         // Of racing confirmations, one moves the intent.
         let moved = match outcome {
-            Outcome::Succeed => self.succeed(&row, &confirmable).await?,
+            Outcome::Succeed => self.succeed(&row, &confirmable, false).await?,
+            Outcome::SucceedThenDispute => self.succeed(&row, &confirmable, true).await?,
             Outcome::Decline(reason) => {
                 let event = ProviderEvent::PaymentFailed {
                     intent: row.id.clone(),

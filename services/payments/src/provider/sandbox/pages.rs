@@ -1,6 +1,7 @@
 //! The sandbox's own pages, standing in for Stripe's hosted ones: the 3-D
-//! Secure challenge of a payment (`next_action_url`) and a freelancer's
-//! payout onboarding (the account link). Each is a page with buttons that
+//! Secure challenge of a payment (`next_action_url`), a freelancer's
+//! payout onboarding (the account link), and a bank deciding a card
+//! dispute (what Stripe's test mode does with its dispute evidence). Each is a page with buttons that
 //! post the answer. Like Stripe's test mode they ask for no sign-in:
 //! whoever holds the link answers it, and no real money is behind it.
 
@@ -21,6 +22,10 @@ pub fn routes(sandbox: Sandbox) -> axum::Router {
         .route(
             &format!("{PAGES}/onboarding/{{account}}"),
             get(onboarding).post(finish_onboarding),
+        )
+        .route(
+            &format!("{PAGES}/disputes/{{dispute}}"),
+            axum::routing::post(decide_dispute),
         )
         .with_state(sandbox)
 }
@@ -124,6 +129,24 @@ async fn finish_onboarding(
             Some(url) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
             None => page("Payouts are on", "<p>You can close this page.</p>"),
         },
+        Err(error) => failed(&error),
+    }
+}
+
+/// Decides a card dispute, as the bank would (`?outcome=won` or `lost`).
+async fn decide_dispute(
+    State(sandbox): State<Sandbox>,
+    Path(dispute): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let won = match param(query.as_deref(), "outcome").as_deref() {
+        Some("won") => true,
+        Some("lost") => false,
+        _ => return (StatusCode::BAD_REQUEST, "outcome must be won or lost").into_response(),
+    };
+    match sandbox.close_dispute(&dispute, won).await {
+        Ok(true) => page("Dispute decided", "<p>The bank has decided.</p>"),
+        Ok(false) => (StatusCode::CONFLICT, "this dispute was decided already").into_response(),
         Err(error) => failed(&error),
     }
 }
