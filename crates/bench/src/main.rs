@@ -11,6 +11,8 @@
 //!   at 2,000 messages/s against pgbench (see [`chat`]).
 //! - Contracts: PlaceOrder and ApproveMilestone against pgbench, and
 //!   100,000 durable timers fired by two replicas (see [`contracts`]).
+//! - Payments: ledger release postings/s against pgbench of the same
+//!   shape (see [`ledger`]).
 //! - What Envoy adds to a unary call, and (only when asked for:
 //!   `FREVIX_BENCH_ONLY=gateway-idle`, 11 minutes) a Subscribe through
 //!   Envoy staying open while idle (see [`gateway`]).
@@ -25,6 +27,7 @@ mod chat;
 mod contracts;
 mod events;
 mod gateway;
+mod ledger;
 mod search;
 
 use std::time::{Duration, Instant};
@@ -48,6 +51,10 @@ async fn main() {
         }
         Ok("contracts") => {
             contracts::run().await;
+            return;
+        }
+        Ok("ledger") => {
+            ledger::run().await;
             return;
         }
         Ok("gateway") => {
@@ -106,6 +113,9 @@ async fn main() {
 
     println!();
     contracts::run().await;
+
+    println!();
+    ledger::run().await;
 
     println!();
     chat::run().await;
