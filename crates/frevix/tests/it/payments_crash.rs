@@ -8,7 +8,6 @@
 //! books balance and agree with the provider, and everyone's balance is
 //! what it should be.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use frevix_proto::contracts::v1::{
@@ -22,111 +21,9 @@ use frevix_proto::marketplace::v1::{
 };
 use frevix_proto::payments::v1::{self as pb, payment_service_client::PaymentServiceClient};
 use frevix_testkit::{authed, code_in, read_mail};
-use sea_orm::{ConnectionTrait, Statement};
-use tonic::transport::Channel;
-use tonic::{Code, Status};
+use tonic::Code;
 
-/// The all-in-one product as a child process on a data directory of its own.
-struct Product {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Option<tokio::process::Child>,
-    crashes: usize,
-}
-
-impl Product {
-    async fn start(crash_at: &str) -> Product {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut product = Product {
-            dir: tempfile::tempdir().unwrap(),
-            port,
-            child: None,
-            crashes: 0,
-        };
-        product.launch(Some(crash_at));
-        product
-    }
-
-    fn launch(&mut self, crash_at: Option<&str>) {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_frevix"));
-        command
-            .args([
-                "serve",
-                "all",
-                "--listen",
-                &format!("127.0.0.1:{}", self.port),
-            ])
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            .env_remove("FREVIX_CONFIG")
-            .env("FREVIX_PAYMENTS__CLEARANCE_DAYS", "0")
-            // A timer claimed by the killed process fires again soon.
-            .env("FREVIX_SERVER__TIMER_LEASE_SECS", "3")
-            .env("RUST_LOG", "error")
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true);
-        for (key, _) in std::env::vars() {
-            if key.starts_with("FREVIX_") && key.ends_with("__DATABASE__URL") {
-                command.env_remove(key);
-            }
-        }
-        match crash_at {
-            Some(point) => command.env("FREVIX_TEST_CRASH_AT", point),
-            None => command.env_remove("FREVIX_TEST_CRASH_AT"),
-        };
-        // What each run says on its way out, to see where it stopped.
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("stderr.log"))
-            .unwrap();
-        command.stderr(log);
-        self.child = Some(command.spawn().unwrap());
-    }
-
-    /// Starts the product again (without the crash) if it has died.
-    fn revive(&mut self) {
-        let dead = self
-            .child
-            .as_mut()
-            .is_none_or(|child| child.try_wait().unwrap().is_some());
-        if dead {
-            self.crashes += 1;
-            self.launch(None);
-        }
-    }
-
-    /// A connection, once the product answers.
-    async fn channel(&mut self) -> Channel {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            self.revive();
-            let attempt = Channel::from_shared(format!("http://127.0.0.1:{}", self.port))
-                .unwrap()
-                .connect()
-                .await;
-            if let Ok(channel) = attempt {
-                return channel;
-            }
-            assert!(Instant::now() < deadline, "the product never came up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-/// Whether `status` says the process went away (retry after reviving it).
-fn lost(status: &Status) -> bool {
-    matches!(
-        status.code(),
-        Code::Unavailable | Code::Unknown | Code::Cancelled | Code::Internal
-    ) && !status
-        .message()
-        .contains("internal error; it has been logged")
-}
+use crate::crash_driver::{Product, lost, provider_objects};
 
 /// Calls `call` on a live product until it answers something other than
 /// "the process went away" or NOT_FOUND (another service's event on its
@@ -308,28 +205,6 @@ async fn balance(product: &mut Product, token: &str) -> pb::Balance {
     .unwrap()
     .balances;
     balances.into_iter().next().unwrap_or_default()
-}
-
-/// (kind, amount) of every object the sandbox provider holds.
-async fn provider_objects(dir: &Path) -> Vec<(String, String, i64)> {
-    let url = frevix_platform::db::sqlite_url(&dir.join("payments-sandbox.db"));
-    let db = sea_orm::Database::connect(url).await.unwrap();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT kind, status, amount_minor FROM sandbox_objects ORDER BY kind",
-        ))
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|row| {
-            (
-                row.try_get("", "kind").unwrap(),
-                row.try_get("", "status").unwrap(),
-                row.try_get("", "amount_minor").unwrap(),
-            )
-        })
-        .collect()
 }
 
 async fn money_moves_once_across_a_crash_at(point: &str) {
