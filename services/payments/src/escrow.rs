@@ -96,8 +96,13 @@ pub async fn fund(
         Ok(false) => return Ok(()),
         Err(error) => return Err(error),
     }
-    if contract.ended_at.is_some() {
-        tracing::warn!(contract = %contract.id, %milestone, "a charge succeeded after the contract ended; it stays in escrow for an ADMIN");
+    if contract.ended_at.is_some() && matches!(held, Held::Milestone(_)) {
+        // Paid after the contract ended (a payment confirmed late, e.g.
+        // after 3-D Secure): nothing can be delivered for it any more, so
+        // the client gets it back. (An hourly week's charge is for work
+        // already approved, and goes on to the freelancer.)
+        tracing::warn!(contract = %contract.id, %milestone, "a charge succeeded after the contract ended; refunded");
+        return refund_what_is_held(inner, txn, contract, milestone).await;
     }
     let (milestone_id, invoice_id) = held.fields();
     let event = events::EscrowFunded {

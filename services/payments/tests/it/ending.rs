@@ -12,7 +12,10 @@ use crate::hire::{
     balance, eventually, fund, hire, milestone_reaches, published, transactions, usd,
 };
 
-on_both_backends!(a_cancellation_refunds_the_clients_share_and_releases_the_rest);
+on_both_backends!(
+    a_cancellation_refunds_the_clients_share_and_releases_the_rest,
+    a_payment_that_succeeds_after_the_contract_ended_is_refunded,
+);
 
 async fn a_cancellation_refunds_the_clients_share_and_releases_the_rest(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -111,4 +114,67 @@ pub async fn sandbox_refunds(app: &TestApp) -> Vec<i64> {
     rows.iter()
         .map(|row| row.try_get::<i64>("", "amount_minor").unwrap())
         .collect()
+}
+
+async fn a_payment_that_succeeds_after_the_contract_ended_is_refunded(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let hire = hire(&app).await;
+    // The client's bank asks for 3-D Secure; meanwhile the contract ends
+    // (nothing is in escrow yet); then the client passes the challenge.
+    let waiting = fund(
+        &app,
+        &hire.client,
+        &hire,
+        0,
+        "pm_card_authenticationRequired",
+    )
+    .await
+    .unwrap();
+    app.contracts
+        .clone()
+        .end_contract(authed(
+            &hire.client.access_token,
+            contracts::EndContractRequest {
+                contract_id: hire.contract.clone(),
+                reason: "Found someone else.".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    // Payments has heard of the end once it refuses to fund the contract.
+    eventually(|| async {
+        let status = fund(&app, &hire.client, &hire, 1, "").await.err()?;
+        (reason(&status) == "CONTRACT_ENDED").then_some(())
+    })
+    .await;
+    let answered = tokio::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .arg(format!(
+            "{}{}?result=approve",
+            app.url(),
+            waiting.next_action_url
+        ))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&answered.stdout), "200");
+
+    let refunded = published::<pb::EscrowRefunded>(&app, 1).await;
+    assert_eq!(refunded[0].amount, usd(100_000));
+    published::<pb::EscrowFunded>(&app, 0).await;
+    let client = balance(&app, &hire.client).await;
+    assert_eq!(
+        (
+            client.client_refunded,
+            client.client_in_escrow,
+            client.client_spent
+        ),
+        (100_000, 0, 0)
+    );
+    let refunds = eventually(|| async {
+        let refunds = sandbox_refunds(&app).await;
+        (!refunds.is_empty()).then_some(refunds)
+    })
+    .await;
+    assert_eq!(refunds, [100_000], "the card is refunded once");
 }
