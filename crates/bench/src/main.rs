@@ -12,7 +12,8 @@
 //! - Contracts: PlaceOrder and ApproveMilestone against pgbench, and
 //!   100,000 durable timers fired by two replicas (see [`contracts`]).
 //! - Payments: ledger release postings/s against pgbench of the same
-//!   shape (see [`ledger`]).
+//!   shape (see [`ledger`]), and release latency through the services
+//!   (see [`release`]).
 //! - What Envoy adds to a unary call, and (only when asked for:
 //!   `FREVIX_BENCH_ONLY=gateway-idle`, 11 minutes) a Subscribe through
 //!   Envoy staying open while idle (see [`gateway`]).
@@ -28,6 +29,7 @@ mod contracts;
 mod events;
 mod gateway;
 mod ledger;
+mod release;
 mod search;
 
 use std::time::{Duration, Instant};
@@ -55,6 +57,7 @@ async fn main() {
         }
         Ok("ledger") => {
             ledger::run().await;
+            release::run().await;
             return;
         }
         Ok("gateway") => {
@@ -116,6 +119,7 @@ async fn main() {
 
     println!();
     ledger::run().await;
+    release::run().await;
 
     println!();
     chat::run().await;
