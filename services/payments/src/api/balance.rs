@@ -39,6 +39,7 @@ fn balances(figures: &[Figure]) -> Vec<pb::Balance> {
             "client_refunds" => balance.client_refunded += amount,
             "escrow_as_client" => balance.client_in_escrow += amount,
             "escrow_as_freelancer" => balance.freelancer_in_escrow += amount,
+            "disputed_as_client" => balance.client_in_dispute += amount,
             "freelancer_payable" => balance.freelancer_payable += amount,
             "freelancer_paid_out" => balance.freelancer_paid_out += amount,
             _ => {}
@@ -46,7 +47,8 @@ fn balances(figures: &[Figure]) -> Vec<pb::Balance> {
     }
     // Paid, less what is still held and what came back: what was spent.
     for balance in by_currency.values_mut() {
-        balance.client_spent -= balance.client_in_escrow + balance.client_refunded;
+        balance.client_spent -=
+            balance.client_in_escrow + balance.client_in_dispute + balance.client_refunded;
     }
     by_currency.into_values().collect()
 }

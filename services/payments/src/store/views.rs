@@ -50,7 +50,13 @@ pub async fn figures(db: &impl ConnectionTrait, owner: Uuid) -> Result<Vec<Figur
                SELECT 'escrow_as_freelancer' AS kind, a.currency, CAST(sum(a.balance_minor) AS BIGINT) AS minor \
                FROM ledger_accounts a JOIN milestones m ON a.owner = m.id \
                JOIN contracts c ON c.id = m.contract_id \
-               WHERE a.kind = 'escrow' AND c.freelancer_id = $1 GROUP BY a.currency";
+               WHERE a.kind = 'escrow' AND c.freelancer_id = $1 GROUP BY a.currency \
+               UNION ALL \
+               SELECT 'disputed_as_client' AS kind, a.currency, CAST(sum(a.balance_minor) AS BIGINT) AS minor \
+               FROM ledger_accounts a JOIN contracts c ON c.id = ( \
+                 SELECT t.contract_id FROM ledger_transactions t \
+                 WHERE t.milestone_id = a.owner AND t.kind = 'fund' LIMIT 1) \
+               WHERE a.kind = 'disputed' AND c.client_id = $1 GROUP BY a.currency";
     rows(db, sql, vec![owner.into()])
         .await?
         .into_iter()

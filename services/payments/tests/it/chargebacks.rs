@@ -69,10 +69,15 @@ async fn a_disputed_charge_holds_its_escrow_until_the_bank_decides(backend: Back
     deliver_and_approve(&app, &hire, 0).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(balance(&app, &hire.freelancer).await.freelancer_payable, 0);
+    let held = balance(&app, &hire.client).await;
     assert_eq!(
-        balance(&app, &hire.client).await.client_in_escrow,
-        0,
-        "held, not in escrow"
+        (
+            held.client_in_escrow,
+            held.client_in_dispute,
+            held.client_spent
+        ),
+        (0, 100_000, 0),
+        "held by the dispute, not spent"
     );
 
     // Won: released at once, with the fee.
