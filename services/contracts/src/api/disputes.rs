@@ -41,6 +41,18 @@ fn admin_only() -> ApiError {
     ApiError::permission_denied("ADMIN_ONLY", "only ADMINs see and decide disputes")
 }
 
+/// An ADMIN, signed in with a second factor within the last 10 minutes,
+/// as every ADMIN action asks.
+fn recent_admin(caller: &frevix_platform::auth::Principal) -> Result<()> {
+    if !caller.is_admin() {
+        return Err(admin_only().into());
+    }
+    frevix_platform::auth::require_step_up(caller, true).map_err(|step_up| {
+        ApiError::precondition(step_up.reason(), "session", step_up.message())
+    })?;
+    Ok(())
+}
+
 pub async fn open(
     inner: &Inner,
     request: Request<pb::OpenDisputeRequest>,
@@ -229,9 +241,7 @@ pub async fn list(
     request: Request<pb::ListDisputesRequest>,
 ) -> Result<pb::ListDisputesResponse> {
     let caller = caller(&request)?;
-    if !caller.is_admin() {
-        return Err(admin_only().into());
-    }
+    recent_admin(&caller)?;
     let req = request.get_ref();
     let mut violations = FieldViolations::new();
     let status = match pb::DisputeStatus::try_from(req.status) {
@@ -263,9 +273,7 @@ pub async fn resolve(
     request: Request<pb::ResolveDisputeRequest>,
 ) -> Result<pb::ResolveDisputeResponse> {
     let caller = caller(&request)?;
-    if !caller.is_admin() {
-        return Err(admin_only().into());
-    }
+    recent_admin(&caller)?;
     let req = request.get_ref();
     let mut violations = FieldViolations::new();
     let id = ContractId::parse_field("contract_id", &req.contract_id, &mut violations);

@@ -188,6 +188,10 @@ async fn disputes_wait_oldest_first_and_escalate_in_time(backend: Backend) {
     open(&app, &first, &first.client).await.unwrap();
     clock.advance(chrono::Duration::hours(1));
     open(&app, &second, &second.freelancer).await.unwrap();
+    // ADMINs act only after signing in with a second factor.
+    let password_only = app.admin_password_only().await;
+    let refused = queue(&app, &password_only).await.unwrap_err();
+    assert_eq!(reason(&refused), "TWO_FACTOR_REQUIRED");
     let admin = app.admin().await;
     let ids: Vec<String> = queue(&app, &admin)
         .await
