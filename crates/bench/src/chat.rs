@@ -124,36 +124,13 @@ async fn pgbench(url: &str) -> f64 {
     ] {
         db.execute_unprepared(statement).await.unwrap();
     }
-    let script = std::env::temp_dir().join("frevix-bench-message.sql");
-    std::fs::write(
-        &script,
-        "\\set c random(1, 400)\n\
+    crate::pgbench::tps(url, "message", "\\set c random(1, 400)\n\
          BEGIN;\n\
          UPDATE bench_conversations SET last_seq = last_seq + 1, last_activity_at = now() WHERE id = :c;\n\
          SELECT last_seq FROM bench_conversations WHERE id = :c;\n\
          INSERT INTO bench_messages SELECT gen_random_uuid(), :c, last_seq, gen_random_uuid(), 'hello there, how is the logo going?', now() FROM bench_conversations WHERE id = :c;\n\
          INSERT INTO bench_outbox (payload, created_at) VALUES ('\\x0a2430313933', now());\n\
-         END;\n",
-    )
-    .unwrap();
-    let output = tokio::process::Command::new("pgbench")
-        .args(["-n", "-c", "8", "-j", "2", "-T", "5", "-f"])
-        .arg(&script)
-        .arg(url)
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.lines()
-        .find(|line| line.starts_with("tps = "))
-        .and_then(|line| line.split_whitespace().nth(2))
-        .and_then(|tps| tps.parse().ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "pgbench said: {text}{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })
+         END;\n", 5).await
 }
 
 pub async fn run() {

@@ -96,35 +96,18 @@ async fn pgbench(url: &str) -> f64 {
     ] {
         db.execute_unprepared(statement).await.unwrap();
     }
-    let script = std::env::temp_dir().join("frevix-bench-contract.sql");
-    std::fs::write(
-        &script,
+    crate::pgbench::tps(
+        url,
+        "contract",
         "\\set c random(1, 2000)\n\
          BEGIN;\n\
          UPDATE bench_contracts SET status = 'ACTIVE', updated_at = now() WHERE id = :c;\n\
          INSERT INTO bench_timeline VALUES (gen_random_uuid(), :c, 'MILESTONE_APPROVED', now());\n\
          INSERT INTO bench_outbox (payload, created_at) VALUES ('\\x0a2430313933', now());\n\
          END;\n",
+        SECONDS,
     )
-    .unwrap();
-    let output = tokio::process::Command::new("pgbench")
-        .args(["-n", "-c", "8", "-j", "2", "-T", &SECONDS.to_string(), "-f"])
-        .arg(&script)
-        .arg(url)
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.lines()
-        .find(|line| line.starts_with("tps = "))
-        .and_then(|line| line.split_whitespace().nth(2))
-        .and_then(|tps| tps.parse().ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "pgbench said: {text}{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })
+    .await
 }
 
 /// A published gig that asks nothing of its buyers, once contracts has it.

@@ -134,10 +134,7 @@ async fn pgbench(db: &DatabaseConnection, url: &str) -> f64 {
     ] {
         db.execute_unprepared(statement).await.unwrap();
     }
-    let script = std::env::temp_dir().join("frevix-bench-release.sql");
-    std::fs::write(
-        &script,
-        "\\set m random(1, 30000)\n\
+    crate::pgbench::tps(url, "release", "\\set m random(1, 30000)\n\
          \\set f random(1, 100)\n\
          \\set t random(1, 9000000000000000)\n\
          BEGIN;\n\
@@ -146,25 +143,5 @@ async fn pgbench(db: &DatabaseConnection, url: &str) -> f64 {
          UPDATE bench_accounts SET balance = balance + 1000 WHERE key = 'revenue';\n\
          INSERT INTO bench_entries VALUES (:t, 0, 'escrow:' || :m, -10000), (:t, 1, 'payable:' || :f, 9000), (:t, 2, 'revenue', 1000);\n\
          INSERT INTO bench_transactions VALUES (:t, 'release', now());\n\
-         END;\n",
-    )
-    .unwrap();
-    let output = tokio::process::Command::new("pgbench")
-        .args(["-n", "-c", "8", "-j", "2", "-T", &SECONDS.to_string(), "-f"])
-        .arg(&script)
-        .arg(url)
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.lines()
-        .find(|line| line.starts_with("tps = "))
-        .and_then(|line| line.split_whitespace().nth(2))
-        .and_then(|tps| tps.parse().ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "pgbench said: {text}{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })
+         END;\n", SECONDS).await
 }

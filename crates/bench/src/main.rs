@@ -29,6 +29,7 @@ mod contracts;
 mod events;
 mod gateway;
 mod ledger;
+mod pgbench;
 mod release;
 mod search;
 

@@ -389,6 +389,37 @@ impl TestApp {
         }
     }
 
+    /// The `E` events `producer` has published, once there are `expected`
+    /// of them (a read of the log can stop short while the machine is busy,
+    /// so it is read again until then, for up to 15 s), checked again a
+    /// moment later: still exactly `expected`, none doubled.
+    pub async fn published_exactly<E: prost::Name + Default>(
+        &self,
+        producer: &str,
+        expected: usize,
+    ) -> Vec<E> {
+        let read = || async {
+            self.published_events(producer)
+                .await
+                .iter()
+                .filter(|event| event.is::<E>())
+                .map(|event| event.decode::<E>().unwrap())
+                .collect::<Vec<E>>()
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let events = read().await;
+            if events.len() >= expected || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let events = read().await;
+        assert_eq!(events.len(), expected, "{}", E::full_name());
+        events
+    }
+
     /// Publishes `event` as `producer` would, through this process's
     /// transport: through the outbox of `producer` itself when it is one of
     /// this app's services (so its consumers read it wherever they read

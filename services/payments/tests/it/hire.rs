@@ -229,26 +229,7 @@ pub async fn transactions(app: &TestApp, user: &TestUser) -> Vec<pb::Transaction
 /// The `E` events payments has published, once there are `expected`,
 /// checked again a moment later: still exactly `expected`.
 pub async fn published<E: prost::Name + Default>(app: &TestApp, expected: usize) -> Vec<E> {
-    let read = || async {
-        app.published_events("payments")
-            .await
-            .iter()
-            .filter(|event| event.is::<E>())
-            .map(|event| event.decode::<E>().unwrap())
-            .collect::<Vec<E>>()
-    };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let events = read().await;
-        if events.len() >= expected || Instant::now() >= deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let events = read().await;
-    assert_eq!(events.len(), expected, "{}", E::full_name());
-    events
+    app.published_exactly("payments", expected).await
 }
 
 /// The freelancer delivers the milestone and the client approves it.
