@@ -49,6 +49,13 @@ impl Form {
         }
     }
 
+    /// Whether `expand[]` names `field` (the object inlined for its id).
+    pub fn expands(&self, field: &str) -> bool {
+        self.pairs
+            .iter()
+            .any(|(k, v)| k.starts_with("expand[") && v == field)
+    }
+
     pub fn flag(&self, key: &str) -> bool {
         self.get(key) == Some("true")
     }

@@ -46,6 +46,7 @@ pub use store::Migrator;
 
 pub use provider::PaymentProvider;
 use provider::sandbox::Sandbox;
+use provider::stripe::Stripe;
 
 /// What the handlers and consumers share.
 pub(crate) struct Inner {
@@ -66,6 +67,8 @@ pub struct Payments {
     inner: Arc<Inner>,
     /// Set when the sandbox is the provider: its pages and its deliveries.
     sandbox: Option<Sandbox>,
+    /// Set when Stripe is: its webhook endpoint.
+    stripe: Option<Stripe>,
 }
 
 /// The sandbox's own database, beside the service's data.
@@ -86,6 +89,7 @@ pub async fn open_provider(
 ) -> Result<Arc<dyn PaymentProvider>, StartError> {
     match config.provider {
         ProviderKind::Sandbox => Ok(Arc::new(open_sandbox(data_dir, Clock::system()).await?)),
+        ProviderKind::Stripe => Ok(Arc::new(Stripe::new(&config.stripe)?)),
     }
 }
 
@@ -95,15 +99,20 @@ impl Service for Payments {
     const MESH_PORT: u16 = 50054;
     type Config = PaymentsConfig;
     type Migrator = Migrator;
-    const PUBLIC_PATHS: &'static [&'static str] = &["/sandbox/"];
+    const PUBLIC_PATHS: &'static [&'static str] = &["/sandbox/", provider::stripe::webhook::PATH];
 
     async fn build(context: Context<PaymentsConfig>) -> Result<Self, StartError> {
-        let (provider, sandbox): (Arc<dyn PaymentProvider>, _) = match context.config.provider {
-            ProviderKind::Sandbox => {
-                let sandbox = open_sandbox(&context.data_dir, context.clock.clone()).await?;
-                (Arc::new(sandbox.clone()), Some(sandbox))
-            }
-        };
+        let (provider, sandbox, stripe): (Arc<dyn PaymentProvider>, _, _) =
+            match context.config.provider {
+                ProviderKind::Sandbox => {
+                    let sandbox = open_sandbox(&context.data_dir, context.clock.clone()).await?;
+                    (Arc::new(sandbox.clone()), Some(sandbox), None)
+                }
+                ProviderKind::Stripe => {
+                    let stripe = Stripe::new(&context.config.stripe)?;
+                    (Arc::new(stripe.clone()), None, Some(stripe))
+                }
+            };
         Ok(Self {
             inner: Arc::new(Inner {
                 db: context.db,
@@ -115,6 +124,7 @@ impl Service for Payments {
                 clearance_days: context.config.clearance_days,
             }),
             sandbox,
+            stripe,
         })
     }
 
@@ -127,6 +137,12 @@ impl Service for Payments {
         );
         if let Some(sandbox) = &self.sandbox {
             routes.http(provider::sandbox::pages::routes(sandbox.clone()));
+        }
+        if let Some(stripe) = &self.stripe {
+            routes.http(provider::stripe::webhook::routes(
+                self.inner.clone(),
+                stripe.clone(),
+            ));
         }
     }
 

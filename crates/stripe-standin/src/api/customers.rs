@@ -63,7 +63,15 @@ pub fn setup(book: &mut Book, call: &Call, events: &mut Events) -> Result<Value,
             }
         }
     }
-    let body = bodies::setup_intent(&setup);
+    let mut body = bodies::setup_intent(&setup);
+    if call.form.expands("payment_method")
+        && let Some(method) = setup
+            .payment_method
+            .as_ref()
+            .and_then(|id| book.methods.get(id))
+    {
+        body["payment_method"] = bodies::payment_method(method);
+    }
     if setup.status == "succeeded" {
         events.push("setup_intent.succeeded", body.clone());
     }

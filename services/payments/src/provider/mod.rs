@@ -9,6 +9,7 @@
 //! Stripe's webhooks or the sandbox.
 
 pub mod sandbox;
+pub mod stripe;
 
 use frevix_platform::money::Money;
 use serde::{Deserialize, Serialize};

@@ -14,5 +14,7 @@ mod ledger_rules;
 mod payouts;
 mod receipts;
 mod reconciling;
+mod stripe;
+mod stripe_webhooks;
 mod support;
 mod terms;
