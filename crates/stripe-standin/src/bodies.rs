@@ -92,7 +92,10 @@ pub fn charge(charge: &Charge, book: &Book) -> Value {
         "paid": true,
         "payment_intent": charge.payment_intent,
         "payment_method": charge.payment_method,
-        "payment_method_details": { "type": "card", "card": { "brand": brand, "last4": last4 } },
+        "payment_method_details": {
+            "type": "card",
+            "card": { "brand": brand, "last4": last4, "exp_month": 12, "exp_year": 2034, "funding": "credit" },
+        },
         "refunded": charge.amount_refunded == charge.amount,
         "refunds": list(
             &format!("/v1/charges/{}/refunds", charge.id),
@@ -139,7 +142,7 @@ pub fn payment_method(method: &PaymentMethod) -> Value {
         "id": method.id,
         "object": "payment_method",
         "billing_details": {},
-        "card": { "brand": brand, "last4": last4, "exp_month": 12, "exp_year": 2034 },
+        "card": { "brand": brand, "last4": last4, "exp_month": 12, "exp_year": 2034, "funding": "credit" },
         "created": method.created,
         "customer": method.customer,
         "livemode": false,

@@ -66,6 +66,9 @@ struct Hooks {
     endpoint: Option<Endpoint>,
     pending: std::collections::VecDeque<Pending>,
     delivered: Vec<Delivered>,
+    /// Events the stand-in made that async-stripe could not parse (its own
+    /// bug: never sent).
+    malformed: Vec<String>,
 }
 
 struct Inner {
@@ -145,6 +148,12 @@ impl StandIn {
     /// Every event made so far and what became of it.
     pub fn deliveries(&self) -> Vec<Delivered> {
         self.hooks().delivered.clone()
+    }
+
+    /// Events that failed the shape check and were never sent: a test
+    /// asserts there are none.
+    pub fn malformed_events(&self) -> Vec<String> {
+        self.hooks().malformed.clone()
     }
 
     /// How many events still wait for a 2xx.

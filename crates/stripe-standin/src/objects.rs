@@ -18,6 +18,8 @@ pub enum Card {
     Declined(&'static str, &'static str),
     /// Asks the cardholder to authenticate (3-D Secure).
     Authenticates,
+    /// Saved on a customer, then declined when charged.
+    SavesThenDeclines,
 }
 
 impl Card {
@@ -35,6 +37,7 @@ impl Card {
                 Card::Declined("Your card has insufficient funds.", "insufficient_funds")
             }
             "pm_card_authenticationRequired" => Card::Authenticates,
+            "pm_card_chargeCustomerFail" => Card::SavesThenDeclines,
             _ => return None,
         })
     }
@@ -46,6 +49,7 @@ impl Card {
             Card::Declined(_, "insufficient_funds") => ("visa", "9995"),
             Card::Declined(..) => ("visa", "0002"),
             Card::Authenticates => ("visa", "3184"),
+            Card::SavesThenDeclines => ("visa", "0341"),
         }
     }
 }

@@ -95,6 +95,7 @@ impl StandIn {
             stripe_webhook::Webhook::construct_event(&payload, &header, "whsec_check")
         {
             tracing::error!(%error, payload, "the stand-in made an event async-stripe cannot parse");
+            self.hooks().malformed.push(payload);
             return;
         }
         let mut hooks = self.hooks();

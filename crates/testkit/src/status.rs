@@ -26,6 +26,20 @@ pub fn violated_fields(status: &Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The `BadRequest` detail's descriptions, by field.
+pub fn violations(status: &Status) -> Vec<(String, String)> {
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|bad| {
+            bad.field_violations
+                .iter()
+                .map(|v| (v.field.clone(), v.description.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The `RetryInfo.retry_delay`, if any.
 pub fn retry_after(status: &Status) -> Option<std::time::Duration> {
     status

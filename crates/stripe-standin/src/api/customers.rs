@@ -49,7 +49,7 @@ pub fn setup(book: &mut Book, call: &Call, events: &mut Events) -> Result<Value,
                 return Err(error);
             }
             Card::Authenticates => setup.status = "requires_action",
-            Card::Pays(..) | Card::PaysThenDisputed => {
+            Card::Pays(..) | Card::PaysThenDisputed | Card::SavesThenDeclines => {
                 let method = PaymentMethod {
                     id: new_id("pm"),
                     card,

@@ -152,6 +152,14 @@ pub fn confirm(
             Ok(body)
         }
         Card::Declined(message, code) => decline(book, call, id, message, code, events),
+        Card::SavesThenDeclines => decline(
+            book,
+            call,
+            id,
+            "Your card was declined.",
+            "generic_decline",
+            events,
+        ),
     }
 }
 

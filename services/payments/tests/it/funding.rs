@@ -19,6 +19,7 @@ on_both_backends!(
     a_declined_card_is_reported_and_another_card_funds,
     only_the_client_funds_and_strangers_see_nothing,
     thirty_racing_fundings_charge_once,
+    thirty_racing_fundings_charge_once_at_stripe,
     a_card_that_needs_authentication_pays_after_the_challenge,
 );
 
@@ -222,7 +223,18 @@ async fn only_the_client_funds_and_strangers_see_nothing(backend: Backend) {
 
 async fn thirty_racing_fundings_charge_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let hire = hire(&app).await;
+    racing_fundings_charge_once(&app).await;
+}
+
+async fn thirty_racing_fundings_charge_once_at_stripe(backend: Backend) {
+    let (app, standin) = crate::stripe::spawn_with_stripe(backend).await;
+    racing_fundings_charge_once(&app).await;
+    assert_eq!(standin.totals().charges, 1);
+}
+
+/// 30 fundings of one milestone at once: one charge, one escrow.
+async fn racing_fundings_charge_once(app: &TestApp) {
+    let hire = hire(app).await;
     let hire = std::sync::Arc::new(hire);
     let mut racing = tokio::task::JoinSet::new();
     for _ in 0..30 {
@@ -252,9 +264,9 @@ async fn thirty_racing_fundings_charge_once(backend: Backend) {
         }
     }
     assert!(payments.len() <= 1, "{payments:?}");
-    published::<pb::EscrowFunded>(&app, 1).await;
-    milestone_reaches(&app, &hire, 0, MilestoneStatus::Funded).await;
-    assert_eq!(balance(&app, &hire.client).await.client_in_escrow, 100_000);
+    published::<pb::EscrowFunded>(app, 1).await;
+    milestone_reaches(app, &hire, 0, MilestoneStatus::Funded).await;
+    assert_eq!(balance(app, &hire.client).await.client_in_escrow, 100_000);
 }
 
 async fn a_card_that_needs_authentication_pays_after_the_challenge(backend: Backend) {

@@ -6,6 +6,7 @@
 
 use frevix_payments::ProviderKind;
 use frevix_payments::config::StripeConfig;
+use frevix_platform::clock::Clock;
 use frevix_proto::contracts::v1::{self as contracts, MilestoneStatus};
 use frevix_proto::payments::v1::{self as pb, FundingStatus};
 use frevix_stripe_standin::{Endpoint, StandIn};
@@ -25,11 +26,16 @@ pub const WEBHOOK_SECRET: &str = "whsec_frevix_test";
 /// An app whose payments talk to a new stand-in, which sends its events
 /// to the app's `/webhooks/stripe`.
 pub async fn spawn_with_stripe(backend: Backend) -> (TestApp, StandIn) {
+    spawn_stripe_timed(backend, Clock::system()).await
+}
+
+/// The same, its services reading `clock`.
+pub async fn spawn_stripe_timed(backend: Backend, clock: Clock) -> (TestApp, StandIn) {
     let standin = StandIn::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let base = standin.base().to_owned();
-    let app = TestApp::spawn_with(backend, |config| {
+    let app = TestApp::spawn_timed(backend, clock, |config| {
         config.payments.provider = ProviderKind::Stripe;
         config.payments.clearance_days = 0;
         config.payments.stripe = StripeConfig {
@@ -176,4 +182,5 @@ async fn a_hire_is_paid_through_stripe(backend: Backend) {
     // Every event reached the endpoint, each taken at the first try.
     eventually(|| async { (standin.undelivered() == 0).then_some(()) }).await;
     assert!(standin.deliveries().iter().all(|d| d.accepted == 1));
+    assert_eq!(standin.malformed_events(), Vec::<String>::new());
 }

@@ -4,7 +4,10 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::entities::sandbox_objects;
-use super::{Outcome, PAGES, PUBLISHABLE_KEY, Record, Sandbox, card, fingerprint, outcome, pages};
+use super::{
+    Outcome, PAGES, PUBLISHABLE_KEY, Record, Sandbox, card, declined_at_setup, fingerprint,
+    outcome, pages,
+};
 use crate::provider::{
     Intent, IntentStatus, NewAccount, NewIntent, NewMethod, NewRefund, NewTransfer,
     OffSessionCharge, PaymentProvider, ProviderAccount, ProviderError, ProviderEvent,
@@ -106,6 +109,9 @@ impl PaymentProvider for Sandbox {
                 method.payment_method
             )));
         };
+        if declined_at_setup(&method.payment_method) {
+            return Err(ProviderError::Invalid("Your card was declined.".to_owned()));
+        }
         let owner = method.owner.to_string();
         let customer = self
             .create_once(Record {

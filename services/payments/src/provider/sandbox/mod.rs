@@ -13,9 +13,11 @@
 //! | token | outcome |
 //! |---|---|
 //! | `pm_card_visa`, `pm_card_mastercard`, `pm_card_amex` | succeeds |
-//! | `pm_card_chargeDeclined` | declined ("Your card was declined.") |
-//! | `pm_card_chargeDeclinedInsufficientFunds` | declined (insufficient funds) |
+//! | `pm_card_chargeDeclined` | declined ("Your card was declined."), also when saved |
+//! | `pm_card_chargeDeclinedInsufficientFunds` | declined (insufficient funds), also when saved |
+//! | `pm_card_chargeCustomerFail` | saved, then declined when charged |
 //! | `pm_card_authenticationRequired` | needs 3-D Secure (`requires_action`) |
+//! | `pm_card_createDispute` | succeeds, then the charge is disputed |
 //!
 //! Anything else is refused as an unknown payment method, as Stripe does.
 //! Onboarding and 3-D Secure are pages of its own (`pages`).
@@ -54,6 +56,7 @@ fn card(payment_method: &str) -> Option<(&'static str, &'static str)> {
         "pm_card_mastercard" => ("mastercard", "4444"),
         "pm_card_amex" => ("amex", "8431"),
         "pm_card_chargeDeclined" => ("visa", "0002"),
+        "pm_card_chargeCustomerFail" => ("visa", "0341"),
         "pm_card_chargeDeclinedInsufficientFunds" => ("visa", "9995"),
         "pm_card_authenticationRequired" => ("visa", "3184"),
         "pm_card_createDispute" => ("visa", "0259"),
@@ -70,10 +73,22 @@ enum Outcome {
     Authenticate,
 }
 
+/// Whether the card is refused as soon as it is saved (Stripe declines
+/// these at the SetupIntent; `pm_card_chargeCustomerFail` saves, then
+/// declines its charges).
+fn declined_at_setup(payment_method: &str) -> bool {
+    matches!(
+        payment_method,
+        "pm_card_chargeDeclined" | "pm_card_chargeDeclinedInsufficientFunds"
+    )
+}
+
 fn outcome(payment_method: &str) -> Option<Outcome> {
     Some(match payment_method {
         "pm_card_visa" | "pm_card_mastercard" | "pm_card_amex" => Outcome::Succeed,
-        "pm_card_chargeDeclined" => Outcome::Decline("Your card was declined."),
+        "pm_card_chargeDeclined" | "pm_card_chargeCustomerFail" => {
+            Outcome::Decline("Your card was declined.")
+        }
         "pm_card_chargeDeclinedInsufficientFunds" => {
             Outcome::Decline("Your card has insufficient funds.")
         }

@@ -11,7 +11,7 @@ use stripe_connect::transfer::CreateTransfer;
 use stripe_core::balance_transaction::ListBalanceTransaction;
 use stripe_core::customer::CreateCustomer;
 use stripe_core::payment_intent::{
-    ConfirmPaymentIntent, CreatePaymentIntent, CreatePaymentIntentOffSession,
+    ConfirmPaymentIntent, ConfirmPaymentIntentOffSession, CreatePaymentIntent,
 };
 use stripe_core::refund::CreateRefund;
 use stripe_core::setup_intent::{CreateSetupIntent, CreateSetupIntentUsage};
@@ -134,15 +134,27 @@ impl PaymentProvider for Stripe {
     }
 
     async fn charge_off_session(&self, charge: &OffSessionCharge) -> Result<Intent, ProviderError> {
-        let request = intent_request(&charge.intent)?
-            .customer(charge.customer.clone())
-            .payment_method(charge.payment_method.clone())
-            .off_session(CreatePaymentIntentOffSession::Bool(true))
-            .confirm(true);
-        match keyed(&request, &charge.intent.idempotency_key)?
+        // One intent per invoice, and one confirmation per card tried on
+        // it: a card saved after a decline is a new attempt, not a replay
+        // of the declined one.
+        let request = intent_request(&charge.intent)?.customer(charge.customer.clone());
+        let intent = keyed(&request, &charge.intent.idempotency_key)?
             .send(&self.client)
             .await
-        {
+            .map_err(failure)?;
+        let intent = intent_of(&intent);
+        if !intent.status.is_confirmable() {
+            // Charged (or tried) before under this key: its outcome stands.
+            return Ok(intent);
+        }
+        let confirm = ConfirmPaymentIntent::new(intent.id.as_str())
+            .payment_method(charge.payment_method.clone())
+            .off_session(ConfirmPaymentIntentOffSession::Bool(true));
+        let key = format!(
+            "{}:confirm:{}",
+            charge.intent.idempotency_key, charge.payment_method
+        );
+        match keyed(&confirm, &key)?.send(&self.client).await {
             Ok(charged) => Ok(intent_of(&charged)),
             Err(error) => match declined_intent(&error) {
                 Some(declined) => Ok(intent_of(declined)),
