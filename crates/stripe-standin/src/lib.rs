@@ -186,6 +186,16 @@ impl StandIn {
         id
     }
 
+    /// The disputes the bank has not decided yet, by id.
+    pub fn open_disputes(&self) -> Vec<String> {
+        self.lock()
+            .disputes
+            .values()
+            .filter(|d| d.status == "needs_response")
+            .map(|d| d.id.clone())
+            .collect()
+    }
+
     /// Closes `dispute`, won (the money stays) or lost.
     pub fn close_dispute(&self, dispute: &str, won: bool) -> bool {
         let mut events = call::Events::default();

@@ -18,7 +18,7 @@ use crate::convert::money;
 use crate::escrow::{self, Held};
 use crate::hourly;
 use crate::payouts;
-use crate::provider::{IntentStatus, ProviderEvent};
+use crate::provider::{IntentStatus, ProviderError, ProviderEvent};
 use crate::store::fundings::{self, Heard};
 use crate::store::payouts as payouts_store;
 use crate::store::{inbox, terms};
@@ -180,8 +180,15 @@ async fn account_updated(
     inner: &Inner,
     txn: &Txn,
     account: &str,
-    payouts_enabled: bool,
+    reported: bool,
 ) -> Result<(), HandlerError> {
+    // Account events come in any order: what the account is now decides,
+    // not what one event said it became.
+    let payouts_enabled = match inner.provider.account(account).await {
+        Ok(found) => found.payouts_enabled,
+        Err(ProviderError::Invalid(_)) => reported,
+        Err(error) => return Err(HandlerError(format!("account {account}: {error}"))),
+    };
     let now = inner.clock.now();
     let Some(freelancer) = payouts_store::set_enabled(txn, account, payouts_enabled, now).await?
     else {

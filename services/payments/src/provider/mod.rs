@@ -285,6 +285,10 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// same key.
     async fn create_account(&self, account: &NewAccount) -> Result<ProviderAccount, ProviderError>;
 
+    /// The connected account as it stands now (events about it may come
+    /// late or out of order; this is the truth).
+    async fn account(&self, id: &str) -> Result<ProviderAccount, ProviderError>;
+
     /// Where the freelancer finishes onboarding; the provider sends them
     /// back to `return_url` (or `refresh_url` when the link has expired).
     async fn account_link(

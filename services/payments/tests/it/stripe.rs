@@ -19,7 +19,10 @@ use crate::hire::{
     balance, deliver_and_approve, eventually, fund, hire, milestone_reaches, published, usd,
 };
 
-on_both_backends!(a_hire_is_paid_through_stripe);
+on_both_backends!(
+    a_hire_is_paid_through_stripe,
+    a_card_dispute_at_stripe_holds_the_escrow_until_lost,
+);
 
 pub const WEBHOOK_SECRET: &str = "whsec_frevix_test";
 
@@ -56,8 +59,9 @@ pub async fn spawn_stripe_timed(backend: Backend, clock: Clock) -> (TestApp, Sta
 }
 
 /// Onboards `user` at Stripe's page, as a browser would follow the link.
-async fn onboard_at_stripe(app: &TestApp, user: &TestUser) {
-    app.payments
+pub async fn onboard_at_stripe(app: &TestApp, user: &TestUser) -> String {
+    let account = app
+        .payments
         .clone()
         .create_payout_account(authed(
             &user.access_token,
@@ -66,7 +70,11 @@ async fn onboard_at_stripe(app: &TestApp, user: &TestUser) {
             },
         ))
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner()
+        .account
+        .unwrap()
+        .account_id;
     let link = app
         .payments
         .clone()
@@ -98,6 +106,7 @@ async fn onboard_at_stripe(app: &TestApp, user: &TestUser) {
         String::from_utf8(output.stdout).unwrap(),
         "303 https://app.example/payouts?done=1"
     );
+    account
 }
 
 async fn a_hire_is_paid_through_stripe(backend: Backend) {
@@ -183,4 +192,31 @@ async fn a_hire_is_paid_through_stripe(backend: Backend) {
     eventually(|| async { (standin.undelivered() == 0).then_some(()) }).await;
     assert!(standin.deliveries().iter().all(|d| d.accepted == 1));
     assert_eq!(standin.malformed_events(), Vec::<String>::new());
+}
+
+async fn a_card_dispute_at_stripe_holds_the_escrow_until_lost(backend: Backend) {
+    let (app, standin) = spawn_with_stripe(backend).await;
+    let hire = hire(&app).await;
+    fund(&app, &hire.client, &hire, 0, "pm_card_createDispute")
+        .await
+        .unwrap();
+    milestone_reaches(&app, &hire, 0, MilestoneStatus::Funded).await;
+    eventually(|| async {
+        let held = balance(&app, &hire.client).await;
+        (held.client_in_dispute == 100_000 && held.client_in_escrow == 0).then_some(())
+    })
+    .await;
+    let disputes = standin.open_disputes();
+    assert_eq!(disputes.len(), 1);
+    assert!(standin.close_dispute(&disputes[0], false));
+    eventually(|| async {
+        let client = balance(&app, &hire.client).await;
+        (client.client_refunded == 100_000 && client.client_in_dispute == 0).then_some(())
+    })
+    .await;
+    assert_eq!(
+        standin.totals().refunds,
+        0,
+        "the bank gave it back, not Frevix"
+    );
 }

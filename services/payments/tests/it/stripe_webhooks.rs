@@ -12,11 +12,12 @@ use frevix_testkit::{Backend, TestApp, on_both_backends};
 use serde_json::json;
 
 use crate::hire::{contract, fund, hire, milestone_reaches, published};
-use crate::stripe::{WEBHOOK_SECRET, spawn_with_stripe};
+use crate::stripe::{WEBHOOK_SECRET, onboard_at_stripe, spawn_with_stripe};
 
 on_both_backends!(
     forged_and_stale_webhooks_are_refused_and_record_nothing,
     repeated_reordered_and_dropped_webhooks_move_money_once,
+    a_late_account_event_does_not_undo_onboarding,
 );
 
 /// POSTs `payload` to the app's webhook endpoint with `header` as its
@@ -155,4 +156,49 @@ async fn repeated_reordered_and_dropped_webhooks_move_money_once(backend: Backen
         deliveries.iter().any(|d| d.accepted >= 2),
         "the endpoint saw repeats: {deliveries:?}"
     );
+}
+
+async fn a_late_account_event_does_not_undo_onboarding(backend: Backend) {
+    let (app, _standin) = spawn_with_stripe(backend).await;
+    let freelancer = app.register().await;
+    let account = onboard_at_stripe(&app, &freelancer).await;
+    let enabled = published::<pb::PayoutAccountUpdated>(&app, 1).await;
+    assert!(enabled[0].payouts_enabled);
+
+    // An older event (sent before onboarding finished) arrives last.
+    let stale = json!({
+        "id": "evt_account_before_onboarding",
+        "object": "event",
+        "account": account,
+        "api_version": "2026-09-30.endive",
+        "created": chrono::Utc::now().timestamp() - 60,
+        "livemode": false,
+        "pending_webhooks": 1,
+        "type": "account.updated",
+        "data": { "object": {
+            "id": account,
+            "object": "account",
+            "charges_enabled": false,
+            "payouts_enabled": false,
+            "details_submitted": false,
+        }},
+    })
+    .to_string();
+    let header = signature(&stale, WEBHOOK_SECRET, chrono::Utc::now().timestamp());
+    assert_eq!(deliver(&app, &stale, &header).await, "200");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    published::<pb::PayoutAccountUpdated>(&app, 1).await;
+    let seen = app
+        .payments
+        .clone()
+        .get_payout_account(frevix_testkit::authed(
+            &freelancer.access_token,
+            pb::GetPayoutAccountRequest {},
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .account
+        .unwrap();
+    assert!(seen.payouts_enabled, "still enabled: Stripe says so");
 }

@@ -170,6 +170,17 @@ impl PaymentProvider for Sandbox {
         })
     }
 
+    async fn account(&self, id: &str) -> Result<ProviderAccount, ProviderError> {
+        let row = self.find(id).await?;
+        if row.kind != "account" {
+            return Err(ProviderError::Invalid(format!("No such account: '{id}'")));
+        }
+        Ok(ProviderAccount {
+            id: row.id,
+            payouts_enabled: row.status == "enabled",
+        })
+    }
+
     async fn account_link(
         &self,
         account: &str,

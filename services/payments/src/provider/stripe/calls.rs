@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use stripe_connect::account::{
-    CreateAccount, CreateAccountCapabilities, CreateAccountCapabilitiesTransfers, CreateAccountType,
+    CreateAccount, CreateAccountCapabilities, CreateAccountCapabilitiesTransfers,
+    CreateAccountType, RetrieveAccount,
 };
 use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
 use stripe_connect::transfer::CreateTransfer;
@@ -180,6 +181,17 @@ impl PaymentProvider for Stripe {
         Ok(ProviderAccount {
             id: created.id.to_string(),
             payouts_enabled: created.payouts_enabled.unwrap_or(false),
+        })
+    }
+
+    async fn account(&self, id: &str) -> Result<ProviderAccount, ProviderError> {
+        let found = RetrieveAccount::new(id)
+            .send(&self.client)
+            .await
+            .map_err(failure)?;
+        Ok(ProviderAccount {
+            id: found.id.to_string(),
+            payouts_enabled: found.payouts_enabled.unwrap_or(false),
         })
     }
 
