@@ -19,8 +19,9 @@ COPY services services
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p frevix \
- && install -D -m 0755 target/release/frevix /out/frevix
+    cargo build --release --locked -p frevix -p frevix-stripe-standin \
+ && install -D -m 0755 target/release/frevix /out/frevix \
+ && install -D -m 0755 target/release/frevix-stripe-standin /out/frevix-stripe-standin
 
 FROM debian:bookworm-slim
 # Unpinned on purpose: the slim image's security updates are wanted.
@@ -34,6 +35,8 @@ RUN groupadd --gid 10001 frevix \
       --shell /usr/sbin/nologin frevix \
  && install -d -o 10001 -g 10001 /var/lib/frevix
 COPY --from=build /out/frevix /usr/local/bin/frevix
+# The Stripe stand-in, for development clusters (k8s/overlays/dev).
+COPY --from=build /out/frevix-stripe-standin /usr/local/bin/frevix-stripe-standin
 USER 10001:10001
 WORKDIR /var/lib/frevix
 # all-in-one, identity, marketplace, contracts, payments, messaging

@@ -251,6 +251,10 @@ def config_sections():
 
 
 def is_frevix(container):
+    """A Frevix server: the frevix image running its own binary (the image's
+    Stripe stand-in, a development tool, is not one)."""
+    if container.get("command", ["frevix"])[0] != "frevix":
+        return False
     return re.search(r"(^|/)frevix(:|@|$)", container.get("image", "")) is not None
 
 
