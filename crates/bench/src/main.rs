@@ -12,8 +12,9 @@
 //! - Contracts: PlaceOrder and ApproveMilestone against pgbench, and
 //!   100,000 durable timers fired by two replicas (see [`contracts`]).
 //! - Payments: ledger release postings/s against pgbench of the same
-//!   shape (see [`ledger`]), and release latency through the services
-//!   (see [`release`]).
+//!   shape (see [`ledger`]), release latency through the services
+//!   (see [`release`]), and Stripe webhook events recorded and applied per
+//!   second (see [`webhooks`]).
 //! - What Envoy adds to a unary call, and (only when asked for:
 //!   `FREVIX_BENCH_ONLY=gateway-idle`, 11 minutes) a Subscribe through
 //!   Envoy staying open while idle (see [`gateway`]).
@@ -32,6 +33,7 @@ mod ledger;
 mod pgbench;
 mod release;
 mod search;
+mod webhooks;
 
 use std::time::{Duration, Instant};
 
@@ -59,6 +61,7 @@ async fn main() {
         Ok("ledger") => {
             ledger::run().await;
             release::run().await;
+            webhooks::run().await;
             return;
         }
         Ok("gateway") => {
@@ -121,6 +124,7 @@ async fn main() {
     println!();
     ledger::run().await;
     release::run().await;
+    webhooks::run().await;
 
     println!();
     chat::run().await;

@@ -70,7 +70,7 @@ pub async fn run() {
 }
 
 /// A one-milestone job contract both contracts and payments know.
-async fn hire(app: &TestApp, client: &TestUser, freelancer: &TestUser) -> (String, String) {
+pub async fn hire(app: &TestApp, client: &TestUser, freelancer: &TestUser) -> (String, String) {
     let proposal = Uuid::now_v7();
     let contract = contract_id_for_proposal(proposal).to_string();
     let usd = |minor_units| {

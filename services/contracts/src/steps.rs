@@ -3,7 +3,7 @@
 //! update, the contract's status that follows, the timeline, the events
 //! and the timers, all in the caller's transaction.
 
-use chrono::Duration;
+use chrono::{Duration, SubsecRound};
 use frevix_platform::db::Txn;
 use frevix_platform::ids::AccountId;
 use frevix_proto::contracts::v1 as pb;
@@ -15,7 +15,7 @@ use crate::domain::{
     Refusal,
 };
 use crate::error::{ContractsError, Result};
-use crate::store::{self, ContractRow, MilestoneRow};
+use crate::store::{self, ContractRow, MilestoneRow, OrderRow};
 use frevix_platform::error::ApiError;
 
 /// The timer that approves a delivery nobody answered.
@@ -33,6 +33,26 @@ pub struct Note {
     pub reason: String,
     /// An approval by the review window passing.
     pub automatic: bool,
+}
+
+/// What the caller read in this transaction already, which [`apply_seen`]
+/// uses instead of reading it again (`None`: it reads it).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Seen<'a> {
+    /// Every milestone of the contract, as they were before the step.
+    pub milestones: Option<&'a [MilestoneRow]>,
+    /// The contract's gig order (`Some(None)`: a job contract).
+    pub order: Option<Option<&'a OrderRow>>,
+}
+
+/// What a step did, and what it left, so an answer need not read it back.
+pub struct Left {
+    pub outcome: Outcome,
+    /// The contract as the step left it (`None`: ask the database, e.g.
+    /// once it ended and its reviews opened).
+    pub contract: Option<ContractRow>,
+    /// Its milestones as the step left them (`None`: ask the database).
+    pub milestones: Option<Vec<MilestoneRow>>,
 }
 
 /// What a step did.
@@ -59,11 +79,31 @@ pub async fn apply(
     command: MilestoneCommand,
     note: &Note,
 ) -> Result<Outcome> {
+    let seen = Seen::default();
+    let left = apply_seen(inner, txn, contract, milestone, command, note, seen).await?;
+    Ok(left.outcome)
+}
+
+/// [`apply`], reusing what the caller has `seen` in this transaction and
+/// answering what the step left: a party's step reads each row once.
+pub async fn apply_seen(
+    inner: &Inner,
+    txn: &Txn,
+    contract: &ContractRow,
+    milestone: &MilestoneRow,
+    command: MilestoneCommand,
+    note: &Note,
+    seen: Seen<'_>,
+) -> Result<Left> {
     let before =
         store::milestone_state(milestone, &contract.currency).ok_or_else(|| broken("milestone"))?;
     let next = before.apply(command)?;
     if next == before {
-        return Ok(Outcome::Unchanged);
+        return Ok(Left {
+            outcome: Outcome::Unchanged,
+            contract: Some(contract.clone()),
+            milestones: seen.milestones.map(<[MilestoneRow]>::to_vec),
+        });
     }
     if !store::update_milestone(txn, milestone, &next).await? {
         return Err(ApiError::precondition(
@@ -73,14 +113,42 @@ pub async fn apply(
         )
         .into());
     }
-    let now = inner.clock.now();
+    // Stored as the database keeps it (microseconds), so the contract left
+    // in memory is the one a later read finds.
+    let now = inner.clock.now().trunc_subsecs(6);
     let contract_id = ContractId(contract.id);
     let milestone_id = MilestoneId(milestone.id);
-    let (status, statuses) = contract_status(txn, contract, milestone_id, next.status).await?;
-    let late = contract.gig_id.is_some()
-        && store::find_order(txn, contract_id)
-            .await?
-            .is_some_and(|order| order.late_at.is_some());
+    let changed = MilestoneRow {
+        status: next.status.as_str().to_owned(),
+        funded_minor: next.funded,
+        released_minor: next.released,
+        refunded_minor: next.refunded,
+        revisions_used: next.revisions_used,
+        ..milestone.clone()
+    };
+    let milestones: Vec<MilestoneRow> = match seen.milestones {
+        Some(rows) => rows
+            .iter()
+            .map(|m| {
+                if m.id == changed.id {
+                    changed.clone()
+                } else {
+                    m.clone()
+                }
+            })
+            .collect(),
+        None => store::milestones_of(txn, &[contract_id]).await?,
+    };
+    let (status, statuses) = contract_status(contract, &milestones)?;
+    let late = match seen.order {
+        Some(order) => order.is_some_and(|order| order.late_at.is_some()),
+        None => {
+            contract.gig_id.is_some()
+                && store::find_order(txn, contract_id)
+                    .await?
+                    .is_some_and(|order| order.late_at.is_some())
+        }
+    };
     let stage = crate::domain::stage::stage_of(status, &statuses, late);
     store::set_status_and_stage(txn, contract_id, status, stage, now).await?;
     crate::reviewing::open_if_due(inner, txn, contract_id, status).await?;
@@ -101,8 +169,7 @@ pub async fn apply(
     }
     if status == ContractStatus::Completed && contract.status != status.as_str() {
         // What was paid: milestones dropped before funding do not count.
-        let total = store::milestones_of(txn, &[contract_id])
-            .await?
+        let total = milestones
             .iter()
             .filter(|m| m.status != MilestoneStatus::Cancelled.as_str())
             .map(|m| m.amount_minor)
@@ -129,30 +196,32 @@ pub async fn apply(
         )
         .await?;
     }
-    Ok(Outcome::Done)
+    // Ending opens the reviews (a changed row): read back then.
+    let contract = (!status.is_ended()).then(|| ContractRow {
+        status: status.as_str().to_owned(),
+        stage: stage.as_str().to_owned(),
+        updated_at: now,
+        ..contract.clone()
+    });
+    Ok(Left {
+        outcome: Outcome::Done,
+        contract,
+        milestones: Some(milestones),
+    })
 }
 
-/// The contract's status once this milestone is `changed`, and its
-/// milestones' statuses then.
-async fn contract_status(
-    txn: &Txn,
+/// The contract's status with its `milestones` as they now are, and their
+/// statuses.
+fn contract_status(
     contract: &ContractRow,
-    changed: MilestoneId,
-    now_status: MilestoneStatus,
+    milestones: &[MilestoneRow],
 ) -> Result<(ContractStatus, Vec<MilestoneStatus>)> {
     let kind = ContractKind::parse(&contract.kind).ok_or_else(|| broken("contract kind"))?;
     let current =
         ContractStatus::parse(&contract.status).ok_or_else(|| broken("contract status"))?;
-    let statuses: Vec<MilestoneStatus> = store::milestones_of(txn, &[ContractId(contract.id)])
-        .await?
+    let statuses: Vec<MilestoneStatus> = milestones
         .iter()
-        .map(|m| {
-            if m.id == changed.0 {
-                now_status
-            } else {
-                MilestoneStatus::parse(&m.status).unwrap_or(MilestoneStatus::Pending)
-            }
-        })
+        .map(|m| MilestoneStatus::parse(&m.status).unwrap_or(MilestoneStatus::Pending))
         .collect();
     let overrides = Overrides {
         disputed: current == ContractStatus::Disputed,

@@ -14,10 +14,13 @@ pub struct Product {
     pub port: u16,
     child: Option<tokio::process::Child>,
     pub crashes: usize,
+    /// Settings of every run beyond the test's own (e.g. the provider).
+    env: Vec<(String, String)>,
 }
 
 impl Product {
-    pub async fn start(crash_at: &str) -> Product {
+    /// Starts it, to crash at `crash_at`, with `env` set for every run.
+    pub async fn start_with(crash_at: &str, env: Vec<(String, String)>) -> Product {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -28,6 +31,7 @@ impl Product {
             port,
             child: None,
             crashes: 0,
+            env,
         };
         product.launch(Some(crash_at));
         product
@@ -56,6 +60,7 @@ impl Product {
                 command.env_remove(key);
             }
         }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         match crash_at {
             Some(point) => command.env("FREVIX_TEST_CRASH_AT", point),
             None => command.env_remove("FREVIX_TEST_CRASH_AT"),

@@ -6,7 +6,9 @@
 //! event delivery, is started again, and the saga goes on. At the end the
 //! provider holds exactly two charges, one transfer and one refund, the
 //! books balance and agree with the provider, and everyone's balance is
-//! what it should be.
+//! what it should be. Each crash is tried with the sandbox provider and
+//! with Stripe (the stand-in, in this test's process, its webhooks going to
+//! the product's `/webhooks/stripe`).
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +25,75 @@ use frevix_proto::payments::v1::{self as pb, payment_service_client::PaymentServ
 use frevix_testkit::{authed, code_in, read_mail};
 use tonic::Code;
 
+use frevix_stripe_standin::{Endpoint, StandIn};
+
 use crate::crash_driver::{Product, lost, provider_objects};
+
+/// Who moves the money for the product.
+enum Provider {
+    Sandbox,
+    Stripe(StandIn),
+}
+
+const WEBHOOK_SECRET: &str = "whsec_frevix_crash";
+
+impl Provider {
+    async fn stripe() -> Provider {
+        Provider::Stripe(
+            StandIn::start("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap(),
+        )
+    }
+
+    /// The product's settings for it.
+    fn env(&self) -> Vec<(String, String)> {
+        let Provider::Stripe(standin) = self else {
+            return Vec::new();
+        };
+        [
+            ("FREVIX_PAYMENTS__PROVIDER", "stripe"),
+            ("FREVIX_PAYMENTS__STRIPE__API_BASE", standin.base()),
+            ("FREVIX_PAYMENTS__STRIPE__SECRET_KEY", "sk_test_crash"),
+            ("FREVIX_PAYMENTS__STRIPE__PUBLISHABLE_KEY", "pk_test_crash"),
+            ("FREVIX_PAYMENTS__STRIPE__WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("FREVIX_PAYMENTS__STRIPE__TIMEOUT_SECS", "5"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    fn config(&self) -> frevix_payments::PaymentsConfig {
+        let mut config = frevix_payments::PaymentsConfig::default();
+        if let Provider::Stripe(standin) = self {
+            config.provider = frevix_payments::ProviderKind::Stripe;
+            config.stripe.api_base = standin.base().to_owned();
+            config.stripe.secret_key = secrecy::SecretString::from("sk_test_crash");
+        }
+        config
+    }
+
+    /// (charges, transfers, refunds) the provider made.
+    async fn made(&self, product: &Product) -> (usize, usize, usize) {
+        match self {
+            Provider::Stripe(standin) => {
+                let totals = standin.totals();
+                (totals.charges, totals.transfers, totals.refunds)
+            }
+            Provider::Sandbox => {
+                let objects = provider_objects(product.dir.path()).await;
+                let count = |kind: &str| {
+                    objects
+                        .iter()
+                        .filter(|(k, s, _)| k == kind && s != "requires_payment_method")
+                        .count()
+                };
+                (count("payment_intent"), count("transfer"), count("refund"))
+            }
+        }
+    }
+}
 
 /// Calls `call` on a live product until it answers something other than
 /// "the process went away" or NOT_FOUND (another service's event on its
@@ -207,8 +277,14 @@ async fn balance(product: &mut Product, token: &str) -> pb::Balance {
     balances.into_iter().next().unwrap_or_default()
 }
 
-async fn money_moves_once_across_a_crash_at(point: &str) {
-    let mut product = Product::start(point).await;
+async fn money_moves_once_across_a_crash_at(point: &str, provider: Provider) {
+    let mut product = Product::start_with(point, provider.env()).await;
+    if let Provider::Stripe(standin) = &provider {
+        standin.set_endpoint(Endpoint {
+            url: format!("http://127.0.0.1:{}/webhooks/stripe", product.port),
+            secret: WEBHOOK_SECRET.into(),
+        });
+    }
     let run = uuid::Uuid::now_v7().simple().to_string();
     let seller = person(&mut product, &format!("seller-{run}@example.test")).await;
     let buyer = person(&mut product, &format!("buyer-{run}@example.test")).await;
@@ -226,9 +302,14 @@ async fn money_moves_once_across_a_crash_at(point: &str) {
         .get_payout_onboarding_link(authed(&seller, link.clone())))
     .unwrap()
     .url;
+    // The sandbox's page takes the form's POST; Stripe's is a page to open.
+    let (method, link) = match &provider {
+        Provider::Sandbox => ("POST", format!("http://127.0.0.1:{}{link}", product.port)),
+        Provider::Stripe(_) => ("GET", link),
+    };
     let onboarded = tokio::process::Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
-        .arg(format!("http://127.0.0.1:{}{link}", product.port))
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method])
+        .arg(link)
         .output()
         .await
         .unwrap();
@@ -302,38 +383,26 @@ async fn money_moves_once_across_a_crash_at(point: &str) {
     // The card refund follows the books (a timer); wait for it at the
     // provider, then look again a moment later: nothing doubled.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !provider_objects(product.dir.path())
-        .await
-        .iter()
-        .any(|(kind, _, _)| kind == "refund")
-    {
+    while provider.made(&product).await.2 == 0 {
         assert!(Instant::now() < deadline, "the card was never refunded");
         product.revive();
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let refunded = provider_objects(product.dir.path()).await;
-    let count = |kind: &str| {
-        refunded
-            .iter()
-            .filter(|(k, s, _)| k == kind && s != "requires_payment_method")
-            .count()
-    };
-    assert_eq!(count("payment_intent"), 2, "{refunded:?}");
-    assert_eq!(count("transfer"), 1, "{refunded:?}");
-    assert_eq!(count("refund"), 1, "{refunded:?}");
+    assert_eq!(
+        provider.made(&product).await,
+        (2, 1, 1),
+        "charges, transfers, refunds"
+    );
 
     // The books balance and agree with the provider.
     let url = frevix_platform::db::sqlite_url(&product.dir.path().join("payments.db"));
     let books = sea_orm::Database::connect(url).await.unwrap();
     let problems = frevix_payments::store::books(&books).await.unwrap();
     assert!(problems.is_empty(), "{problems:#?}");
-    let provider = frevix_payments::open_provider(
-        &frevix_payments::PaymentsConfig::default(),
-        product.dir.path(),
-    )
-    .await
-    .unwrap();
+    let records = frevix_payments::open_provider(&provider.config(), product.dir.path())
+        .await
+        .unwrap();
     // A refund made just before the crash is in the books once its timer
     // has fired again (after the dead process's lease): until then the
     // reconciliation sees it at the provider only.
@@ -343,7 +412,7 @@ async fn money_moves_once_across_a_crash_at(point: &str) {
         let now = chrono::Utc::now();
         let report = frevix_payments::reconcile::reconcile(
             &books,
-            provider.as_ref(),
+            records.as_ref(),
             now - chrono::Duration::hours(1),
             now + chrono::Duration::hours(1),
         )
@@ -361,29 +430,57 @@ async fn money_moves_once_across_a_crash_at(point: &str) {
         "the process never crashed at {point}: {said}"
     );
     assert_eq!(product.crashes, 1, "{said}");
+    if let Provider::Stripe(standin) = &provider {
+        assert_eq!(standin.malformed_events(), Vec::<String>::new());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_before_the_transfer_pays_out_once() {
-    money_moves_once_across_a_crash_at("payout.before_transfer").await;
+    money_moves_once_across_a_crash_at("payout.before_transfer", Provider::Sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_before_the_transfer_pays_out_once_at_stripe() {
+    money_moves_once_across_a_crash_at("payout.before_transfer", Provider::stripe().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_transfer_pays_out_once() {
-    money_moves_once_across_a_crash_at("payout.after_transfer").await;
+    money_moves_once_across_a_crash_at("payout.after_transfer", Provider::Sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_the_transfer_pays_out_once_at_stripe() {
+    money_moves_once_across_a_crash_at("payout.after_transfer", Provider::stripe().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_before_the_refund_refunds_once() {
-    money_moves_once_across_a_crash_at("refund.before_call").await;
+    money_moves_once_across_a_crash_at("refund.before_call", Provider::Sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_before_the_refund_refunds_once_at_stripe() {
+    money_moves_once_across_a_crash_at("refund.before_call", Provider::stripe().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_refund_refunds_once() {
-    money_moves_once_across_a_crash_at("refund.after_call").await;
+    money_moves_once_across_a_crash_at("refund.after_call", Provider::Sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_the_refund_refunds_once_at_stripe() {
+    money_moves_once_across_a_crash_at("refund.after_call", Provider::stripe().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_an_event_is_recorded_applies_it_once() {
-    money_moves_once_across_a_crash_at("delivery.after_record").await;
+    money_moves_once_across_a_crash_at("delivery.after_record", Provider::Sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_an_event_is_recorded_applies_it_once_at_stripe() {
+    money_moves_once_across_a_crash_at("delivery.after_record", Provider::stripe().await).await;
 }

@@ -66,11 +66,14 @@ pub fn party_of(contract: &ContractRow, caller: &Principal) -> Result<Party> {
 /// Answers the contract as the change leaves it, read in the change's own
 /// transaction (it holds the contract's lock, so nothing else moves the
 /// contract meanwhile), then commits.
-pub async fn finish(inner: &Inner, change: Change) -> Result<pb::Contract> {
+pub async fn finish(inner: &Inner, mut change: Change) -> Result<pb::Contract> {
     let id = ContractId(change.contract.id);
-    let contract = store::find_contract(&change.txn, id)
-        .await?
-        .ok_or(ApiError::NotFound("contract"))?;
+    let contract = match change.known.contract.take() {
+        Some(contract) => contract,
+        None => store::find_contract(&change.txn, id)
+            .await?
+            .ok_or(ApiError::NotFound("contract"))?,
+    };
     let parts = Parts::read_knowing(inner, &change.txn, &contract, change.known).await?;
     let answer = assemble(inner, &contract, &parts, &change.viewer);
     change.txn.commit().await?;

@@ -46,6 +46,10 @@ pub(crate) struct Parts {
 pub(crate) struct Known {
     pub order: Option<Option<OrderRow>>,
     pub cancellation: Option<Option<CancellationRow>>,
+    /// The contract's milestones as the change left them.
+    pub milestones: Option<Vec<MilestoneRow>>,
+    /// The contract's row as the change left it.
+    pub contract: Option<ContractRow>,
 }
 
 impl Parts {
@@ -67,8 +71,12 @@ impl Parts {
     ) -> Result<Self> {
         let id = ContractId(row.id);
         let kind = ContractKind::parse(&row.kind);
+        let milestones = match known.milestones {
+            Some(milestones) => milestones,
+            None => store::milestones_of(db, &[id]).await?,
+        };
         let mut parts = Parts {
-            milestones: store::milestones_of(db, &[id]).await?,
+            milestones,
             timeline: store::timeline_of(db, id).await?,
             ..Parts::default()
         };

@@ -71,8 +71,12 @@ async fn step(
     if let Some(status) = ContractStatus::parse(&contract.status) {
         check_workable(status, request_open)?;
     }
-    let milestone = store::find_milestone(txn, contract_id, milestone_id)
-        .await?
+    // Every milestone once: the step and its answer both use them.
+    let milestones = store::milestones_of(txn, &[contract_id]).await?;
+    let milestone = milestones
+        .iter()
+        .find(|m| m.id == milestone_id.0)
+        .cloned()
         .ok_or(ApiError::NotFound("milestone"))?;
     let order = match contract.gig_id {
         Some(_) => store::find_order(txn, contract_id).await?,
@@ -91,8 +95,12 @@ async fn step(
         )
         .into());
     }
-    let outcome = steps::apply(inner, txn, contract, &milestone, command, &note).await?;
-    if let (steps::Outcome::Done, Some((message, files))) = (outcome, &delivery) {
+    let seen = steps::Seen {
+        milestones: Some(&milestones),
+        order: Some(order.as_ref()),
+    };
+    let left = steps::apply_seen(inner, txn, contract, &milestone, command, &note, seen).await?;
+    if let (steps::Outcome::Done, Some((message, files))) = (left.outcome, &delivery) {
         store::insert_delivery(
             txn,
             contract_id,
@@ -105,6 +113,8 @@ async fn step(
     }
     change.known.cancellation = Some(cancellation);
     change.known.order = Some(order);
+    change.known.milestones = left.milestones;
+    change.known.contract = left.contract;
     finish(inner, change).await
 }
 

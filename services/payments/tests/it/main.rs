@@ -12,6 +12,7 @@ mod hire;
 mod hourly;
 mod ledger_rules;
 mod payouts;
+mod provider_refunds;
 mod receipts;
 mod reconciling;
 mod stripe;

@@ -230,6 +230,7 @@ impl PaymentProvider for Sandbox {
     async fn refund(&self, refund: &NewRefund) -> Result<String, ProviderError> {
         let amount = refund.amount.minor_units.to_string();
         let currency = refund.amount.currency.code();
+        let _one_at_a_time = self.refunding.lock().await;
         let charged = sandbox_objects::Entity::find()
             .filter(sandbox_objects::Column::Kind.eq("payment_intent"))
             .filter(sandbox_objects::Column::Reference.eq(&refund.charge))

@@ -117,6 +117,10 @@ pub struct Sandbox {
     clock: Clock,
     /// Wakes the delivery of events.
     wake: Arc<Notify>,
+    /// Held while a refund checks what its charge has left and records
+    /// itself, so racing refunds never give back more than was charged.
+    /// The sandbox's records belong to one process (one payments replica).
+    refunding: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn fingerprint(parts: &[&str]) -> String {
@@ -134,6 +138,7 @@ impl Sandbox {
             db,
             clock,
             wake: Arc::new(Notify::new()),
+            refunding: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
