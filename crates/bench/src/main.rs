@@ -64,6 +64,10 @@ async fn main() {
             webhooks::run().await;
             return;
         }
+        Ok("webhooks") => {
+            webhooks::run().await;
+            return;
+        }
         Ok("gateway") => {
             gateway::run().await;
             return;

@@ -95,7 +95,7 @@ pub struct ApiError {
     pub message: String,
     pub param: Option<String>,
     /// Card errors carry the payment intent as it now stands.
-    pub payment_intent: Option<serde_json::Value>,
+    pub payment_intent: Option<Box<serde_json::Value>>,
     pub decline_code: Option<&'static str>,
 }
 
@@ -178,7 +178,7 @@ impl ApiError {
         ApiError {
             code: Some("card_declined"),
             decline_code: Some(decline_code),
-            payment_intent: Some(intent),
+            payment_intent: Some(Box::new(intent)),
             ..ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_error", message)
         }
     }
@@ -206,7 +206,7 @@ impl ApiError {
             error["decline_code"] = json!(decline);
         }
         if let Some(intent) = &self.payment_intent {
-            error["payment_intent"] = intent.clone();
+            error["payment_intent"] = (**intent).clone();
         }
         json!({ "error": error })
     }

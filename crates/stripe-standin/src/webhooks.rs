@@ -55,18 +55,14 @@ const MAX_ATTEMPTS: u32 = 200;
 
 /// `payload` signed with `secret` at `timestamp`, as the header carries it.
 pub fn signature(payload: &str, secret: &str, timestamp: i64) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable_key());
-    mac.update(format!("{timestamp}.{payload}").as_bytes());
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
-}
-
-// HMAC takes keys of any length; this cannot happen.
-fn unreachable_key() -> Hmac<Sha256> {
-    panic!("HMAC-SHA256 refused a key")
+    // HMAC takes keys of any length: the error cannot happen.
+    let v1 = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .map(|mut mac| {
+            mac.update(format!("{timestamp}.{payload}").as_bytes());
+            hex::encode(mac.finalize().into_bytes())
+        })
+        .unwrap_or_default();
+    format!("t={timestamp},v1={v1}")
 }
 
 impl StandIn {

@@ -312,3 +312,107 @@ fn the_body_check_refuses_what_async_stripe_cannot_parse() {
     assert!(parses_as(Shape::PaymentIntent, whole));
     assert!(!parses_as(Shape::Refund, r#"{"id":"re_1","amount":5}"#));
 }
+
+#[tokio::test]
+async fn intents_are_captured_cancelled_and_authenticated_as_at_stripe() {
+    use stripe_core::payment_intent::{
+        CancelPaymentIntent, CapturePaymentIntent, ConfirmPaymentIntent,
+    };
+    use stripe_shared::PaymentIntentStatus as S;
+    let (standin, client) = standin().await;
+
+    // Captured by hand: authorized on confirmation, charged on capture.
+    let held = CreatePaymentIntent::new(3_000, Currency::USD)
+        .capture_method(stripe_shared::PaymentIntentCaptureMethod::Manual)
+        .payment_method("pm_card_visa")
+        .confirm(true)
+        .send(&client)
+        .await
+        .unwrap();
+    assert_eq!(
+        (held.status, held.amount_capturable),
+        (S::RequiresCapture, 3_000)
+    );
+    assert_eq!(standin.totals().charges, 0);
+    let captured = CapturePaymentIntent::new(held.id.as_str())
+        .send(&client)
+        .await
+        .unwrap();
+    assert_eq!(
+        (captured.status, captured.amount_received),
+        (S::Succeeded, 3_000)
+    );
+    let again = CapturePaymentIntent::new(held.id.as_str())
+        .send(&client)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refusal(again),
+        (400, "payment_intent_unexpected_state".into())
+    );
+    let late = CancelPaymentIntent::new(held.id.as_str())
+        .send(&client)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refusal(late),
+        (400, "payment_intent_unexpected_state".into())
+    );
+
+    // Cancelled before anyone paid.
+    let open = CreatePaymentIntent::new(1_000, Currency::USD)
+        .send(&client)
+        .await
+        .unwrap();
+    let cancelled = CancelPaymentIntent::new(open.id.as_str())
+        .send(&client)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, S::Canceled);
+
+    // Declined: a card error carrying the intent, which waits for a new card.
+    let declined = CreatePaymentIntent::new(1_000, Currency::USD)
+        .send(&client)
+        .await
+        .unwrap();
+    let error = ConfirmPaymentIntent::new(declined.id.as_str())
+        .payment_method("pm_card_chargeDeclinedInsufficientFunds")
+        .send(&client)
+        .await
+        .unwrap_err();
+    match error {
+        StripeError::Stripe(api, 402) => {
+            assert_eq!(api.decline_code.as_deref(), Some("insufficient_funds"));
+            let intent = api.payment_intent.unwrap();
+            assert_eq!(intent.status, S::RequiresPaymentMethod);
+            assert_eq!(
+                intent.last_payment_error.unwrap().message.as_deref(),
+                Some("Your card has insufficient funds.")
+            );
+        }
+        other => panic!("{other}"),
+    }
+
+    // 3-D Secure: the cardholder's page, then paid.
+    let challenged = ConfirmPaymentIntent::new(declined.id.as_str())
+        .payment_method("pm_card_authenticationRequired")
+        .return_url("https://app.example/back")
+        .send(&client)
+        .await
+        .unwrap();
+    assert_eq!(challenged.status, S::RequiresAction);
+    let page = challenged
+        .next_action
+        .unwrap()
+        .redirect_to_url
+        .unwrap()
+        .url
+        .unwrap();
+    assert_eq!(reqwest_get(&page).await, 303);
+    let paid = stripe_core::payment_intent::RetrievePaymentIntent::new(declined.id.as_str())
+        .send(&client)
+        .await
+        .unwrap();
+    assert_eq!(paid.status, S::Succeeded);
+    assert_eq!(standin.totals().charges, 2);
+}

@@ -93,7 +93,6 @@ async fn an_approved_week_is_charged_to_the_card_saved_at_stripe(backend: Backen
 /// A week billed to a card declining its charges pauses the contract; a
 /// card saved then charges it once.
 async fn a_week_is_charged(app: &TestApp, clock: &TestClock) {
-    let app = app;
     let hire = hire_with(app, true).await;
 
     let unknown = save_card(app, &hire.client, "pm_made_up")
