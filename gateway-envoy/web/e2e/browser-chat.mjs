@@ -4,9 +4,10 @@
 // client finds it, opens it and messages the seller, who sees the message
 // arrive live without reloading, and answers; the client sees the answer
 // live. She orders the gig, and both see the order on their orders pages,
-// waiting for funding. She pays it into escrow with the sandbox's test
-// card, he delivers, she approves, payments releases the money to him less
-// the fee, both review, and each sees their money. A screenshot of each
+// waiting for funding. She pays it into escrow with a Stripe test card
+// (the mesh's Stripe stand-in, its webhooks through Envoy), he delivers,
+// she approves, payments releases the money to him less the fee, both
+// review, and each sees their money. A screenshot of each
 // step is saved in e2e-artifacts/.
 //
 // Env: E2E_MAIL_LOG  the SMTP sink's output (required)
@@ -160,7 +161,7 @@ try {
   await screenshot(buyerPage, "bea-sees-the-answer");
 
   // She orders the gig's package: the order waits for its funding on both
-  // sides' orders pages (the sandbox payment takes it on from there).
+  // sides' orders pages (the payment takes it on from there).
   await buyerPage.click("#order-BASIC");
   await expectText(buyerPage, "#order-detail", gigTitle);
   await expectText(buyerPage, "#order-detail .stage", "Waiting for funding");
@@ -189,7 +190,7 @@ try {
   await expectText(buyerPage, "#conversations", "First sketch");
   await screenshot(buyerPage, "bea-back-with-a-notification");
 
-  // She pays the order into escrow with the sandbox's test card: it starts.
+  // She pays the order into escrow with the Visa test card: it starts.
   await buyerPage.click(`#order-list button:has-text("${gigTitle}")`);
   await buyerPage.selectOption("#fund-form select[name=card]", "pm_card_visa");
   await buyerPage.click("#fund-form button[type=submit]");

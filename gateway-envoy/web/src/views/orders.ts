@@ -1,7 +1,7 @@
 // The orders pages of both sides: one tab per stage with its count
 // (CountContracts), the contracts of a tab (ListContracts), and one
 // contract with the steps its `next_actions` offer the signed-in side:
-// pay into escrow (the sandbox's test cards), send requirements, deliver,
+// pay into escrow (Stripe's test cards), send requirements, deliver,
 // approve or ask for changes, review.
 import { contracts, payments } from "../api";
 import { describe } from "../errors";
@@ -168,7 +168,7 @@ export class OrdersView {
           [
             h("p", { class: "muted", id: "awaiting-funding" }, "Waiting for your payment into escrow: the seller is paid when you approve the work."),
             field(
-              "Card (sandbox)",
+              "Test card",
               h(
                 "select",
                 { name: "card" },
