@@ -1,10 +1,14 @@
 //! Contracts on PostgreSQL, as ratios to the same run's pgbench:
 //! - `PlaceOrder` and `ApproveMilestone` transactions/s (64 in flight over
 //!   4 connections) against pgbench running a transaction of a comparable
-//!   shape (update one row, insert two) with 8 clients, and against GetMe
-//!   through the same server (what any authenticated call costs at least);
+//!   shape (update one row, insert two) with 8 clients, against pgbench
+//!   running each one's own statements on the real tables ([`baselines`]),
+//!   and against GetMe through the same server (what any authenticated call
+//!   costs at least);
 //! - durable timers: 100,000 due timers fired by two replicas (their own
 //!   pools and runners), the time it took, and that none fired twice.
+
+mod baselines;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,7 +44,7 @@ pub async fn run() {
         .url
         .expose_secret()
         .to_owned();
-    let baseline = pgbench(&url).await;
+    let baseline = baselines::pgbench(&url).await;
     println!("baseline  pgbench (update 1 row, insert 2; 8 clients) tps: {baseline:.0}");
 
     let seller = app.register().await;
@@ -53,18 +57,22 @@ pub async fn run() {
         reads / baseline
     );
     let (orders, placed) = place_orders(&channels, &buyers, &gig).await;
+    let same = baselines::place_order(&url).await;
     println!(
-        "contracts PlaceOrder tx/s: {orders:.0}   ratio to pgbench: {:.2}   to GetMe: {:.2}",
+        "contracts PlaceOrder tx/s: {orders:.0}   ratio to pgbench: {:.2}   to GetMe: {:.2}   to pgbench of its own statements ({same:.0} tps): {:.2}",
         orders / baseline,
-        orders / reads
+        orders / reads,
+        orders / same
     );
 
     let waiting = deliver(&app, &channels[0], &seller, &buyers, &placed, 1_000).await;
     let approvals = approve(&channels, &buyers, &waiting).await;
+    let same = baselines::approve(&url).await;
     println!(
-        "contracts ApproveMilestone tx/s: {approvals:.0}   ratio to pgbench: {:.2}   to GetMe: {:.2}   ({} approvals)",
+        "contracts ApproveMilestone tx/s: {approvals:.0}   ratio to pgbench: {:.2}   to GetMe: {:.2}   to pgbench of its own statements ({same:.0} tps): {:.2}   ({} approvals)",
         approvals / baseline,
         approvals / reads,
+        approvals / same,
         waiting.len()
     );
     app.stop().await;
@@ -82,32 +90,6 @@ fn usd(minor_units: i64) -> Option<Money> {
         currency_code: "USD".into(),
         minor_units,
     })
-}
-
-/// Transactions/s of pgbench running the shape of an order or an
-/// approval: one row updated, two inserted (the timeline, the outbox).
-async fn pgbench(url: &str) -> f64 {
-    let db = sea_orm::Database::connect(url).await.unwrap();
-    for statement in [
-        "CREATE TABLE IF NOT EXISTS bench_contracts (id int PRIMARY KEY, status text NOT NULL, updated_at timestamptz NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS bench_timeline (id uuid PRIMARY KEY, contract_id int NOT NULL, action text NOT NULL, at timestamptz NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS bench_outbox (seq bigserial PRIMARY KEY, payload bytea NOT NULL, created_at timestamptz NOT NULL)",
-        "INSERT INTO bench_contracts SELECT g, 'ACTIVE', now() FROM generate_series(1, 2000) g ON CONFLICT DO NOTHING",
-    ] {
-        db.execute_unprepared(statement).await.unwrap();
-    }
-    crate::pgbench::tps(
-        url,
-        "contract",
-        "\\set c random(1, 2000)\n\
-         BEGIN;\n\
-         UPDATE bench_contracts SET status = 'ACTIVE', updated_at = now() WHERE id = :c;\n\
-         INSERT INTO bench_timeline VALUES (gen_random_uuid(), :c, 'MILESTONE_APPROVED', now());\n\
-         INSERT INTO bench_outbox (payload, created_at) VALUES ('\\x0a2430313933', now());\n\
-         END;\n",
-        SECONDS,
-    )
-    .await
 }
 
 /// A published gig that asks nothing of its buyers, once contracts has it.
