@@ -29,9 +29,22 @@ mapfile -t services < <("$bin" services)
 # The mesh listens on fixed ports; say which one is taken rather than fail later.
 ports=(2525 8080 9901 12111)
 for line in "${services[@]}"; do ports+=("${line#* }"); done
+# The services' ports (50050–50055) lie in Linux's ephemeral range: an
+# outgoing connection (to PostgreSQL, NATS) may get one as its source port
+# and keep it. Where allowed (root), they are reserved so none does.
+reserved=/proc/sys/net/ipv4/ip_local_reserved_ports
+if [[ -w "$reserved" ]]; then
+  want="$(IFS=,; echo "${ports[*]}")"
+  have="$(cat "$reserved")"
+  echo "${have:+$have,}$want" >"$reserved" 2>/dev/null || true
+fi
 for port in "${ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "mesh: 127.0.0.1:$port is in use (another mesh?); stop it first" >&2
+    exit 1
+  fi
+  if command -v ss >/dev/null && [[ -n "$(ss -Htan state established "( sport = :$port )" 2>/dev/null)" ]]; then
+    echo "mesh: port $port is held by a connection (ss -tan 'sport = :$port'); try again when it closes" >&2
     exit 1
   fi
 done
