@@ -23,7 +23,7 @@ tools: ## project-local tools (buf, grpcurl, aiosmtpd, nats-server, envoy, kubec
 test: tools lint ## lint, then every test against real PostgreSQL, SMTP (and NATS)
 	scripts/test.sh
 
-lint: tools ## rustfmt, clippy -D warnings, buf lint/breaking, Envoy configs, k8s/ and Dockerfile
+lint: tools ## rustfmt, clippy -D warnings, buf lint/breaking, Envoy configs, k8s/, Dockerfile, cargo deny
 	scripts/lint.sh
 
 fmt: ## format the code

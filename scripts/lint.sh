@@ -2,7 +2,8 @@
 # Formatting, clippy with warnings as errors, and the protobuf contracts:
 # buf lint always; buf breaking against main when main has a proto module to
 # compare with (it guards every client and event consumer). Then the gateway
-# configurations, and the Kubernetes manifests and Dockerfile (offline).
+# configurations, the Kubernetes manifests and Dockerfile (offline), and the
+# dependency graph (cargo deny: licenses, bans and duplicates, sources).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 buf=.venv/bin/buf
@@ -17,6 +18,7 @@ for config in gateway-envoy/envoy-mesh.yaml gateway-envoy/envoy-all-in-one.yaml;
 done
 # Kubernetes: overlays rendered with kustomize and validated against schemas.
 scripts/k8s-validate.sh
+scripts/deny.sh
 if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto/buf.yaml 2>/dev/null; then
   "$buf" breaking proto --against ".git#branch=main,subdir=proto"
 fi
