@@ -5,6 +5,7 @@
 // A failed expectation should panic in a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod authorization;
 mod crash_driver;
 mod deployment;
 mod gateway;
