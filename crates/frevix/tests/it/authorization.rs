@@ -78,7 +78,7 @@ fn matrix() -> BTreeMap<String, BTreeMap<String, String>> {
 }
 
 /// Every RPC the services declare: name → (client streams, server streams).
-fn rpcs() -> BTreeMap<String, (bool, bool)> {
+pub fn rpcs() -> BTreeMap<String, (bool, bool)> {
     let pool = DescriptorPool::decode(frevix_proto::FILE_DESCRIPTOR_SET).unwrap();
     pool.services()
         .filter(|s| s.full_name().starts_with("frevix."))
@@ -104,42 +104,7 @@ async fn call(
     streams: (bool, bool),
     token: Option<&str>,
 ) -> Result<(), Code> {
-    let mut grpc = tonic::client::Grpc::new(channel.clone());
-    grpc.ready().await.unwrap();
-    let path: http::uri::PathAndQuery = format!("/{rpc}").parse().unwrap();
-    let outcome = match streams {
-        (false, false) => grpc
-            .unary(
-                with_token(tonic::Request::new(Vec::new()), token),
-                path,
-                Raw,
-            )
-            .await
-            .map(|_| ()),
-        (false, true) => match grpc
-            .server_streaming(
-                with_token(tonic::Request::new(Vec::new()), token),
-                path,
-                Raw,
-            )
-            .await
-        {
-            Ok(response) => first(response.into_inner()).await,
-            Err(status) => Err(status),
-        },
-        (true, _) => {
-            let frames = tokio_stream::iter(vec![Vec::new()]).chain(tokio_stream::pending());
-            match grpc
-                .streaming(with_token(tonic::Request::new(frames), token), path, Raw)
-                .await
-            {
-                Ok(response) => first(response.into_inner()).await,
-                Err(status) => Err(status),
-            }
-        }
-    };
-    match outcome {
-        Ok(()) => Ok(()),
+    match raw_call(channel, rpc, streams, token, Vec::new()).await {
         Err(status)
             if matches!(
                 status.code(),
@@ -148,7 +113,44 @@ async fn call(
         {
             Err(status.code())
         }
-        Err(_) => Ok(()),
+        _ => Ok(()),
+    }
+}
+
+/// Calls `rpc` with `body` (an encoded request) as `token`: `Ok` when
+/// answered (or a stream opened), else the status.
+pub async fn raw_call(
+    channel: &Channel,
+    rpc: &str,
+    streams: (bool, bool),
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> Result<(), Status> {
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready().await.unwrap();
+    let path: http::uri::PathAndQuery = format!("/{rpc}").parse().unwrap();
+    match streams {
+        (false, false) => grpc
+            .unary(with_token(tonic::Request::new(body), token), path, Raw)
+            .await
+            .map(|_| ()),
+        (false, true) => match grpc
+            .server_streaming(with_token(tonic::Request::new(body), token), path, Raw)
+            .await
+        {
+            Ok(response) => first(response.into_inner()).await,
+            Err(status) => Err(status),
+        },
+        (true, _) => {
+            let frames = tokio_stream::iter(vec![body]).chain(tokio_stream::pending());
+            match grpc
+                .streaming(with_token(tonic::Request::new(frames), token), path, Raw)
+                .await
+            {
+                Ok(response) => first(response.into_inner()).await,
+                Err(status) => Err(status),
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 mod authorization;
 mod crash_driver;
 mod deployment;
+mod fuzz;
 mod gateway;
 mod mail_outbox;
 mod messaging_mesh;
