@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: mesh help run build test unit lint fmt bench tools clean-test-dbs
+.PHONY: mesh help run build test unit lint fmt fuzz bench tools clean-test-dbs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,10 @@ lint: tools ## rustfmt, clippy -D warnings, buf lint/breaking, Envoy configs, k8
 
 fmt: ## format the code
 	$(CARGO) fmt --all
+
+fuzz: tools ## every RPC fed many random edge-value requests (FREVIX_FUZZ_SEED, FREVIX_FUZZ_PER_RPC)
+	eval "$$(scripts/test-services.sh)" && FREVIX_FUZZ_PER_RPC=$${FREVIX_FUZZ_PER_RPC:-100} FREVIX_FUZZ_SEED=$${FREVIX_FUZZ_SEED:-$$RANDOM} \
+	  $(CARGO) nextest run -p frevix --no-capture fuzz
 
 bench: tools ## benchmarks as ratios to baselines measured in the same run
 	scripts/bench.sh

@@ -3,7 +3,8 @@
 //! negative, unknown enum numbers, invalid ids, oversized lists) and
 //! undecodable bytes, sent by a signed-in account through the real API on
 //! both backends. Never INTERNAL or UNKNOWN (a panic), never a hang, and
-//! the server keeps answering. A fixed seed and count here.
+//! the server keeps answering. `make test` runs a fixed seed and count;
+//! `make fuzz` many more (`FREVIX_FUZZ_SEED`, `FREVIX_FUZZ_PER_RPC`).
 
 use std::time::Duration;
 
@@ -21,8 +22,16 @@ use crate::authorization::{raw_call, rpcs};
 
 on_both_backends!(no_request_makes_the_server_fail);
 
+/// The fixed seed and count of `make test`.
 const SEED: u64 = 20261201;
 const PER_RPC: usize = 6;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 fn text(rng: &mut StdRng) -> String {
     match rng.gen_range(0..8) {
@@ -95,7 +104,10 @@ async fn no_request_makes_the_server_fail(backend: Backend) {
         .await
         .unwrap();
     let pool = DescriptorPool::decode(frevix_proto::FILE_DESCRIPTOR_SET).unwrap();
-    let mut rng = StdRng::seed_from_u64(SEED);
+    let seed = setting("FREVIX_FUZZ_SEED", SEED);
+    let per_rpc = usize::try_from(setting("FREVIX_FUZZ_PER_RPC", PER_RPC as u64)).unwrap();
+    eprintln!("fuzz: seed {seed}, {per_rpc} requests per RPC");
+    let mut rng = StdRng::seed_from_u64(seed);
     let mut failures = Vec::new();
     let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (rpc, streams) in rpcs() {
@@ -110,7 +122,7 @@ async fn no_request_makes_the_server_fail(backend: Backend) {
             .find(|m| m.name() == method)
             .unwrap()
             .input();
-        let mut bodies: Vec<Vec<u8>> = (0..PER_RPC)
+        let mut bodies: Vec<Vec<u8>> = (0..per_rpc)
             .map(|_| random(&mut rng, &input, 0).encode_to_vec())
             .collect();
         bodies.push(vec![0xff, 0xff, 0xff, 0x0f, 0x08]);
