@@ -76,6 +76,15 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
         .acquire_timeout(Duration::from_secs(10))
         .test_before_acquire_if_idle_for(PING_IF_IDLE)
         .sqlx_logging(false);
+    if engine == Engine::Sqlite {
+        // A local file's one connection never goes stale: no idle or
+        // lifetime rotation, hence no pool maintenance task. (That task
+        // was once caught spinning without yielding in sqlx 0.9's idle
+        // loop, starving its runtime: a test hung on SQLite.)
+        options
+            .idle_timeout(None::<Duration>)
+            .max_lifetime(None::<Duration>);
+    }
     let db = Database::connect(options).await?;
     if engine == Engine::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
