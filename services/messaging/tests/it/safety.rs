@@ -213,6 +213,15 @@ async fn presence_typing_and_receipts_reach_contacts(backend: Backend) {
     assert!(one_sided[0].last_seen_time.is_none());
     send(&app, &bob, &chat.id, "hello Ada", "p-00").await;
     drop(bob_early);
+    // Bob's first feed is gone before his next one opens: otherwise he never
+    // goes offline in between, and there is no coming online to announce.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state(&presence_of(&ada, vec![bob.account_id.clone()]).await[0])
+        == pb::PresenceState::Online
+    {
+        assert!(Instant::now() < deadline, "Bob never went offline");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let mut ada_feed = feed(&app, &ada, vec![]).await;
     let bob_feed = feed(&app, &bob, vec![]).await;
