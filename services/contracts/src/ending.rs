@@ -139,8 +139,7 @@ pub async fn pause_review_windows(inner: &Inner, txn: &Txn, contract: ContractId
     for milestone in store::milestones_of(txn, &[contract]).await? {
         inner
             .timers
-            .cancel(txn, AUTO_APPROVE, &milestone.id.to_string())
-            .await?;
+            .forget(txn, AUTO_APPROVE, &milestone.id.to_string());
     }
     Ok(())
 }
@@ -190,10 +189,7 @@ pub async fn accept(
     if !answered {
         return Err(no_request().into());
     }
-    inner
-        .timers
-        .cancel(txn, AUTO_ACCEPT, &id.to_string())
-        .await?;
+    inner.timers.forget(txn, AUTO_ACCEPT, &id.to_string());
     let settlements = settle(inner, txn, contract, request.refund_minor, by).await?;
     let details = match by {
         Some(_) => "The cancellation request was accepted",

@@ -145,8 +145,7 @@ pub async fn approve(
     }
     inner
         .timers
-        .cancel(txn, INVOICE_REVIEW, &invoice.id.to_string())
-        .await?;
+        .forget(txn, INVOICE_REVIEW, &invoice.id.to_string());
     let id = ContractId(contract.id);
     let details = match by {
         Some(_) => format!(

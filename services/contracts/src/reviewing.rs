@@ -59,8 +59,7 @@ pub async fn publish(inner: &Inner, txn: &Txn, contract: ContractId) -> Result<(
     }
     inner
         .timers
-        .cancel(txn, REVIEWS_CLOSE, &contract.to_string())
-        .await?;
+        .forget(txn, REVIEWS_CLOSE, &contract.to_string());
     Ok(())
 }
 

@@ -310,7 +310,7 @@ async fn effects(
                 .await?;
         }
         MilestoneCommand::RequestRevision { .. } => {
-            inner.timers.cancel(txn, AUTO_APPROVE, &subject).await?;
+            inner.timers.forget(txn, AUTO_APPROVE, &subject);
             let event = pb::MilestoneRevisionRequested {
                 contract_id: contract_id.clone(),
                 milestone_id,
@@ -325,7 +325,7 @@ async fn effects(
                 .await?;
         }
         MilestoneCommand::Approve => {
-            inner.timers.cancel(txn, AUTO_APPROVE, &subject).await?;
+            inner.timers.forget(txn, AUTO_APPROVE, &subject);
             let event = pb::MilestoneApproved {
                 contract_id: contract_id.clone(),
                 milestone_id,
@@ -340,7 +340,7 @@ async fn effects(
                 .await?;
         }
         MilestoneCommand::Settle | MilestoneCommand::Cancel => {
-            inner.timers.cancel(txn, AUTO_APPROVE, &subject).await?;
+            inner.timers.forget(txn, AUTO_APPROVE, &subject);
         }
         MilestoneCommand::Fund { .. }
         | MilestoneCommand::Release { .. }

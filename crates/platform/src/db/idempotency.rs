@@ -71,7 +71,9 @@ pub enum IdempotencyError {
     Db(#[from] DbErr),
 }
 
-/// How a keyed change begins.
+/// How a keyed change begins. It lives for one `match` at the start of a
+/// change, so its size difference costs nothing worth an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Start<R> {
     /// An earlier identical call's answer: return it, change nothing.
     Replay(R),
@@ -132,12 +134,12 @@ impl Once {
     /// Records `response` as the key's answer and commits the change.
     pub async fn finish(self, response: &impl Message) -> Result<(), DbErr> {
         if let Some((scope, key)) = &self.claim {
-            Entity::update_many()
-                .col_expr(Column::Response, Expr::value(response.encode_to_vec()))
-                .filter(Column::Scope.eq(scope.as_str()))
-                .filter(Column::Key.eq(key.as_str()))
-                .exec(&self.txn)
-                .await?;
+            self.txn.defer(
+                &Entity::update_many()
+                    .col_expr(Column::Response, Expr::value(response.encode_to_vec()))
+                    .filter(Column::Scope.eq(scope.as_str()))
+                    .filter(Column::Key.eq(key.as_str())),
+            );
         }
         self.txn.commit().await
     }

@@ -12,9 +12,9 @@ use chrono::Utc;
 use prost::{Message, Name};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend,
-    DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionTrait, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    Value,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -48,7 +48,8 @@ impl Outbox {
     }
 
     /// Records `event` about `aggregate_type`/`aggregate_id` in the
-    /// transaction of the state change; the relay wakes when it commits.
+    /// transaction of the state change (a write sent with its others); the
+    /// relay wakes when it commits.
     pub async fn publish<E: Name>(
         &self,
         db: &Txn,
@@ -58,9 +59,13 @@ impl Outbox {
     ) -> Result<Uuid, DbErr> {
         let id = Uuid::now_v7();
         db.wake_on_commit(&self.wake);
-        self.row(id, aggregate_type, aggregate_id, event, Utc::now())
-            .insert(db)
-            .await?;
+        db.defer(&outbox::Entity::insert(self.row(
+            id,
+            aggregate_type,
+            aggregate_id,
+            event,
+            Utc::now(),
+        )));
         Ok(id)
     }
 

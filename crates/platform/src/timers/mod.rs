@@ -98,6 +98,7 @@ impl Timers {
 
     /// Sets the timer `kind`/`subject` to fire at `due_at` with `payload`,
     /// in `txn`: a new one, or the existing one moved (its attempts reset).
+    /// The write is sent with the transaction's others.
     pub async fn schedule(
         &self,
         txn: &Txn,
@@ -120,7 +121,7 @@ impl Timers {
              payload = excluded.payload, attempts = 0, lease_until = NULL, \
              lease_token = NULL, last_error = NULL",
         );
-        txn.execute_raw(Statement::from_sql_and_values(
+        txn.defer_statement(Statement::from_sql_and_values(
             backend,
             sql,
             [
@@ -131,10 +132,23 @@ impl Timers {
                 payload.into(),
                 self.clock.now().into(),
             ],
-        ))
-        .await?;
+        ));
         txn.wake_on_commit(&self.wake);
         Ok(())
+    }
+
+    /// Removes the timer `kind`/`subject`, if there is one, in `txn` with
+    /// its other writes.
+    pub fn forget(&self, txn: &Txn, kind: &str, subject: &str) {
+        let backend = txn.get_database_backend();
+        txn.defer_statement(Statement::from_sql_and_values(
+            backend,
+            dialect(
+                backend,
+                "DELETE FROM timers WHERE kind = $1 AND subject = $2",
+            ),
+            [kind.into(), subject.into()],
+        ));
     }
 
     /// Removes the timer `kind`/`subject`, in `txn`; false if there was none.

@@ -12,3 +12,4 @@ mod mail_relays;
 mod retention;
 mod support;
 mod timers;
+mod txn;

@@ -241,8 +241,7 @@ async fn close(
     }
     inner
         .timers
-        .cancel(&change.txn, AUTO_ACCEPT, &cancellation.to_string())
-        .await?;
+        .forget(&change.txn, AUTO_ACCEPT, &cancellation.to_string());
     ending::resume_review_windows(inner, &change.txn, &change.contract).await?;
     let (action, details) = match answer {
         Answer::Decline if reason.is_empty() => (
@@ -345,8 +344,7 @@ pub async fn end(
         .await?;
         inner
             .timers
-            .cancel(&change.txn, AUTO_ACCEPT, &open.id.to_string())
-            .await?;
+            .forget(&change.txn, AUTO_ACCEPT, &open.id.to_string());
     }
     let now = inner.clock.now();
     let by = Some(caller.account_id);
@@ -418,8 +416,7 @@ async fn end_hourly(inner: &Inner, change: &Change, by: AccountId, reason: &str)
     }
     inner
         .timers
-        .cancel(&change.txn, hourly::WEEK_CLOSE, &id.to_string())
-        .await?;
+        .forget(&change.txn, hourly::WEEK_CLOSE, &id.to_string());
     let billed = !store::invoices_of(&change.txn, id).await?.is_empty();
     if billed {
         store::set_contract_status(&change.txn, id, ContractStatus::Completed, now).await?;

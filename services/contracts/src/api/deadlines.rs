@@ -253,13 +253,11 @@ pub async fn cancel_late(
         .await?;
         inner
             .timers
-            .cancel(&change.txn, AUTO_ACCEPT, &cancellation.to_string())
-            .await?;
+            .forget(&change.txn, AUTO_ACCEPT, &cancellation.to_string());
     }
     inner
         .timers
-        .cancel(&change.txn, ORDER_LATE, &id.to_string())
-        .await?;
+        .forget(&change.txn, ORDER_LATE, &id.to_string());
     let milestones = store::milestones_of(&change.txn, &[id]).await?;
     let everything: i64 = ending::held(&milestones).iter().map(|(_, held)| held).sum();
     let by = Some(caller.account_id);

@@ -110,8 +110,7 @@ pub async fn open(
         .await?;
         inner
             .timers
-            .cancel(&change.txn, AUTO_ACCEPT, &cancellation.to_string())
-            .await?;
+            .forget(&change.txn, AUTO_ACCEPT, &cancellation.to_string());
     }
     ending::pause_review_windows(inner, &change.txn, id).await?;
     let dispute = DisputeId::generate();
@@ -315,8 +314,7 @@ pub async fn resolve(
     }
     inner
         .timers
-        .cancel(&change.txn, ESCALATE, &dispute_id.to_string())
-        .await?;
+        .forget(&change.txn, ESCALATE, &dispute_id.to_string());
     let milestones = store::milestones_of(&change.txn, &[id]).await?;
     let held: i64 = ending::held(&milestones).iter().map(|(_, held)| held).sum();
     let refund = refund_for_share(held, bps)

@@ -374,8 +374,7 @@ pub async fn dispute_invoice(
     }
     inner
         .timers
-        .cancel(&change.txn, INVOICE_REVIEW, &invoice.id.to_string())
-        .await?;
+        .forget(&change.txn, INVOICE_REVIEW, &invoice.id.to_string());
     let id = ContractId(change.contract.id);
     store::add_timeline(
         &change.txn,

@@ -1,11 +1,12 @@
 //! Queries on `contracts`, `milestones` and `timeline`.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
+use frevix_platform::db::Txn;
 use frevix_platform::ids::AccountId;
 use sea_orm::{
-    AccessMode, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IsolationLevel,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    AccessMode, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -31,18 +32,29 @@ pub async fn snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, Db
 /// The most timeline entries one answer carries (the newest are kept).
 pub const MAX_TIMELINE: u64 = 500;
 
+/// Writes a new contract and its milestones with the transaction's other
+/// writes; the contract as stored (times to the microsecond).
 pub async fn insert_contract(
-    db: &impl ConnectionTrait,
-    contract: ContractRow,
+    txn: &Txn,
+    mut contract: ContractRow,
     milestones: Vec<MilestoneRow>,
 ) -> Result<ContractRow, DbErr> {
-    let row = contracts::ActiveModel::from(contract).insert(db).await?;
+    contract.created_at = stored_time(contract.created_at);
+    contract.updated_at = stored_time(contract.updated_at);
+    txn.defer(&contracts::Entity::insert(contracts::ActiveModel::from(
+        contract.clone(),
+    )));
     if !milestones.is_empty() {
-        milestones::Entity::insert_many(milestones.into_iter().map(milestones::ActiveModel::from))
-            .exec_without_returning(db)
-            .await?;
+        txn.defer(&milestones::Entity::insert_many(
+            milestones.into_iter().map(milestones::ActiveModel::from),
+        ));
     }
-    Ok(row)
+    Ok(contract)
+}
+
+/// `at` as the database keeps it: to the microsecond.
+pub fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
 }
 
 pub async fn find_contract(
@@ -65,9 +77,10 @@ pub async fn milestones_of(
         .await
 }
 
-/// Records a step taken on `contract`; the entry as stored.
+/// Records a step taken on `contract` with the transaction's other writes;
+/// the entry as stored.
 pub async fn add_timeline(
-    db: &impl ConnectionTrait,
+    txn: &Txn,
     contract: ContractId,
     at: DateTime<Utc>,
     actor: Option<AccountId>,
@@ -75,17 +88,19 @@ pub async fn add_timeline(
     milestone: Option<MilestoneId>,
     details: String,
 ) -> Result<TimelineRow, DbErr> {
-    timeline::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        contract_id: Set(contract.0),
-        at: Set(at),
-        actor_id: Set(actor.map(|a| a.0)),
-        action: Set(action.to_owned()),
-        milestone_id: Set(milestone.map(|m| m.0)),
-        details: Set(details),
-    }
-    .insert(db)
-    .await
+    let row = TimelineRow {
+        id: Uuid::now_v7(),
+        contract_id: contract.0,
+        at: stored_time(at),
+        actor_id: actor.map(|a| a.0),
+        action: action.to_owned(),
+        milestone_id: milestone.map(|m| m.0),
+        details,
+    };
+    txn.defer(&timeline::Entity::insert(timeline::ActiveModel::from(
+        row.clone(),
+    )));
+    Ok(row)
 }
 
 /// The latest steps of `contract`, oldest first.

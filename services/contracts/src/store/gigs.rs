@@ -2,8 +2,9 @@
 //! terms of each gig order.
 
 use chrono::{DateTime, Utc};
+use frevix_platform::db::Txn;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::entities::{gigs, orders};
@@ -43,8 +44,9 @@ pub async fn find_gig(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<GigR
     gigs::Entity::find_by_id(id).one(db).await
 }
 
-pub async fn insert_order(db: &impl ConnectionTrait, row: OrderRow) -> Result<(), DbErr> {
-    orders::ActiveModel::from(row).insert(db).await?;
+/// Writes a new order with the transaction's other writes.
+pub async fn insert_order(txn: &Txn, row: OrderRow) -> Result<(), DbErr> {
+    txn.defer(&orders::Entity::insert(orders::ActiveModel::from(row)));
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! its milestones move.
 
 use chrono::{DateTime, Utc};
+use frevix_platform::db::Txn;
 use frevix_platform::money::Money;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -83,21 +84,22 @@ pub async fn set_contract_status(
     refresh_stage(db, contract, status).await
 }
 
-/// Sets the contract's status and stage, known already, in one statement.
+/// Sets the contract's status and stage, known already, in one statement
+/// sent with the transaction's other writes.
 pub async fn set_status_and_stage(
-    db: &impl ConnectionTrait,
+    txn: &Txn,
     contract: ContractId,
     status: ContractStatus,
     stage: Stage,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    contracts::Entity::update_many()
-        .col_expr(contracts::Column::Status, Expr::value(status.as_str()))
-        .col_expr(contracts::Column::Stage, Expr::value(stage.as_str()))
-        .col_expr(contracts::Column::UpdatedAt, Expr::value(now))
-        .filter(contracts::Column::Id.eq(contract.0))
-        .exec(db)
-        .await?;
+    txn.defer(
+        &contracts::Entity::update_many()
+            .col_expr(contracts::Column::Status, Expr::value(status.as_str()))
+            .col_expr(contracts::Column::Stage, Expr::value(stage.as_str()))
+            .col_expr(contracts::Column::UpdatedAt, Expr::value(now))
+            .filter(contracts::Column::Id.eq(contract.0)),
+    );
     Ok(())
 }
 
@@ -180,15 +182,15 @@ pub async fn set_milestone_due(
 
 /// Marks the contract as just active (lists sort on it).
 pub async fn touch_contract(
-    db: &impl ConnectionTrait,
+    txn: &Txn,
     contract: ContractId,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    contracts::Entity::update_many()
-        .col_expr(contracts::Column::UpdatedAt, Expr::value(now))
-        .filter(contracts::Column::Id.eq(contract.0))
-        .exec(db)
-        .await?;
+    txn.defer(
+        &contracts::Entity::update_many()
+            .col_expr(contracts::Column::UpdatedAt, Expr::value(now))
+            .filter(contracts::Column::Id.eq(contract.0)),
+    );
     Ok(())
 }
 
