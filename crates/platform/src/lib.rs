@@ -15,6 +15,8 @@ pub mod malformed;
 pub mod mask;
 pub mod money;
 pub mod paging;
+#[cfg(test)]
+mod parsers_fuzz;
 pub mod rate_limit;
 pub mod request;
 pub mod server;

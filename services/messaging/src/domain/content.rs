@@ -177,13 +177,30 @@ pub fn clean_image(content_type: &str, bytes: &[u8]) -> Result<CleanImage, Strin
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(limits);
+    reader.limits(limits.clone());
     let mut out = Cursor::new(Vec::new());
     let first = if format == ImageFormat::Gif {
         // Every frame is decoded and written again: animations stay.
         use image::AnimationDecoder as _;
-        let decoder = image::codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(refused)?;
-        let frames = decoder.into_frames().collect_frames().map_err(refused)?;
+        let mut decoder =
+            image::codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(refused)?;
+        // The GIF decoder starts without limits: a few bytes declaring a
+        // 60,000 px square canvas would have it fill gigabytes.
+        decoder.set_limits(limits).map_err(refused)?;
+        let mut frames = Vec::new();
+        let mut kept: u64 = 0;
+        for frame in decoder.into_frames() {
+            let frame = frame.map_err(refused)?;
+            // Each frame is a whole canvas: their sum is what decoding takes.
+            kept += frame.buffer().as_raw().len() as u64;
+            if kept > MAX_DECODE_BYTES {
+                return Err(format!(
+                    "the animation needs more than {} MiB to decode",
+                    MAX_DECODE_BYTES >> 20
+                ));
+            }
+            frames.push(frame);
+        }
         let first = frames
             .first()
             .map(|frame| DynamicImage::ImageRgba8(frame.buffer().clone()))
@@ -272,6 +289,18 @@ mod tests {
     }
 
     #[test]
+    fn a_gif_declaring_a_huge_canvas_is_refused_before_it_is_drawn() {
+        // Found by the fuzz: 13 bytes made the decoder fill 15 GB.
+        let mut bomb = b"GIF89a".to_vec();
+        bomb.extend_from_slice(&60_000_u16.to_le_bytes());
+        bomb.extend_from_slice(&60_000_u16.to_le_bytes());
+        bomb.extend_from_slice(&[0, 0, 0]);
+        bomb.extend_from_slice(b",\0\0\0\0\x01\0\x01\0\0\x02\x02D\x01\0;");
+        let refused = clean_image("image/gif", &bomb).err().unwrap_or_default();
+        assert!(refused.contains("limit"), "{refused}");
+    }
+
+    #[test]
     fn markup_is_not_text() {
         let svg = b"<?xml version=\"1.0\"?><svg onload=\"alert(1)\"></svg>";
         assert!(check_head("text/plain", svg).is_err());
@@ -295,3 +324,7 @@ mod tests {
         assert_eq!(plain.finish(), None);
     }
 }
+
+#[cfg(test)]
+#[path = "content_fuzz.rs"]
+mod fuzz;
