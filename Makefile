@@ -29,9 +29,10 @@ lint: tools ## rustfmt, clippy -D warnings, buf lint/breaking, Envoy configs, k8
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-fuzz: tools ## every RPC fed many random edge-value requests (FREVIX_FUZZ_SEED, FREVIX_FUZZ_PER_RPC)
+fuzz: tools ## every RPC fed many random edge-value requests (FREVIX_FUZZ_SEED, FREVIX_FUZZ_PER_RPC), the parsers many more random inputs (PROPTEST_CASES)
 	eval "$$(scripts/test-services.sh)" && FREVIX_FUZZ_PER_RPC=$${FREVIX_FUZZ_PER_RPC:-100} FREVIX_FUZZ_SEED=$${FREVIX_FUZZ_SEED:-$$RANDOM} \
 	  $(CARGO) nextest run -p frevix --no-capture fuzz
+	PROPTEST_CASES=$${PROPTEST_CASES:-20000} $(CARGO) nextest run -p frevix-platform -p frevix-messaging -p frevix-payments --lib fuzz
 
 bench: tools ## benchmarks as ratios to baselines measured in the same run
 	scripts/bench.sh

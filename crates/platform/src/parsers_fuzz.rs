@@ -42,8 +42,6 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
-
     #[test]
     fn any_page_size_becomes_a_size_within_the_limits(size in any::<i32>()) {
         let (page, violations) = page_of(size, String::new(), "f");

@@ -64,8 +64,6 @@ fn escaped(name: &str, which: &[bool]) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
-
     #[test]
     fn sniffing_any_head_never_panics(
         declared in prop::sample::select(TYPES),
@@ -124,8 +122,8 @@ const SIGNATURES: &[&[u8]] = &[
 ];
 
 proptest! {
-    // Decoding is slower: fewer cases.
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    // Decoding is slower: a quarter of the cases.
+    #![proptest_config(ProptestConfig::with_cases(ProptestConfig::default().cases / 4))]
 
     #[test]
     fn decoding_any_bytes_as_an_image_refuses_them_or_keeps_an_image(
