@@ -70,8 +70,12 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Longest a unary call may take before DEADLINE_EXCEEDED.
     pub request_timeout_secs: u64,
-    /// Calls served at once by the whole process; more wait their turn.
+    /// Calls served at once by the whole process; more wait their turn for
+    /// at most `max_queue_wait_ms`, then are refused with UNAVAILABLE and
+    /// retry advice (load shedding).
     pub max_concurrent_requests: usize,
+    /// How long a call waits for a turn when the process is at capacity.
+    pub max_queue_wait_ms: u64,
     /// HTTP/2 streams one connection may have open at once.
     pub max_concurrent_streams: u32,
     /// Largest message accepted or sent, in bytes.
@@ -99,6 +103,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50050)),
             request_timeout_secs: 30,
             max_concurrent_requests: 1024,
+            max_queue_wait_ms: 200,
             max_concurrent_streams: 256,
             max_message_bytes: 4 * 1024 * 1024,
             keepalive_interval_secs: 30,
@@ -128,6 +133,14 @@ impl ServerConfig {
             "max_concurrent_requests",
             self.max_concurrent_requests as u64,
         )?;
+        if self.max_concurrent_requests > tokio::sync::Semaphore::MAX_PERMITS
+            || self.max_queue_wait_ms > 60_000
+        {
+            return Err(ConfigError::invalid(
+                format!("{prefix}.max_queue_wait_ms"),
+                "max_concurrent_requests must be sane and max_queue_wait_ms at most 60,000",
+            ));
+        }
         positive(
             prefix,
             "max_concurrent_streams",

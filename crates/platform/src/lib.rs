@@ -21,6 +21,7 @@ pub mod rate_limit;
 pub mod request;
 pub mod server;
 pub mod service;
+pub mod shed;
 pub mod telemetry;
 pub mod text;
 pub mod timers;

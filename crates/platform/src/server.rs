@@ -138,8 +138,9 @@ impl Server {
             .layer(cors(&config))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            .layer(crate::shed::ShedLayer::new(
                 config.max_concurrent_requests,
+                Duration::from_millis(config.max_queue_wait_ms),
             ));
 
         let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();

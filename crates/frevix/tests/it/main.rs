@@ -13,6 +13,7 @@ mod gateway;
 mod mail_outbox;
 mod messaging_mesh;
 mod migrate;
+mod overload;
 mod payments_crash;
 mod reconcile;
 mod seed_demo;

@@ -1,0 +1,223 @@
+//! Load shedding. A process serves at most `max_concurrent_requests`
+//! calls at once; a call that finds them all busy waits at most
+//! `max_queue_wait_ms` for a turn and is then refused at once, rather than
+//! queueing until every call is slow. Past capacity the calls let in keep
+//! their usual latency, and the others learn within milliseconds to come
+//! back later: gRPC gets UNAVAILABLE with a `RetryInfo` detail and the
+//! `grpc-retry-pushback-ms` header gRPC clients honour; plain HTTP (Stripe's
+//! webhooks, which must not read a refusal as delivered) gets 503 with
+//! `Retry-After`. Health checks are never refused, so an orchestrator does
+//! not restart a replica for being busy.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{HeaderValue, Request, Response, StatusCode};
+use tokio::sync::Semaphore;
+use tonic::body::Body;
+use tonic_types::{ErrorDetails, StatusExt};
+use tower::{Layer, Service};
+
+/// How long a refused caller is told to wait before trying again.
+const PUSHBACK: Duration = Duration::from_millis(250);
+
+/// Sheds calls past the process's capacity.
+#[derive(Clone)]
+pub struct ShedLayer {
+    permits: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl ShedLayer {
+    /// At most `capacity` calls at once; others wait up to `wait`.
+    pub fn new(capacity: usize, wait: Duration) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(capacity)),
+            wait,
+        }
+    }
+}
+
+impl<S> Layer<S> for ShedLayer {
+    type Service = Shed<S>;
+
+    fn layer(&self, inner: S) -> Shed<S> {
+        Shed {
+            inner,
+            permits: self.permits.clone(),
+            wait: self.wait,
+        }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+#[derive(Clone)]
+pub struct Shed<S> {
+    inner: S,
+    permits: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl<S, B> Service<Request<B>> for Shed<S>
+where
+    S: Service<Request<B>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response<Body>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        // The clone is ready only after poll_ready: call the ready one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if request.uri().path().starts_with("/grpc.health.") {
+            return Box::pin(inner.call(request));
+        }
+        let permits = self.permits.clone();
+        let wait = self.wait;
+        Box::pin(async move {
+            let permit = match permits.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => match tokio::time::timeout(wait, permits.acquire_owned()).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => {
+                        tracing::warn!(path = %request.uri().path(), "over capacity: call refused");
+                        return Ok(refusal(is_grpc(&request)));
+                    }
+                },
+            };
+            let response = inner.call(request).await;
+            drop(permit);
+            response
+        })
+    }
+}
+
+fn is_grpc<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// The answer to a call refused for being over capacity.
+fn refusal(grpc: bool) -> Response<Body> {
+    let millis = PUSHBACK.as_millis().to_string();
+    if !grpc {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
+    let status = tonic::Status::with_error_details(
+        tonic::Code::Unavailable,
+        "the server is over capacity; try again shortly",
+        ErrorDetails::with_retry_info(Some(PUSHBACK)),
+    );
+    let mut response = status.into_http::<Body>();
+    if let Ok(value) = HeaderValue::from_str(&millis) {
+        response
+            .headers_mut()
+            .insert("grpc-retry-pushback-ms", value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// A service busy for 50 ms per call; how many calls it saw.
+    fn slow(
+        seen: Arc<AtomicUsize>,
+    ) -> impl Service<
+        Request<Body>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future = impl Send,
+    > + Clone
+    + Send
+    + 'static {
+        tower::service_fn(move |_request: Request<Body>| {
+            let seen = seen.clone();
+            async move {
+                seen.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok::<_, Infallible>(Response::new(Body::empty()))
+            }
+        })
+    }
+
+    fn request(path: &str, content_type: &str) -> Request<Body> {
+        Request::builder()
+            .uri(path)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn past_capacity_plain_http_gets_503_and_health_is_always_served() {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let service = ShedLayer::new(2, Duration::from_millis(5)).layer(slow(seen.clone()));
+        let calls: Vec<_> = (0..30)
+            .map(|i| {
+                let service = service.clone();
+                let path = if i % 3 == 0 {
+                    "/grpc.health.v1.Health/Check"
+                } else {
+                    "/webhooks/stripe"
+                };
+                let content_type = if i % 3 == 0 {
+                    "application/grpc"
+                } else {
+                    "application/json"
+                };
+                tokio::spawn(service.oneshot(request(path, content_type)))
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for call in calls {
+            answers.push(call.await.unwrap().unwrap());
+        }
+        let health: Vec<_> = answers.iter().step_by(3).collect();
+        assert!(
+            health
+                .iter()
+                .all(|r| r.status() == StatusCode::OK && r.headers().get("grpc-status").is_none())
+        );
+        let refused: Vec<_> = answers
+            .iter()
+            .filter(|r| r.status() == StatusCode::SERVICE_UNAVAILABLE)
+            .collect();
+        assert!(
+            !refused.is_empty(),
+            "the crowd of 20 never found both turns taken"
+        );
+        assert!(
+            refused
+                .iter()
+                .all(|r| r.headers()[http::header::RETRY_AFTER] == "1")
+        );
+        // Everyone not refused was served, and only they reached the service.
+        assert_eq!(seen.load(Ordering::SeqCst), 30 - refused.len());
+    }
+}
