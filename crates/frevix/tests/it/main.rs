@@ -15,6 +15,7 @@ mod messaging_mesh;
 mod migrate;
 mod overload;
 mod payments_crash;
+mod protocol_abuse;
 mod reconcile;
 mod seed_demo;
 mod server;
