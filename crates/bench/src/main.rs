@@ -15,6 +15,8 @@
 //!   shape (see [`ledger`]), release latency through the services
 //!   (see [`release`]), and Stripe webhook events recorded and applied per
 //!   second (see [`webhooks`]).
+//! - Overload: GetMe offered at twice the capacity with load shedding on
+//!   (see [`overload`]).
 //! - What Envoy adds to a unary call, and (only when asked for:
 //!   `FREVIX_BENCH_ONLY=gateway-idle`, 11 minutes) a Subscribe through
 //!   Envoy staying open while idle (see [`gateway`]).
@@ -30,6 +32,7 @@ mod contracts;
 mod events;
 mod gateway;
 mod ledger;
+mod overload;
 mod pgbench;
 mod release;
 mod search;
@@ -70,6 +73,10 @@ async fn main() {
         }
         Ok("gateway") => {
             gateway::run().await;
+            return;
+        }
+        Ok("overload") => {
+            overload::run().await;
             return;
         }
         Ok("gateway-idle") => {
@@ -135,6 +142,9 @@ async fn main() {
 
     println!();
     gateway::run().await;
+
+    println!();
+    overload::run().await;
 }
 
 async fn raw_hashes_per_second(threads: usize) -> f64 {
