@@ -337,6 +337,9 @@ def listener(shape):
                             # one is cut after an hour.
                             "stream_idle_timeout": "3600s",
                             "request_timeout": "0s",
+                            # A client slower than this to send its headers
+                            # (slowloris) is cut off.
+                            "request_headers_timeout": "10s",
                             "common_http_protocol_options": {"idle_timeout": "3600s"},
                             "http2_protocol_options": {"max_concurrent_streams": 256},
                             "access_log": access_log(),

@@ -214,3 +214,57 @@ on_both_backends!(
     a_connection_holds_at_most_its_streams_while_others_are_served,
     a_rapid_reset_flood_does_not_stop_others_being_served,
 );
+
+/// Slowloris at the gateway: a client that trickles its headers is cut off
+/// (Envoy's `request_headers_timeout`, 10 s) while others are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_trickling_its_headers_is_cut_off_at_the_gateway() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |c| c.server.cors_allowed_origins = vec![]).await;
+    let gateway = app.spawn_gateway().await;
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", gateway.port))
+        .await
+        .unwrap();
+    slow.write_all(b"POST /frevix.identity.v1.IdentityService/GetMe HTTP/1.1\r\nHost: frevix\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let trickle = async {
+        let mut answer = Vec::new();
+        loop {
+            let mut byte = [0u8; 1024];
+            match tokio::time::timeout(Duration::from_secs(1), slow.read(&mut byte)).await {
+                // Closed, or answered: either way cut off.
+                Ok(Ok(0) | Err(_)) => return answer,
+                Ok(Ok(n)) => answer.extend_from_slice(&byte[..n]),
+                Err(_) => {
+                    if slow.write_all(b"a").await.is_err() {
+                        return answer;
+                    }
+                }
+            }
+        }
+    };
+    let served = async {
+        let mut identity = frevix_proto::marketplace::v1::marketplace_service_client::MarketplaceServiceClient::new(gateway.channel.clone());
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        identity
+            .list_categories(frevix_proto::marketplace::v1::ListCategoriesRequest::default())
+            .await
+            .is_ok()
+    };
+    let (answer, served) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(30), trickle),
+        served
+    );
+    let answer = answer.expect("the slow client was never cut off");
+    let took = started.elapsed();
+    assert!(served, "others were not served meanwhile");
+    assert!(took >= Duration::from_secs(9), "cut off after {took:?}");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+}
