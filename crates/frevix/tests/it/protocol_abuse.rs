@@ -226,9 +226,11 @@ async fn a_client_trickling_its_headers_is_cut_off_at_the_gateway() {
     let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", gateway.port))
         .await
         .unwrap();
-    slow.write_all(b"POST /frevix.identity.v1.IdentityService/GetMe HTTP/1.1\r\nHost: frevix\r\nX-Slow: ")
-        .await
-        .unwrap();
+    slow.write_all(
+        b"POST /frevix.identity.v1.IdentityService/GetMe HTTP/1.1\r\nHost: frevix\r\nX-Slow: ",
+    )
+    .await
+    .unwrap();
     let started = std::time::Instant::now();
     let trickle = async {
         let mut answer = Vec::new();
