@@ -187,7 +187,8 @@ impl Keyed {
     /// key, or the answer of a racing call that claimed it first (the claim
     /// waits for that call's commit). Without a key, just a transaction.
     /// Everything the change reads or writes from here on goes through the
-    /// transaction: on SQLite it holds the only connection.
+    /// transaction: on SQLite, once its first statement ran, it holds the
+    /// only connection.
     pub async fn begin<R: Message + Default>(
         &self,
         db: &DatabaseConnection,
