@@ -40,9 +40,13 @@ pub fn check_head(declared: &str, head: &[u8]) -> Result<(), String> {
         // be UTF-8 (a character cut at the end of the sample is fine), and
         // must not be markup a browser would render and run.
         "text/plain" => {
-            found.is_none()
-                && std::str::from_utf8(head).map_or_else(|e| e.error_len().is_none(), |_| true)
-                && !looks_like_markup(head)
+            let utf8 = std::str::from_utf8(head).map_or_else(|e| e.error_len().is_none(), |_| true);
+            // A two-byte signature (`BM` is a bitmap) says nothing about
+            // text without control characters: "BMW is…" stays text.
+            let printable = !head
+                .iter()
+                .any(|&b| b.is_ascii_control() && !b"\t\n\r\x0c".contains(&b));
+            (found.is_none() || printable) && utf8 && !looks_like_markup(head)
         }
         _ => found == Some(declared),
     };
@@ -298,6 +302,13 @@ mod tests {
         bomb.extend_from_slice(b",\0\0\0\0\x01\0\x01\0\0\x02\x02D\x01\0;");
         let refused = clean_image("image/gif", &bomb).err().unwrap_or_default();
         assert!(refused.contains("limit"), "{refused}");
+    }
+
+    #[test]
+    fn text_that_begins_like_a_signature_is_text() {
+        // Found by the fuzz: "BM" is the bitmap signature.
+        assert_eq!(check_head("text/plain", b"BMW drivers club notes"), Ok(()));
+        assert!(check_head("text/plain", b"BM\x36\x00\x0c\x00\x00\x00").is_err());
     }
 
     #[test]
