@@ -141,7 +141,9 @@ async fn a_compressed_bomb_is_refused_without_being_opened(backend: Backend) {
     let (response, mut body) = send
         .send_request(grpc_request(&format!("/{LOGIN}"), Some("gzip")), false)
         .unwrap();
-    body.send_data(Bytes::from(frame), true).unwrap();
+    // The server may refuse on the headers alone and close the stream
+    // before the body leaves: the bomb is then not even read.
+    let _ = body.send_data(Bytes::from(frame), true);
     let (code, message) = grpc_status(response).await;
     assert_eq!(code, Some(Code::Unimplemented as i32), "{message}");
     assert!(message.contains("gzip"), "{message}");
