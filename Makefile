@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: mesh help run build test unit lint fmt fuzz bench tools clean-test-dbs
+.PHONY: mesh help run build test unit lint fmt fuzz chaos bench tools clean-test-dbs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ fuzz: tools ## every RPC fed many random edge-value requests (FREVIX_FUZZ_SEED, 
 	eval "$$(scripts/test-services.sh)" && FREVIX_FUZZ_PER_RPC=$${FREVIX_FUZZ_PER_RPC:-100} FREVIX_FUZZ_SEED=$${FREVIX_FUZZ_SEED:-$$RANDOM} \
 	  $(CARGO) nextest run -p frevix --no-capture fuzz
 	PROPTEST_CASES=$${PROPTEST_CASES:-20000} $(CARGO) nextest run -p frevix-platform -p frevix-messaging -p frevix-payments --lib fuzz
+
+chaos: tools ## hire sagas through the mesh while services are killed and NATS and PostgreSQL restart (FREVIX_CHAOS_SEED; args: ARGS="--sagas 20")
+	scripts/chaos.sh $(ARGS)
 
 bench: tools ## benchmarks as ratios to baselines measured in the same run
 	scripts/bench.sh

@@ -15,7 +15,8 @@ Usage: gateway-envoy/render.py [--check]    (--check: fail if the files differ)
        gateway-envoy/render.py --shape all-in-one|mesh --out FILE
 Env:   FREVIX_GATEWAY_ORIGINS  comma-separated allowed browser origins
        FREVIX_GATEWAY_PORT, FREVIX_GATEWAY_ADMIN_PORT, FREVIX_GATEWAY_ALL_IN_ONE_PORT,
-       FREVIX_GATEWAY_<SERVICE>_HOST  (for --out only; the committed files use defaults)
+       FREVIX_GATEWAY_<SERVICE>_HOST, FREVIX_GATEWAY_<SERVICE>_PORT
+                              (for --out only; the committed files use defaults)
 """
 
 import json
@@ -419,9 +420,11 @@ def clusters(shape):
     for service, (_, host, port) in SERVICES.items():
         # In Kubernetes the host is the service's DNS name.
         host = os.environ.get(f"FREVIX_GATEWAY_{service.upper()}_HOST", host)
+        port = int(os.environ.get(f"FREVIX_GATEWAY_{service.upper()}_PORT", port))
         out.append(cluster(service, host, port))
     host, port = SERVICES["identity"][1], SERVICES["identity"][2]
     host = os.environ.get("FREVIX_GATEWAY_IDENTITY_HOST", host)
+    port = int(os.environ.get("FREVIX_GATEWAY_IDENTITY_PORT", port))
     out.append(cluster("identity_jwks", host, port, http2=False, health=False))
     return out
 

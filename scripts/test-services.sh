@@ -4,6 +4,8 @@
 #
 #   eval "$(scripts/test-services.sh)"     start or reuse, then export
 #   scripts/test-services.sh stop          stop only what this script started
+#   scripts/test-services.sh restart-pg    restart the private PostgreSQL (fast shutdown)
+#   scripts/test-services.sh restart-nats  restart the private NATS (its store kept)
 #
 # The machine's own services (127.0.0.1:5432, 127.0.0.1:4222) are used when they
 # answer; otherwise private ones are started under target/test-services/ and reused
@@ -14,11 +16,12 @@
 #   FREVIX_NATS_PORT_CHECK  port probed for an existing NATS (default 4222)
 #   FREVIX_PG_PORT          port of the private Postgres (default 55432)
 #   FREVIX_NATS_PORT        port of the private NATS (default 54222)
+#   FREVIX_TEST_SERVICES_DIR  where the private servers live (default target/test-services)
 # Point a *_CHECK at an unused port to force the private server.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="$REPO/target/test-services"
+STATE="${FREVIX_TEST_SERVICES_DIR:-$REPO/target/test-services}"
 PG_CHECK_PORT="${FREVIX_PG_PORT_CHECK:-5432}"
 NATS_CHECK_PORT="${FREVIX_NATS_PORT_CHECK:-4222}"
 PG_PORT="${FREVIX_PG_PORT:-55432}"
@@ -207,8 +210,19 @@ case "${1:-start}" in
     stop_private_pg
     exit 0
     ;;
+  restart-pg)
+    # pg_ctl restart keeps the options of the last start (postmaster.opts).
+    ( exec </dev/null >&2; without_fds as_pg "$(pg_bindir)/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 \
+      -l "$PG_DIR/postgres.log" restart ) || die "PostgreSQL did not restart"
+    exit 0
+    ;;
+  restart-nats)
+    stop_private_nats
+    start_private_nats
+    exit 0
+    ;;
   start) ;;
-  *) die "usage: $0 [start|stop]" ;;
+  *) die "usage: $0 [start|stop|restart-pg|restart-nats]" ;;
 esac
 
 # The venv gives the tests Python with aiosmtpd and a current nats-server.

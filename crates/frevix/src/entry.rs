@@ -204,7 +204,7 @@ where
             clock: shared.clock.clone(),
             timers: frevix_platform::timers::Timers::new(shared.clock.clone()).with_lease(
                 chrono::Duration::seconds(
-                    i64::try_from(config.server().timer_lease_secs).unwrap_or(120),
+                    i64::try_from(config.server().timer_lease_secs).unwrap_or(20),
                 ),
             ),
             auth: config.auth().clone(),

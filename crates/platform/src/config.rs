@@ -32,8 +32,8 @@ impl ConfigError {
 }
 
 /// `FREVIX_…` variables that belong to tools (the test harness, benchmarks,
-/// `--config`, `admin create-admin`) rather than to the configuration.
-const TOOL_VARIABLES: &[&str] = &["test_", "bench_", "admin_", "config"];
+/// the chaos run, `--config`, `admin create-admin`) rather than to the configuration.
+const TOOL_VARIABLES: &[&str] = &["test_", "bench_", "chaos_", "admin_", "config"];
 
 /// Loads `T` from `defaults`, then `file` (if given), then the environment.
 pub fn load<T: DeserializeOwned + Serialize>(
@@ -92,8 +92,8 @@ pub struct ServerConfig {
     /// Take the client address from `x-forwarded-for` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// How long a replica's claim on a due durable timer holds: a timer
-    /// claimed by a replica that died fires again after this. Longer than
-    /// the slowest timer effect (a payment provider's call).
+    /// claimed by a replica that died fires elsewhere after this. It may be
+    /// shorter than a slow effect: a firing timer is held by its row lock.
     pub timer_lease_secs: u64,
 }
 
@@ -114,7 +114,7 @@ impl Default for ServerConfig {
                 "http://127.0.0.1:5173".to_owned(),
             ],
             trust_forwarded_for: false,
-            timer_lease_secs: 120,
+            timer_lease_secs: 20,
         }
     }
 }

@@ -146,6 +146,10 @@ impl StandIn {
             // the same key tells the caller what happened.
             return error_answer(&ApiError::unavailable());
         }
+        if faults.stall_rate > 0.0 && rand::thread_rng().gen_bool(faults.stall_rate) {
+            // Done, but answered after the caller has given up waiting.
+            tokio::time::sleep(faults.stall).await;
+        }
         let shape = if status.is_success() {
             shape
         } else {

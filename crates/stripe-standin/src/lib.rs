@@ -41,6 +41,10 @@ pub struct Faults {
     /// Share of API calls done but answered 500 (the answer lost on the
     /// way): only a retry with the same idempotency key tells what happened.
     pub lose_rate: f64,
+    /// Share of API calls done but answered only after `stall` (past the
+    /// caller's timeout, as a provider that hangs).
+    pub stall_rate: f64,
+    pub stall: Duration,
     /// Share of webhook deliveries sent twice.
     pub duplicate_rate: f64,
     /// Share of webhook attempts dropped (retried later, as after a

@@ -98,24 +98,29 @@ fn rate(form: &Form, key: &str) -> Result<f64, String> {
     }
 }
 
+fn millis(form: &Form, key: &str) -> Result<Duration, String> {
+    let millis = form
+        .get(key)
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{key} must be milliseconds"))
+        })
+        .transpose()?;
+    Ok(Duration::from_millis(millis.unwrap_or(0)))
+}
+
 async fn set_faults(State(s): State<StandIn>, body: bytes::Bytes) -> Response {
     let form = Form::parse(&body);
     let faults = (|| {
         Ok::<_, String>(Faults {
             fail_rate: rate(&form, "fail_rate")?,
             lose_rate: rate(&form, "lose_rate")?,
+            stall_rate: rate(&form, "stall_rate")?,
+            stall: millis(&form, "stall_ms")?,
             duplicate_rate: rate(&form, "duplicate_rate")?,
             drop_rate: rate(&form, "drop_rate")?,
             reorder: form.flag("reorder"),
-            delay: Duration::from_millis(
-                form.get("delay_ms")
-                    .map(|v| {
-                        v.parse::<u64>()
-                            .map_err(|_| "delay_ms must be milliseconds".to_owned())
-                    })
-                    .transpose()?
-                    .unwrap_or(0),
-            ),
+            delay: millis(&form, "delay_ms")?,
         })
     })();
     match faults {

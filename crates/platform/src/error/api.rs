@@ -8,7 +8,7 @@ use tonic::{Code, Status};
 
 use super::{
     FieldViolations, failed_precondition, internal, permission_denied, resource_exhausted,
-    with_reason,
+    unavailable, unreachable, with_reason,
 };
 use crate::auth::AuthError;
 use crate::db::idempotency::IdempotencyError;
@@ -53,6 +53,10 @@ pub enum ApiError {
     /// UNAVAILABLE `SHUTTING_DOWN`: retry, on another replica.
     #[error("the service is shutting down; retry")]
     ShuttingDown,
+    /// UNAVAILABLE `DATABASE_UNAVAILABLE` with `RetryInfo`: the database
+    /// cannot be reached now (restarting, failing over, out of connections).
+    #[error("the database is unavailable for a moment; retry")]
+    DatabaseUnavailable(sea_orm::DbErr),
     /// INTERNAL: logged with its cause, answered without it.
     #[error("{0}")]
     Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -89,6 +93,7 @@ impl ApiError {
     pub fn db_error(&self) -> Option<&sea_orm::DbErr> {
         match self {
             ApiError::Internal(cause) => cause.downcast_ref::<sea_orm::DbErr>(),
+            ApiError::DatabaseUnavailable(error) => Some(error),
             _ => None,
         }
     }
@@ -101,7 +106,11 @@ impl ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
-        ApiError::Internal(Box::new(error))
+        if unreachable(&error) {
+            ApiError::DatabaseUnavailable(error)
+        } else {
+            ApiError::Internal(Box::new(error))
+        }
     }
 }
 
@@ -109,6 +118,7 @@ impl From<IdempotencyError> for ApiError {
     fn from(error: IdempotencyError) -> Self {
         match error {
             IdempotencyError::Conflict => ApiError::IdempotencyKeyReused,
+            IdempotencyError::Db(error) => error.into(),
             other => ApiError::Internal(Box::new(other)),
         }
     }
@@ -137,6 +147,10 @@ impl From<ApiError> for Status {
             }
             ApiError::RateLimited(wait) => resource_exhausted("RATE_LIMITED", wait, message),
             ApiError::ShuttingDown => with_reason(Code::Unavailable, "SHUTTING_DOWN", message),
+            ApiError::DatabaseUnavailable(cause) => {
+                tracing::warn!(error = %cause, "the database is unavailable");
+                unavailable("DATABASE_UNAVAILABLE", Duration::from_secs(1), message)
+            }
             ApiError::Internal(cause) => internal(cause.as_ref()),
         }
     }

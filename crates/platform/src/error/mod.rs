@@ -4,8 +4,10 @@
 //! `ErrorInfo.reason` instead of parsing messages.
 
 mod api;
+mod unreachable;
 
 pub use api::ApiError;
+pub use unreachable::unreachable;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -170,6 +172,14 @@ pub fn resource_exhausted(
     details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
     details.set_retry_info(Some(retry_after));
     Status::with_error_details(Code::ResourceExhausted, message, details)
+}
+
+/// UNAVAILABLE with a `RetryInfo`: something we depend on is away for now.
+pub fn unavailable(reason: &str, retry_after: Duration, message: impl Into<String>) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    details.set_retry_info(Some(retry_after));
+    Status::with_error_details(Code::Unavailable, message, details)
 }
 
 /// INTERNAL with nothing of the cause in the answer: the cause chain is logged

@@ -84,8 +84,8 @@ impl Timers {
         }
     }
 
-    /// Claims held for `lease` (longer than the slowest effect; shorter
-    /// means a dead replica's timers fire sooner elsewhere).
+    /// Claims held for `lease`: shorter means a dead replica's timers fire
+    /// sooner elsewhere (see [`run::DEFAULT_LEASE`]).
     #[must_use]
     pub fn with_lease(mut self, lease: chrono::Duration) -> Self {
         self.lease = lease;

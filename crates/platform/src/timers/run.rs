@@ -13,9 +13,13 @@ use super::{OnTimer, Timer, Timers, dialect};
 use crate::db::Txn;
 use crate::events::Background;
 
-/// How long a claim holds a timer before another runner may take it.
-/// How long a claim holds by default (see [`Timers::with_lease`]).
-pub const DEFAULT_LEASE: chrono::Duration = chrono::Duration::minutes(2);
+/// How long a claim holds by default (see [`Timers::with_lease`]). It
+/// bounds how soon a dead runner's timers fire elsewhere; it need not
+/// outlast an effect: a firing timer is held by its transaction's row lock
+/// (its DELETE), which another runner's claim skips, and a timer still
+/// waiting in a long pass may go to another runner, the first then skipping
+/// it ([`fire`] deletes only under its own claim).
+pub const DEFAULT_LEASE: chrono::Duration = chrono::Duration::seconds(20);
 /// Timers claimed at once.
 const BATCH: i64 = 256;
 /// Timers of one batch fired at the same time.

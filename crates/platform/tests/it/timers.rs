@@ -1,8 +1,9 @@
 //! Durable timers on both backends, with a clock the test moves: a timer
 //! fires once when due and never before, a cancelled or rolled-back one
 //! never, a moved one at its new time; a failing effect is retried later;
-//! a dead runner's claim lapses to another; and two runners racing over
-//! hundreds of due timers fire each exactly once.
+//! a dead runner's claim lapses to another, and a lease shorter than the
+//! effects fires nothing twice; and two runners racing over hundreds of due
+//! timers fire each exactly once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -244,6 +245,62 @@ async fn a_dead_runners_claim_lapses_to_another(backend: Backend) {
     clock.advance(chrono::Duration::seconds(121));
     assert_eq!(timers.fire_due(db, &handler).await.unwrap(), once(1));
     assert_eq!(fired(db).await, [("orphan".to_owned(), 1)]);
+}
+
+/// Sleeps, then records: an effect slower than the claim's lease.
+struct Slow(Arc<dyn OnTimer>);
+
+#[async_trait::async_trait]
+impl OnTimer for Slow {
+    async fn fire(&self, txn: &Txn, timer: &Timer) -> Result<(), HandlerError> {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        self.0.fire(txn, timer).await
+    }
+}
+
+/// A lease shorter than the effects fires nothing twice: a firing timer is
+/// held by its transaction, and timers still waiting in the slow pass may
+/// go to another runner, the first then skipping them. (PostgreSQL, where
+/// replicas share the timers; the all-in-one SQLite has one runner.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_shorter_than_the_effects_fires_nothing_twice() {
+    let setup = setup(Backend::Postgres).await;
+    let db = &setup.db;
+    let clock = frevix_platform::clock::Clock::system();
+    let lease = chrono::Duration::milliseconds(200);
+    let timers = Timers::new(clock.clone()).with_lease(lease);
+    for i in 0..12 {
+        schedule(&timers, db, &format!("slow{i:02}"), 0).await;
+    }
+    let slow: Arc<dyn OnTimer> = Arc::new(Slow(recorder(0)));
+    let first = {
+        let (timers, db, slow) = (timers.clone(), connect(&setup.url).await, slow.clone());
+        tokio::spawn(async move { timers.fire_due(&db, &slow).await.unwrap() })
+    };
+    // Past the lease, while the first runner's effects still run.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let other = Timers::new(clock).with_lease(lease);
+    let second = other
+        .fire_due(&connect(&setup.url).await, &slow)
+        .await
+        .unwrap();
+    let first = first.await.unwrap();
+    assert!(
+        second.fired > 0,
+        "the waiting timers went to the other runner"
+    );
+    assert_eq!(
+        first.skipped, second.fired,
+        "the first skipped what it lost"
+    );
+    assert_eq!(first.fired + second.fired, 12, "{first:?} {second:?}");
+    assert_eq!(first.failed + second.failed, 0);
+    let counts = fired(db).await;
+    assert_eq!(counts.len(), 12);
+    assert!(
+        counts.iter().all(|(_, n)| *n == 1),
+        "fired twice: {counts:?}"
+    );
 }
 
 const RACED: usize = 600;
