@@ -3,8 +3,8 @@
 //! provider — each saga at its end, the books balanced and agreeing with
 //! the provider, one charge per funding and one transfer or refund per
 //! release or refund, every outbox row published and every consumer caught
-//! up, no timer left behind, no chat message lost or doubled, no
-//! notification doubled.
+//! up, no timer left behind, no contract step applied twice, no chat
+//! message lost or doubled, no notification doubled.
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ pub async fn settle(
             return (started.elapsed(), found);
         }
         if let Some(first) = found.first()
-            && started.elapsed().as_secs() % 10 == 0
+            && started.elapsed().as_secs().is_multiple_of(10)
         {
             println!("chaos: settling ({} open), e.g. {first}", found.len());
         }
@@ -107,6 +107,7 @@ async fn anomalies(
         }
         db.close().await?;
     }
+    applied_once(mesh, &mut found).await?;
     chat(mesh, outcomes, &mut found).await?;
     money(mesh, outcomes, all_ended, &mut found).await?;
     consumers(mesh, &mut found).await?;
@@ -138,6 +139,27 @@ async fn ends(api: &Api, outcomes: &[Outcome], found: &mut Vec<String>) -> anyho
             ));
         }
     }
+    Ok(())
+}
+
+/// Each step that happens once to a contract (an event applied, a timer
+/// fired, a command answered) is in its timeline once.
+async fn applied_once(mesh: &Mesh, found: &mut Vec<String>) -> anyhow::Result<()> {
+    let db = connect(mesh, "contracts").await?;
+    for double in rows(
+        &db,
+        "SELECT contract_id::text || ' ' || action || ' x' || count(*) FROM timeline \
+         WHERE action IN ('ORDER_PLACED', 'CONTRACT_CREATED', 'MILESTONE_FUNDED', \
+           'MILESTONE_APPROVED', 'MILESTONE_RELEASED', 'MILESTONE_REFUNDED', 'CONTRACT_COMPLETED', \
+           'CONTRACT_CANCELLED', 'DISPUTE_OPENED', 'DISPUTE_RESOLVED', 'REVIEW_SUBMITTED') \
+         GROUP BY contract_id, action, coalesce(milestone_id::text, ''), coalesce(actor_id::text, '') \
+         HAVING count(*) > 1",
+    )
+    .await?
+    {
+        found.push(format!("a contract's step happened twice: {double}"));
+    }
+    db.close().await?;
     Ok(())
 }
 
@@ -193,8 +215,10 @@ async fn money(
             .into_iter()
             .map(|problem| format!("books: {problem}")),
     );
-    let mut config = frevix_payments::PaymentsConfig::default();
-    config.provider = frevix_payments::ProviderKind::Stripe;
+    let mut config = frevix_payments::PaymentsConfig {
+        provider: frevix_payments::ProviderKind::Stripe,
+        ..Default::default()
+    };
     config.stripe.api_base = mesh.standin.base().to_owned();
     config.stripe.secret_key = "sk_test_frevix_chaos".to_owned().into();
     let provider = frevix_payments::open_provider(&config, &mesh.dir)

@@ -109,3 +109,25 @@ async fn restart(what: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_replays_the_same_schedule() {
+        let plan = |seed| Plan::new(seed, 30, true).0;
+        assert_eq!(plan(7), plan(7));
+        assert_ne!(plan(7), plan(8));
+        let faults = plan(7);
+        assert_eq!(faults.len(), 32);
+        let kills = faults
+            .iter()
+            .filter(|(_, fault)| matches!(fault, Fault::Kill { .. }))
+            .count();
+        assert_eq!(kills, 30);
+        for restart in [Fault::RestartNats, Fault::RestartPostgres] {
+            assert_eq!(faults.iter().filter(|(_, f)| *f == restart).count(), 1);
+        }
+    }
+}

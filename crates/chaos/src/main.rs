@@ -30,7 +30,7 @@ use tokio::task::JoinSet;
 use crate::api::{Api, Seen};
 use crate::faults::Plan;
 use crate::mesh::{ADMIN_EMAIL, ADMIN_PASSWORD, Mesh, SERVICES};
-use crate::saga::{Ending, Saga};
+use crate::saga::{Ending, Saga, Way};
 
 #[derive(Parser)]
 #[command(
@@ -119,6 +119,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             6 | 7 => Ending::Cancelled,
             _ => Ending::Disputed,
         };
+        let way = if endings.gen_bool(0.5) {
+            Way::GigOrder
+        } else {
+            Way::Job
+        };
         let slot = slots.clone().acquire_owned().await?;
         // Each saga's app from an address of its own.
         let from = IpAddr::V4(Ipv4Addr::new(
@@ -129,6 +134,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         ));
         let saga = Saga {
             name: format!("s{index:04}"),
+            way,
             ending,
             api: Api::connect(&gateway, from, seen.clone())?,
             mail: mesh.mail_dir(),
@@ -196,9 +202,11 @@ fn report(
     seen: &Seen,
 ) {
     let of = |ending: Ending| outcomes.iter().filter(|o| o.ending == ending).count();
+    let jobs = outcomes.iter().filter(|o| o.way == Way::Job).count();
     println!(
-        "chaos: {} sagas ended ({} completed, {} cancelled, {} disputed), {failed} failed, in {:.0} s",
+        "chaos: {} sagas ended ({} gig orders, {jobs} job contracts; {} completed, {} cancelled, {} disputed), {failed} failed, in {:.0} s",
         outcomes.len(),
+        outcomes.len() - jobs,
         of(Ending::Completed),
         of(Ending::Cancelled),
         of(Ending::Disputed),
@@ -229,13 +237,19 @@ fn report(
         "chaos: settled {:.1} s after the last saga",
         settled.as_secs_f64()
     );
-    let retried: Vec<String> = seen
-        .snapshot()
-        .into_iter()
-        .map(|(rpc, code, times)| format!("{rpc} {code:?} x{times}"))
-        .collect();
-    println!(
-        "chaos: failed answers (retried or expected): {}",
-        retried.join(", ")
-    );
+    // By code, the RPCs that answered it: INTERNAL or UNAUTHENTICATED
+    // while a peer restarts would be findings.
+    let mut by_code: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (rpc, code, times) in seen.snapshot() {
+        by_code
+            .entry(format!("{code:?}"))
+            .or_default()
+            .push(format!("{rpc} x{times}"));
+    }
+    for (code, rpcs) in by_code {
+        println!(
+            "chaos: answered {code} (then retried or expected): {}",
+            rpcs.join(", ")
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! One hire saga, end to end through the gateway: a seller and a buyer sign
-//! up, the seller onboards for payouts and publishes a gig, both chat, the
-//! buyer orders and pays, then the saga ends one of three ways — delivered,
+//! up, the seller onboards for payouts, both chat, the buyer orders the
+//! seller's published gig or hires them through a job and a proposal, and
+//! pays; then the saga ends one of three ways — delivered,
 //! sent back for a revision, delivered again, approved, released and paid
 //! out, and both review each other; cancelled with everything refunded; or
 //! disputed and split by an admin.
@@ -30,6 +31,13 @@ pub const CLIENT_SHARE_BPS: i32 = 5_000;
 /// Chat messages each side sends.
 pub const MESSAGES_EACH: usize = 3;
 
+/// How the contract comes to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Way {
+    GigOrder,
+    Job,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Ending {
     Completed,
@@ -40,6 +48,7 @@ pub enum Ending {
 /// What a saga did, for the checker.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    pub way: Way,
     pub ending: Ending,
     pub contract_id: String,
     pub buyer: Person,
@@ -51,6 +60,7 @@ pub struct Outcome {
 
 pub struct Saga {
     pub name: String,
+    pub way: Way,
     pub ending: Ending,
     pub api: Api,
     pub mail: PathBuf,
@@ -72,9 +82,14 @@ impl Saga {
         let seller = people::sign_up(api, &self.mail, &email("seller")).await?;
         let buyer = people::sign_up(api, &self.mail, &email("buyer")).await?;
         people::onboard(api, &seller).await?;
-        let gig = self.gig(&seller).await?;
         let (conversation_id, sent) = self.chat(&buyer, &seller).await?;
-        let order = self.order(&buyer, &gig).await?;
+        let order = match self.way {
+            Way::GigOrder => {
+                let gig = self.gig(&seller).await?;
+                self.order(&buyer, &gig).await?
+            }
+            Way::Job => self.hire(&buyer, &seller).await?,
+        };
         let id = order.id.clone();
         let milestone_id = milestone(&order)
             .ok_or_else(|| anyhow!("order {id} has no milestone"))?
@@ -91,6 +106,7 @@ impl Saga {
             Ending::Disputed => self.dispute(&buyer, &seller, &id, &milestone_id).await?,
         }
         Ok(Outcome {
+            way: self.way,
             ending: self.ending,
             contract_id: id,
             buyer,
@@ -100,10 +116,10 @@ impl Saga {
         })
     }
 
-    /// A published gig of `seller` at [`PRICE`].
-    async fn gig(&self, seller: &Person) -> anyhow::Result<String> {
-        let api = &self.api;
-        let categories = api
+    /// A leaf of the category tree: the first top category's first child.
+    async fn category(&self) -> anyhow::Result<String> {
+        let categories = self
+            .api
             .call("ListCategories", &[], |channel| {
                 let request = anonymous(None, market::ListCategoriesRequest {});
                 async move {
@@ -114,9 +130,14 @@ impl Saga {
             })
             .await?
             .categories;
-        // A leaf of the tree: the first top category's first child.
         let top = categories.first().ok_or_else(|| anyhow!("no categories"))?;
-        let category = top.children.first().unwrap_or(top).id.clone();
+        Ok(top.children.first().unwrap_or(top).id.clone())
+    }
+
+    /// A published gig of `seller` at [`PRICE`].
+    async fn gig(&self, seller: &Person) -> anyhow::Result<String> {
+        let api = &self.api;
+        let category = self.category().await?;
         let create = market::CreateGigRequest {
             gig: Some(market::Gig {
                 title: format!("A hand-drawn logo, saga {}", self.name),
@@ -307,3 +328,4 @@ impl Saga {
 }
 
 mod endings;
+mod hiring;

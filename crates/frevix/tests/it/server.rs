@@ -299,5 +299,48 @@ mod mesh {
         marketplace.stop().await;
     }
 
-    on_both_backends!(marketplace_alone_trusts_identity_through_its_jwks);
+    /// Found by `make chaos`: a service started while identity was down
+    /// answered valid tokens UNAUTHENTICATED, which signs an app's user out.
+    /// It cannot check the token yet: UNAVAILABLE, retry soon.
+    async fn with_identitys_keys_out_of_reach_a_token_is_not_refused(backend: Backend) {
+        let identity = TestApp::spawn(backend).await;
+        let nowhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let jwks_url = format!(
+            "http://{}/.well-known/jwks.json",
+            nowhere.local_addr().unwrap()
+        );
+        drop(nowhere);
+        let marketplace = identity
+            .spawn_beside(Shape::of::<frevix_marketplace::Marketplace>(), |config| {
+                config.auth.jwks_url = jwks_url
+            })
+            .await;
+        let user = identity.register().await;
+        let refused = marketplace
+            .marketplace
+            .clone()
+            .list_my_jobs(authed(
+                &user.access_token,
+                market::ListMyJobsRequest::default(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+        assert_eq!(frevix_testkit::status::reason(&refused), "KEYS_UNAVAILABLE");
+        assert!(frevix_testkit::status::retry_after(&refused).is_some());
+        // A token that is not a token is still refused as such.
+        let garbage = marketplace
+            .marketplace
+            .clone()
+            .list_my_jobs(authed("not.a.token", market::ListMyJobsRequest::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(garbage.code(), Code::Unauthenticated);
+        marketplace.stop().await;
+    }
+
+    on_both_backends!(
+        marketplace_alone_trusts_identity_through_its_jwks,
+        with_identitys_keys_out_of_reach_a_token_is_not_refused,
+    );
 }

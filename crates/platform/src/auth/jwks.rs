@@ -22,6 +22,15 @@ struct Cache {
     fetched_at: Option<Instant>,
 }
 
+/// What a key lookup found.
+pub enum Lookup {
+    Found(DecodingKey),
+    /// Identity's set does not have it: the token is not ours.
+    Unknown,
+    /// Not cached, and identity's set could not be fetched just now.
+    Unreachable,
+}
+
 /// A cached JWKS endpoint.
 pub struct RemoteJwks {
     url: String,
@@ -42,11 +51,12 @@ impl RemoteJwks {
     }
 
     /// The key for `kid`, fetching the set when it is stale or lacks the key.
-    pub async fn key(&self, kid: &str) -> Option<DecodingKey> {
+    pub async fn key(&self, kid: &str) -> Lookup {
         let mut cache = self.cache.lock().await;
         let age = cache.fetched_at.map(|at| at.elapsed());
         let stale = age.is_none_or(|age| age > self.refresh);
         let unknown = !cache.keys.contains_key(kid) && age.is_none_or(|age| age > MIN_REFETCH);
+        let mut unreachable = false;
         if stale || unknown {
             match fetch(&self.url).await {
                 Ok(keys) => {
@@ -55,10 +65,18 @@ impl RemoteJwks {
                 }
                 Err(error) => {
                     tracing::warn!(url = %self.url, %error, "jwks fetch failed; keeping cached keys");
+                    unreachable = true;
                 }
             }
         }
-        cache.keys.get(kid).cloned()
+        match cache.keys.get(kid) {
+            Some(key) => Lookup::Found(key.clone()),
+            // Not known, and identity could not be asked: a new key (after
+            // a restart of this process or a rotation) cannot be told from
+            // a made-up one until it answers.
+            None if unreachable => Lookup::Unreachable,
+            None => Lookup::Unknown,
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use tonic::Status;
 
 use super::claims::{AccessClaims, Principal, Roles};
-use super::jwks::RemoteJwks;
+use super::jwks::{Lookup, RemoteJwks};
 use super::verified::VerifiedTokens;
 use crate::config::AuthConfig;
 use crate::error::unauthenticated;
@@ -33,7 +33,8 @@ impl KeySet {
     }
 }
 
-/// Why a token was refused. Every variant is UNAUTHENTICATED.
+/// Why a token was refused: UNAUTHENTICATED, except `KeysUnavailable`
+/// (UNAVAILABLE: the token may be good; retry, and do not sign out).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("an access token is required: send `authorization: Bearer <token>`")]
@@ -46,6 +47,8 @@ pub enum AuthError {
     SessionRevoked,
     #[error("this account is suspended")]
     AccountSuspended,
+    #[error("the keys to check the access token cannot be fetched right now; retry")]
+    KeysUnavailable,
 }
 
 impl AuthError {
@@ -56,11 +59,19 @@ impl AuthError {
             AuthError::Invalid => "TOKEN_INVALID",
             AuthError::SessionRevoked => "SESSION_REVOKED",
             AuthError::AccountSuspended => "ACCOUNT_SUSPENDED",
+            AuthError::KeysUnavailable => "KEYS_UNAVAILABLE",
         }
     }
 
     pub fn into_status(self) -> Status {
-        unauthenticated(self.reason(), self.to_string())
+        match self {
+            AuthError::KeysUnavailable => crate::error::unavailable(
+                self.reason(),
+                std::time::Duration::from_secs(1),
+                self.to_string(),
+            ),
+            _ => unauthenticated(self.reason(), self.to_string()),
+        }
     }
 }
 
@@ -105,10 +116,13 @@ impl TokenVerifier {
         }
         let kid = header.kid.ok_or(AuthError::Invalid)?;
         let key = match &self.source {
-            Source::Local(keys) => keys.get(&kid),
-            Source::Remote(remote) => remote.key(&kid).await,
-        }
-        .ok_or(AuthError::Invalid)?;
+            Source::Local(keys) => keys.get(&kid).ok_or(AuthError::Invalid)?,
+            Source::Remote(remote) => match remote.key(&kid).await {
+                Lookup::Found(key) => key,
+                Lookup::Unknown => return Err(AuthError::Invalid),
+                Lookup::Unreachable => return Err(AuthError::KeysUnavailable),
+            },
+        };
         // The key is still trusted; a token whose signature it already
         // checked needs no second check before it expires.
         let now = chrono::Utc::now();
