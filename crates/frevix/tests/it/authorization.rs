@@ -117,15 +117,16 @@ async fn call(
     }
 }
 
-/// Calls `rpc` with `body` (an encoded request) as `token`: `Ok` when
-/// answered (or a stream opened), else the status.
+/// Calls `rpc` with `body` (an encoded request) as `token`: the answer's
+/// bytes when answered (a stream's first message, or nothing when it stays
+/// open or ends), else the status.
 pub async fn raw_call(
     channel: &Channel,
     rpc: &str,
     streams: (bool, bool),
     token: Option<&str>,
     body: Vec<u8>,
-) -> Result<(), Status> {
+) -> Result<Vec<u8>, Status> {
     let mut grpc = tonic::client::Grpc::new(channel.clone());
     grpc.ready().await.unwrap();
     let path: http::uri::PathAndQuery = format!("/{rpc}").parse().unwrap();
@@ -133,7 +134,7 @@ pub async fn raw_call(
         (false, false) => grpc
             .unary(with_token(tonic::Request::new(body), token), path, Raw)
             .await
-            .map(|_| ()),
+            .map(tonic::Response::into_inner),
         (false, true) => match grpc
             .server_streaming(with_token(tonic::Request::new(body), token), path, Raw)
             .await
@@ -168,10 +169,11 @@ fn with_token<T>(mut request: tonic::Request<T>, token: Option<&str>) -> tonic::
 
 /// A stream's first answer: a message, its end, or (nothing for a while)
 /// a stream left open — all "let through"; an error is the refusal.
-async fn first(mut stream: tonic::Streaming<Vec<u8>>) -> Result<(), Status> {
+async fn first(mut stream: tonic::Streaming<Vec<u8>>) -> Result<Vec<u8>, Status> {
     match tokio::time::timeout(Duration::from_secs(2), stream.message()).await {
         Ok(Err(status)) => Err(status),
-        _ => Ok(()),
+        Ok(Ok(Some(message))) => Ok(message),
+        _ => Ok(Vec::new()),
     }
 }
 

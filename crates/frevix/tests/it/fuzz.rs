@@ -133,7 +133,7 @@ async fn no_request_makes_the_server_fail(backend: Backend) {
             )
             .await;
             let code = match &answer {
-                Ok(Ok(())) => "OK".to_owned(),
+                Ok(Ok(_)) => "OK".to_owned(),
                 Ok(Err(status)) => format!("{:?}", status.code()),
                 Err(_) => "timeout".to_owned(),
             };

@@ -19,3 +19,5 @@ mod protocol_abuse;
 mod reconcile;
 mod seed_demo;
 mod server;
+mod strangers;
+mod strangers_world;
