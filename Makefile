@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: mesh help run build test unit lint fmt fuzz chaos bench tools clean-test-dbs
+.PHONY: mesh help run build test unit lint fmt fuzz chaos soak bench tools clean-test-dbs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ fuzz: tools ## every RPC fed many random edge-value requests (FREVIX_FUZZ_SEED, 
 
 chaos: tools ## hire sagas through the mesh while services are killed and NATS and PostgreSQL restart (FREVIX_CHAOS_SEED; args: ARGS="--sagas 20")
 	scripts/chaos.sh $(ARGS)
+
+soak: tools ## sagas through the mesh for 30 minutes without faults; memory, files, connections, outboxes and consumer lag sampled, slopes reported
+	scripts/chaos.sh --soak-minutes $${SOAK_MINUTES:-30} --concurrency 4
 
 bench: tools ## benchmarks as ratios to baselines measured in the same run
 	scripts/bench.sh

@@ -13,6 +13,7 @@ mod faults;
 mod mesh;
 mod people;
 mod saga;
+mod soak;
 mod steps;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -52,6 +53,11 @@ struct Args {
     /// Leave out the NATS and PostgreSQL restarts.
     #[arg(long)]
     no_restarts: bool,
+    /// A soak instead: sagas without any fault for this many minutes, the
+    /// services' memory, files, connections, outboxes and the consumers'
+    /// lag sampled throughout and their slopes reported.
+    #[arg(long, default_value_t = 0)]
+    soak_minutes: u64,
     /// The `frevix` binary the services run.
     #[arg(long, env = "FREVIX_CHAOS_BIN")]
     frevix: PathBuf,
@@ -92,7 +98,11 @@ fn bad_day() -> Faults {
 async fn run(args: Args) -> anyhow::Result<bool> {
     let seed = args.seed.unwrap_or_else(rand::random);
     println!("chaos: seed {seed} (FREVIX_CHAOS_SEED={seed} replays the same faults)");
-    let plan = Plan::new(seed, args.kills, !args.no_restarts);
+    let soak = (args.soak_minutes > 0).then(|| Duration::from_secs(args.soak_minutes * 60));
+    let plan = match soak {
+        Some(_) => Plan(Vec::new()),
+        None => Plan::new(seed, args.kills, !args.no_restarts),
+    };
     let _ = std::fs::remove_dir_all(&args.dir);
     let mesh = Arc::new(Mesh::start(&args.dir, &args.frevix, &args.postgres, &args.nats).await?);
     println!(
@@ -103,7 +113,17 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let gateway = mesh.gateway_url();
     let operator = Api::connect(&gateway, IpAddr::V4(Ipv4Addr::LOCALHOST), seen.clone())?;
     let admin = people::admin(&operator, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
-    mesh.standin.set_faults(bad_day());
+    if soak.is_none() {
+        mesh.standin.set_faults(bad_day());
+    }
+    let (soak_over, soak_over_rx) = tokio::sync::watch::channel(false);
+    let sampler = soak.map(|_| {
+        tokio::spawn(soak::sample(
+            mesh.clone(),
+            Duration::from_secs(15),
+            soak_over_rx,
+        ))
+    });
 
     let started = Instant::now();
     let fault_driver = tokio::spawn(faults::drive(plan, mesh.clone()));
@@ -113,7 +133,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     // At least --sagas, and more until the fault schedule has run out, so
     // every fault lands while sagas are under way.
     let mut index = 0;
-    while index < args.sagas || !fault_driver.is_finished() {
+    let more = |index: usize, faults_done: bool| match soak {
+        Some(length) => started.elapsed() < length,
+        None => index < args.sagas || !faults_done,
+    };
+    while more(index, fault_driver.is_finished()) {
         let ending = match endings.gen_range(0..10) {
             0..=5 => Ending::Completed,
             6 | 7 => Ending::Cancelled,
@@ -160,6 +184,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         }
     }
     let sagas_took = started.elapsed();
+    let _ = soak_over.send(true);
+    let series = match sampler {
+        Some(sampler) => Some(sampler.await?),
+        None => None,
+    };
     let done = fault_driver.await??;
     // What the provider still holds back is delivered now.
     mesh.standin.set_faults(Faults::default());
@@ -174,6 +203,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     mesh.stop().await;
 
     report(&outcomes, failed.len(), &done, sagas_took, settled, &seen);
+    if let Some(series) = &series {
+        soak::report(series);
+    }
     let totals = mesh.standin.totals();
     println!(
         "chaos: the provider made {} charges, {} refunds, {} transfers; {} webhooks delivered",

@@ -204,6 +204,17 @@ impl Mesh {
         Ok(())
     }
 
+    /// Each running service's process id.
+    pub async fn pids(&self) -> Vec<(&'static str, u32)> {
+        let mut pids = Vec::new();
+        for service in &self.services {
+            if let Some(pid) = service.child.lock().await.as_ref().and_then(Child::id) {
+                pids.push((service.name, pid));
+            }
+        }
+        pids
+    }
+
     /// Whether every service's process is still alive (none exited by
     /// itself: a crash of ours, not the fault driver's).
     pub async fn exited(&self) -> Vec<String> {
