@@ -44,7 +44,8 @@ pub struct Api {
 
 /// Answers a client retries: the callee (or its database, broker or the
 /// gateway's upstream) is away, the request was shed or rate-limited, or
-/// the connection broke mid-call.
+/// the connection broke mid-call. INTERNAL, UNKNOWN and UNAUTHENTICATED are
+/// retried too, so the saga goes on, and reported as anomalies.
 fn transient(status: &Status) -> bool {
     matches!(
         status.code(),

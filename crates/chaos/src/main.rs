@@ -27,6 +27,7 @@ use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tonic::Code;
 
 use crate::api::{Api, Seen};
 use crate::faults::Plan;
@@ -214,6 +215,14 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         totals.transfers,
         mesh.standin.deliveries().len()
     );
+    let mut anomalies = anomalies;
+    // Retried so the sagas go on, but each a finding: a fault of ours, or a
+    // good token refused (an app would sign its user out).
+    for (rpc, code, times) in seen.snapshot() {
+        if matches!(code, Code::Internal | Code::Unknown | Code::Unauthenticated) {
+            anomalies.push(format!("{rpc} answered {code:?} {times} times"));
+        }
+    }
     for anomaly in &anomalies {
         println!("chaos: ANOMALY {anomaly}");
     }

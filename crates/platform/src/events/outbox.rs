@@ -232,10 +232,13 @@ impl Relay {
                     last_depth_report = std::time::Instant::now();
                     self.report_depth().await;
                 }
+                // Backing off gently, but never past a second: a broker back
+                // from a restart is used within one (the chaos run saw
+                // events 5 s late behind a 5 s cap).
                 let wait = if failures == 0 {
                     poll
                 } else {
-                    (poll * 2u32.saturating_pow(failures.min(5))).min(Duration::from_secs(5))
+                    (poll * 2u32.saturating_pow(failures.min(5))).min(Duration::from_secs(1))
                 };
                 tokio::select! {
                     () = self.outbox.wake.notified(), if failures == 0 => {}

@@ -5,6 +5,7 @@
 // A failed expectation should panic in a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod db_unreachable;
 mod events_in_process;
 mod events_jetstream;
 mod live;
