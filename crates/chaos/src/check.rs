@@ -46,7 +46,7 @@ async fn connect(mesh: &Mesh, service: &str) -> anyhow::Result<DatabaseConnectio
     Ok(sea_orm::Database::connect(database_url(&mesh.postgres, service)).await?)
 }
 
-/// Rows of `sql`, each as its first column's i64 and the rest as text.
+/// Rows of `sql`, each as its first column (a text).
 async fn rows(db: &DatabaseConnection, sql: &str) -> anyhow::Result<Vec<String>> {
     let found = db
         .query_all_raw(Statement::from_string(

@@ -7,6 +7,7 @@
 //! reorders, delays and drops. Then the checker ([`check`]) reads back every
 //! promise. Exits non-zero on any anomaly or failed saga.
 
+mod admin;
 mod api;
 mod check;
 mod faults;
@@ -29,6 +30,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tonic::Code;
 
+use crate::admin::Admin;
 use crate::api::{Api, Seen};
 use crate::faults::Plan;
 use crate::mesh::{ADMIN_EMAIL, ADMIN_PASSWORD, Mesh, SERVICES};
@@ -113,7 +115,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let seen = Arc::new(Seen::default());
     let gateway = mesh.gateway_url();
     let operator = Api::connect(&gateway, IpAddr::V4(Ipv4Addr::LOCALHOST), seen.clone())?;
-    let admin = people::admin(&operator, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    let admin = Arc::new(Admin::sign_in(&operator, ADMIN_EMAIL, ADMIN_PASSWORD).await?);
     if soak.is_none() {
         mesh.standin.set_faults(bad_day());
     }

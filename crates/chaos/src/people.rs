@@ -123,46 +123,6 @@ pub async fn sign_in(api: &Api, email: &str, password: &str, code: &str) -> anyh
     Ok(Person { id, token })
 }
 
-/// The operator's ADMIN (made by `frevix admin create-admin`), signed in
-/// with two-factor authentication turned on, as ADMIN actions need.
-pub async fn admin(api: &Api, email: &str, password: &str) -> anyhow::Result<Person> {
-    use frevix_identity::domain::two_factor::{STEP_SECS, code_at};
-    let first = sign_in(api, email, password, "").await?;
-    let begun = api
-        .call("BeginTwoFactorEnrollment", &[], |channel| {
-            let request = authed(
-                &first.token,
-                None,
-                identity::BeginTwoFactorEnrollmentRequest {},
-            );
-            async move {
-                IdentityServiceClient::new(channel)
-                    .begin_two_factor_enrollment(request)
-                    .await
-            }
-        })
-        .await
-        .context("BeginTwoFactorEnrollment")?;
-    let code = |steps: u64| {
-        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
-        code_at(&begun.secret, now + steps * STEP_SECS)
-            .ok_or_else(|| anyhow!("no code for the secret"))
-    };
-    let confirm = identity::ConfirmTwoFactorEnrollmentRequest { code: code(0)? };
-    api.call("ConfirmTwoFactorEnrollment", &[], |channel| {
-        let request = authed(&first.token, None, confirm.clone());
-        async move {
-            IdentityServiceClient::new(channel)
-                .confirm_two_factor_enrollment(request)
-                .await
-        }
-    })
-    .await
-    .context("ConfirmTwoFactorEnrollment")?;
-    // A code is good once: the next step's is accepted already.
-    sign_in(api, email, password, &code(1)?).await
-}
-
 /// A payout account for `seller`, onboarded on the provider's page.
 pub async fn onboard(api: &Api, seller: &Person) -> anyhow::Result<()> {
     let request = payments::CreatePayoutAccountRequest {

@@ -64,7 +64,7 @@ pub struct Saga {
     pub ending: Ending,
     pub api: Api,
     pub mail: PathBuf,
-    pub admin: Person,
+    pub admin: std::sync::Arc<crate::admin::Admin>,
 }
 
 fn usd(minor_units: i64) -> Option<Money> {

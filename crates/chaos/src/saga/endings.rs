@@ -188,7 +188,7 @@ impl Saga {
             client_share_bps: CLIENT_SHARE_BPS,
             decision: "Half of the work was done as agreed.".into(),
         };
-        let admin = &self.admin;
+        let admin = self.admin.token().await?;
         until(
             api,
             buyer,
@@ -200,7 +200,7 @@ impl Saga {
                     .is_some_and(|d| d.status == DisputeStatus::Resolved as i32)
             },
             |channel| {
-                let request = authed(&admin.token, None, resolve.clone());
+                let request = authed(&admin, None, resolve.clone());
                 async move {
                     ContractServiceClient::new(channel)
                         .resolve_dispute(request)
