@@ -269,8 +269,21 @@ pub async fn list(
     } else {
         total as f64 / count as f64
     };
+    // Reviews are public; which contract one is about is its parties'
+    // business (anyone else would learn a private id).
+    let viewer = caller(&request).ok().map(|c| c.account_id.0);
+    let reviews = rows
+        .iter()
+        .map(|row| {
+            let mut review = convert::review(row);
+            if viewer != Some(row.reviewer_id) && viewer != Some(row.reviewee_id) {
+                review.contract_id.clear();
+            }
+            review
+        })
+        .collect();
     Ok(pb::ListReviewsResponse {
-        reviews: rows.iter().map(convert::review).collect(),
+        reviews,
         summary: Some(pb::ReviewSummary {
             count,
             average_rating,

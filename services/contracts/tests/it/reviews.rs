@@ -141,6 +141,8 @@ async fn public_reviews(
         .into_inner()
 }
 
+/// Also: a public review names its contract to that contract's parties
+/// only.
 async fn reviews_stay_hidden_until_both_sides_have_written(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let done = completed_order(&app).await;
@@ -189,8 +191,26 @@ async fn reviews_stay_hidden_until_both_sides_have_written(backend: Backend) {
         && e.rating == 5
         && e.gig_id == done.shop.gig.id));
 
-    let listed = public_reviews(&app, seller_subject).await;
+    let listed = public_reviews(&app, seller_subject.clone()).await;
     assert_eq!(listed.reviews.len(), 1);
+    assert!(
+        listed.reviews[0].contract_id.is_empty(),
+        "the contract is its parties' business"
+    );
+    let by_the_seller = app
+        .contracts
+        .clone()
+        .list_reviews(authed(
+            &seller.access_token,
+            pb::ListReviewsRequest {
+                subject: Some(seller_subject),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_the_seller.reviews[0].contract_id, done.contract.id);
     let summary = listed.summary.unwrap();
     assert_eq!((summary.count, summary.average_rating), (1, 5.0));
     assert_eq!(summary.star_counts, [0, 0, 0, 0, 1]);
