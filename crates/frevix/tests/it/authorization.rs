@@ -20,7 +20,14 @@ use tonic::{Code, Status};
 on_both_backends!(every_rpc_answers_each_caller_as_the_matrix_says);
 
 const MATRIX: &str = include_str!("../authorization.md");
-const CALLERS: [&str; 5] = ["anonymous", "account", "admin", "suspended", "revoked"];
+const CALLERS: [&str; 6] = [
+    "anonymous",
+    "unverified",
+    "account",
+    "admin",
+    "suspended",
+    "revoked",
+];
 
 /// Bytes in, bytes out: a gRPC call to any method without its types.
 #[derive(Clone, Copy, Default)]
@@ -249,11 +256,31 @@ async fn every_rpc_answers_each_caller_as_the_matrix_says(backend: Backend) {
         .logout(authed(&revoked.access_token, identity::LogoutRequest {}))
         .await
         .unwrap();
+    // An account that never verified its email is never given a token:
+    // all it can present is nothing, like anyone.
+    let unverified = frevix_testkit::unique_email("unverified");
+    app.sign_up(&unverified, "a perfectly fine passphrase")
+        .await;
+    let refused = app
+        .identity
+        .clone()
+        .login(identity::LoginRequest {
+            email: unverified,
+            password: "a perfectly fine passphrase".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        frevix_testkit::status::reason(&refused),
+        "EMAIL_NOT_VERIFIED"
+    );
     refused_everywhere(&channel, &suspended.access_token).await;
     refused_everywhere(&channel, &revoked.access_token).await;
 
-    let tokens: [(&str, Option<&str>); 5] = [
+    let tokens: [(&str, Option<&str>); 6] = [
         ("anonymous", None),
+        ("unverified", None),
         ("account", Some(&account.access_token)),
         ("admin", Some(&admin.access_token)),
         ("suspended", Some(&suspended.access_token)),
