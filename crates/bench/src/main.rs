@@ -33,6 +33,7 @@ mod events;
 mod gateway;
 mod ledger;
 mod overload;
+mod overload_chat;
 mod pgbench;
 mod release;
 mod search;

@@ -1,9 +1,9 @@
-//! Overload: authenticated GetMe offered at twice what the server serves.
-//! The all-in-one process runs with load shedding set to
-//! `FREVIX_BENCH_SHED_CAPACITY` calls at once (default 12) and a wait of
-//! `FREVIX_BENCH_SHED_WAIT_MS` (default 1) for a turn: on this 2-core
-//! machine what kept GetMe's served p99 near its unloaded p99 (32 calls or
-//! a 5 ms wait did not). In one run:
+//! Overload: authenticated GetMe, then chat sends ([`crate::overload_chat`]),
+//! offered at twice what the server serves, with a fixed limit and with
+//! the adaptive one. The all-in-one process runs with load shedding set to
+//! `FREVIX_BENCH_SHED_CAPACITY` calls at once (default 12), then to the
+//! adaptive limit (4 to 1,024), each with a wait of
+//! `FREVIX_BENCH_SHED_WAIT_MS` (default 1) for a turn. In each:
 //! - capacity: calls served per second with 64 in flight;
 //! - unloaded: calls offered at half that rate (open loop), their p99;
 //! - overloaded: calls offered at twice that rate; the p99 of those served
@@ -22,9 +22,9 @@ use tokio::sync::mpsc;
 use tonic::Code;
 use tonic::transport::Channel;
 
-const SECONDS: u64 = 5;
+pub const SECONDS: u64 = 5;
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -34,8 +34,18 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 pub async fn run() {
     let capacity: usize = env_or("FREVIX_BENCH_SHED_CAPACITY", 12);
     let wait_ms: u64 = env_or("FREVIX_BENCH_SHED_WAIT_MS", 1);
+    for adaptive in [false, true] {
+        get_me(capacity, wait_ms, adaptive).await;
+    }
+    crate::overload_chat::run().await;
+}
+
+/// GetMe at half and at twice its capacity, the limit fixed at `capacity`
+/// or adaptive (4 to 1,024).
+async fn get_me(capacity: usize, wait_ms: u64, adaptive: bool) {
     let app = TestApp::spawn_with(Backend::Sqlite, |config| {
-        config.server.max_concurrent_requests = capacity;
+        config.server.max_concurrent_requests = if adaptive { 1_024 } else { capacity };
+        config.server.adaptive_concurrency = adaptive;
         config.server.max_queue_wait_ms = wait_ms;
         for entry in frevix::registry::SERVICES {
             entry.database_mut(config).max_connections = 10;
@@ -54,15 +64,26 @@ pub async fn run() {
     }
     let token = user.access_token.clone();
     let served = closed_loop(&clients, &token).await;
+    let limit = if adaptive {
+        "an adaptive limit (4 to 1,024)".to_owned()
+    } else {
+        format!("{capacity} calls")
+    };
     println!(
-        "overload  shedding at {capacity} calls, {wait_ms} ms wait; GetMe served with 64 in flight: {served:.0}/s"
+        "overload  GetMe, shedding at {limit}, {wait_ms} ms wait; served with 64 in flight: {served:.0}/s"
     );
     let calm = open_loop(&clients, &token, served / 2.0).await;
     let crowd = open_loop(&clients, &token, served * 2.0).await;
+    report(served, &calm, &crowd);
+    app.stop().await;
+}
+
+/// The half and twice steps, the served p99 as a ratio to the unloaded.
+pub fn report(capacity: f64, calm: &Outcomes, crowd: &Outcomes) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "overload  at {:.0}/s (half): {} served, p50 {:.2} ms, p99 {:.2} ms, {} refused",
-        served / 2.0,
+        capacity / 2.0,
         calm.served.len(),
         ms(at(&calm.served, 0.5)),
         ms(at(&calm.served, 0.99)),
@@ -70,7 +91,7 @@ pub async fn run() {
     );
     println!(
         "overload  at {:.0}/s (twice): {} served, p50 {:.2} ms, p99 {:.2} ms ({:.2} × unloaded p99); {} refused, p99 {:.2} ms; {} other errors",
-        served * 2.0,
+        capacity * 2.0,
         crowd.served.len(),
         ms(at(&crowd.served, 0.5)),
         ms(at(&crowd.served, 0.99)),
@@ -79,7 +100,6 @@ pub async fn run() {
         ms(at(&crowd.refused, 0.99)),
         crowd.failed
     );
-    app.stop().await;
 }
 
 /// Calls served per second with 64 in flight, each calling again at once.
@@ -113,10 +133,10 @@ async fn closed_loop(clients: &[IdentityServiceClient<Channel>], token: &str) ->
 }
 
 #[derive(Default)]
-struct Outcomes {
-    served: Vec<Duration>,
-    refused: Vec<Duration>,
-    failed: usize,
+pub struct Outcomes {
+    pub served: Vec<Duration>,
+    pub refused: Vec<Duration>,
+    pub failed: usize,
 }
 
 /// Calls sent at `rate` per second for the measurement's length, each at
@@ -152,7 +172,7 @@ async fn open_loop(clients: &[IdentityServiceClient<Channel>], token: &str, rate
     outcomes
 }
 
-fn at(sorted: &[Duration], q: f64) -> Duration {
+pub fn at(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

@@ -72,8 +72,13 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Calls served at once by the whole process; more wait their turn for
     /// at most `max_queue_wait_ms`, then are refused with UNAVAILABLE and
-    /// retry advice (load shedding).
+    /// retry advice (load shedding). With `adaptive_concurrency` (off by
+    /// default: `make bench` compares both) the limit moves between
+    /// `min_concurrent_requests` and this, lowered when the calls served
+    /// slow down from queueing and raised when they do not.
     pub max_concurrent_requests: usize,
+    pub min_concurrent_requests: usize,
+    pub adaptive_concurrency: bool,
     /// How long a call waits for a turn when the process is at capacity.
     pub max_queue_wait_ms: u64,
     /// HTTP/2 streams one connection may have open at once.
@@ -103,6 +108,8 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50050)),
             request_timeout_secs: 30,
             max_concurrent_requests: 1024,
+            min_concurrent_requests: 4,
+            adaptive_concurrency: false,
             max_queue_wait_ms: 200,
             max_concurrent_streams: 256,
             max_message_bytes: 4 * 1024 * 1024,
@@ -120,6 +127,19 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// How the process's concurrency limit moves (the minimum is held to
+    /// the maximum when it is set above it).
+    pub fn shed_tuning(&self) -> crate::shed::Tuning {
+        if self.adaptive_concurrency {
+            crate::shed::Tuning::adaptive(
+                self.min_concurrent_requests,
+                self.max_concurrent_requests,
+            )
+        } else {
+            crate::shed::Tuning::fixed(self.max_concurrent_requests)
+        }
+    }
+
     pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         positive(prefix, "request_timeout_secs", self.request_timeout_secs)?;
         if !(2..=3_600).contains(&self.timer_lease_secs) {
@@ -133,14 +153,17 @@ impl ServerConfig {
             "max_concurrent_requests",
             self.max_concurrent_requests as u64,
         )?;
-        if self.max_concurrent_requests > tokio::sync::Semaphore::MAX_PERMITS
-            || self.max_queue_wait_ms > 60_000
-        {
+        if self.max_concurrent_requests > 1 << 20 || self.max_queue_wait_ms > 60_000 {
             return Err(ConfigError::invalid(
                 format!("{prefix}.max_queue_wait_ms"),
                 "max_concurrent_requests must be sane and max_queue_wait_ms at most 60,000",
             ));
         }
+        positive(
+            prefix,
+            "min_concurrent_requests",
+            self.min_concurrent_requests as u64,
+        )?;
         positive(
             prefix,
             "max_concurrent_streams",

@@ -138,8 +138,8 @@ impl Server {
             .layer(cors(&config))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(crate::shed::ShedLayer::new(
-                config.max_concurrent_requests,
+            .layer(crate::shed::ShedLayer::tuned(
+                config.shed_tuning(),
                 Duration::from_millis(config.max_queue_wait_ms),
             ));
 

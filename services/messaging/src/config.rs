@@ -28,6 +28,16 @@ pub struct MessagingConfig {
     /// less work a message; more overlap commits on a database with many
     /// cores.
     pub send_writers: u32,
+    /// Sends (SendMessage and Chat's send frames) in progress at once in
+    /// this process at most. A send that finds no turn within
+    /// `send_wait_ms` is refused, UNAVAILABLE `OVER_CAPACITY` with retry
+    /// advice, instead of queueing behind more than the database can take.
+    pub max_concurrent_sends: usize,
+    pub send_wait_ms: u64,
+    /// Let the send limit move between 4 and `max_concurrent_sends` with
+    /// the latency of the sends served (off by default; `make bench`
+    /// compares both).
+    pub adaptive_sends: bool,
     /// Where links in notification mail point (the web app).
     pub app_url: String,
     pub media: MediaConfig,
@@ -81,6 +91,9 @@ impl Default for MessagingConfig {
             stream_buffer: 1024,
             presence_ttl_secs: 30,
             send_writers: 0,
+            max_concurrent_sends: 256,
+            send_wait_ms: 200,
+            adaptive_sends: false,
             app_url: "http://localhost:5173".to_owned(),
             media: MediaConfig::default(),
         }
@@ -123,6 +136,16 @@ impl ServiceConfig for MessagingConfig {
                 "messaging.edit_window_secs",
                 self.edit_window_secs <= 7 * 24 * 3600,
                 "must be at most a week (604800)",
+            ),
+            (
+                "messaging.max_concurrent_sends",
+                (1..=65_536).contains(&self.max_concurrent_sends),
+                "must be 1 to 65536",
+            ),
+            (
+                "messaging.send_wait_ms",
+                self.send_wait_ms <= 60_000,
+                "must be at most 60000",
             ),
             (
                 "messaging.stream_buffer",

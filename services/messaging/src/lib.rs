@@ -45,6 +45,9 @@ pub(crate) struct Inner {
     pub presence: Arc<presence::Presence>,
     pub heartbeat: Duration,
     pub sends: KeyedLimiter,
+    /// Turns of the send path, and how long a send waits for one.
+    pub send_turns: Arc<frevix_platform::shed::Limiter>,
+    pub send_wait: Duration,
     pub typing: KeyedLimiter,
     /// Groups one account may create.
     pub groups: KeyedLimiter,
@@ -162,6 +165,12 @@ impl Service for Messaging {
                     config.sends_per_minute,
                     config.sends_per_minute / 4,
                 ),
+                send_turns: frevix_platform::shed::Limiter::new(if config.adaptive_sends {
+                    frevix_platform::shed::Tuning::adaptive(4, config.max_concurrent_sends)
+                } else {
+                    frevix_platform::shed::Tuning::fixed(config.max_concurrent_sends)
+                }),
+                send_wait: Duration::from_millis(config.send_wait_ms),
                 typing: KeyedLimiter::per_minute(120, 20),
                 groups: KeyedLimiter::per_minute(
                     config.groups_per_minute,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use tonic::{Code, Status};
 
 use super::{
-    FieldViolations, failed_precondition, internal, permission_denied, resource_exhausted,
-    unavailable, unreachable, with_reason,
+    FieldViolations, OVER_CAPACITY_PUSHBACK, failed_precondition, internal, permission_denied,
+    resource_exhausted, unavailable, unreachable, with_reason,
 };
 use crate::auth::AuthError;
 use crate::db::idempotency::IdempotencyError;
@@ -50,6 +50,10 @@ pub enum ApiError {
     /// RESOURCE_EXHAUSTED `RATE_LIMITED` with `RetryInfo`.
     #[error("too many requests; retry later")]
     RateLimited(Duration),
+    /// UNAVAILABLE `OVER_CAPACITY` with `RetryInfo`: refused at once rather
+    /// than queued behind more work than the process can do.
+    #[error("the server is over capacity; try again shortly")]
+    OverCapacity,
     /// UNAVAILABLE `SHUTTING_DOWN`: retry, on another replica.
     #[error("the service is shutting down; retry")]
     ShuttingDown,
@@ -146,6 +150,7 @@ impl From<ApiError> for Status {
                 with_reason(Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED", message)
             }
             ApiError::RateLimited(wait) => resource_exhausted("RATE_LIMITED", wait, message),
+            ApiError::OverCapacity => unavailable("OVER_CAPACITY", OVER_CAPACITY_PUSHBACK, message),
             ApiError::ShuttingDown => with_reason(Code::Unavailable, "SHUTTING_DOWN", message),
             ApiError::DatabaseUnavailable(cause) => {
                 tracing::warn!(error = %cause, "the database is unavailable");

@@ -22,6 +22,9 @@ pub const ERROR_DOMAIN: &str = "frevix.dev";
 /// full of bad entries cannot make an answer (or a log line) larger than
 /// itself.
 pub const MAX_LISTED_VIOLATIONS: usize = 20;
+
+/// How long a caller refused for load is told to wait before trying again.
+pub const OVER_CAPACITY_PUSHBACK: Duration = Duration::from_millis(250);
 /// Characters kept of a field path or a description.
 const MAX_VIOLATION_TEXT: usize = 200;
 
@@ -180,6 +183,15 @@ pub fn unavailable(reason: &str, retry_after: Duration, message: impl Into<Strin
     details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
     details.set_retry_info(Some(retry_after));
     Status::with_error_details(Code::Unavailable, message, details)
+}
+
+/// The details of `status` (ErrorInfo, RetryInfo, BadRequest...) as they
+/// travel in its `grpc-status-details-bin`: for answers carried inside a
+/// stream's messages rather than as the call's status.
+pub fn details_of(status: &Status) -> Vec<prost_types::Any> {
+    <tonic_types::pb::Status as prost::Message>::decode(status.details())
+        .map(|rpc| rpc.details)
+        .unwrap_or_default()
 }
 
 /// INTERNAL with nothing of the cause in the answer: the cause chain is logged

@@ -136,10 +136,12 @@ fn failed(
     error: crate::error::MessagingError,
 ) -> pb::chat_response::Event {
     let status = Status::from(error);
+    let details = frevix_platform::error::details_of(&status);
     pb::chat_response::Event::Failed(pb::SendFailed {
         client_message_id,
         code: status.code() as i32,
         message: status.message().to_owned(),
+        details,
     })
 }
 

@@ -29,8 +29,27 @@ pub async fn send(
 }
 
 /// Checks and stores a message from `me`, then tells the members' feeds:
-/// the one path of SendMessage and of Chat's send frames.
+/// the one path of SendMessage and of Chat's send frames. Past the send
+/// path's capacity a send is refused at once (UNAVAILABLE `OVER_CAPACITY`,
+/// nothing stored) rather than queued behind more than it can do.
 pub(crate) async fn send_as(
+    inner: &Inner,
+    me: Uuid,
+    req: &pb::SendMessageRequest,
+) -> Result<pb::Message> {
+    let Some(turn) = inner.send_turns.acquire(inner.send_wait).await else {
+        tracing::warn!("sends over capacity: one refused");
+        return Err(ApiError::OverCapacity.into());
+    };
+    let sent = store_and_tell(inner, me, req).await;
+    // Only sends that went the whole way teach the limit their latency.
+    if sent.is_ok() {
+        turn.done();
+    }
+    sent
+}
+
+async fn store_and_tell(
     inner: &Inner,
     me: Uuid,
     req: &pb::SendMessageRequest,

@@ -11,6 +11,7 @@ mod conversations;
 mod group_commit;
 mod media;
 mod notifications;
+mod over_capacity;
 mod resume;
 mod safety;
 mod support;

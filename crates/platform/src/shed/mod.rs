@@ -1,7 +1,8 @@
-//! Load shedding. A process serves at most `max_concurrent_requests`
-//! calls at once; a call that finds them all busy waits at most
-//! `max_queue_wait_ms` for a turn and is then refused at once, rather than
-//! queueing until every call is slow. Past capacity the calls let in keep
+//! Load shedding. A process serves at most a limit of calls at once (found
+//! from the latency of the calls served, between `min_concurrent_requests`
+//! and `max_concurrent_requests`: [`limit`]); a call that finds them all
+//! busy waits at most `max_queue_wait_ms` for a turn and is then refused at
+//! once, rather than queueing until every call is slow. Past capacity the calls let in keep
 //! their usual latency, and the others learn within milliseconds to come
 //! back later: gRPC gets UNAVAILABLE with a `RetryInfo` detail and the
 //! `grpc-retry-pushback-ms` header gRPC clients honour; plain HTTP (Stripe's
@@ -9,33 +10,58 @@
 //! `Retry-After`. Health checks are never refused, so an orchestrator does
 //! not restart a replica for being busy.
 
+pub mod limit;
+
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{HeaderValue, Request, Response, StatusCode};
-use tokio::sync::Semaphore;
 use tonic::body::Body;
-use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service};
 
-/// How long a refused caller is told to wait before trying again.
-const PUSHBACK: Duration = Duration::from_millis(250);
+use crate::error::OVER_CAPACITY_PUSHBACK as PUSHBACK;
+
+pub use limit::{Limiter, Permit, Tuning};
+
+/// The paths of streaming RPCs: their answer's headers come when the
+/// stream opens, not when the work is done, so their timing teaches the
+/// limit nothing.
+static STREAMS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    let Ok(pool) = prost_reflect::DescriptorPool::decode(frevix_proto::FILE_DESCRIPTOR_SET) else {
+        return HashSet::new();
+    };
+    pool.services()
+        .flat_map(|service| {
+            service
+                .methods()
+                .filter(|m| m.is_client_streaming() || m.is_server_streaming())
+                .map(|m| format!("/{}/{}", service.full_name(), m.name()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+});
 
 /// Sheds calls past the process's capacity.
 #[derive(Clone)]
 pub struct ShedLayer {
-    permits: Arc<Semaphore>,
+    permits: Arc<Limiter>,
     wait: Duration,
 }
 
 impl ShedLayer {
     /// At most `capacity` calls at once; others wait up to `wait`.
     pub fn new(capacity: usize, wait: Duration) -> Self {
+        Self::tuned(Tuning::fixed(capacity), wait)
+    }
+
+    /// Calls at once as `tuning` says; others wait up to `wait`.
+    pub fn tuned(tuning: Tuning, wait: Duration) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(capacity)),
+            permits: Limiter::new(tuning),
             wait,
         }
     }
@@ -58,7 +84,7 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 #[derive(Clone)]
 pub struct Shed<S> {
     inner: S,
-    permits: Arc<Semaphore>,
+    permits: Arc<Limiter>,
     wait: Duration,
 }
 
@@ -85,19 +111,16 @@ where
         }
         let permits = self.permits.clone();
         let wait = self.wait;
+        let timed = !STREAMS.contains(request.uri().path());
         Box::pin(async move {
-            let permit = match permits.clone().try_acquire_owned() {
-                Ok(permit) => permit,
-                Err(_) => match tokio::time::timeout(wait, permits.acquire_owned()).await {
-                    Ok(Ok(permit)) => permit,
-                    _ => {
-                        tracing::warn!(path = %request.uri().path(), "over capacity: call refused");
-                        return Ok(refusal(is_grpc(&request)));
-                    }
-                },
+            let Some(permit) = permits.acquire(wait).await else {
+                tracing::warn!(path = %request.uri().path(), "over capacity: call refused");
+                return Ok(refusal(is_grpc(&request)));
             };
             let response = inner.call(request).await;
-            drop(permit);
+            if timed {
+                permit.done();
+            }
             response
         })
     }
@@ -122,11 +145,7 @@ fn refusal(grpc: bool) -> Response<Body> {
             .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
-    let status = tonic::Status::with_error_details(
-        tonic::Code::Unavailable,
-        "the server is over capacity; try again shortly",
-        ErrorDetails::with_retry_info(Some(PUSHBACK)),
-    );
+    let status = tonic::Status::from(crate::error::ApiError::OverCapacity);
     let mut response = status.into_http::<Body>();
     if let Ok(value) = HeaderValue::from_str(&millis) {
         response

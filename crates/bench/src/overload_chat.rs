@@ -1,0 +1,264 @@
+//! Overload of chat sends: send frames on Chat streams (40 people in 20
+//! conversations, one stream each, all-in-one on PostgreSQL) offered at
+//! half and at twice what the send path serves, with the send limit fixed
+//! (`FREVIX_BENCH_SEND_CAPACITY`, default 16) and adaptive (4 to 256),
+//! each with a wait of `FREVIX_BENCH_SEND_WAIT_MS` (default 1) for a turn.
+//! A frame's time is from its sending to its answer on the stream: an
+//! acknowledgement (served) or a `SendFailed` UNAVAILABLE (refused).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use frevix_proto::messaging::v1::{self as pb, messaging_service_client::MessagingServiceClient};
+use frevix_testkit::{Backend, TestApp, TestUser, authed};
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::overload::{Outcomes, SECONDS, env_or, report};
+
+const PEOPLE: usize = 40;
+
+/// One person's stream: where to send frames, what to answer them in.
+struct Talker {
+    frames: mpsc::Sender<pb::ChatRequest>,
+    answers: tonic::Streaming<pb::ChatResponse>,
+    conversation: String,
+}
+
+pub async fn run() {
+    let capacity: usize = env_or("FREVIX_BENCH_SEND_CAPACITY", 16);
+    let wait_ms: u64 = env_or("FREVIX_BENCH_SEND_WAIT_MS", 1);
+    for adaptive in [false, true] {
+        sends(capacity, wait_ms, adaptive).await;
+    }
+}
+
+async fn sends(capacity: usize, wait_ms: u64, adaptive: bool) {
+    let app = TestApp::spawn_with(Backend::Postgres, |config| {
+        config.messaging.max_concurrent_sends = if adaptive { 256 } else { capacity };
+        config.messaging.adaptive_sends = adaptive;
+        config.messaging.send_wait_ms = wait_ms;
+        config.messaging.sends_per_minute = 10_000_000;
+        config.identity.rate_limits.sign_up_per_address = 1_000_000;
+        config.identity.rate_limits.mail_per_address = 1_000_000;
+        config.identity.rate_limits.code_per_address = 1_000_000;
+        config.identity.rate_limits.login_per_address = 1_000_000;
+        for entry in frevix::registry::SERVICES {
+            entry.database_mut(config).max_connections = 10;
+        }
+    })
+    .await;
+    let channel = Channel::from_shared(app.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let client = MessagingServiceClient::new(channel);
+    let mut people = Vec::new();
+    for _ in 0..PEOPLE {
+        people.push(app.register().await);
+    }
+    let mut conversations = Vec::new();
+    for pair in people.chunks(2) {
+        let open = pb::OpenDirectConversationRequest {
+            account_id: pair[1].account_id.clone(),
+        };
+        let conversation = loop {
+            // Messaging learns of the accounts from identity's events.
+            match client
+                .clone()
+                .open_direct_conversation(authed(&pair[0].access_token, open.clone()))
+                .await
+            {
+                Ok(answer) => break answer.into_inner().conversation.unwrap().id,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        conversations.push(conversation.clone());
+        conversations.push(conversation);
+    }
+
+    let served = closed_loop(&client, &people, &conversations).await;
+    let limit = if adaptive {
+        "an adaptive limit (4 to 256)".to_owned()
+    } else {
+        format!("{capacity} sends")
+    };
+    println!(
+        "overload  chat sends, limit {limit}, {wait_ms} ms wait; served with {PEOPLE} streams sending back to back: {served:.0}/s"
+    );
+    let calm = open_loop(&client, &people, &conversations, served / 2.0).await;
+    let crowd = open_loop(&client, &people, &conversations, served * 2.0).await;
+    report(served, &calm, &crowd);
+    app.stop().await;
+}
+
+async fn talkers(
+    client: &MessagingServiceClient<Channel>,
+    people: &[TestUser],
+    conversations: &[String],
+) -> Vec<Talker> {
+    let mut talkers = Vec::new();
+    for (person, conversation) in people.iter().zip(conversations) {
+        let (frames, outgoing) = mpsc::channel(1024);
+        let answers = client
+            .clone()
+            .chat(authed(&person.access_token, ReceiverStream::new(outgoing)))
+            .await
+            .unwrap()
+            .into_inner();
+        talkers.push(Talker {
+            frames,
+            answers,
+            conversation: conversation.clone(),
+        });
+    }
+    talkers
+}
+
+fn frame(conversation: &str, id: String) -> pb::ChatRequest {
+    pb::ChatRequest {
+        frame: Some(pb::chat_request::Frame::Send(pb::SendMessageRequest {
+            conversation_id: conversation.to_owned(),
+            text: "hello there, how is the logo going?".into(),
+            client_message_id: id,
+            ..Default::default()
+        })),
+    }
+}
+
+/// The answer to a send frame: its client id and whether it was stored.
+async fn answer(answers: &mut tonic::Streaming<pb::ChatResponse>) -> Option<(String, Outcome)> {
+    while let Some(Ok(item)) = answers.next().await {
+        match item.event {
+            Some(pb::chat_response::Event::Ack(ack)) => {
+                return Some((ack.client_message_id, Outcome::Served));
+            }
+            Some(pb::chat_response::Event::Failed(failed)) => {
+                let outcome = if failed.code == Code::Unavailable as i32 {
+                    Outcome::Refused
+                } else {
+                    Outcome::Failed
+                };
+                return Some((failed.client_message_id, outcome));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Served,
+    Refused,
+    Failed,
+}
+
+/// Sends stored per second, each stream sending its next once the last
+/// is answered.
+async fn closed_loop(
+    client: &MessagingServiceClient<Channel>,
+    people: &[TestUser],
+    conversations: &[String],
+) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(SECONDS);
+    let started = Instant::now();
+    let tasks: Vec<_> = talkers(client, people, conversations)
+        .await
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut talker)| {
+            tokio::spawn(async move {
+                let mut served = 0u64;
+                let mut i = 0u64;
+                while Instant::now() < deadline {
+                    i += 1;
+                    let id = format!("closed-{n}-{i}");
+                    if talker
+                        .frames
+                        .send(frame(&talker.conversation, id))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    match answer(&mut talker.answers).await {
+                        Some((_, Outcome::Served)) => served += 1,
+                        Some(_) => {}
+                        None => break,
+                    }
+                }
+                served
+            })
+        })
+        .collect();
+    let mut served = 0;
+    for task in tasks {
+        served += task.await.unwrap();
+    }
+    served as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Frames sent at `rate` per second over the streams in turn, each at its
+/// time; how long each took to be answered, by outcome.
+async fn open_loop(
+    client: &MessagingServiceClient<Channel>,
+    people: &[TestUser],
+    conversations: &[String],
+    rate: f64,
+) -> Outcomes {
+    let origin = Instant::now();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut senders = Vec::new();
+    for talker in talkers(client, people, conversations).await {
+        senders.push((talker.frames, talker.conversation));
+        let mut answers = talker.answers;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some((id, outcome)) = answer(&mut answers).await {
+                // The id carries when it was sent, in µs from `origin`.
+                let sent: u64 = id
+                    .split('-')
+                    .nth(1)
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0);
+                let took = origin.elapsed().saturating_sub(Duration::from_micros(sent));
+                if tx.send((took, outcome)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let total = (rate * SECONDS as f64) as usize;
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let senders = Arc::new(senders);
+    for i in 0..total {
+        ticks.tick().await;
+        let (frames, conversation) = &senders[i % senders.len()];
+        let id = format!("open-{}-{i}", origin.elapsed().as_micros());
+        let _ = frames.try_send(frame(conversation, id));
+    }
+    let mut outcomes = Outcomes::default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while outcomes.served.len() + outcomes.refused.len() + outcomes.failed < total {
+        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+            Ok(Some((took, Outcome::Served))) => outcomes.served.push(took),
+            Ok(Some((took, Outcome::Refused))) => outcomes.refused.push(took),
+            Ok(Some((_, Outcome::Failed))) => outcomes.failed += 1,
+            _ => break,
+        }
+    }
+    // Frames never answered count as failures.
+    outcomes.failed = total - outcomes.served.len() - outcomes.refused.len();
+    outcomes.served.sort();
+    outcomes.refused.sort();
+    drop(senders);
+    outcomes
+}
