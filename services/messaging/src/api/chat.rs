@@ -16,6 +16,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status, Streaming};
 use uuid::Uuid;
 
+use frevix_platform::error::ApiError;
+use frevix_platform::shed::Permit;
+
+use super::admission::Holds;
 use super::{caller, live, messages, subscribe};
 use crate::Inner;
 use crate::error::{MessagingError, Result};
@@ -55,8 +59,13 @@ pub async fn chat(
         };
         let feed = subscribe::start(inner.clone(), me, positions).await;
         tokio::spawn(forward(feed, out.clone()));
+        // Admitted frames are worked through in order by their own task,
+        // so a frame arriving meanwhile is admitted or refused at once.
+        let (queue, work) = mpsc::channel(QUEUE);
+        tokio::spawn(work_through(inner.clone(), me, work, out.clone()));
+        let mut holds = Holds::default();
         if let Some(frame) = pending {
-            handle(&inner, me, frame, &out).await;
+            admit(&inner, frame, &queue, &mut holds, &out).await;
         }
         while let Some(frame) = inbound.next().await {
             match frame {
@@ -67,7 +76,7 @@ pub async fn chat(
                         return;
                     }
                 }
-                Ok(frame) => handle(&inner, me, frame, &out).await,
+                Ok(frame) => admit(&inner, frame, &queue, &mut holds, &out).await,
                 Err(status) => {
                     // Ends the stream with the reason (the feed's sender stops with it).
                     let _ = out.send(Err(inbound_status(status))).await;
@@ -77,6 +86,88 @@ pub async fn chat(
         }
     });
     Ok(stream)
+}
+
+/// Frames of one stream admitted and waiting their turn at most: past
+/// this, a send frame is refused at once.
+const QUEUE: usize = 32;
+
+/// A frame admitted to the stream's queue; sends hold their turn.
+enum Work {
+    Send(pb::SendMessageRequest, Permit),
+    Other(pb::ChatRequest),
+}
+
+/// Admits `frame` to the stream's queue, or refuses a send at once.
+async fn admit(
+    inner: &Inner,
+    frame: pb::ChatRequest,
+    queue: &mpsc::Sender<Work>,
+    holds: &mut Holds,
+    out: &Out,
+) {
+    use pb::chat_request::Frame;
+    let send = match frame.frame {
+        Some(Frame::Send(send)) => send,
+        Some(Frame::Ping(ping)) => {
+            let pong = pb::chat_response::Event::Pong(pb::Pong { nonce: ping.nonce });
+            let _ = out.send(event(pong)).await;
+            return;
+        }
+        _ => {
+            let _ = queue.send(Work::Other(frame)).await;
+            return;
+        }
+    };
+    let refusal = if holds.blocks(&send) {
+        tracing::info!("send refused: an earlier one of its conversation was");
+        Some(MessagingError::from(ApiError::OverCapacity))
+    } else {
+        match messages::turn(inner).await {
+            Ok(turn) => match queue.try_send(Work::Send(send, turn)) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(Work::Send(send, _))) => {
+                    tracing::warn!("a stream's queue is full: send refused");
+                    holds.refused(&send);
+                    let _ = out
+                        .send(event(failed(
+                            send.client_message_id,
+                            ApiError::OverCapacity.into(),
+                        )))
+                        .await;
+                    return;
+                }
+                // The worker is gone: the stream is ending.
+                Err(_) => return,
+            },
+            Err(error) => Some(error),
+        }
+    };
+    if let Some(error) = refusal {
+        holds.refused(&send);
+        let _ = out.send(event(failed(send.client_message_id, error))).await;
+    }
+}
+
+/// Works through the stream's admitted frames in order.
+async fn work_through(inner: Arc<Inner>, me: Uuid, mut work: mpsc::Receiver<Work>, out: Out) {
+    while let Some(item) = work.recv().await {
+        match item {
+            Work::Send(send, turn) => {
+                let reply = match messages::send_admitted(&inner, me, &send, turn).await {
+                    Ok(message) => pb::chat_response::Event::Ack(pb::SendAck {
+                        client_message_id: send.client_message_id,
+                        message: Some(message),
+                    }),
+                    Err(error) => failed(send.client_message_id, error),
+                };
+                if out.send(event(reply)).await.is_err() {
+                    return;
+                }
+            }
+            Work::Other(frame) => handle(&inner, me, frame, &out).await,
+        }
+    }
 }
 
 /// Extends the stream's authorization; false (the stream ended with the
@@ -145,16 +236,10 @@ fn failed(
     })
 }
 
+/// A frame other than a send or a ping, in its turn.
 async fn handle(inner: &Inner, me: Uuid, frame: pb::ChatRequest, out: &Out) {
     use pb::chat_request::Frame;
     let reply = match frame.frame {
-        Some(Frame::Send(send)) => match messages::send_as(inner, me, &send).await {
-            Ok(message) => pb::chat_response::Event::Ack(pb::SendAck {
-                client_message_id: send.client_message_id,
-                message: Some(message),
-            }),
-            Err(error) => failed(send.client_message_id, error),
-        },
         Some(Frame::MarkRead(mark)) => match messages::mark_read_as(inner, me, &mark).await {
             Ok(()) => return,
             Err(error) => failed(String::new(), error),
@@ -163,9 +248,10 @@ async fn handle(inner: &Inner, me: Uuid, frame: pb::ChatRequest, out: &Out) {
             Ok(()) => return,
             Err(error) => failed(String::new(), error),
         },
-        Some(Frame::Ping(ping)) => pb::chat_response::Event::Pong(pb::Pong { nonce: ping.nonce }),
-        // Reauthenticate is handled by the stream's loop.
-        Some(Frame::Hello(_) | Frame::Reauthenticate(_)) | None => return,
+        // Sends and pings are taken as they arrive; Reauthenticate by the
+        // stream's loop.
+        Some(Frame::Send(_) | Frame::Ping(_) | Frame::Hello(_) | Frame::Reauthenticate(_))
+        | None => return,
     };
     let _ = out.send(event(reply)).await;
 }

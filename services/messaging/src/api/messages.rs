@@ -3,6 +3,7 @@
 use chrono::Utc;
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::{ApiError, FieldViolations};
+use frevix_platform::shed::Permit;
 use frevix_proto::messaging::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
@@ -30,17 +31,36 @@ pub async fn send(
 
 /// Checks and stores a message from `me`, then tells the members' feeds:
 /// the one path of SendMessage and of Chat's send frames. Past the send
-/// path's capacity a send is refused at once (UNAVAILABLE `OVER_CAPACITY`,
-/// nothing stored) rather than queued behind more than it can do.
+/// path's capacity a send is refused (UNAVAILABLE `OVER_CAPACITY`, nothing
+/// stored) rather than queued behind more than it can do.
 pub(crate) async fn send_as(
     inner: &Inner,
     me: Uuid,
     req: &pb::SendMessageRequest,
 ) -> Result<pb::Message> {
-    let Some(turn) = inner.send_turns.acquire(inner.send_wait).await else {
-        tracing::warn!("sends over capacity: one refused");
-        return Err(ApiError::OverCapacity.into());
-    };
+    let turn = turn(inner).await?;
+    send_admitted(inner, me, req, turn).await
+}
+
+/// A turn of the send path, waiting at most `messaging.send_wait_ms`.
+pub(crate) async fn turn(inner: &Inner) -> Result<Permit> {
+    inner
+        .send_turns
+        .acquire(inner.send_wait)
+        .await
+        .ok_or_else(|| {
+            tracing::warn!("sends over capacity: one refused");
+            ApiError::OverCapacity.into()
+        })
+}
+
+/// [`send_as`] for a send that already holds its turn.
+pub(crate) async fn send_admitted(
+    inner: &Inner,
+    me: Uuid,
+    req: &pb::SendMessageRequest,
+    turn: Permit,
+) -> Result<pb::Message> {
     let sent = store_and_tell(inner, me, req).await;
     // Only sends that went the whole way teach the limit their latency.
     if sent.is_ok() {

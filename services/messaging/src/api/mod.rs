@@ -1,6 +1,7 @@
 //! The gRPC face of messaging. Every call needs a token, and a conversation
 //! exists only for its members: anyone else gets NOT_FOUND.
 
+mod admission;
 mod blocking;
 mod chat;
 mod conversations;

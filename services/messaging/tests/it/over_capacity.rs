@@ -1,8 +1,9 @@
 //! The send path past its capacity: a send that finds no turn is refused
 //! at once — SendMessage with UNAVAILABLE `OVER_CAPACITY` and RetryInfo, a
 //! Chat send frame with a `SendFailed` carrying the same code and details
-//! and its client message id — and nothing of it is stored; sent again
-//! later, each is stored once, in one gapless sequence.
+//! and its client message id — and nothing of it is stored; a stream's
+//! later frames wait for the refused one (never stored before it); sent
+//! again later, each is stored once, in one gapless sequence.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -125,6 +126,17 @@ async fn sends_past_capacity_are_refused_at_once_and_lose_nothing(backend: Backe
     let mut refused_frames = 0;
     for (burst, member) in bursts.into_iter().zip(&members) {
         let (acked, refused) = burst.await.unwrap();
+        // Order is kept: once a frame is refused, none after it on the
+        // stream is stored (each waits for the refused one to come again).
+        let index = |id: &str| id.rsplit('-').next().unwrap().parse::<usize>().unwrap();
+        let last_stored = acked.iter().map(|id| index(id)).max();
+        let first_refused = refused.iter().map(|f| index(&f.client_message_id)).min();
+        if let (Some(stored), Some(refused)) = (last_stored, first_refused) {
+            assert!(
+                stored < refused,
+                "frame {stored} stored after {refused} was refused"
+            );
+        }
         stored.extend(acked);
         for failed in refused {
             assert_eq!(failed.code, Code::Unavailable as i32, "{failed:?}");
