@@ -1,12 +1,13 @@
-//! Overload of chat sends: send frames on Chat streams (40 people in 20
+//! Overload of chat sends: send frames on Chat streams (200 people in 100
 //! conversations, one stream each, all-in-one on PostgreSQL) offered at
 //! half and at twice what the send path serves, with the send limit fixed
-//! (`FREVIX_BENCH_SEND_CAPACITY`, default 16) and adaptive (4 to 256),
-//! each with a wait of `FREVIX_BENCH_SEND_WAIT_MS` (default 1) for a turn.
+//! (`FREVIX_BENCH_SEND_CAPACITY`, default 64) and adaptive (4 to 256),
+//! each with a wait of `FREVIX_BENCH_SEND_WAIT_MS` (default 2) for a turn.
+//! Each stream sends as an app's outbox does: a refused send again after
+//! the advised delay, in order with those held behind it.
 //! A frame's time is from its sending to its answer on the stream: an
 //! acknowledgement (served) or a `SendFailed` UNAVAILABLE (refused).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use frevix_proto::messaging::v1::{self as pb, messaging_service_client::MessagingServiceClient};
@@ -19,7 +20,7 @@ use tonic::transport::Channel;
 
 use crate::overload::{Outcomes, SECONDS, env_or, report};
 
-const PEOPLE: usize = 40;
+const PEOPLE: usize = 200;
 
 /// One person's stream: where to send frames, what to answer them in.
 struct Talker {
@@ -29,8 +30,8 @@ struct Talker {
 }
 
 pub async fn run() {
-    let capacity: usize = env_or("FREVIX_BENCH_SEND_CAPACITY", 16);
-    let wait_ms: u64 = env_or("FREVIX_BENCH_SEND_WAIT_MS", 1);
+    let capacity: usize = env_or("FREVIX_BENCH_SEND_CAPACITY", 64);
+    let wait_ms: u64 = env_or("FREVIX_BENCH_SEND_WAIT_MS", 2);
     for adaptive in [false, true] {
         sends(capacity, wait_ms, adaptive).await;
     }
@@ -175,21 +176,23 @@ async fn closed_loop(
             tokio::spawn(async move {
                 let mut served = 0u64;
                 let mut i = 0u64;
+                let mut id = format!("closed-{n}-{i}");
                 while Instant::now() < deadline {
-                    i += 1;
-                    let id = format!("closed-{n}-{i}");
-                    if talker
-                        .frames
-                        .send(frame(&talker.conversation, id))
-                        .await
-                        .is_err()
-                    {
+                    let sent = talker.frames.send(frame(&talker.conversation, id.clone()));
+                    if sent.await.is_err() {
                         break;
                     }
                     match answer(&mut talker.answers).await {
-                        Some((_, Outcome::Served)) => served += 1,
-                        Some(_) => {}
-                        None => break,
+                        Some((_, Outcome::Served)) => {
+                            served += 1;
+                            i += 1;
+                            id = format!("closed-{n}-{i}");
+                        }
+                        // Refused: the same again (those after it wait for it).
+                        Some((_, Outcome::Refused)) => {
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        }
+                        Some((_, Outcome::Failed)) | None => break,
                     }
                 }
                 served
@@ -203,62 +206,116 @@ async fn closed_loop(
     served as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Frames sent at `rate` per second over the streams in turn, each at its
-/// time; how long each took to be answered, by outcome.
+/// New messages at `rate` per second over the streams in turn, each at
+/// its time. Each stream behaves as an app's outbox: a send refused for
+/// capacity is sent again after the advised 250 ms, with the sends after
+/// it (refused too, held behind it), in order. Every attempt is timed
+/// from its sending to its answer, by outcome.
 async fn open_loop(
     client: &MessagingServiceClient<Channel>,
     people: &[TestUser],
     conversations: &[String],
     rate: f64,
 ) -> Outcomes {
-    let origin = Instant::now();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut senders = Vec::new();
+    let mut outboxes = Vec::new();
+    let mut workers = Vec::new();
     for talker in talkers(client, people, conversations).await {
-        senders.push((talker.frames, talker.conversation));
-        let mut answers = talker.answers;
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            while let Some((id, outcome)) = answer(&mut answers).await {
-                // The id carries when it was sent, in µs from `origin`.
-                let sent: u64 = id
-                    .split('-')
-                    .nth(1)
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(0);
-                let took = origin.elapsed().saturating_sub(Duration::from_micros(sent));
-                if tx.send((took, outcome)).is_err() {
-                    return;
-                }
-            }
-        });
+        let (new, fresh) = mpsc::unbounded_channel::<String>();
+        outboxes.push(new);
+        workers.push(tokio::spawn(outbox(talker, fresh, tx.clone())));
     }
     drop(tx);
     let total = (rate * SECONDS as f64) as usize;
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let senders = Arc::new(senders);
     for i in 0..total {
         ticks.tick().await;
-        let (frames, conversation) = &senders[i % senders.len()];
-        let id = format!("open-{}-{i}", origin.elapsed().as_micros());
-        let _ = frames.try_send(frame(conversation, id));
+        let _ = outboxes[i % outboxes.len()].send(format!("open-{i}"));
     }
+    drop(outboxes);
     let mut outcomes = Outcomes::default();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while outcomes.served.len() + outcomes.refused.len() + outcomes.failed < total {
-        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
-            Ok(Some((took, Outcome::Served))) => outcomes.served.push(took),
-            Ok(Some((took, Outcome::Refused))) => outcomes.refused.push(took),
-            Ok(Some((_, Outcome::Failed))) => outcomes.failed += 1,
-            _ => break,
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while let Ok(Some((took, outcome))) = tokio::time::timeout_at(deadline.into(), rx.recv()).await
+    {
+        match outcome {
+            Outcome::Served => outcomes.served.push(took),
+            Outcome::Refused => outcomes.refused.push(took),
+            Outcome::Failed => outcomes.failed += 1,
         }
     }
-    // Frames never answered count as failures.
-    outcomes.failed = total - outcomes.served.len() - outcomes.refused.len();
+    for worker in workers {
+        worker.abort();
+    }
     outcomes.served.sort();
     outcomes.refused.sort();
-    drop(senders);
     outcomes
+}
+
+/// One stream's outbox: sends what comes; after a refusal, holds new
+/// messages back, sends the first refused one again after the advised
+/// 250 ms and, once it is stored, the rest in order, each once the one
+/// before is stored.
+async fn outbox(
+    mut talker: Talker,
+    mut fresh: mpsc::UnboundedReceiver<String>,
+    report: mpsc::UnboundedSender<(Duration, Outcome)>,
+) {
+    use std::collections::{HashMap, VecDeque};
+    let mut sent: HashMap<String, Instant> = HashMap::new();
+    let mut backlog: VecDeque<String> = VecDeque::new();
+    let mut probe: Option<String> = None;
+    let mut retry_at: Option<tokio::time::Instant> = None;
+    let mut open = true;
+    while open || !sent.is_empty() || !backlog.is_empty() {
+        let retry = async {
+            match retry_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut to_send = Vec::new();
+        tokio::select! {
+            id = fresh.recv(), if open => match id {
+                Some(id) if backlog.is_empty() && probe.is_none() => to_send.push(id),
+                Some(id) => backlog.push_back(id),
+                None => open = false,
+            },
+            answered = answer(&mut talker.answers) => {
+                let Some((id, outcome)) = answered else { return };
+                let Some(at) = sent.remove(&id) else { continue };
+                let _ = report.send((at.elapsed(), outcome));
+                let probed = probe.as_ref() == Some(&id);
+                match outcome {
+                    // The backlog goes one at a time, each once the last is stored.
+                    Outcome::Served if probed => {
+                        probe = backlog.pop_front();
+                        to_send.extend(probe.clone());
+                    }
+                    Outcome::Refused => {
+                        if probed {
+                            probe = None;
+                            backlog.push_front(id);
+                        } else {
+                            backlog.push_back(id);
+                        }
+                        retry_at.get_or_insert(tokio::time::Instant::now() + Duration::from_millis(250));
+                    }
+                    _ => {}
+                }
+            }
+            () = retry => {
+                retry_at = None;
+                if probe.is_none() && let Some(id) = backlog.pop_front() {
+                    probe = Some(id.clone());
+                    to_send.push(id);
+                }
+            }
+        }
+        for id in to_send {
+            sent.insert(id.clone(), Instant::now());
+            let _ = talker.frames.send(frame(&talker.conversation, id)).await;
+        }
+    }
 }
