@@ -42,9 +42,15 @@ pub async fn chat(
         guard(&request, ReceiverStream::new(stream)).map_err(MessagingError::Stream)?;
     let mut inbound = request.into_inner();
     tokio::spawn(async move {
-        // A Hello, if the client starts with one, says where it stands.
-        let first = inbound.next().await;
+        // A Hello, if the client starts with one, says where it stands; a
+        // client that sends nothing still gets its feed (from its read
+        // positions), so a listen-only stream sees heartbeats and messages.
+        let first = match tokio::time::timeout(HELLO_WAIT, inbound.next()).await {
+            Ok(first) => first,
+            Err(_) => Some(Ok(pb::ChatRequest { frame: None })),
+        };
         let (positions, pending) = match first {
+            Some(Ok(pb::ChatRequest { frame: None })) => (Default::default(), None),
             Some(Ok(pb::ChatRequest {
                 frame: Some(pb::chat_request::Frame::Hello(hello)),
             })) => match subscribe::parse_positions(&hello.positions) {
@@ -87,6 +93,10 @@ pub async fn chat(
     });
     Ok(stream)
 }
+
+/// How long a stream waits for a first frame (a Hello) before starting
+/// its feed from the read positions.
+const HELLO_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Frames of one stream admitted and waiting their turn at most: past
 /// this, a send frame is refused at once.

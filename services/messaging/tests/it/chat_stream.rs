@@ -412,7 +412,36 @@ async fn opening_more_streams_than_allowed_closes_the_oldest(backend: Backend) {
     ));
 }
 
+/// A client that only listens (no Hello, no frame at all) still gets its
+/// feed: what is written to it arrives.
+async fn a_stream_that_sends_nothing_still_receives(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = app.register().await;
+    let bob = app.register().await;
+    let conversation = support::open(&app, &bob, &ada).await;
+    let (_frames, outgoing) = mpsc::channel::<pb::ChatRequest>(1);
+    let mut stream = app
+        .messaging
+        .clone()
+        .chat(authed(&ada.access_token, ReceiverStream::new(outgoing)))
+        .await
+        .unwrap()
+        .into_inner();
+    // Once the feed has begun (after the wait for a Hello), Bob writes.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    support::send(&app, &bob, &conversation.id, "are you there?", "b-1").await;
+    // Other events (Bob's presence) may come first; next_event fails the
+    // test after 10 quiet seconds.
+    loop {
+        if let pb::chat_response::Event::Message(message) = next_event(&mut stream).await {
+            assert_eq!(message.text, "are you there?");
+            break;
+        }
+    }
+}
+
 on_both_backends!(
+    a_stream_that_sends_nothing_still_receives,
     opening_more_streams_than_allowed_closes_the_oldest,
     a_native_client_sends_receives_and_is_acknowledged_on_one_stream,
     open_streams_end_at_once_when_their_session_is_revoked,
