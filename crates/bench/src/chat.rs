@@ -79,6 +79,7 @@ async fn open_device(port: u16, token: &str) -> Device {
     let (frames, inbound) = mpsc::channel(64);
     frames
         .send(pb::ChatRequest {
+            frame_id: String::new(),
             frame: Some(pb::chat_request::Frame::Hello(pb::Hello::default())),
         })
         .await
@@ -303,6 +304,7 @@ pub async fn run() {
                 .insert(client_id.clone(), Instant::now());
             let _ = senders[*sender]
                 .send(pb::ChatRequest {
+                    frame_id: String::new(),
                     frame: Some(pb::chat_request::Frame::Send(pb::SendMessageRequest {
                         conversation_id: conversation.clone(),
                         text: "hello there, how is the logo going?".into(),

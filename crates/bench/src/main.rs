@@ -80,6 +80,14 @@ async fn main() {
             overload::run().await;
             return;
         }
+        Ok("overload-unary") => {
+            overload::unary().await;
+            return;
+        }
+        Ok("overload-chat") => {
+            overload_chat::run().await;
+            return;
+        }
         Ok("gateway-idle") => {
             gateway::idle_subscription().await;
             return;

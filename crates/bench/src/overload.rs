@@ -21,6 +21,8 @@ use frevix_testkit::{Backend, TestApp, authed};
 use tokio::sync::mpsc;
 use tonic::Code;
 use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
 
 pub const SECONDS: u64 = 5;
 
@@ -32,19 +34,54 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 pub async fn run() {
-    let capacity: usize = env_or("FREVIX_BENCH_SHED_CAPACITY", 12);
-    let wait_ms: u64 = env_or("FREVIX_BENCH_SHED_WAIT_MS", 1);
-    for adaptive in [false, true] {
-        get_me(capacity, wait_ms, adaptive).await;
-    }
+    unary().await;
     crate::overload_chat::run().await;
 }
 
-/// GetMe at half and at twice its capacity, the limit fixed at `capacity`
-/// or adaptive (4 to 1,024).
-async fn get_me(capacity: usize, wait_ms: u64, adaptive: bool) {
-    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
-        config.server.max_concurrent_requests = if adaptive { 1_024 } else { capacity };
+/// GetMe with the fixed limit, then the adaptive one.
+pub async fn unary() {
+    let capacity: usize = env_or("FREVIX_BENCH_SHED_CAPACITY", 12);
+    let wait_ms: u64 = env_or("FREVIX_BENCH_SHED_WAIT_MS", 1);
+    // The capacity, with no limit in the way: a closed loop against a
+    // shedding limit measures the CPU its own refusals take as well.
+    let Some(served) = get_me(Limit::None, wait_ms, None).await else {
+        return;
+    };
+    println!("overload  GetMe capacity, no limit, 64 in flight: {served:.0}/s");
+    get_me(Limit::Fixed(capacity), wait_ms, Some(served)).await;
+    get_me(Limit::Adaptive, wait_ms, Some(served)).await;
+}
+
+/// How the server limits calls at once.
+#[derive(Clone, Copy)]
+enum Limit {
+    /// 1,024: none in practice.
+    None,
+    Fixed(usize),
+    /// 4 to 1,024.
+    Adaptive,
+}
+
+/// With no `capacity`, GetMe's served rate with 64 in flight; with one,
+/// GetMe offered at half and at twice it. With `FREVIX_BENCH_FREVIX_BIN`
+/// (make bench sets it) identity is its own `frevix serve identity`
+/// process on PostgreSQL, kept to CPU 1 while this process, the load, is
+/// kept to CPU 0: the load does not steal the server's time (PostgreSQL
+/// runs where the kernel puts it). Without it, the all-in-one in this
+/// process on SQLite, sharing both cores with the load.
+async fn get_me(limit: Limit, wait_ms: u64, capacity: Option<f64>) -> Option<f64> {
+    let binary = std::env::var("FREVIX_BENCH_FREVIX_BIN").ok();
+    let backend = if binary.is_some() {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    let (max, adaptive) = match limit {
+        Limit::None | Limit::Adaptive => (1_024, matches!(limit, Limit::Adaptive)),
+        Limit::Fixed(calls) => (calls, false),
+    };
+    let app = TestApp::spawn_with(backend, |config| {
+        config.server.max_concurrent_requests = max;
         config.server.adaptive_concurrency = adaptive;
         config.server.max_queue_wait_ms = wait_ms;
         for entry in frevix::registry::SERVICES {
@@ -53,29 +90,88 @@ async fn get_me(capacity: usize, wait_ms: u64, adaptive: bool) {
     })
     .await;
     let user = app.register().await;
-    let mut clients = Vec::new();
+    let (capacity_env, adaptive_env, wait_env) =
+        (max.to_string(), adaptive.to_string(), wait_ms.to_string());
+    let (url, process, shape) = match &binary {
+        Some(binary) => {
+            let process = app
+                .spawn_process_on(
+                    "identity",
+                    std::path::Path::new(binary),
+                    &[
+                        ("FREVIX_SERVER__MAX_CONCURRENT_REQUESTS", &capacity_env),
+                        ("FREVIX_SERVER__ADAPTIVE_CONCURRENCY", &adaptive_env),
+                        ("FREVIX_SERVER__MAX_QUEUE_WAIT_MS", &wait_env),
+                        ("FREVIX_IDENTITY__DATABASE__MAX_CONNECTIONS", "10"),
+                    ],
+                    Some("1"),
+                )
+                .await;
+            let url = format!("http://127.0.0.1:{}", process.port);
+            (url, Some(process), "identity alone on CPU 1, load on CPU 0")
+        }
+        None => (app.url(), None, "all-in-one in the load's process"),
+    };
+    let _pinned = process.as_ref().map(|_| Pinned::to("0"));
+    let mut channels = Vec::new();
     for _ in 0..4 {
-        let channel = Channel::from_shared(app.url())
+        let channel = Channel::from_shared(url.clone())
             .unwrap()
             .connect()
             .await
             .unwrap();
-        clients.push(IdentityServiceClient::new(channel));
+        channels.push(channel);
     }
+    let clients: Vec<_> = channels
+        .iter()
+        .cloned()
+        .map(IdentityServiceClient::new)
+        .collect();
     let token = user.access_token.clone();
-    let served = closed_loop(&clients, &token).await;
-    let limit = if adaptive {
-        "an adaptive limit (4 to 1,024)".to_owned()
-    } else {
-        format!("{capacity} calls")
+    let served = match capacity {
+        None => Some(closed_loop(&clients, &token).await),
+        Some(capacity) => {
+            let limit = match limit {
+                Limit::Adaptive => "an adaptive limit (4 to 1,024)".to_owned(),
+                Limit::Fixed(_) | Limit::None => format!("{max} calls"),
+            };
+            println!("overload  GetMe ({shape}), shedding at {limit}, {wait_ms} ms wait");
+            let calm = open_loop(&clients, &token, capacity / 2.0).await;
+            let crowd = open_loop(&clients, &token, capacity * 2.0).await;
+            report(capacity, &calm, &crowd);
+            report_floor(capacity * 2.0, &floor(&channels, capacity * 2.0).await);
+            None
+        }
     };
-    println!(
-        "overload  GetMe, shedding at {limit}, {wait_ms} ms wait; served with 64 in flight: {served:.0}/s"
-    );
-    let calm = open_loop(&clients, &token, served / 2.0).await;
-    let crowd = open_loop(&clients, &token, served * 2.0).await;
-    report(served, &calm, &crowd);
+    drop(process);
     app.stop().await;
+    served
+}
+
+/// This process kept to the CPUs `cpus` names (every thread) until dropped.
+pub struct Pinned;
+
+impl Pinned {
+    pub fn to(cpus: &str) -> Self {
+        set_affinity(cpus);
+        Pinned
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        set_affinity("0-1023");
+    }
+}
+
+fn set_affinity(cpus: &str) {
+    let pid = std::process::id().to_string();
+    let status = std::process::Command::new("taskset")
+        .args(["-a", "-c", "-p", cpus, &pid])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "taskset -a -c -p {cpus} {pid} failed");
 }
 
 /// The half and twice steps, the served p99 as a ratio to the unloaded.
@@ -99,6 +195,16 @@ pub fn report(capacity: f64, calm: &Outcomes, crowd: &Outcomes) {
         crowd.refused.len(),
         ms(at(&crowd.refused, 0.99)),
         crowd.failed
+    );
+}
+
+/// Health checks at the overloaded step's rate, as a floor for its times.
+pub fn report_floor(rate: f64, floor: &Outcomes) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "overload  floor: Health/Check at {rate:.0}/s on the same connections: p50 {:.2} ms, p99 {:.2} ms",
+        ms(at(&floor.served, 0.5)),
+        ms(at(&floor.served, 0.99)),
     );
 }
 
@@ -139,9 +245,36 @@ pub struct Outcomes {
     pub failed: usize,
 }
 
-/// Calls sent at `rate` per second for the measurement's length, each at
-/// its time; how long each took, by outcome.
+/// GetMe sent at `rate` per second for the measurement's length.
 async fn open_loop(clients: &[IdentityServiceClient<Channel>], token: &str, rate: f64) -> Outcomes {
+    let clients = clients.to_vec();
+    let token = token.to_owned();
+    calls_at(rate, move |i| {
+        let mut client = clients[i % clients.len()].clone();
+        let request = authed(&token, pb::GetMeRequest {});
+        async move { client.get_me(request).await.map(drop) }
+    })
+    .await
+}
+
+/// Health checks sent at `rate` per second on the same connections: what
+/// the load's side and the transport add to a call that costs nothing.
+async fn floor(channels: &[Channel], rate: f64) -> Outcomes {
+    let clients: Vec<_> = channels.iter().cloned().map(HealthClient::new).collect();
+    calls_at(rate, move |i| {
+        let mut client = clients[i % clients.len()].clone();
+        async move { client.check(HealthCheckRequest::default()).await.map(drop) }
+    })
+    .await
+}
+
+/// Calls made by `call` at `rate` per second for the measurement's length,
+/// each at its time; how long each took, by outcome.
+pub async fn calls_at<F, C>(rate: f64, call: F) -> Outcomes
+where
+    F: Fn(usize) -> C,
+    C: std::future::Future<Output = Result<(), tonic::Status>> + Send + 'static,
+{
     let (tx, mut rx) = mpsc::unbounded_channel();
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     let mut ticks = tokio::time::interval(interval);
@@ -149,13 +282,12 @@ async fn open_loop(clients: &[IdentityServiceClient<Channel>], token: &str, rate
     let total = (rate * SECONDS as f64) as usize;
     for i in 0..total {
         ticks.tick().await;
-        let mut client = clients[i % clients.len()].clone();
-        let token = token.to_owned();
+        let answer = call(i);
         let tx = tx.clone();
         tokio::spawn(async move {
             let sent = Instant::now();
-            let answer = client.get_me(authed(&token, pb::GetMeRequest {})).await;
-            let _ = tx.send((sent.elapsed(), answer.map(drop).map_err(|s| s.code())));
+            let answer = answer.await;
+            let _ = tx.send((sent.elapsed(), answer.map_err(|s| s.code())));
         });
     }
     drop(tx);

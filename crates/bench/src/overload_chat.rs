@@ -52,11 +52,50 @@ async fn sends(capacity: usize, wait_ms: u64, adaptive: bool) {
         }
     })
     .await;
-    let channel = Channel::from_shared(app.url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    // As in `overload`: messaging its own process on CPU 1, the load on
+    // CPU 0, when make bench names the binary.
+    let binary = std::env::var("FREVIX_BENCH_FREVIX_BIN").ok();
+    let media = format!("file://{}", app.config.data_dir.join("media").display());
+    let (limit_env, adaptive_env, wait_env) = (
+        if adaptive { 256 } else { capacity }.to_string(),
+        adaptive.to_string(),
+        wait_ms.to_string(),
+    );
+    let process = match &binary {
+        Some(binary) => Some(
+            app.spawn_process_on(
+                "messaging",
+                std::path::Path::new(binary),
+                &[
+                    ("FREVIX_MESSAGING__MEDIA__STORE_URL", &media),
+                    ("FREVIX_MESSAGING__DATABASE__MAX_CONNECTIONS", "10"),
+                    ("FREVIX_MESSAGING__SENDS_PER_MINUTE", "10000000"),
+                    ("FREVIX_MESSAGING__MAX_CONCURRENT_SENDS", &limit_env),
+                    ("FREVIX_MESSAGING__ADAPTIVE_SENDS", &adaptive_env),
+                    ("FREVIX_MESSAGING__SEND_WAIT_MS", &wait_env),
+                    ("FREVIX_SERVER__MAX_CONCURRENT_STREAMS", "1024"),
+                ],
+                Some("1"),
+            )
+            .await,
+        ),
+        None => None,
+    };
+    let (channel, shape) = match &process {
+        Some(process) => (
+            process.channel.clone(),
+            "messaging alone on CPU 1, load on CPU 0",
+        ),
+        None => (
+            Channel::from_shared(app.url())
+                .unwrap()
+                .connect()
+                .await
+                .unwrap(),
+            "all-in-one in the load's process",
+        ),
+    };
+    let _pinned = process.as_ref().map(|_| crate::overload::Pinned::to("0"));
     let client = MessagingServiceClient::new(channel);
     let mut people = Vec::new();
     for _ in 0..PEOPLE {
@@ -89,11 +128,12 @@ async fn sends(capacity: usize, wait_ms: u64, adaptive: bool) {
         format!("{capacity} sends")
     };
     println!(
-        "overload  chat sends, limit {limit}, {wait_ms} ms wait; served with {PEOPLE} streams sending back to back: {served:.0}/s"
+        "overload  chat sends ({shape}), limit {limit}, {wait_ms} ms wait; served with {PEOPLE} streams sending back to back: {served:.0}/s"
     );
     let calm = open_loop(&client, &people, &conversations, served / 2.0).await;
     let crowd = open_loop(&client, &people, &conversations, served * 2.0).await;
     report(served, &calm, &crowd);
+    drop(process);
     app.stop().await;
 }
 
@@ -122,6 +162,7 @@ async fn talkers(
 
 fn frame(conversation: &str, id: String) -> pb::ChatRequest {
     pb::ChatRequest {
+        frame_id: String::new(),
         frame: Some(pb::chat_request::Frame::Send(pb::SendMessageRequest {
             conversation_id: conversation.to_owned(),
             text: "hello there, how is the logo going?".into(),

@@ -27,6 +27,20 @@ impl TestApp {
         binary: &std::path::Path,
         env: &[(&str, &str)],
     ) -> ServiceProcess {
+        self.spawn_process_on(service, binary, env, None).await
+    }
+
+    /// [`Self::spawn_process`], the process kept to the CPUs `cpus` names
+    /// (a `taskset` list such as `"1"`) from its first instruction, so its
+    /// runtime sizes itself to them: a benchmark gives the server and the
+    /// load it measures a core each.
+    pub async fn spawn_process_on(
+        &self,
+        service: &str,
+        binary: &std::path::Path,
+        env: &[(&str, &str)],
+        cpus: Option<&str>,
+    ) -> ServiceProcess {
         use secrecy::ExposeSecret;
         let entry = registry::service(service).unwrap_or_else(|| panic!("no service {service}"));
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -36,7 +50,14 @@ impl TestApp {
             .port();
         let config = &self.config;
         let section = service.to_ascii_uppercase();
-        let mut command = tokio::process::Command::new(binary);
+        let mut command = match cpus {
+            Some(cpus) => {
+                let mut taskset = tokio::process::Command::new("taskset");
+                taskset.args(["-c", cpus]).arg(binary);
+                taskset
+            }
+            None => tokio::process::Command::new(binary),
+        };
         command
             .args(["serve", service, "--listen", &format!("127.0.0.1:{port}")])
             .env(
@@ -55,6 +76,15 @@ impl TestApp {
             .env(
                 "FREVIX_MAIL__SMTP_URL",
                 config.mail.smtp_url.expose_secret(),
+            )
+            // Identity's keys are sealed with the app's master key.
+            .env(
+                "FREVIX_IDENTITY__MASTER_KEY",
+                config.identity.master_key.expose_secret(),
+            )
+            .env(
+                "FREVIX_IDENTITY__MASTER_KEY_FILE",
+                &config.identity.master_key_file,
             )
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)

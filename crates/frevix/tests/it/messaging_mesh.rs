@@ -94,6 +94,7 @@ async fn two_replicas_share_messages_and_presence() {
     let (frames, inbound) = tokio::sync::mpsc::channel(16);
     frames
         .send(pb::ChatRequest {
+            frame_id: String::new(),
             frame: Some(pb::chat_request::Frame::Hello(pb::Hello::default())),
         })
         .await
@@ -117,6 +118,7 @@ async fn two_replicas_share_messages_and_presence() {
     // Bob sends on the replica; Ada hears it on this process.
     frames
         .send(pb::ChatRequest {
+            frame_id: String::new(),
             frame: Some(pb::chat_request::Frame::Send(pb::SendMessageRequest {
                 conversation_id: chat.id.clone(),
                 text: "hello from the other replica".into(),

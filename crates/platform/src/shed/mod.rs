@@ -11,6 +11,7 @@
 //! not restart a replica for being busy.
 
 pub mod limit;
+mod refusals;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -26,6 +27,10 @@ use tower::{Layer, Service};
 use crate::error::OVER_CAPACITY_PUSHBACK as PUSHBACK;
 
 pub use limit::{Limiter, Permit, Tuning};
+pub use refusals::Refusals;
+
+/// Calls this process refused for capacity.
+static REFUSED: Refusals = Refusals::new("calls");
 
 /// The paths of streaming RPCs: their answer's headers come when the
 /// stream opens, not when the work is done, so their timing teaches the
@@ -114,7 +119,7 @@ where
         let timed = !STREAMS.contains(request.uri().path());
         Box::pin(async move {
             let Some(permit) = permits.acquire(wait).await else {
-                tracing::warn!(path = %request.uri().path(), "over capacity: call refused");
+                REFUSED.note();
                 return Ok(refusal(is_grpc(&request)));
             };
             let response = inner.call(request).await;

@@ -16,7 +16,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status, Streaming};
 use uuid::Uuid;
 
-use frevix_platform::error::ApiError;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::shed::Permit;
 
 use super::admission::Holds;
@@ -47,14 +47,21 @@ pub async fn chat(
         // positions), so a listen-only stream sees heartbeats and messages.
         let first = match tokio::time::timeout(HELLO_WAIT, inbound.next()).await {
             Ok(first) => first,
-            Err(_) => Some(Ok(pb::ChatRequest { frame: None })),
+            Err(_) => Some(Ok(pb::ChatRequest::default())),
         };
         let (positions, pending) = match first {
-            Some(Ok(pb::ChatRequest { frame: None })) => (Default::default(), None),
+            Some(Ok(pb::ChatRequest { frame: None, .. })) => (Default::default(), None),
             Some(Ok(pb::ChatRequest {
                 frame: Some(pb::chat_request::Frame::Hello(hello)),
-            })) => match subscribe::parse_positions(&hello.positions) {
-                Ok(positions) => (positions, None),
+                frame_id,
+            })) => match subscribe::usable_positions(&hello.positions) {
+                Ok((positions, None)) => (positions, None),
+                // The usable positions are used; the client learns which
+                // were not.
+                Ok((positions, Some(refused))) => {
+                    let _ = out.send(event(frame_failed(frame_id, refused))).await;
+                    (positions, None)
+                }
                 Err(error) => {
                     let _ = out.send(Err(tonic::Status::from(error))).await;
                     return;
@@ -64,7 +71,7 @@ pub async fn chat(
             _ => return,
         };
         let feed = subscribe::start(inner.clone(), me, positions).await;
-        tokio::spawn(forward(feed, out.clone()));
+        let forwarding = tokio::spawn(forward(feed, out.clone()));
         // Admitted frames are worked through in order by their own task,
         // so a frame arriving meanwhile is admitted or refused at once.
         let (queue, work) = mpsc::channel(QUEUE);
@@ -77,6 +84,7 @@ pub async fn chat(
             match frame {
                 Ok(pb::ChatRequest {
                     frame: Some(pb::chat_request::Frame::Reauthenticate(fresh)),
+                    ..
                 }) => {
                     if !reauthenticate(&renewal, &fresh.access_token, &out).await {
                         return;
@@ -84,12 +92,19 @@ pub async fn chat(
                 }
                 Ok(frame) => admit(&inner, frame, &queue, &mut holds, &out).await,
                 Err(status) => {
-                    // Ends the stream with the reason (the feed's sender stops with it).
+                    // The client reset the stream or sent something
+                    // unreadable: the stream ends with the reason, and its
+                    // feed (and the presence it holds) ends now, not at the
+                    // next write.
                     let _ = out.send(Err(inbound_status(status))).await;
+                    forwarding.abort();
                     return;
                 }
             }
         }
+        // A half-close: the client sends no more frames but may still
+        // listen (grpcurl does this), so the feed goes on until the
+        // response is dropped.
     });
     Ok(stream)
 }
@@ -102,9 +117,13 @@ const HELLO_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 /// this, a send frame is refused at once.
 const QUEUE: usize = 32;
 
-/// A frame admitted to the stream's queue; sends hold their turn.
+/// The longest `frame_id` a client may give a frame.
+const MAX_FRAME_ID: usize = 64;
+
+/// A frame admitted to the stream's queue; sends hold their turn (and
+/// their frame id).
 enum Work {
-    Send(pb::SendMessageRequest, Permit),
+    Send(pb::SendMessageRequest, String, Permit),
     Other(pb::ChatRequest),
 }
 
@@ -117,59 +136,66 @@ async fn admit(
     out: &Out,
 ) {
     use pb::chat_request::Frame;
-    let send = match frame.frame {
+    if frame.frame_id.chars().count() > MAX_FRAME_ID {
+        tracing::info!("chat frame refused: frame_id too long");
+        let mut violations = FieldViolations::new();
+        violations.check_len("frame_id", frame.frame_id.chars().count(), MAX_FRAME_ID);
+        let refused = frame_failed(String::new(), ApiError::from(violations).into());
+        let _ = out.send(event(refused)).await;
+        return;
+    }
+    let pb::ChatRequest { frame_id, frame } = frame;
+    let send = match frame {
         Some(Frame::Send(send)) => send,
         Some(Frame::Ping(ping)) => {
             let pong = pb::chat_response::Event::Pong(pb::Pong { nonce: ping.nonce });
             let _ = out.send(event(pong)).await;
             return;
         }
-        _ => {
-            let _ = queue.send(Work::Other(frame)).await;
+        frame => {
+            let _ = queue
+                .send(Work::Other(pb::ChatRequest { frame_id, frame }))
+                .await;
             return;
         }
     };
     let refusal = if holds.blocks(&send) {
-        tracing::info!("send refused: an earlier one of its conversation was");
-        Some(MessagingError::from(ApiError::OverCapacity))
+        // Held behind an earlier refusal, which was counted.
+        tracing::debug!("send refused: an earlier one of its conversation was");
+        MessagingError::from(ApiError::OverCapacity)
     } else {
         match messages::turn(inner).await {
-            Ok(turn) => match queue.try_send(Work::Send(send, turn)) {
+            Ok(turn) => match queue.try_send(Work::Send(send, frame_id, turn)) {
                 Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(Work::Send(send, _))) => {
-                    tracing::warn!("a stream's queue is full: send refused");
+                Err(mpsc::error::TrySendError::Full(Work::Send(send, frame_id, _))) => {
+                    // The stream's own queue is full.
+                    messages::REFUSED.note();
                     holds.refused(&send);
-                    let _ = out
-                        .send(event(failed(
-                            send.client_message_id,
-                            ApiError::OverCapacity.into(),
-                        )))
-                        .await;
+                    let refused = send_failed(send, frame_id, ApiError::OverCapacity.into());
+                    let _ = out.send(event(refused)).await;
                     return;
                 }
                 // The worker is gone: the stream is ending.
                 Err(_) => return,
             },
-            Err(error) => Some(error),
+            Err(error) => error,
         }
     };
-    if let Some(error) = refusal {
-        holds.refused(&send);
-        let _ = out.send(event(failed(send.client_message_id, error))).await;
-    }
+    holds.refused(&send);
+    let _ = out.send(event(send_failed(send, frame_id, refusal))).await;
 }
 
 /// Works through the stream's admitted frames in order.
 async fn work_through(inner: Arc<Inner>, me: Uuid, mut work: mpsc::Receiver<Work>, out: Out) {
     while let Some(item) = work.recv().await {
         match item {
-            Work::Send(send, turn) => {
+            Work::Send(send, frame_id, turn) => {
                 let reply = match messages::send_admitted(&inner, me, &send, turn).await {
                     Ok(message) => pb::chat_response::Event::Ack(pb::SendAck {
                         client_message_id: send.client_message_id,
                         message: Some(message),
                     }),
-                    Err(error) => failed(send.client_message_id, error),
+                    Err(error) => send_failed(send, frame_id, error),
                 };
                 if out.send(event(reply)).await.is_err() {
                     return;
@@ -231,37 +257,50 @@ async fn forward(
     }
 }
 
-/// A refused frame, as the client is told on the stream.
-fn failed(
-    client_message_id: String,
-    error: crate::error::MessagingError,
+/// A refused send, as the client is told on the stream.
+fn send_failed(
+    send: pb::SendMessageRequest,
+    frame_id: String,
+    error: MessagingError,
 ) -> pb::chat_response::Event {
     let status = Status::from(error);
-    let details = frevix_platform::error::details_of(&status);
     pb::chat_response::Event::Failed(pb::SendFailed {
-        client_message_id,
+        client_message_id: send.client_message_id,
         code: status.code() as i32,
         message: status.message().to_owned(),
-        details,
+        details: frevix_platform::error::details_of(&status),
+        frame_id,
+    })
+}
+
+/// A refused frame other than a send, with what the unary RPC would say.
+fn frame_failed(frame_id: String, error: MessagingError) -> pb::chat_response::Event {
+    let status = Status::from(error);
+    pb::chat_response::Event::FrameFailed(pb::FrameFailed {
+        frame_id,
+        code: status.code() as i32,
+        message: status.message().to_owned(),
+        details: frevix_platform::error::details_of(&status),
     })
 }
 
 /// A frame other than a send or a ping, in its turn.
 async fn handle(inner: &Inner, me: Uuid, frame: pb::ChatRequest, out: &Out) {
     use pb::chat_request::Frame;
-    let reply = match frame.frame {
-        Some(Frame::MarkRead(mark)) => match messages::mark_read_as(inner, me, &mark).await {
-            Ok(()) => return,
-            Err(error) => failed(String::new(), error),
-        },
-        Some(Frame::Typing(typing)) => match live::typing_as(inner, me, &typing).await {
-            Ok(()) => return,
-            Err(error) => failed(String::new(), error),
-        },
+    let outcome = match frame.frame {
+        Some(Frame::MarkRead(mark)) => messages::mark_read_as(inner, me, &mark).await,
+        Some(Frame::Typing(typing)) => live::typing_as(inner, me, &typing).await,
+        // A Hello after the first frame has nothing left to say.
+        Some(Frame::Hello(_)) => Err(MessagingError::from(ApiError::FailedPrecondition {
+            reason: "HELLO_NOT_FIRST",
+            subject: "hello".into(),
+            message: "a Hello is only read as the stream's first frame".into(),
+        })),
         // Sends and pings are taken as they arrive; Reauthenticate by the
         // stream's loop.
-        Some(Frame::Send(_) | Frame::Ping(_) | Frame::Hello(_) | Frame::Reauthenticate(_))
-        | None => return,
+        Some(Frame::Send(_) | Frame::Ping(_) | Frame::Reauthenticate(_)) | None => return,
     };
-    let _ = out.send(event(reply)).await;
+    if let Err(error) = outcome {
+        let _ = out.send(event(frame_failed(frame.frame_id, error))).await;
+    }
 }

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::{ApiError, FieldViolations};
-use frevix_platform::shed::Permit;
+use frevix_platform::shed::{Permit, Refusals};
 use frevix_proto::messaging::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
@@ -42,6 +42,9 @@ pub(crate) async fn send_as(
     send_admitted(inner, me, req, turn).await
 }
 
+/// Sends refused for capacity (logged as a rate).
+pub(crate) static REFUSED: Refusals = Refusals::new("chat sends");
+
 /// A turn of the send path, waiting at most `messaging.send_wait_ms`.
 pub(crate) async fn turn(inner: &Inner) -> Result<Permit> {
     inner
@@ -49,7 +52,7 @@ pub(crate) async fn turn(inner: &Inner) -> Result<Permit> {
         .acquire(inner.send_wait)
         .await
         .ok_or_else(|| {
-            tracing::warn!("sends over capacity: one refused");
+            REFUSED.note();
             ApiError::OverCapacity.into()
         })
 }

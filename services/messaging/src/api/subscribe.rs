@@ -51,6 +51,18 @@ pub(crate) struct Stand {
 
 /// The client's positions by conversation.
 pub(crate) fn parse_positions(positions: &[pb::Position]) -> Result<HashMap<Uuid, Stand>> {
+    match usable_positions(positions)? {
+        (parsed, None) => Ok(parsed),
+        (_, Some(refused)) => Err(refused),
+    }
+}
+
+/// The positions that parse, and the refusal naming those that do not
+/// (a Chat Hello uses the first and reports the second); too many
+/// positions is an error for the whole list.
+pub(crate) fn usable_positions(
+    positions: &[pb::Position],
+) -> Result<(HashMap<Uuid, Stand>, Option<MessagingError>)> {
     let mut violations = FieldViolations::new();
     if !violations.check_len("positions", positions.len(), MAX_POSITIONS) {
         return Err(violations.into());
@@ -70,7 +82,8 @@ pub(crate) fn parse_positions(positions: &[pb::Position]) -> Result<HashMap<Uuid
             );
         }
     }
-    Ok(violations.finish(parsed)?)
+    let refused = violations.finish(()).err().map(MessagingError::from);
+    Ok((parsed, refused))
 }
 
 /// Starts `me`'s feed from `positions`; it ends when the receiver is

@@ -53,6 +53,7 @@ async fn a_native_client_sends_receives_and_is_acknowledged_on_one_stream(backen
     let (frames, outgoing) = mpsc::channel(16);
     frames
         .send(pb::ChatRequest {
+            frame_id: String::new(),
             frame: Some(pb::chat_request::Frame::Hello(pb::Hello {
                 positions: vec![],
             })),
@@ -68,6 +69,7 @@ async fn a_native_client_sends_receives_and_is_acknowledged_on_one_stream(backen
         .into_inner();
 
     let send = |client_id: &str| pb::ChatRequest {
+        frame_id: String::new(),
         frame: Some(pb::chat_request::Frame::Send(pb::SendMessageRequest {
             conversation_id: conversation.id.clone(),
             text: "hi Bob".into(),
@@ -122,6 +124,7 @@ async fn a_native_client_sends_receives_and_is_acknowledged_on_one_stream(backen
 
     frames
         .send(pb::ChatRequest {
+            frame_id: String::new(),
             frame: Some(pb::chat_request::Frame::MarkRead(pb::MarkReadRequest {
                 conversation_id: conversation.id.clone(),
                 up_to_sequence: 2,
@@ -139,6 +142,7 @@ async fn a_native_client_sends_receives_and_is_acknowledged_on_one_stream(backen
 
     frames
         .send(pb::ChatRequest {
+            frame_id: String::new(),
             frame: Some(pb::chat_request::Frame::Ping(pb::Ping {
                 nonce: "42".into(),
             })),
@@ -152,6 +156,7 @@ async fn a_native_client_sends_receives_and_is_acknowledged_on_one_stream(backen
 
     frames
         .send(pb::ChatRequest {
+            frame_id: String::new(),
             frame: Some(pb::chat_request::Frame::Send(pb::SendMessageRequest {
                 conversation_id: conversation.id.clone(),
                 text: String::new(),
@@ -201,6 +206,7 @@ async fn chat(
     let (frames, outgoing) = mpsc::channel(16);
     frames
         .send(pb::ChatRequest {
+            frame_id: String::new(),
             frame: Some(pb::chat_request::Frame::Hello(pb::Hello {
                 positions: vec![],
             })),
@@ -236,6 +242,7 @@ async fn end_reason<T>(stream: &mut tonic::Streaming<T>, limit: Duration) -> Str
 
 fn reauthenticate(access_token: String) -> pb::ChatRequest {
     pb::ChatRequest {
+        frame_id: String::new(),
         frame: Some(pb::chat_request::Frame::Reauthenticate(
             pb::Reauthenticate { access_token },
         )),
@@ -244,6 +251,7 @@ fn reauthenticate(access_token: String) -> pb::ChatRequest {
 
 fn ping(nonce: &str) -> pb::ChatRequest {
     pb::ChatRequest {
+        frame_id: String::new(),
         frame: Some(pb::chat_request::Frame::Ping(pb::Ping {
             nonce: nonce.into(),
         })),

@@ -53,7 +53,10 @@ async fn chat_burst(
         let id = format!("{}-chat-{i}", who.account_id);
         let frame = pb::chat_request::Frame::Send(message(&conversation, &id));
         frames
-            .send(pb::ChatRequest { frame: Some(frame) })
+            .send(pb::ChatRequest {
+                frame_id: String::new(),
+                frame: Some(frame),
+            })
             .await
             .unwrap();
     }

@@ -33,6 +33,7 @@ async fn chat_feed(
     positions: Vec<pb::Position>,
 ) -> std::pin::Pin<Box<dyn tokio_stream::Stream<Item = pb::subscribe_response::Event> + Send>> {
     let hello = pb::ChatRequest {
+        frame_id: String::new(),
         frame: Some(pb::chat_request::Frame::Hello(pb::Hello { positions })),
     };
     // The outbound side stays open as long as the stream is read.
