@@ -47,3 +47,19 @@ pub fn retry_after(status: &Status) -> Option<std::time::Duration> {
         .retry_info()
         .and_then(|info| info.retry_delay)
 }
+
+/// A failure reported inside a stream (a Chat `SendFailed` or
+/// `FrameFailed`: code, message, details) as the status a unary call would
+/// have answered, so the same readers apply to both.
+pub fn from_parts(code: i32, message: &str, details: Vec<prost_types::Any>) -> Status {
+    let rpc = tonic_types::pb::Status {
+        code,
+        message: message.to_owned(),
+        details,
+    };
+    Status::with_details(
+        tonic::Code::from(code),
+        message,
+        prost::Message::encode_to_vec(&rpc).into(),
+    )
+}

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chat;
+mod chat_frames;
 mod chat_stream;
 mod conversations;
 mod group_commit;
