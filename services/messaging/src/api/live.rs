@@ -13,7 +13,7 @@ use super::{caller, membership, parse_id};
 use crate::Inner;
 use crate::error::Result;
 use crate::hub::Live;
-use crate::presence::{Presence, View};
+use crate::presence::Presence;
 use crate::store;
 
 pub async fn set_typing(
@@ -76,21 +76,21 @@ pub async fn get_presence(
         }
     }
     violations.finish(())?;
-    // Only people the caller has talked with see anything; to everyone
-    // else an account looks hidden, whatever its state.
+    // Only people the caller has talked with see anything; everyone else
+    // is told so, whatever the account's state.
     let contacts =
         store::contacts::talked_with(&inner.db, me, Some(&accounts), accounts.len()).await?;
     let mut presences = Vec::with_capacity(accounts.len());
     for account in accounts {
-        let view = if account == me || contacts.contains(&account) {
-            inner.presence.view(account).await?
-        } else {
-            View {
-                online: false,
-                hidden: true,
-                last_seen: None,
-            }
-        };
+        if account != me && !contacts.contains(&account) {
+            presences.push(pb::Presence {
+                account_id: account.to_string(),
+                state: pb::PresenceState::NotShared as i32,
+                last_seen_time: None,
+            });
+            continue;
+        }
+        let view = inner.presence.view(account).await?;
         presences.push(Presence::message(account, &view));
     }
     Ok(pb::GetPresenceResponse { presences })

@@ -209,7 +209,7 @@ async fn presence_typing_and_receipts_reach_contacts(backend: Backend) {
     let bob_early = feed(&app, &bob, vec![]).await;
     send(&app, &ada, &chat.id, "hello Bob", "p-0").await;
     let one_sided = presence_of(&ada, vec![bob.account_id.clone()]).await;
-    assert_eq!(state(&one_sided[0]), pb::PresenceState::Hidden);
+    assert_eq!(state(&one_sided[0]), pb::PresenceState::NotShared);
     assert!(one_sided[0].last_seen_time.is_none());
     send(&app, &bob, &chat.id, "hello Ada", "p-00").await;
     drop(bob_early);
@@ -241,7 +241,7 @@ async fn presence_typing_and_receipts_reach_contacts(backend: Backend) {
     let stranger = presence_of(&eve, vec![bob.account_id.clone()]).await;
     assert_eq!(
         state(&stranger[0]),
-        pb::PresenceState::Hidden,
+        pb::PresenceState::NotShared,
         "only contacts see presence"
     );
 
