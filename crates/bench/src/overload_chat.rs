@@ -1,7 +1,8 @@
 //! Overload of chat sends: send frames on Chat streams (200 people in 100
-//! conversations, one stream each, all-in-one on PostgreSQL) offered at
-//! half and at twice what the send path serves, with the send limit fixed
-//! (`FREVIX_BENCH_SEND_CAPACITY`, default 64) and adaptive (4 to 256),
+//! conversations, one stream each; messaging its own process on CPU 1 as
+//! in [`crate::overload`], on PostgreSQL) offered at half and at twice
+//! what the send path serves with no limit in the way, with the send limit
+//! fixed (`FREVIX_BENCH_SEND_CAPACITY`, default 64) and adaptive (4 to 256),
 //! each with a wait of `FREVIX_BENCH_SEND_WAIT_MS` (default 2) for a turn.
 //! Each stream sends as an app's outbox does: a refused send again after
 //! the advised delay, in order with those held behind it.
@@ -32,14 +33,29 @@ struct Talker {
 pub async fn run() {
     let capacity: usize = env_or("FREVIX_BENCH_SEND_CAPACITY", 64);
     let wait_ms: u64 = env_or("FREVIX_BENCH_SEND_WAIT_MS", 2);
-    for adaptive in [false, true] {
-        sends(capacity, wait_ms, adaptive).await;
-    }
+    // The capacity with no limit in the way (as for GetMe).
+    let Some(served) = sends(None, wait_ms, None).await else {
+        return;
+    };
+    println!(
+        "overload  chat sends capacity, no limit, {PEOPLE} streams sending back to back: {served:.0}/s"
+    );
+    sends(Some(capacity), wait_ms, Some(served)).await;
+    sends(None, wait_ms, Some(served)).await;
 }
 
-async fn sends(capacity: usize, wait_ms: u64, adaptive: bool) {
+/// With no `rate`, the sends served per second with every stream sending
+/// back to back and no limit (4,096 at once); with one, sends offered at
+/// half and at twice it, the limit fixed at `fixed` calls or adaptive.
+async fn sends(fixed: Option<usize>, wait_ms: u64, rate: Option<f64>) -> Option<f64> {
+    let adaptive = fixed.is_none() && rate.is_some();
+    let capacity = match (fixed, rate) {
+        (Some(calls), _) => calls,
+        (None, Some(_)) => 256,
+        (None, None) => 4_096,
+    };
     let app = TestApp::spawn_with(Backend::Postgres, |config| {
-        config.messaging.max_concurrent_sends = if adaptive { 256 } else { capacity };
+        config.messaging.max_concurrent_sends = capacity;
         config.messaging.adaptive_sends = adaptive;
         config.messaging.send_wait_ms = wait_ms;
         config.messaging.sends_per_minute = 10_000_000;
@@ -57,7 +73,7 @@ async fn sends(capacity: usize, wait_ms: u64, adaptive: bool) {
     let binary = std::env::var("FREVIX_BENCH_FREVIX_BIN").ok();
     let media = format!("file://{}", app.config.data_dir.join("media").display());
     let (limit_env, adaptive_env, wait_env) = (
-        if adaptive { 256 } else { capacity }.to_string(),
+        capacity.to_string(),
         adaptive.to_string(),
         wait_ms.to_string(),
     );
@@ -121,20 +137,24 @@ async fn sends(capacity: usize, wait_ms: u64, adaptive: bool) {
         conversations.push(conversation);
     }
 
-    let served = closed_loop(&client, &people, &conversations).await;
+    let Some(served) = rate else {
+        let served = closed_loop(&client, &people, &conversations).await;
+        drop(process);
+        app.stop().await;
+        return Some(served);
+    };
     let limit = if adaptive {
         "an adaptive limit (4 to 256)".to_owned()
     } else {
         format!("{capacity} sends")
     };
-    println!(
-        "overload  chat sends ({shape}), limit {limit}, {wait_ms} ms wait; served with {PEOPLE} streams sending back to back: {served:.0}/s"
-    );
+    println!("overload  chat sends ({shape}), limit {limit}, {wait_ms} ms wait");
     let calm = open_loop(&client, &people, &conversations, served / 2.0).await;
     let crowd = open_loop(&client, &people, &conversations, served * 2.0).await;
     report(served, &calm, &crowd);
     drop(process);
     app.stop().await;
+    None
 }
 
 async fn talkers(

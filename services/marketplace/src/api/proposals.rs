@@ -475,17 +475,61 @@ pub async fn accept(
         Start::Replay(answer) => return Ok(answer),
         Start::Run(once) => once,
     };
-    let (row, job) = decidable(&once, &caller, &req.proposal_id, ProposalAction::Accept).await?;
-    let name = name_of(&once, AccountId(row.freelancer_id)).await?;
-    let row = apply_in(inner, &once, &row, &job, ProposalAction::Accept).await?;
-    let job = jobs::find_job(&once, JobId(job.id))
+    let attempt = async {
+        let (row, job) =
+            decidable(&once, &caller, &req.proposal_id, ProposalAction::Accept).await?;
+        let name = name_of(&once, AccountId(row.freelancer_id)).await?;
+        let row = apply_in(inner, &once, &row, &job, ProposalAction::Accept).await?;
+        accepted(&once, &row, &name, JobId(job.id)).await
+    };
+    match attempt.await {
+        Ok(response) => {
+            once.finish(&response).await?;
+            Ok(response)
+        }
+        // Another accept of this same proposal (a retry without the key, a
+        // second tab) committed while this one ran: the client did hire,
+        // so it gets the hire's answer. A different proposal's hire keeps
+        // the refusal.
+        Err(error) if lost_to_another_accept(&error) => {
+            drop(once);
+            let id = parse_id("proposal_id", &req.proposal_id)?;
+            let (row, job) = visible_proposal(&inner.db, &caller, id).await?;
+            if proposal_status(&row) != ProposalStatus::Accepted
+                || job.client_id != caller.account_id.0
+            {
+                return Err(error);
+            }
+            let name = name_of(&inner.db, AccountId(row.freelancer_id)).await?;
+            accepted(&inner.db, &row, &name, JobId(job.id)).await
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether an accept failed because the proposal or its job changed under
+/// it (the state it read was overtaken by another commit).
+fn lost_to_another_accept(error: &MarketplaceError) -> bool {
+    matches!(
+        error,
+        MarketplaceError::Api(ApiError::FailedPrecondition { reason, .. })
+            if *reason == "PROPOSAL_CHANGED" || *reason == "JOB_NOT_OPEN"
+    )
+}
+
+/// The answer to an accept of `row` (accepted), its job read afresh.
+async fn accepted(
+    db: &impl ConnectionTrait,
+    row: &ProposalRow,
+    name: &str,
+    job: JobId,
+) -> Result<pb::AcceptProposalResponse> {
+    let job = jobs::find_job(db, job)
         .await?
         .ok_or(ApiError::NotFound("job"))?;
-    let response = pb::AcceptProposalResponse {
-        proposal: Some(convert::proposal(&row, &name)),
+    Ok(pb::AcceptProposalResponse {
+        proposal: Some(convert::proposal(row, name)),
         job: Some(convert::job(&job)),
         contract_id: contract_id_for_proposal(row.id).to_string(),
-    };
-    once.finish(&response).await?;
-    Ok(response)
+    })
 }

@@ -178,7 +178,78 @@ async fn racing_accept_proposal_with_one_key_hires_once(backend: Backend) {
     assert_eq!(hired, 1);
 }
 
+async fn racing_accepts_of_one_proposal_all_hire_and_another_proposal_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = app.register().await;
+    let (ada, bob) = (app.register().await, app.register().await);
+    let job = post(&app, &client, pb::JobVisibility::Public).await;
+    let first = submit(&app, &ada, proposal(&job, &[100_000]))
+        .await
+        .unwrap();
+    let second = submit(&app, &bob, proposal(&job, &[90_000])).await.unwrap();
+    // Each proposal accepted 20 times at once: a third without a key, a
+    // third each with a key of its own, a third sharing one key.
+    let calls = [&first, &second].into_iter().flat_map(|offer| {
+        (0..20).map(|i| {
+            let mut marketplace = app.marketplace.clone();
+            let message = pb::AcceptProposalRequest {
+                proposal_id: offer.id.clone(),
+            };
+            let request = match i % 3 {
+                0 => authed(&client.access_token, message),
+                1 => keyed(&client.access_token, &format!("{}-{i}", offer.id), message),
+                _ => keyed(&client.access_token, &offer.id, message),
+            };
+            let proposal = offer.id.clone();
+            async move {
+                let answer = marketplace
+                    .accept_proposal(request)
+                    .await
+                    .map(|r| r.into_inner());
+                (proposal, answer)
+            }
+        })
+    });
+    let answers = race(calls).await;
+    let winners: std::collections::HashSet<String> = answers
+        .iter()
+        .filter(|(_, answer)| answer.is_ok())
+        .map(|(proposal, _)| proposal.clone())
+        .collect();
+    assert_eq!(winners.len(), 1, "one proposal hired: {winners:?}");
+    let winner = winners.into_iter().next().unwrap();
+    let contract = frevix_platform::ids::contract_id_for_proposal(winner.parse().unwrap());
+    for (proposal, answer) in &answers {
+        if *proposal == winner {
+            let answer = answer
+                .as_ref()
+                .expect("every accept of the hire is answered as one");
+            assert_eq!(answer.contract_id, contract.to_string());
+            assert_eq!(
+                answer.proposal.as_ref().unwrap().status,
+                pb::ProposalStatus::Accepted as i32
+            );
+        } else {
+            let refused = answer.as_ref().unwrap_err();
+            assert_eq!(
+                refused.code(),
+                tonic::Code::FailedPrecondition,
+                "{refused:?}"
+            );
+            assert_eq!(frevix_testkit::status::reason(refused), "JOB_NOT_OPEN");
+        }
+    }
+    let hired = app
+        .published_events("marketplace")
+        .await
+        .iter()
+        .filter_map(|event| event.decode::<pb::ProposalAccepted>().ok())
+        .count();
+    assert_eq!(hired, 1);
+}
+
 on_both_backends!(
+    racing_accepts_of_one_proposal_all_hire_and_another_proposal_is_refused,
     racing_create_gig_with_one_key_drafts_one_gig,
     racing_post_job_with_one_key_posts_one_job,
     racing_accept_proposal_with_one_key_hires_once,
