@@ -102,13 +102,21 @@ impl FieldViolations {
         }
     }
 
-    /// INVALID_ARGUMENT with a `BadRequest` detail listing every violation.
+    /// INVALID_ARGUMENT with a `BadRequest` detail listing every violation,
+    /// and no `ErrorInfo`: a reason of "INVALID_ARGUMENT" would only repeat
+    /// the code, and the fields say what is wrong.
     pub fn into_status(self) -> Status {
-        self.into_status_with_reason("INVALID_ARGUMENT")
+        self.status(None)
     }
 
-    /// Like [`FieldViolations::into_status`], with a more specific `ErrorInfo.reason`.
+    /// Like [`FieldViolations::into_status`], with an `ErrorInfo` whose
+    /// reason says more than the fields (`CODE_INVALID`: the code is
+    /// well-formed but wrong).
     pub fn into_status_with_reason(self, reason: &str) -> Status {
+        self.status(Some(reason))
+    }
+
+    fn status(self, reason: Option<&str>) -> Status {
         let fields: Vec<&str> = self.violations.iter().map(|(f, _)| f.as_str()).collect();
         let mut message = format!("invalid request: check {}", fields.join(", "));
         if self.unlisted > 0 {
@@ -118,7 +126,9 @@ impl FieldViolations {
         for (field, description) in &self.violations {
             details.add_bad_request_violation(field.clone(), description.clone());
         }
-        details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+        if let Some(reason) = reason {
+            details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+        }
         Status::with_error_details(Code::InvalidArgument, message, details)
     }
 
