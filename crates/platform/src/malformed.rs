@@ -2,13 +2,22 @@
 //! string that is not UTF-8) are the caller's mistake, yet tonic's codec
 //! answers them INTERNAL with the decoder's words. This middleware turns
 //! that answer into INVALID_ARGUMENT `MALFORMED_MESSAGE` with a short
-//! message, and logs it at WARN, bounded, as a client mistake.
+//! message, and logs it at WARN, bounded, as a client mistake. So does a
+//! gzip-compressed message whose bytes are not gzip.
 
 use axum::response::Response;
 use tonic::{Code, Status};
 
 /// What tonic's prost codec says when a message does not decode.
 const DECODE_FAILURE: &str = "failed to decode Protobuf message";
+
+/// What tonic says when a gzip-compressed message does not decompress
+/// (a bomb past the size limit is RESOURCE_EXHAUSTED instead).
+const DECOMPRESS_FAILURE: &str = "Error decompressing";
+
+fn undecodable(message: &str) -> bool {
+    message.starts_with(DECODE_FAILURE) || message.starts_with(DECOMPRESS_FAILURE)
+}
 
 /// Rewrites a trailers-only INTERNAL decode failure (how tonic answers a
 /// unary or server-streaming request it could not decode).
@@ -20,7 +29,7 @@ pub async fn malformed_request_is_invalid_argument(mut response: Response) -> Re
     let Some(status) = Status::from_header_map(headers) else {
         return response;
     };
-    if !status.message().starts_with(DECODE_FAILURE) {
+    if !undecodable(status.message()) {
         return response;
     }
     let cause: String = status.message().chars().take(200).collect();
@@ -28,7 +37,7 @@ pub async fn malformed_request_is_invalid_argument(mut response: Response) -> Re
     let answer = crate::error::with_reason(
         Code::InvalidArgument,
         "MALFORMED_MESSAGE",
-        "the request is not a valid message of this method (bad encoding, or text that is not UTF-8)",
+        "the request is not a valid message of this method (bad encoding or compression, or text that is not UTF-8)",
     );
     let headers = response.headers_mut();
     headers.remove("grpc-message");
@@ -42,7 +51,7 @@ pub async fn malformed_request_is_invalid_argument(mut response: Response) -> Re
 /// The same mapping for a status met while reading a client stream's later
 /// messages, where the handler (not tonic) writes the answer.
 pub fn inbound_status(status: Status) -> Status {
-    if status.code() == Code::Internal && status.message().starts_with(DECODE_FAILURE) {
+    if status.code() == Code::Internal && undecodable(status.message()) {
         let cause: String = status.message().chars().take(200).collect();
         tracing::warn!(%cause, "malformed stream message");
         return crate::error::with_reason(

@@ -96,11 +96,10 @@ impl Service for Contracts {
 
     fn routes(&self, routes: &mut Routes<'_>) {
         let max = routes.max_message_bytes();
-        routes.grpc(
-            ContractServiceServer::new(ContractsApi::new(self.inner.clone()))
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max),
-        );
+        routes.grpc(frevix_platform::grpc_service!(
+            ContractServiceServer::new(ContractsApi::new(self.inner.clone())),
+            max
+        ));
     }
 
     /// Starts the consumers (accepted proposals, escrow) and the timers.

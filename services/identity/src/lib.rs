@@ -139,11 +139,10 @@ impl Service for Identity {
     fn routes(&self, routes: &mut Routes<'_>) {
         let max = routes.max_message_bytes();
         routes
-            .grpc(
-                IdentityServiceServer::new(IdentityApi::new(self.inner.clone()))
-                    .max_decoding_message_size(max)
-                    .max_encoding_message_size(max),
-            )
+            .grpc(frevix_platform::grpc_service!(
+                IdentityServiceServer::new(IdentityApi::new(self.inner.clone())),
+                max
+            ))
             .http(http::routes(self.inner.keys.clone()));
     }
 

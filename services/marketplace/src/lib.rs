@@ -68,11 +68,10 @@ impl Service for Marketplace {
 
     fn routes(&self, routes: &mut Routes<'_>) {
         let max = routes.max_message_bytes();
-        routes.grpc(
-            MarketplaceServiceServer::new(MarketplaceApi::new(self.inner.clone()))
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max),
-        );
+        routes.grpc(frevix_platform::grpc_service!(
+            MarketplaceServiceServer::new(MarketplaceApi::new(self.inner.clone())),
+            max
+        ));
     }
 
     /// Starts the consumers of identity's and contracts' events.

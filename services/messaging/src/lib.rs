@@ -194,19 +194,18 @@ impl Service for Messaging {
         let max = routes.max_message_bytes();
         let media_max = max.max(2 * 1024 * 1024);
         routes
-            .grpc(
-                MessagingServiceServer::new(MessagingApi::new(self.inner.clone()))
-                    .max_decoding_message_size(max)
-                    .max_encoding_message_size(max),
-            )
-            .grpc(NotificationServiceServer::new(NotificationApi::new(
-                self.inner.clone(),
-            )))
-            .grpc(
-                MediaServiceServer::new(MediaApi::new(self.inner.clone()))
-                    .max_decoding_message_size(media_max)
-                    .max_encoding_message_size(media_max),
-            );
+            .grpc(frevix_platform::grpc_service!(
+                MessagingServiceServer::new(MessagingApi::new(self.inner.clone())),
+                max
+            ))
+            .grpc(frevix_platform::grpc_service!(
+                NotificationServiceServer::new(NotificationApi::new(self.inner.clone())),
+                max
+            ))
+            .grpc(frevix_platform::grpc_service!(
+                MediaServiceServer::new(MediaApi::new(self.inner.clone())),
+                media_max
+            ));
     }
 
     /// Starts the consumers (contract conversations, system messages,

@@ -130,11 +130,10 @@ impl Service for Payments {
 
     fn routes(&self, routes: &mut Routes<'_>) {
         let max = routes.max_message_bytes();
-        routes.grpc(
-            PaymentServiceServer::new(PaymentsApi::new(self.inner.clone()))
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max),
-        );
+        routes.grpc(frevix_platform::grpc_service!(
+            PaymentServiceServer::new(PaymentsApi::new(self.inner.clone())),
+            max
+        ));
         if let Some(sandbox) = &self.sandbox {
             routes.http(provider::sandbox::pages::routes(sandbox.clone()));
         }

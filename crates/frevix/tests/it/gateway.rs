@@ -68,6 +68,23 @@ async fn envoy_fronts_frevix_for_apps_and_browsers() {
         .into_inner();
     assert_eq!(me.account.unwrap().email, user.email);
 
+    // A mobile app on a slow link: gzip both ways, through Envoy.
+    let zipped = identity
+        .clone()
+        .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .get_me(authed(&user.access_token, identity::GetMeRequest {}))
+        .await
+        .expect("a gzip request passes Envoy and is served");
+    assert_eq!(
+        zipped
+            .metadata()
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
+    assert_eq!(zipped.into_inner().account.unwrap().email, user.email);
+
     // A browser: grpc-web with CORS, answered once by Envoy.
     let body = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(body.path(), [0u8, 0, 0, 0, 0]).unwrap();

@@ -1,5 +1,6 @@
 //! Hostile HTTP/2 and gRPC callers against the real server: an oversized
-//! message, a compressed bomb, more streams than one connection may hold,
+//! message, a compressed bomb or garbage marked compressed (and gzip as
+//! the honest use it), more streams than one connection may hold,
 //! and a rapid-reset flood. Each meets a configured limit with a clear
 //! answer, and the server keeps serving everyone else meanwhile.
 
@@ -133,21 +134,70 @@ async fn a_compressed_bomb_is_refused_without_being_opened(backend: Backend) {
     for _ in 0..64 {
         gzip.write_all(&zeros).unwrap();
     }
-    let bomb = gzip.finish().unwrap();
+    let (code, message) = send_compressed(&app, &gzip.finish().unwrap()).await;
+    // Decompressed into at most the message size limit, then refused.
+    assert_eq!(code, Some(Code::ResourceExhausted as i32), "{message}");
+    assert!(message.contains("size limit"), "{message}");
+    assert!(serves_others(&app).await);
+}
+
+async fn a_compressed_message_that_is_not_gzip_is_the_callers_mistake(backend: Backend) {
+    let app = spawn(backend).await;
+    let (code, message) = send_compressed(&app, b"certainly not gzip").await;
+    assert_eq!(code, Some(Code::InvalidArgument as i32), "{message}");
+    assert!(message.contains("compression"), "{message}");
+    assert!(serves_others(&app).await);
+}
+
+/// Sends `compressed` as one gzip-flagged Login message; the answer's status.
+async fn send_compressed(app: &TestApp, compressed: &[u8]) -> (Option<i32>, String) {
     let mut frame = vec![1u8];
-    frame.extend_from_slice(&(bomb.len() as u32).to_be_bytes());
-    frame.extend_from_slice(&bomb);
-    let mut send = h2(&app).await;
+    frame.extend_from_slice(&(compressed.len() as u32).to_be_bytes());
+    frame.extend_from_slice(compressed);
+    let mut send = h2(app).await;
     let (response, mut body) = send
         .send_request(grpc_request(&format!("/{LOGIN}"), Some("gzip")), false)
         .unwrap();
-    // The server may refuse on the headers alone and close the stream
-    // before the body leaves: the bomb is then not even read.
+    // The server may answer before the body has all left.
     let _ = body.send_data(Bytes::from(frame), true);
     let (code, message) = grpc_status(response).await;
-    assert_eq!(code, Some(Code::Unimplemented as i32), "{message}");
-    assert!(message.contains("gzip"), "{message}");
-    assert!(serves_others(&app).await);
+    // grpc-message is percent-encoded.
+    (code, message.replace("%20", " "))
+}
+
+async fn gzip_is_accepted_and_answers_are_compressed_for_clients_that_offer_it(backend: Backend) {
+    use frevix_proto::marketplace::v1::{
+        ListCategoriesRequest, marketplace_service_client::MarketplaceServiceClient,
+    };
+    use tonic::codec::CompressionEncoding::Gzip;
+    let app = spawn(backend).await;
+    let plain = MarketplaceServiceClient::new(channel(&app).await);
+    let zipped = plain.clone().send_compressed(Gzip).accept_compressed(Gzip);
+    let answer = zipped
+        .clone()
+        .list_categories(ListCategoriesRequest {})
+        .await
+        .expect("a gzip request is served");
+    assert_eq!(
+        answer
+            .metadata()
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip"),
+        "answered in gzip to a client that offers it"
+    );
+    let categories = answer.into_inner().categories;
+    assert!(!categories.is_empty());
+    let answer = plain
+        .clone()
+        .list_categories(ListCategoriesRequest {})
+        .await
+        .unwrap();
+    assert!(
+        answer.metadata().get("grpc-encoding").is_none(),
+        "answered plain to a client that does not"
+    );
+    assert_eq!(answer.into_inner().categories, categories);
 }
 
 async fn a_connection_holds_at_most_its_streams_while_others_are_served(backend: Backend) {
@@ -213,6 +263,8 @@ async fn a_rapid_reset_flood_does_not_stop_others_being_served(backend: Backend)
 on_both_backends!(
     an_oversized_message_is_refused_and_the_next_is_served,
     a_compressed_bomb_is_refused_without_being_opened,
+    a_compressed_message_that_is_not_gzip_is_the_callers_mistake,
+    gzip_is_accepted_and_answers_are_compressed_for_clients_that_offer_it,
     a_connection_holds_at_most_its_streams_while_others_are_served,
     a_rapid_reset_flood_does_not_stop_others_being_served,
 );

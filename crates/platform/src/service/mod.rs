@@ -7,6 +7,7 @@
 //! so a new service is its crate plus one line there.
 
 mod context;
+mod grpc;
 
 use std::fmt::Debug;
 use std::path::Path;
