@@ -287,7 +287,7 @@ async fn filters_and_sorts_narrow_and_order_results(backend: Backend) {
     );
 }
 
-async fn facets_count_categories_prices_and_delivery_times(backend: Backend) {
+async fn facet_buckets_select_exactly_what_they_count(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let shop = shop(&app).await;
     let all = search(&app, pb::SearchGigsRequest::default()).await;
@@ -299,21 +299,58 @@ async fn facets_count_categories_prices_and_delivery_times(backend: Backend) {
         .find(|v| v.value == shop.web)
         .unwrap();
     assert_eq!((web.count, web.label.as_str()), (2, "Web Development"));
-    let prices: Vec<(String, i64)> = facet("price")
-        .values
-        .into_iter()
-        .map(|v| (v.value, v.count))
-        .collect();
+    let buckets = |name: &str| -> Vec<(String, String, i64)> {
+        facet(name)
+            .values
+            .into_iter()
+            .map(|v| (v.value, v.label, v.count))
+            .collect()
+    };
+    let owned = |rows: &[(&str, &str, i64)]| -> Vec<(String, String, i64)> {
+        rows.iter()
+            .map(|(v, l, c)| (v.to_string(), l.to_string(), *c))
+            .collect()
+    };
+    // Bands in one currency, labelled with it.
     assert_eq!(
-        prices,
-        [
-            ("5000-10000".to_owned(), 1),
-            ("10000-25000".to_owned(), 1),
-            ("50000-100000".to_owned(), 1)
-        ]
+        buckets("price"),
+        owned(&[
+            ("USD:5000-10000", "USD 50 – 100", 1),
+            ("USD:10000-25000", "USD 100 – 250", 1),
+            ("USD:50000-100000", "USD 500 – 1000", 1),
+        ])
     );
-    let delivery: i64 = facet("delivery_days").values.iter().map(|v| v.count).sum();
-    assert_eq!(delivery, 3);
+    // Deliveries in 7, 2 and 3 days: "up to" buckets, as the filter is.
+    assert_eq!(
+        buckets("delivery_days"),
+        owned(&[
+            ("3", "Up to 3 days", 2),
+            ("7", "Up to 7 days", 3),
+            ("14", "Up to 14 days", 3),
+        ])
+    );
+    // An app sets each bucket's filter on the request and gets its count.
+    for facet in &all.facets {
+        for bucket in &facet.values {
+            let filter = bucket.filter.clone().expect("every bucket has its filter");
+            let narrowed = search(
+                &app,
+                pb::SearchGigsRequest {
+                    category_id: filter.category_id,
+                    min_price: filter.min,
+                    max_price: filter.max,
+                    max_delivery_days: filter.max_delivery_days,
+                    ..Default::default()
+                },
+            )
+            .await;
+            assert_eq!(
+                narrowed.total, bucket.count,
+                "{} bucket {}",
+                facet.name, bucket.value
+            );
+        }
+    }
 }
 
 async fn pages_stay_stable_while_gigs_are_added(backend: Backend) {
@@ -408,6 +445,6 @@ async fn pages_stay_stable_while_gigs_are_added(backend: Backend) {
 on_both_backends!(
     keywords_rank_title_matches_first_and_tolerate_prefixes,
     filters_and_sorts_narrow_and_order_results,
-    facets_count_categories_prices_and_delivery_times,
+    facet_buckets_select_exactly_what_they_count,
     pages_stay_stable_while_gigs_are_added,
 );

@@ -136,6 +136,91 @@ async fn freelancers_and_jobs_are_searchable(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(cheap_first.jobs[0].title, "Landing page in plain HTML");
+
+    // Every facet bucket's filter, set on the request, selects its count.
+    let budgets: Vec<(String, i64)> = cheap_first
+        .facets
+        .iter()
+        .find(|f| f.name == "budget")
+        .unwrap()
+        .values
+        .iter()
+        .map(|v| (v.value.clone(), v.count))
+        .collect();
+    assert_eq!(
+        budgets,
+        [
+            ("USD:25000-50000".to_owned(), 1),
+            ("USD:100000-".to_owned(), 1)
+        ]
+    );
+    for facet in &cheap_first.facets {
+        for bucket in &facet.values {
+            let filter = bucket.filter.clone().unwrap();
+            let narrowed = app
+                .marketplace
+                .clone()
+                .search_jobs(pb::SearchJobsRequest {
+                    category_id: filter.category_id,
+                    min_budget: filter.min,
+                    max_budget: filter.max,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(
+                narrowed.total, bucket.count,
+                "{} {}",
+                facet.name, bucket.value
+            );
+        }
+    }
+    let everyone = app
+        .marketplace
+        .clone()
+        .search_freelancers(pb::SearchFreelancersRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let rates: Vec<(String, i64)> = everyone
+        .facets
+        .iter()
+        .find(|f| f.name == "hourly_rate")
+        .unwrap()
+        .values
+        .iter()
+        .map(|v| (v.value.clone(), v.count))
+        .collect();
+    assert_eq!(
+        rates,
+        [
+            ("USD:5000-10000".to_owned(), 1),
+            ("USD:10000-20000".to_owned(), 1)
+        ]
+    );
+    for facet in &everyone.facets {
+        for bucket in &facet.values {
+            let filter = bucket.filter.clone().unwrap();
+            let narrowed = app
+                .marketplace
+                .clone()
+                .search_freelancers(pb::SearchFreelancersRequest {
+                    min_hourly_rate: filter.min,
+                    max_hourly_rate: filter.max,
+                    experience_level: filter.experience_level,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(
+                narrowed.total, bucket.count,
+                "{} {}",
+                facet.name, bucket.value
+            );
+        }
+    }
 }
 
 on_both_backends!(freelancers_and_jobs_are_searchable);

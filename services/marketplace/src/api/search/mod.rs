@@ -137,7 +137,10 @@ pub async fn search_gigs(
 
     let facet_specs = [
         ("category", search.uuid_text("t.category_id")),
-        ("price", bands("t.min_price_minor", PRICE_BANDS)),
+        (
+            "price",
+            money_bands("t.min_price_minor", "t.currency", PRICE_BANDS),
+        ),
         (
             "delivery_days",
             bands("t.min_delivery_days", DELIVERY_BANDS),
@@ -168,21 +171,8 @@ pub async fn search_gigs(
     let total = by_category.values.iter().map(|v| v.count).sum();
     let facets = vec![
         by_category,
-        band_facet(
-            "price",
-            counts_of(&counts, "price"),
-            PRICE_BANDS,
-            money_label,
-        ),
-        band_facet(
-            "delivery_days",
-            counts_of(&counts, "delivery_days"),
-            DELIVERY_BANDS,
-            |low, high| match high {
-                Some(high) => format!("{low}–{} days", high - 1),
-                None => format!("{low}+ days"),
-            },
-        ),
+        money_facet("price", counts_of(&counts, "price"), PRICE_BANDS),
+        delivery_facet(counts_of(&counts, "delivery_days"), DELIVERY_BANDS),
     ];
     Ok(pb::SearchGigsResponse {
         gigs: rows
@@ -257,7 +247,7 @@ pub async fn search_freelancers(
     let facet_specs = [
         (
             "hourly_rate",
-            bands("COALESCE(t.hourly_rate_minor, 0)", RATE_BANDS),
+            money_bands("t.hourly_rate_minor", "t.hourly_rate_currency", RATE_BANDS),
         ),
         (
             "experience_level",
@@ -274,33 +264,8 @@ pub async fn search_freelancers(
     // Every profile has one level: the facet's counts add up to the total.
     let total = levels.iter().map(|(_, n)| n).sum();
     let facets = vec![
-        band_facet(
-            "hourly_rate",
-            counts_of(&counts, "hourly_rate"),
-            RATE_BANDS,
-            money_label,
-        ),
-        pb::Facet {
-            name: "experience_level".into(),
-            values: levels
-                .into_iter()
-                .map(|(value, count)| pb::FacetValue {
-                    label: value
-                        .parse::<i32>()
-                        .ok()
-                        .and_then(|n| pb::ExperienceLevel::try_from(n).ok())
-                        .map(|level| {
-                            level
-                                .as_str_name()
-                                .trim_start_matches("EXPERIENCE_LEVEL_")
-                                .to_lowercase()
-                        })
-                        .unwrap_or_default(),
-                    value,
-                    count,
-                })
-                .collect(),
-        },
+        money_facet("hourly_rate", counts_of(&counts, "hourly_rate"), RATE_BANDS),
+        experience_facet(levels),
     ];
     Ok(pb::SearchFreelancersResponse {
         freelancers: rows.iter().map(convert::freelancer).collect(),
@@ -348,7 +313,10 @@ pub async fn search_jobs(
 
     let facet_specs = [
         ("category", search.uuid_text("t.category_id")),
-        ("budget", bands("t.budget_max_minor", PRICE_BANDS)),
+        (
+            "budget",
+            money_bands("t.budget_max_minor", "t.currency", PRICE_BANDS),
+        ),
     ];
     let (ids, page, counts) = run(&search, db, &order, page, &filters, &facet_specs).await?;
     let rows = jobs::Entity::find()
@@ -360,12 +328,7 @@ pub async fn search_jobs(
     let total = by_category.values.iter().map(|v| v.count).sum();
     let facets = vec![
         by_category,
-        band_facet(
-            "budget",
-            counts_of(&counts, "budget"),
-            PRICE_BANDS,
-            money_label,
-        ),
+        money_facet("budget", counts_of(&counts, "budget"), PRICE_BANDS),
     ];
     Ok(pb::SearchJobsResponse {
         jobs: rows.iter().map(convert::job).collect(),
