@@ -2,6 +2,7 @@
 //! bad field), check who is calling, apply the domain rules, persist with the
 //! outbox events in one transaction, answer.
 
+mod accept;
 mod catalog;
 mod gigs;
 mod jobs;
@@ -249,7 +250,7 @@ impl MarketplaceService for MarketplaceApi {
         &self,
         request: Request<pb::AcceptProposalRequest>,
     ) -> Answer<pb::AcceptProposalResponse> {
-        answer(proposals::accept(&self.inner, request).await)
+        answer(accept::accept(&self.inner, request).await)
     }
 
     async fn search_gigs(

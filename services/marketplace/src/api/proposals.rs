@@ -4,7 +4,6 @@
 use chrono::Utc;
 use frevix_platform::auth::{Principal, Role};
 use frevix_platform::db::Txn;
-use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::{AccountId, contract_id_for_proposal};
@@ -34,11 +33,11 @@ const LIMITS: PageLimits = PageLimits {
     max_size: 100,
 };
 
-fn caller<T>(request: &Request<T>) -> Result<Principal> {
+pub(super) fn caller<T>(request: &Request<T>) -> Result<Principal> {
     Ok(frevix_platform::request::caller(request)?)
 }
 
-async fn name_of(db: &impl ConnectionTrait, freelancer: AccountId) -> Result<String> {
+pub(super) async fn name_of(db: &impl ConnectionTrait, freelancer: AccountId) -> Result<String> {
     Ok(profiles::find_freelancer(db, freelancer)
         .await?
         .map(|p| p.display_name)
@@ -54,7 +53,7 @@ async fn answer(inner: &Inner, row: &ProposalRow) -> Result<pb::Proposal> {
 
 /// The proposal and its job, if `caller` is its freelancer or the job's
 /// owner; anyone else gets NOT_FOUND.
-async fn visible_proposal(
+pub(super) async fn visible_proposal(
     db: &impl ConnectionTrait,
     caller: &Principal,
     id: ProposalId,
@@ -225,7 +224,7 @@ async fn apply(
 /// Applies `action` to a proposal in `txn`, with its events: a
 /// conditional update, so of two racing changes one wins and the other is
 /// told the proposal changed.
-async fn apply_in(
+pub(super) async fn apply_in(
     inner: &Inner,
     txn: &Txn,
     row: &ProposalRow,
@@ -393,7 +392,7 @@ async fn decide(
 }
 
 /// The proposal and its job, if `caller` may take `action` on it now.
-async fn decidable(
+pub(super) async fn decidable(
     db: &impl ConnectionTrait,
     caller: &Principal,
     id_text: &str,
@@ -448,88 +447,5 @@ pub async fn decline(
     .await?;
     Ok(pb::DeclineProposalResponse {
         proposal: Some(answer(inner, &row).await?),
-    })
-}
-
-pub async fn accept(
-    inner: &Inner,
-    request: Request<pb::AcceptProposalRequest>,
-) -> Result<pb::AcceptProposalResponse> {
-    let caller = caller(&request)?;
-    let mut violations = FieldViolations::new();
-    let key = IdempotencyKey::from_metadata(request.metadata(), &mut violations);
-    violations.finish(())?;
-    let req = request.into_inner();
-    let keyed = Keyed::new(
-        format!("marketplace.AcceptProposal:{}", caller.account_id),
-        key,
-        &req,
-    );
-    if let Some(answer) = keyed.replay(&inner.db).await? {
-        return Ok(answer);
-    }
-    // Claimed before the checks: a racing accept with the same key waits
-    // here and answers what the first one did, rather than finding the job
-    // it just filled.
-    let once = match keyed.begin(&inner.db).await? {
-        Start::Replay(answer) => return Ok(answer),
-        Start::Run(once) => once,
-    };
-    let attempt = async {
-        let (row, job) =
-            decidable(&once, &caller, &req.proposal_id, ProposalAction::Accept).await?;
-        let name = name_of(&once, AccountId(row.freelancer_id)).await?;
-        let row = apply_in(inner, &once, &row, &job, ProposalAction::Accept).await?;
-        accepted(&once, &row, &name, JobId(job.id)).await
-    };
-    match attempt.await {
-        Ok(response) => {
-            once.finish(&response).await?;
-            Ok(response)
-        }
-        // Another accept of this same proposal (a retry without the key, a
-        // second tab) committed while this one ran: the client did hire,
-        // so it gets the hire's answer. A different proposal's hire keeps
-        // the refusal.
-        Err(error) if lost_to_another_accept(&error) => {
-            drop(once);
-            let id = parse_id("proposal_id", &req.proposal_id)?;
-            let (row, job) = visible_proposal(&inner.db, &caller, id).await?;
-            if proposal_status(&row) != ProposalStatus::Accepted
-                || job.client_id != caller.account_id.0
-            {
-                return Err(error);
-            }
-            let name = name_of(&inner.db, AccountId(row.freelancer_id)).await?;
-            accepted(&inner.db, &row, &name, JobId(job.id)).await
-        }
-        Err(error) => Err(error),
-    }
-}
-
-/// Whether an accept failed because the proposal or its job changed under
-/// it (the state it read was overtaken by another commit).
-fn lost_to_another_accept(error: &MarketplaceError) -> bool {
-    matches!(
-        error,
-        MarketplaceError::Api(ApiError::FailedPrecondition { reason, .. })
-            if *reason == "PROPOSAL_CHANGED" || *reason == "JOB_NOT_OPEN"
-    )
-}
-
-/// The answer to an accept of `row` (accepted), its job read afresh.
-async fn accepted(
-    db: &impl ConnectionTrait,
-    row: &ProposalRow,
-    name: &str,
-    job: JobId,
-) -> Result<pb::AcceptProposalResponse> {
-    let job = jobs::find_job(db, job)
-        .await?
-        .ok_or(ApiError::NotFound("job"))?;
-    Ok(pb::AcceptProposalResponse {
-        proposal: Some(convert::proposal(row, name)),
-        job: Some(convert::job(&job)),
-        contract_id: contract_id_for_proposal(row.id).to_string(),
     })
 }
