@@ -143,7 +143,7 @@ export class ChatView {
   private presenceUnknown(conversation: Conversation): boolean {
     return this.othersIn(conversation).some((id) => {
       const p = this.presence.get(id);
-      return !p || p.state === PresenceState.HIDDEN || p.state === PresenceState.UNSPECIFIED;
+      return !p || !shown(p);
     });
   }
 
@@ -229,7 +229,7 @@ export class ChatView {
     const conversation = this.conversations.get(this.active ?? "");
     const others = conversation?.memberIds.filter((id) => id !== this.me) ?? [];
     const p = others.length === 1 ? this.presence.get(others[0]) : undefined;
-    if (!p || p.state === PresenceState.HIDDEN || p.state === PresenceState.UNSPECIFIED) {
+    if (!p || !shown(p)) {
       this.presenceLine.textContent = "";
     } else if (p.state === PresenceState.ONLINE) {
       this.presenceLine.textContent = "online";
@@ -282,4 +282,13 @@ export class ChatView {
 function time(conversation: Conversation): number {
   const t = conversation.lastActivityTime ?? conversation.createTime;
   return t ? timestampDate(t).getTime() : 0;
+}
+
+/**
+ * Whether a presence says anything to show: not while the account hides it,
+ * nor while it is not shared with us yet (presence is shared once both have
+ * written; a new message may be what shares it, so it is asked again then).
+ */
+function shown(p: Presence): boolean {
+  return p.state === PresenceState.ONLINE || p.state === PresenceState.OFFLINE;
 }
