@@ -138,17 +138,8 @@ async fn freelancers_and_jobs_are_searchable(backend: Backend) {
     assert_eq!(cheap_first.jobs[0].title, "Landing page in plain HTML");
 
     // Every facet bucket's filter, set on the request, selects its count.
-    let budgets: Vec<(String, i64)> = cheap_first
-        .facets
-        .iter()
-        .find(|f| f.name == "budget")
-        .unwrap()
-        .values
-        .iter()
-        .map(|v| (v.value.clone(), v.count))
-        .collect();
     assert_eq!(
-        budgets,
+        buckets(&cheap_first.facets, "budget"),
         [
             ("USD:25000-50000".to_owned(), 1),
             ("USD:100000-".to_owned(), 1)
@@ -183,17 +174,8 @@ async fn freelancers_and_jobs_are_searchable(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    let rates: Vec<(String, i64)> = everyone
-        .facets
-        .iter()
-        .find(|f| f.name == "hourly_rate")
-        .unwrap()
-        .values
-        .iter()
-        .map(|v| (v.value.clone(), v.count))
-        .collect();
     assert_eq!(
-        rates,
+        buckets(&everyone.facets, "hourly_rate"),
         [
             ("USD:5000-10000".to_owned(), 1),
             ("USD:10000-20000".to_owned(), 1)
@@ -221,6 +203,18 @@ async fn freelancers_and_jobs_are_searchable(backend: Backend) {
             );
         }
     }
+}
+
+/// The (key, count) of each bucket of the facet `name`.
+fn buckets(facets: &[pb::Facet], name: &str) -> Vec<(String, i64)> {
+    facets
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap()
+        .values
+        .iter()
+        .map(|v| (v.value.clone(), v.count))
+        .collect()
 }
 
 on_both_backends!(freelancers_and_jobs_are_searchable);
