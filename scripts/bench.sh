@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 eval "$(scripts/test-services.sh)"
 # 10,000 streams need as many sockets on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-cargo build --release -p frevix
+# One build of both: built apart, their features unify differently and
+# every shared crate is compiled twice.
+cargo build --release -p frevix -p frevix-bench
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 export FREVIX_BENCH_FREVIX_BIN="$target_dir/release/frevix"
-cargo run --release -p frevix-bench
+"$target_dir/release/frevix-bench"

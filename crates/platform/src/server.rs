@@ -134,14 +134,16 @@ impl Server {
                     .on_failure(crate::telemetry::log_failure),
             );
 
+        // Shedding comes before the request id, so a refusal costs as little
+        // as it can (past capacity, refusals outnumber the calls served).
         let layers = ServiceBuilder::new()
             .layer(cors(&config))
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            .layer(PropagateRequestIdLayer::x_request_id())
             .layer(crate::shed::ShedLayer::tuned(
                 config.shed_tuning(),
                 Duration::from_millis(config.max_queue_wait_ms),
-            ));
+            ))
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::x_request_id());
 
         let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tonic::transport::Server::builder()

@@ -139,23 +139,30 @@ fn is_grpc<B>(request: &Request<B>) -> bool {
         .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
+/// The headers of a gRPC refusal, encoded once: past capacity refusals
+/// come by the thousand a second, each one's CPU taken from the calls
+/// served.
+static GRPC_REFUSAL: LazyLock<http::HeaderMap> = LazyLock::new(|| {
+    let status = tonic::Status::from(crate::error::ApiError::OverCapacity);
+    let mut response = status.into_http::<Body>();
+    if let Ok(value) = HeaderValue::from_str(&PUSHBACK.as_millis().to_string()) {
+        response
+            .headers_mut()
+            .insert("grpc-retry-pushback-ms", value);
+    }
+    response.headers().clone()
+});
+
 /// The answer to a call refused for being over capacity.
 fn refusal(grpc: bool) -> Response<Body> {
-    let millis = PUSHBACK.as_millis().to_string();
-    if !grpc {
-        let mut response = Response::new(Body::empty());
+    let mut response = Response::new(Body::empty());
+    if grpc {
+        *response.headers_mut() = GRPC_REFUSAL.clone();
+    } else {
         *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
         response
             .headers_mut()
             .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return response;
-    }
-    let status = tonic::Status::from(crate::error::ApiError::OverCapacity);
-    let mut response = status.into_http::<Body>();
-    if let Ok(value) = HeaderValue::from_str(&millis) {
-        response
-            .headers_mut()
-            .insert("grpc-retry-pushback-ms", value);
     }
     response
 }
