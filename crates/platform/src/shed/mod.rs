@@ -251,4 +251,44 @@ mod tests {
         // Everyone not refused was served, and only they reached the service.
         assert_eq!(seen.load(Ordering::SeqCst), 30 - refused.len());
     }
+
+    #[tokio::test]
+    async fn past_capacity_grpc_gets_unavailable_with_its_reason_and_pushback() {
+        use prost::Message as _;
+        let seen = Arc::new(AtomicUsize::new(0));
+        let service = ShedLayer::new(1, Duration::from_millis(1)).layer(slow(seen.clone()));
+        let calls: Vec<_> = (0..10)
+            .map(|_| {
+                let request = request(
+                    "/frevix.identity.v1.IdentityService/GetMe",
+                    "application/grpc",
+                );
+                tokio::spawn(service.clone().oneshot(request))
+            })
+            .collect();
+        let mut refused = 0;
+        for call in calls {
+            let answer = call.await.unwrap().unwrap();
+            let Some(code) = answer.headers().get("grpc-status") else {
+                continue;
+            };
+            refused += 1;
+            assert_eq!(code, "14", "UNAVAILABLE");
+            assert_eq!(
+                answer.headers()["grpc-retry-pushback-ms"],
+                PUSHBACK.as_millis().to_string()
+            );
+            let status = tonic::Status::from_header_map(answer.headers()).unwrap();
+            let details = tonic_types::pb::Status::decode(status.details()).unwrap();
+            let reasons: Vec<_> = details
+                .details
+                .iter()
+                .filter_map(|any| tonic_types::pb::ErrorInfo::decode(any.value.as_slice()).ok())
+                .map(|info| info.reason)
+                .collect();
+            assert!(reasons.iter().any(|r| r == "OVER_CAPACITY"), "{reasons:?}");
+        }
+        assert_eq!(refused, 10 - seen.load(Ordering::SeqCst));
+        assert!(refused >= 8, "one turn, ten at once: {refused} refused");
+    }
 }
