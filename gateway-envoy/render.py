@@ -5,7 +5,9 @@
   messaging, contracts, payments), as in Kubernetes or `make mesh`;
 - envoy-all-in-one.yaml: every route to the one `frevix serve all` process.
 
-Both: grpc_web and CORS for browsers, jwt_authn against identity's JWKS with
+Both: grpc_web and CORS for browsers, the gRPC-JSON transcoder (every
+unary RPC also answers REST/JSON at its `google.api.http` path, from the
+descriptor set `buf build` makes of proto/, carried in the file), jwt_authn against identity's JWKS with
 the services' own public allow-list, routes by package prefix plus the Stripe
 webhook, no timeout on streaming routes and short ones on unary routes,
 retries only on idempotent reads, health-checked HTTP/2 clusters, a local
@@ -19,9 +21,12 @@ Env:   FREVIX_GATEWAY_ORIGINS  comma-separated allowed browser origins
                               (for --out only; the committed files use defaults)
 """
 
+import base64
 import json
 import os
+import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +38,17 @@ AUDIENCE = "frevix"
 ORIGINS = os.environ.get(
     "FREVIX_GATEWAY_ORIGINS", "http://localhost:5173,http://127.0.0.1:5173"
 ).split(",")
+
+# The services whose unary RPCs answer REST/JSON too (google.api.http).
+REST_SERVICES = [
+    "frevix.identity.v1.IdentityService",
+    "frevix.marketplace.v1.MarketplaceService",
+    "frevix.contracts.v1.ContractService",
+    "frevix.payments.v1.PaymentService",
+    "frevix.messaging.v1.MessagingService",
+    "frevix.messaging.v1.MediaService",
+    "frevix.messaging.v1.NotificationService",
+]
 
 # Service → (package prefixes, mesh host, mesh port).
 SERVICES = {
@@ -244,6 +260,43 @@ def jwt_authn(shape):
     }
 
 
+@cache
+def descriptor_set():
+    """proto/ as a descriptor set with its imports and no source info
+    (comments are not needed to transcode), base64 for the config."""
+    buf = os.environ.get("FREVIX_BUF", str(HERE.parent / ".venv/bin/buf"))
+    built = subprocess.run(
+        [buf, "build", str(HERE.parent / "proto"), "--exclude-source-info", "-o", "-#format=binpb"],
+        check=True,
+        capture_output=True,
+    )
+    return base64.b64encode(built.stdout).decode()
+
+
+def transcoder():
+    """REST/JSON in, gRPC to the services: the request's path and method
+    pick the RPC, so every filter after this one (the token check, the
+    routes with their timeouts, retries and rate limits) sees the gRPC call
+    it becomes. A failed call answers its google.rpc.Status as JSON with
+    the HTTP status of its code."""
+    return {
+        "name": "envoy.filters.http.grpc_json_transcoder",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+            "proto_descriptor_bin": descriptor_set(),
+            "services": REST_SERVICES,
+            "convert_grpc_status": True,
+            "print_options": {"always_print_enums_as_ints": False},
+            "request_validation_options": {
+                # A misspelt query parameter is an error, not silently ignored.
+                "reject_unknown_query_parameters": True,
+                "reject_binding_body_field_collisions": True,
+            },
+            "case_insensitive_enum_parsing": True,
+        },
+    }
+
+
 def http_filters(shape):
     return [
         {
@@ -258,6 +311,7 @@ def http_filters(shape):
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"
             },
         },
+        transcoder(),
         jwt_authn(shape),
         {
             "name": "envoy.filters.http.local_ratelimit",
@@ -309,10 +363,54 @@ def cors_policy():
     return {
         "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
         "allow_origin_string_match": [{"exact": origin} for origin in ORIGINS],
-        "allow_methods": "GET, POST, OPTIONS",
+        "allow_methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
         "allow_headers": "authorization, content-type, x-grpc-web, x-user-agent, grpc-timeout, idempotency-key, x-request-id",
         "expose_headers": "grpc-status, grpc-message, grpc-status-details-bin, x-request-id",
         "max_age": "86400",
+    }
+
+
+# Gateway answers (no token, rate limited, no route, no upstream…) to REST
+# calls as the JSON google.rpc.Status REST clients get from the services
+# themselves: HTTP status → gRPC code. gRPC calls get theirs as gRPC.
+REST_LOCAL_REPLIES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 429: 8, 503: 14, 504: 4}
+
+
+def rest_local_replies():
+    return {
+        "mappers": [
+            {
+                "filter": {
+                    "and_filter": {
+                        "filters": [
+                            {
+                                "status_code_filter": {
+                                    "comparison": {
+                                        "op": "EQ",
+                                        "value": {"default_value": status, "runtime_key": f"rest_reply_{status}"},
+                                    }
+                                }
+                            },
+                            # A REST path, or one the transcoder turned into
+                            # a gRPC path (it keeps the REST one aside).
+                            {
+                                "or_filter": {
+                                    "filters": [
+                                        {"header_filter": {"header": {"name": name, "string_match": {"prefix": "/v1/"}}}}
+                                        for name in (":path", "x-envoy-original-path")
+                                    ]
+                                }
+                            },
+                        ]
+                    }
+                },
+                "body_format_override": {
+                    "json_format": {"code": code, "message": "%LOCAL_REPLY_BODY%"},
+                    "content_type": "application/json",
+                },
+            }
+            for status, code in REST_LOCAL_REPLIES.items()
+        ]
     }
 
 
@@ -344,6 +442,7 @@ def listener(shape):
                             "common_http_protocol_options": {"idle_timeout": "3600s"},
                             "http2_protocol_options": {"max_concurrent_streams": 256},
                             "access_log": access_log(),
+                            "local_reply_config": rest_local_replies(),
                             "route_config": {
                                 "name": "frevix",
                                 "virtual_hosts": [

@@ -2,7 +2,8 @@
 # The browser test: builds the page in gateway-envoy/web, starts the mesh
 # (scripts/mesh.sh with its own fresh databases) and drives two headless
 # Chromium contexts through Envoy with Playwright. Screenshots of each step
-# land in gateway-envoy/web/e2e-artifacts/.
+# land in gateway-envoy/web/e2e-artifacts/. Then scripts/rest-test.sh drives
+# the same mesh over REST/JSON with curl.
 # Debian's Chromium is installed when missing (as root); Playwright never
 # downloads a browser of its own.
 set -euo pipefail
@@ -56,3 +57,6 @@ done
 
 CHROMIUM="$chromium" E2E_MAIL_LOG="$MESH/logs/mail.log" \
   node "$WEB/e2e/browser-chat.mjs"
+
+# The REST/JSON door of the same mesh, with curl only.
+scripts/rest-test.sh http://127.0.0.1:8080 "$MESH/logs/mail.log"

@@ -14,12 +14,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", file.display());
     }
 
-    let fds = protox::compile(&files, [&root])?;
+    // Encoded by the compiler itself, so custom options (google.api.http)
+    // stay in the set reflection serves: prost's descriptor types drop them.
+    let mut compiler = protox::Compiler::new([&root])?;
+    compiler.include_imports(true);
+    compiler.open_files(&files)?;
+    let encoded = compiler.encode_file_descriptor_set();
+    let fds: prost_types::FileDescriptorSet = prost::Message::decode(encoded.as_slice())?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(
-        out_dir.join("frevix_descriptor.bin"),
-        prost::Message::encode_to_vec(&fds),
-    )?;
+    std::fs::write(out_dir.join("frevix_descriptor.bin"), &encoded)?;
 
     let mut config = tonic_prost_build::Config::new();
     config.enable_type_names();
