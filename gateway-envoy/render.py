@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -265,11 +266,15 @@ def descriptor_set():
     """proto/ as a descriptor set with its imports and no source info
     (comments are not needed to transcode), base64 for the config."""
     buf = os.environ.get("FREVIX_BUF", str(HERE.parent / ".venv/bin/buf"))
-    built = subprocess.run(
-        [buf, "build", str(HERE.parent / "proto"), "--exclude-source-info", "-o", "-#format=binpb"],
-        check=True,
-        capture_output=True,
-    )
+    # buf keeps a cache under $HOME, or in the working directory when there
+    # is none (k8s/render-envoy.sh renders with an empty environment).
+    with tempfile.TemporaryDirectory() as cache:
+        built = subprocess.run(
+            [buf, "build", str(HERE.parent / "proto"), "--exclude-source-info", "-o", "-#format=binpb"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "BUF_CACHE_DIR": cache},
+        )
     return base64.b64encode(built.stdout).decode()
 
 
