@@ -53,8 +53,13 @@ async function signUpAndLogIn(page, person, { freelancer }) {
   await page.goto(origin);
   await page.fill("#signup-form [name=displayName]", person.name);
   await page.fill("#signup-form [name=email]", person.email);
-  await page.fill("#signup-form [name=password]", person.password);
   if (freelancer) await page.check("#signup-form [name=freelancer]");
+  // A refusal the server explains field by field (google.rpc.BadRequest)
+  // is shown as such.
+  await page.fill("#signup-form [name=password]", person.email);
+  await page.click("#signup-form button[type=submit]");
+  await expectText(page, "#auth .status", "password: must not be the email address");
+  await page.fill("#signup-form [name=password]", person.password);
   await page.click("#signup-form button[type=submit]");
   await page.waitForSelector("#verify-form");
   await expectText(page, "#auth .status", "data/mesh/logs/mail.log");
