@@ -16,6 +16,9 @@ python3 gateway-envoy/render.py --check
 for config in gateway-envoy/envoy-mesh.yaml gateway-envoy/envoy-all-in-one.yaml; do
   .venv/bin/envoy --mode validate -c "$config" --log-level warn >/dev/null
 done
+# The REST/JSON door's OpenAPI document: up to date with proto/, and valid.
+python3 gateway-envoy/openapi.py --check
+.venv/bin/openapi-spec-validator docs/openapi.json >/dev/null
 # Kubernetes: overlays rendered with kustomize and validated against schemas.
 scripts/k8s-validate.sh
 scripts/deny.sh

