@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: mesh help run build test unit lint fmt fuzz chaos soak bench tools clean-test-dbs
+.PHONY: mesh help run build test unit lint fmt fuzz chaos soak bench docs tools clean-test-dbs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,3 +42,7 @@ soak: tools ## sagas through the mesh for 30 minutes without faults; memory, fil
 
 bench: tools ## benchmarks as ratios to baselines measured in the same run
 	scripts/bench.sh
+
+docs: tools ## the API reference from proto/'s comments: target/docs/api.html (and docs/openapi.json)
+	python3 gateway-envoy/openapi.py
+	python3 gateway-envoy/reference.py
