@@ -145,12 +145,10 @@ async fn freelancers_and_jobs_are_searchable(backend: Backend) {
             ("USD:100000-".to_owned(), 1)
         ]
     );
-    for facet in &cheap_first.facets {
-        for bucket in &facet.values {
-            let filter = bucket.filter.clone().unwrap();
-            let narrowed = app
-                .marketplace
-                .clone()
+    each_bucket_selects_its_count(&cheap_first.facets, |filter| {
+        let mut marketplace = app.marketplace.clone();
+        async move {
+            marketplace
                 .search_jobs(pb::SearchJobsRequest {
                     category_id: filter.category_id,
                     min_budget: filter.min,
@@ -159,14 +157,11 @@ async fn freelancers_and_jobs_are_searchable(backend: Backend) {
                 })
                 .await
                 .unwrap()
-                .into_inner();
-            assert_eq!(
-                narrowed.total, bucket.count,
-                "{} {}",
-                facet.name, bucket.value
-            );
+                .into_inner()
+                .total
         }
-    }
+    })
+    .await;
     let everyone = app
         .marketplace
         .clone()
@@ -181,12 +176,10 @@ async fn freelancers_and_jobs_are_searchable(backend: Backend) {
             ("USD:10000-20000".to_owned(), 1)
         ]
     );
-    for facet in &everyone.facets {
-        for bucket in &facet.values {
-            let filter = bucket.filter.clone().unwrap();
-            let narrowed = app
-                .marketplace
-                .clone()
+    each_bucket_selects_its_count(&everyone.facets, |filter| {
+        let mut marketplace = app.marketplace.clone();
+        async move {
+            marketplace
                 .search_freelancers(pb::SearchFreelancersRequest {
                     min_hourly_rate: filter.min,
                     max_hourly_rate: filter.max,
@@ -195,12 +188,24 @@ async fn freelancers_and_jobs_are_searchable(backend: Backend) {
                 })
                 .await
                 .unwrap()
-                .into_inner();
-            assert_eq!(
-                narrowed.total, bucket.count,
-                "{} {}",
-                facet.name, bucket.value
-            );
+                .into_inner()
+                .total
+        }
+    })
+    .await;
+}
+
+/// Every facet bucket's filter, set on the request by `search` (which
+/// answers the search's total), selects exactly the bucket's count.
+async fn each_bucket_selects_its_count<F, Fut>(facets: &[pb::Facet], search: F)
+where
+    F: Fn(pb::FacetFilter) -> Fut,
+    Fut: std::future::Future<Output = i64>,
+{
+    for facet in facets {
+        for bucket in &facet.values {
+            let total = search(bucket.filter.clone().unwrap()).await;
+            assert_eq!(total, bucket.count, "{} {}", facet.name, bucket.value);
         }
     }
 }
