@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod authorization;
+mod contract_rules;
 mod crash_driver;
 mod deployment;
 mod fuzz;

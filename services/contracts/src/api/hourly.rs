@@ -265,15 +265,16 @@ pub async fn set_weekly_limit(
     })
 }
 
-/// An invoice of the contract and the change under way, for `side`.
+/// An invoice of the contract and the change under way, for `side`; the
+/// ids' violations join `violations`, the request's other fields'.
 async fn begin_invoice(
     inner: &Inner,
     caller: &Principal,
     contract: &str,
     invoice: &str,
     side: Party,
+    mut violations: FieldViolations,
 ) -> Result<(Change, store::InvoiceRow)> {
-    let mut violations = FieldViolations::new();
     let id = ContractId::parse_field("contract_id", contract, &mut violations);
     let invoice = parse_uuid("invoice_id", invoice, &mut violations);
     let (id, invoice) = match violations.finish((id, invoice))? {
@@ -314,6 +315,7 @@ pub async fn approve_invoice(
         &req.contract_id,
         &req.invoice_id,
         Party::Client,
+        FieldViolations::new(),
     )
     .await?;
     // Approving again is a retry.
@@ -342,13 +344,13 @@ pub async fn dispute_invoice(
     let req = request.get_ref();
     let mut violations = FieldViolations::new();
     let reason = text("reason", &req.reason, 1, MAX_REASON, &mut violations);
-    violations.finish(())?;
     let (change, invoice) = begin_invoice(
         inner,
         &caller,
         &req.contract_id,
         &req.invoice_id,
         Party::Client,
+        violations,
     )
     .await?;
     let now = inner.clock.now();
@@ -401,12 +403,15 @@ pub async fn adjust_invoice(
 ) -> Result<pb::AdjustInvoiceResponse> {
     let caller = caller(&request)?;
     let req = request.get_ref();
+    let mut violations = FieldViolations::new();
+    violations.check(req.minutes >= 0, "minutes", "must not be negative");
     let (change, invoice) = begin_invoice(
         inner,
         &caller,
         &req.contract_id,
         &req.invoice_id,
         Party::Freelancer,
+        violations,
     )
     .await?;
     if !(0..invoice.minutes).contains(&req.minutes) {

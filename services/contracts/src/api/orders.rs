@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::detail::{Parts, assemble};
 use super::reading::{full, visible};
 use crate::Inner;
-use crate::domain::order::{ExtraTerms, PackageTerms, quote};
+use crate::domain::order::{ExtraTerms, MAX_EXTRAS, MAX_QUANTITY, PackageTerms, quote};
 use crate::domain::requirements::{self, Answer, Question};
 use crate::domain::{
     ContractId, ContractKind, ContractStatus, MilestoneId, MilestoneStatus, Refusal,
@@ -55,12 +55,20 @@ pub async fn place(
         }
         Ok(tier) => Some(tier as i32),
     };
+    violations.check(
+        (1..=MAX_QUANTITY).contains(&req.quantity),
+        "quantity",
+        "must be 1 to 10",
+    );
     let mut extras = Vec::new();
-    for (i, id) in req.extra_ids.iter().enumerate() {
-        if let Some(id) =
-            frevix_platform::ids::parse_uuid(&format!("extra_ids[{i}]"), id, &mut violations)
-        {
-            extras.push(id);
+    if violations.check_len("extra_ids", req.extra_ids.len(), MAX_EXTRAS) {
+        for (i, id) in req.extra_ids.iter().enumerate() {
+            let field = format!("extra_ids[{i}]");
+            match frevix_platform::ids::parse_uuid(&field, id, &mut violations) {
+                Some(id) if extras.contains(&id) => violations.add(field, "is named twice"),
+                Some(id) => extras.push(id),
+                None => {}
+            }
         }
     }
     let (Some(gig_id), Some(tier)) = violations.finish((gig_id, tier))? else {

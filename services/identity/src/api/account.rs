@@ -32,9 +32,10 @@ pub async fn update_account(
     let (principal, current) = inner.live_caller(&request).await?;
     let req = request.into_inner();
     let mut violations = FieldViolations::new();
-    let Some(changes) = req.account else {
-        return Err(FieldViolations::single("account", "is required").into());
-    };
+    let changes = req.account.unwrap_or_else(|| {
+        violations.add("account", "is required");
+        pb::Account::default()
+    });
     if !changes.id.is_empty() && changes.id != current.id.to_string() {
         violations.add("account.id", "must be empty or the caller's own id");
     }

@@ -69,8 +69,13 @@ pub async fn list_accounts(
     })
 }
 
-async fn target(inner: &Inner, field_value: &str) -> Result<AccountRow> {
-    let mut violations = FieldViolations::new();
+/// The account `account_id` names; its violation joins `violations`, the
+/// request's other fields'.
+async fn target(
+    inner: &Inner,
+    field_value: &str,
+    mut violations: FieldViolations,
+) -> Result<AccountRow> {
     let id = AccountId::parse_field("account_id", field_value, &mut violations);
     let id = violations
         .finish(id)?
@@ -87,10 +92,13 @@ pub async fn suspend_account(
     let admin = admin_caller(inner, &request).await?;
     let req = request.into_inner();
     let reason = req.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(FieldViolations::single("reason", "must be 1 to 500 characters").into());
-    }
-    let account = target(inner, &req.account_id).await?;
+    let mut violations = FieldViolations::new();
+    violations.check(
+        !reason.is_empty() && reason.chars().count() <= 500,
+        "reason",
+        "must be 1 to 500 characters",
+    );
+    let account = target(inner, &req.account_id, violations).await?;
     let id = AccountId(account.id);
     if id == admin.account_id {
         return Err(ApiError::precondition(
@@ -133,7 +141,7 @@ pub async fn reinstate_account(
     request: Request<pb::ReinstateAccountRequest>,
 ) -> Result<pb::ReinstateAccountResponse> {
     let admin = admin_caller(inner, &request).await?;
-    let account = target(inner, &request.get_ref().account_id).await?;
+    let account = target(inner, &request.get_ref().account_id, FieldViolations::new()).await?;
     let id = AccountId(account.id);
     if status_of(&account) != AccountStatus::Suspended {
         return Err(ApiError::precondition(

@@ -26,15 +26,12 @@ pub enum SecondFactor {
     RecoveryCode,
 }
 
-fn code_field(field: &str, code: &str) -> Result<()> {
-    if code.trim().is_empty() || code.chars().count() > 32 {
-        return Err(FieldViolations::single(
-            field,
-            "must be the 6 digits from the authenticator app, or a recovery code",
-        )
-        .into());
-    }
-    Ok(())
+fn code_field(field: &str, code: &str, violations: &mut FieldViolations) {
+    violations.check(
+        !code.trim().is_empty() && code.chars().count() <= 32,
+        field,
+        "must be the 6 digits from the authenticator app, or a recovery code",
+    );
 }
 
 fn recovery_hash(inner: &Inner, code: &str) -> String {
@@ -188,10 +185,14 @@ pub async fn disable(
     let (principal, account) = inner.live_caller(&request).await?;
     let from = origin(&request, inner.trust_forwarded_for, "");
     let req = request.into_inner();
-    if req.password.is_empty() || req.password.chars().count() > password::MAX_LENGTH {
-        return Err(FieldViolations::single("password", "is required").into());
-    }
-    code_field("code", &req.code)?;
+    let mut violations = FieldViolations::new();
+    violations.check(
+        !req.password.is_empty() && req.password.chars().count() <= password::MAX_LENGTH,
+        "password",
+        "is required",
+    );
+    code_field("code", &req.code, &mut violations);
+    violations.finish(())?;
     if !two_factor::is_enabled(&inner.db, principal.account_id).await? {
         return Err(ApiError::precondition(
             "TWO_FACTOR_NOT_ENABLED",
@@ -265,7 +266,13 @@ pub async fn reauthenticate(
     let from = origin(&request, inner.trust_forwarded_for, "");
     let req = request.into_inner();
     let second_factor = if !req.second_factor_code.trim().is_empty() {
-        code_field("second_factor_code", &req.second_factor_code)?;
+        let mut violations = FieldViolations::new();
+        code_field(
+            "second_factor_code",
+            &req.second_factor_code,
+            &mut violations,
+        );
+        violations.finish(())?;
         inner
             .check_second_factor(&account, &req.second_factor_code, &from, "reauthenticate")
             .await?;

@@ -78,10 +78,16 @@ pub async fn submit(
 ) -> Result<pb::SubmitProposalResponse> {
     let caller = caller_with(&request, Role::Freelancer)?;
     let req = request.into_inner();
-    let Some(proposal) = &req.proposal else {
-        return Err(FieldViolations::single("proposal", "is required").into());
-    };
-    let job_id = parse_id("proposal.job_id", &proposal.job_id)?;
+    let mut violations = FieldViolations::new();
+    let proposal = &req.proposal.clone().unwrap_or_else(|| {
+        violations.add("proposal", "is required");
+        pb::Proposal::default()
+    });
+    let job_id = JobId::parse_field("proposal.job_id", &proposal.job_id, &mut violations);
+    ProposalContent::check_shape(proposal, &mut violations);
+    let job_id = violations
+        .finish(job_id)?
+        .ok_or(ApiError::NotFound("job"))?;
     let job = jobs::find_job(&inner.db, job_id)
         .await?
         .ok_or(ApiError::NotFound("job"))?;
@@ -301,9 +307,8 @@ pub async fn list_for_job(
 ) -> Result<pb::ListJobProposalsResponse> {
     let caller = caller(&request)?;
     let req = request.into_inner();
-    let job_id = parse_id("job_id", &req.job_id)?;
-    let job = owned_job(inner, &caller, job_id).await?;
     let mut violations = FieldViolations::new();
+    let job_id = JobId::parse_field("job_id", &req.job_id, &mut violations);
     let status = match pb::ProposalStatus::try_from(req.status) {
         Ok(status) => ProposalStatus::from_proto(status),
         Err(_) => {
@@ -311,9 +316,12 @@ pub async fn list_for_job(
             None
         }
     };
-    let filters = fingerprint(&(job.id, req.status));
+    let filters = fingerprint(&(&req.job_id, req.status));
     let page = parse_page::<Uuid>(req.page.as_ref(), LIMITS, &filters, &mut violations);
-    violations.finish(())?;
+    let job_id = violations
+        .finish(job_id)?
+        .ok_or(ApiError::NotFound("job"))?;
+    let job = owned_job(inner, &caller, job_id).await?;
     let rows = jobs::list_job_proposals(
         &inner.db,
         JobId(job.id),

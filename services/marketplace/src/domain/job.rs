@@ -302,17 +302,26 @@ pub struct ProposalContent {
 pub const PROPOSAL_UPDATABLE: &[&str] = &["cover_letter", "bid", "estimated_days", "milestones"];
 
 impl ProposalContent {
+    /// The checks that do not depend on the job, made before it is looked up
+    /// so that a bad request learns about every field at once.
+    pub fn check_shape(proposal: &pb::Proposal, v: &mut FieldViolations) {
+        terms(proposal, v);
+        if proposal.milestones.len() > 10 {
+            v.add("proposal.milestones", "must hold 1 to 10 milestones");
+            return;
+        }
+        for (i, m) in proposal.milestones.iter().enumerate() {
+            milestone(i, m, v);
+        }
+    }
+
     /// Parses a proposal for `budget` (its currency and kind decide the rules).
     pub fn parse(
         proposal: &pb::Proposal,
         budget: &Budget,
         v: &mut FieldViolations,
     ) -> Option<ProposalContent> {
-        let cover_letter = bounded("proposal.cover_letter", &proposal.cover_letter, 50, 5000, v);
-        let bid = money("proposal.bid", proposal.bid.as_ref(), v);
-        if !(1..=365).contains(&proposal.estimated_days) {
-            v.add("proposal.estimated_days", "must be 1 to 365");
-        }
+        let (cover_letter, bid) = terms(proposal, v);
         let currency = budget.currency();
         if let Some(bid) = &bid
             && bid.currency != currency
@@ -364,39 +373,55 @@ fn parse_milestones(
         .iter()
         .enumerate()
         .filter_map(|(i, m)| {
-            let title = bounded(
-                &format!("proposal.milestones[{i}].title"),
-                &m.title,
-                1,
-                100,
-                v,
-            );
-            let amount = money(
-                &format!("proposal.milestones[{i}].amount"),
-                m.amount.as_ref(),
-                v,
-            );
-            if let Some(amount) = &amount
-                && amount.currency != currency
+            let milestone = milestone(i, m, v);
+            if let Some(milestone) = &milestone
+                && milestone.amount.currency != currency
             {
                 v.add(
                     format!("proposal.milestones[{i}].amount.currency_code"),
                     "must be the job's currency",
                 );
             }
-            if !(1..=365).contains(&m.due_in_days) {
-                v.add(
-                    format!("proposal.milestones[{i}].due_in_days"),
-                    "must be 1 to 365",
-                );
-            }
-            Some(Milestone {
-                title: title?,
-                amount: amount?,
-                due_in_days: m.due_in_days,
-            })
+            milestone
         })
         .collect()
+}
+
+/// The cover letter and bid, and the estimate checked.
+fn terms(proposal: &pb::Proposal, v: &mut FieldViolations) -> (Option<String>, Option<Money>) {
+    let cover_letter = bounded("proposal.cover_letter", &proposal.cover_letter, 50, 5000, v);
+    let bid = money("proposal.bid", proposal.bid.as_ref(), v);
+    if !(1..=365).contains(&proposal.estimated_days) {
+        v.add("proposal.estimated_days", "must be 1 to 365");
+    }
+    (cover_letter, bid)
+}
+
+/// One proposed milestone, whatever the job.
+fn milestone(i: usize, m: &pb::ProposedMilestone, v: &mut FieldViolations) -> Option<Milestone> {
+    let title = bounded(
+        &format!("proposal.milestones[{i}].title"),
+        &m.title,
+        1,
+        100,
+        v,
+    );
+    let amount = money(
+        &format!("proposal.milestones[{i}].amount"),
+        m.amount.as_ref(),
+        v,
+    );
+    if !(1..=365).contains(&m.due_in_days) {
+        v.add(
+            format!("proposal.milestones[{i}].due_in_days"),
+            "must be 1 to 365",
+        );
+    }
+    Some(Milestone {
+        title: title?,
+        amount: amount?,
+        due_in_days: m.due_in_days,
+    })
 }
 
 #[cfg(test)]

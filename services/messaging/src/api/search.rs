@@ -16,7 +16,7 @@ use crate::store;
 
 const LIMITS: PageLimits = PageLimits {
     default_size: 20,
-    max_size: 50,
+    max_size: 100,
 };
 
 pub async fn search(

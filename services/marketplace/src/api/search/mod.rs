@@ -27,7 +27,7 @@ use filters::*;
 
 pub(super) const LIMITS: PageLimits = PageLimits {
     default_size: 20,
-    max_size: 50,
+    max_size: 100,
 };
 
 /// Price and budget bands, in minor units.
