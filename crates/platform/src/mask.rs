@@ -34,6 +34,33 @@ pub fn update_paths(
     unique
 }
 
+/// Adds to `into` those of `found` that fall on a masked field of
+/// `resource` (`job.title`, `job.skills[2]`, …). An update checks the fields
+/// it names before it looks the resource up, so a request with a bad id
+/// and a bad title hears of both; what the other fields then hold is not
+/// the change's fault, and is left out.
+pub fn on_masked(
+    found: &FieldViolations,
+    resource: &str,
+    paths: &[String],
+    into: &mut FieldViolations,
+) {
+    for (field, description) in found.iter() {
+        let masked = field
+            .strip_prefix(resource)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|rest| {
+                paths.iter().any(|path| {
+                    rest.strip_prefix(path.as_str())
+                        .is_some_and(|after| after.is_empty() || after.starts_with(['.', '[']))
+                })
+            });
+        if masked {
+            into.add(field, description);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +89,22 @@ mod tests {
         assert_eq!(
             v.to_string(),
             "update_mask.paths: must have at most 2 entries (has 100000)"
+        );
+    }
+
+    #[test]
+    fn only_the_masked_fields_violations_are_kept() {
+        let mut found = FieldViolations::new();
+        found.add("job.title", "too short");
+        found.add("job.titles", "not masked, only alike");
+        found.add("job.skills[2]", "unknown");
+        found.add("job.budget.fixed_price", "unmasked");
+        found.add("title", "another resource's");
+        let mut kept = FieldViolations::new();
+        on_masked(&found, "job", &["title".into(), "skills".into()], &mut kept);
+        assert_eq!(
+            kept.to_string(),
+            "job.title: too short; job.skills[2]: unknown"
         );
     }
 

@@ -34,6 +34,18 @@ impl Currency {
             .map(|(known, _)| Currency(known))
     }
 
+    /// `code` as a supported currency, or a violation on `field`.
+    pub fn parse_field(field: &str, code: &str, violations: &mut FieldViolations) -> Option<Self> {
+        let currency = Self::from_code(code);
+        if currency.is_none() {
+            violations.add(
+                field,
+                "must be a supported ISO 4217 code (AUD, CAD, CHF, EUR, GBP, JPY, USD)",
+            );
+        }
+        currency
+    }
+
     pub fn code(self) -> &'static str {
         self.0
     }
@@ -117,13 +129,11 @@ impl Money {
             violations.add(field, "is required");
             return None;
         };
-        let Some(currency) = Currency::from_code(&value.currency_code) else {
-            violations.add(
-                format!("{field}.currency_code"),
-                "must be a supported ISO 4217 code (AUD, CAD, CHF, EUR, GBP, JPY, USD)",
-            );
-            return None;
-        };
+        let currency = Currency::parse_field(
+            &format!("{field}.currency_code"),
+            &value.currency_code,
+            violations,
+        )?;
         if value.minor_units <= 0 || value.minor_units > max_minor_units {
             violations.add(
                 format!("{field}.minor_units"),

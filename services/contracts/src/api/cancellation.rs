@@ -9,6 +9,7 @@ use chrono::Duration;
 use frevix_platform::auth::Principal;
 use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::AccountId;
+use frevix_platform::money::Currency;
 use frevix_platform::request::{caller, parse_id};
 use frevix_proto::contracts::v1 as pb;
 use tonic::Request;
@@ -50,8 +51,15 @@ pub async fn request(
     let mut violations = FieldViolations::new();
     let id = ContractId::parse_field("contract_id", &req.contract_id, &mut violations);
     let reason = text("reason", &req.reason, 1, MAX_REASON, &mut violations);
-    if req.refund.is_none() {
-        violations.add("refund", "is required (0 gives nothing back)");
+    match &req.refund {
+        None => violations.add("refund", "is required (0 gives nothing back)"),
+        Some(refund) => {
+            Currency::parse_field(
+                "refund.currency_code",
+                &refund.currency_code,
+                &mut violations,
+            );
+        }
     }
     let id = violations
         .finish(id)?

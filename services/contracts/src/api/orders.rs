@@ -9,7 +9,7 @@ use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::AccountId;
 use frevix_platform::money::Money;
-use frevix_platform::request::{caller, caller_with, parse_id};
+use frevix_platform::request::{caller, caller_with};
 use frevix_proto::contracts::v1 as pb;
 use frevix_proto::marketplace::v1 as marketplace;
 use prost::Message as _;
@@ -239,10 +239,25 @@ pub async fn submit_requirements(
 ) -> Result<pb::SubmitRequirementsResponse> {
     let caller = caller(&request)?;
     let req = request.get_ref();
-    let contract_id: ContractId = parse_id("contract_id", &req.contract_id)?;
-    if req.answers.len() > 10 {
-        return Err(FieldViolations::single("answers", "at most 10 answers").into());
+    let mut violations = FieldViolations::new();
+    let contract_id = ContractId::parse_field("contract_id", &req.contract_id, &mut violations);
+    if violations.check_len("answers", req.answers.len(), requirements::MAX_QUESTIONS) {
+        for (i, answer) in req.answers.iter().enumerate() {
+            violations.check(
+                !answer.question_id.is_empty(),
+                &format!("answers[{i}].question_id"),
+                "is required",
+            );
+            violations.check(
+                answer.answer.trim().chars().count() <= requirements::MAX_ANSWER,
+                &format!("answers[{i}].answer"),
+                "must be at most 2,000 characters",
+            );
+        }
     }
+    let contract_id = violations
+        .finish(contract_id)?
+        .ok_or(ApiError::NotFound("contract"))?;
     let contract = visible(&inner.db, &caller, contract_id).await?;
     if contract.client_id != caller.account_id.0 {
         return Err(ApiError::permission_denied(

@@ -55,8 +55,18 @@ pub async fn submit(
     let mut violations = FieldViolations::new();
     let id = ContractId::parse_field("contract_id", &req.contract_id, &mut violations);
     let comment = text("comment", &req.comment, 0, MAX_COMMENT, &mut violations);
+    violations.check((1..=5).contains(&req.rating), "rating", "must be 1 to 5");
     if req.sub_ratings.len() > Aspect::rated_by(Party::Client).len() {
         violations.add("sub_ratings", "at most 3, one per aspect");
+    } else {
+        for (i, sub) in req.sub_ratings.iter().enumerate() {
+            if aspect(sub.aspect).is_none() {
+                violations.add(format!("sub_ratings[{i}].aspect"), "is not an aspect");
+            }
+            if !(1..=5).contains(&sub.rating) {
+                violations.add(format!("sub_ratings[{i}].rating"), "must be 1 to 5");
+            }
+        }
     }
     let id = violations
         .finish(id)?

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// The longest answer.
 pub const MAX_ANSWER: usize = 2000;
+/// The most answers one request may carry (a gig asks at most 10 questions).
+pub const MAX_QUESTIONS: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Question {

@@ -7,7 +7,7 @@ use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::AccountId;
-use frevix_platform::mask::update_paths;
+use frevix_platform::mask::{on_masked, update_paths};
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
 use tonic::Request;
@@ -114,10 +114,18 @@ pub async fn update_gig(
 ) -> Result<pb::UpdateGigResponse> {
     let caller = principal(&request).map_err(|_| frevix_platform::auth::AuthError::Missing)?;
     let req = request.into_inner();
-    let Some(gig) = &req.gig else {
-        return Err(FieldViolations::single("gig", "is required").into());
-    };
-    let id = gig_id(&gig.id, "gig.id")?;
+    let mut violations = FieldViolations::new();
+    let gig = &req.gig.unwrap_or_else(|| {
+        violations.add("gig", "is required");
+        pb::Gig::default()
+    });
+    let id = GigId::parse_field("gig.id", &gig.id, &mut violations);
+    let paths = update_paths(req.update_mask, gig::UPDATABLE, &mut violations);
+    // The named fields' own rules, before the gig is looked up.
+    let mut alone = FieldViolations::new();
+    GigContent::blank().patch(gig, &paths, &mut alone);
+    on_masked(&alone, "gig", &paths, &mut violations);
+    let id = violations.finish(id)?.ok_or(ApiError::NotFound("gig"))?;
     let row = owned_gig(inner, &caller, id).await?;
     let status = status_of(&row);
     if status == GigStatus::Archived {
@@ -126,7 +134,6 @@ pub async fn update_gig(
         );
     }
     let mut violations = FieldViolations::new();
-    let paths = update_paths(req.update_mask, gig::UPDATABLE, &mut violations);
     let content = content_of(&row).patch(gig, &paths, &mut violations);
     let content = violations
         .finish(content)?

@@ -5,7 +5,7 @@ use frevix_platform::auth::{Principal, Role, principal};
 use frevix_platform::db::Txn;
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
 use frevix_platform::error::{ApiError, FieldViolations};
-use frevix_platform::mask::update_paths;
+use frevix_platform::mask::{on_masked, update_paths};
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
 use tonic::Request;
@@ -192,10 +192,25 @@ pub async fn update_job(
 ) -> Result<pb::UpdateJobResponse> {
     let caller = principal(&request).map_err(|_| frevix_platform::auth::AuthError::Missing)?;
     let req = request.into_inner();
-    let Some(changes) = &req.job else {
-        return Err(FieldViolations::single("job", "is required").into());
-    };
-    let id = parse_id("job.id", &changes.id)?;
+    let mut violations = FieldViolations::new();
+    let changes = req.job.unwrap_or_else(|| {
+        violations.add("job", "is required");
+        pb::Job::default()
+    });
+    let id = JobId::parse_field("job.id", &changes.id, &mut violations);
+    let paths = update_paths(req.update_mask, UPDATABLE, &mut violations);
+    // The named fields' own rules, before the job is looked up.
+    let mut alone = FieldViolations::new();
+    let mut blank = pb::Job::default();
+    overlay(&mut blank, &changes, &paths, &mut violations);
+    JobContent::parse(&blank, &mut alone);
+    // `budget` names a oneof; its violations fall on its members.
+    let mut masked = paths.clone();
+    if paths.iter().any(|path| path == "budget") {
+        masked.extend(["fixed_price".to_owned(), "hourly".to_owned()]);
+    }
+    on_masked(&alone, "job", &masked, &mut violations);
+    let id = violations.finish(id)?.ok_or(ApiError::NotFound("job"))?;
     let job = owned_job(inner, &caller, id).await?;
     if job_status(&job) != JobStatus::Open {
         return Err(job_not_open());
@@ -203,23 +218,7 @@ pub async fn update_job(
     // Overlay the named fields on the stored job, then check it whole.
     let mut merged = convert::job(&job);
     let mut violations = FieldViolations::new();
-    let paths = update_paths(req.update_mask, UPDATABLE, &mut violations);
-    for path in &paths {
-        match path.as_str() {
-            "title" => merged.title = changes.title.clone(),
-            "description" => merged.description = changes.description.clone(),
-            "category_id" => merged.category_id = changes.category_id.clone(),
-            "skills" => merged.skills = changes.skills.clone(),
-            "budget" => merged.budget = changes.budget.clone(),
-            "expected_duration" => merged.expected_duration = changes.expected_duration,
-            "experience_level" => merged.experience_level = changes.experience_level,
-            "visibility" => merged.visibility = changes.visibility,
-            other => violations.add(
-                "update_mask.paths",
-                format!("`{other}` cannot be updated; use {}", UPDATABLE.join(", ")),
-            ),
-        }
-    }
+    overlay(&mut merged, &changes, &paths, &mut FieldViolations::new());
     let content = JobContent::parse(&merged, &mut violations);
     if let Some(content) = &content {
         check_catalog(inner, content, &mut violations).await?;
@@ -237,6 +236,31 @@ pub async fn update_job(
     Ok(pb::UpdateJobResponse {
         job: Some(convert::job(&job)),
     })
+}
+
+/// `job` with the fields `paths` name taken from `changes`.
+fn overlay(
+    job: &mut pb::Job,
+    changes: &pb::Job,
+    paths: &[String],
+    violations: &mut FieldViolations,
+) {
+    for path in paths {
+        match path.as_str() {
+            "title" => job.title = changes.title.clone(),
+            "description" => job.description = changes.description.clone(),
+            "category_id" => job.category_id = changes.category_id.clone(),
+            "skills" => job.skills = changes.skills.clone(),
+            "budget" => job.budget = changes.budget.clone(),
+            "expected_duration" => job.expected_duration = changes.expected_duration,
+            "experience_level" => job.experience_level = changes.experience_level,
+            "visibility" => job.visibility = changes.visibility,
+            other => violations.add(
+                "update_mask.paths",
+                format!("`{other}` cannot be updated; use {}", UPDATABLE.join(", ")),
+            ),
+        }
+    }
 }
 
 pub async fn close_job(

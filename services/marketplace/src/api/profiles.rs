@@ -43,16 +43,17 @@ pub async fn update_freelancer(
 ) -> Result<pb::UpdateFreelancerProfileResponse> {
     let caller = caller_with(&request, Role::Freelancer)?;
     let req = request.into_inner();
-    let Some(changes) = req.profile else {
-        return Err(FieldViolations::single("profile", "is required").into());
-    };
+    let mut violations = FieldViolations::new();
+    let changes = req.profile.unwrap_or_else(|| {
+        violations.add("profile", "is required");
+        Default::default()
+    });
     let id = caller.account_id;
     let now = Utc::now();
     profiles::ensure_freelancer(&inner.db, id, "", now).await?;
     let row = profiles::find_freelancer(&inner.db, id)
         .await?
         .ok_or(ApiError::NotFound("freelancer_profile"))?;
-    let mut violations = FieldViolations::new();
     let paths = update_paths(req.update_mask, FREELANCER_UPDATABLE, &mut violations);
     let fields = profiles::freelancer_fields(&row).patch(&changes, &paths, &mut violations);
     if let Some(fields) = &fields {
@@ -113,16 +114,17 @@ pub async fn update_client(
 ) -> Result<pb::UpdateClientProfileResponse> {
     let caller = caller_with(&request, Role::Client)?;
     let req = request.into_inner();
-    let Some(changes) = req.profile else {
-        return Err(FieldViolations::single("profile", "is required").into());
-    };
+    let mut violations = FieldViolations::new();
+    let changes = req.profile.unwrap_or_else(|| {
+        violations.add("profile", "is required");
+        Default::default()
+    });
     let id = caller.account_id;
     let now = Utc::now();
     profiles::ensure_client(&inner.db, id, "", now).await?;
     let row = profiles::find_client(&inner.db, id)
         .await?
         .ok_or(ApiError::NotFound("client_profile"))?;
-    let mut violations = FieldViolations::new();
     let paths = update_paths(req.update_mask, CLIENT_UPDATABLE, &mut violations);
     let fields = profiles::client_fields(&row).patch(&changes, &paths, &mut violations);
     let fields = violations

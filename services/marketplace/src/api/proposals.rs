@@ -7,7 +7,7 @@ use frevix_platform::db::Txn;
 use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::ids::{AccountId, contract_id_for_proposal};
-use frevix_platform::mask::update_paths;
+use frevix_platform::mask::{on_masked, update_paths};
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_proto::marketplace::v1 as pb;
 use sea_orm::ConnectionTrait;
@@ -169,10 +169,22 @@ pub async fn update(
 ) -> Result<pb::UpdateProposalResponse> {
     let caller = caller(&request)?;
     let req = request.into_inner();
-    let Some(changes) = &req.proposal else {
-        return Err(FieldViolations::single("proposal", "is required").into());
-    };
-    let id = parse_id("proposal.id", &changes.id)?;
+    let mut violations = FieldViolations::new();
+    let changes = req.proposal.unwrap_or_else(|| {
+        violations.add("proposal", "is required");
+        pb::Proposal::default()
+    });
+    let id = ProposalId::parse_field("proposal.id", &changes.id, &mut violations);
+    let paths = update_paths(req.update_mask, PROPOSAL_UPDATABLE, &mut violations);
+    // The named fields' own rules, before the proposal is looked up.
+    let mut blank = pb::Proposal::default();
+    overlay(&mut blank, &changes, &paths, &mut violations);
+    let mut alone = FieldViolations::new();
+    ProposalContent::check_shape(&blank, &mut alone);
+    on_masked(&alone, "proposal", &paths, &mut violations);
+    let id = violations
+        .finish(id)?
+        .ok_or(ApiError::NotFound("proposal"))?;
     let (row, job) = editable(inner, &caller, id).await?;
     if !proposal_status(&row).is_active() {
         return Err(ApiError::precondition(
@@ -185,22 +197,7 @@ pub async fn update(
     // Overlay the named fields on the stored proposal, then check it whole.
     let mut merged = convert::proposal(&row, "");
     let mut violations = FieldViolations::new();
-    let paths = update_paths(req.update_mask, PROPOSAL_UPDATABLE, &mut violations);
-    for path in &paths {
-        match path.as_str() {
-            "cover_letter" => merged.cover_letter = changes.cover_letter.clone(),
-            "bid" => merged.bid = changes.bid.clone(),
-            "estimated_days" => merged.estimated_days = changes.estimated_days,
-            "milestones" => merged.milestones = changes.milestones.clone(),
-            other => violations.add(
-                "update_mask.paths",
-                format!(
-                    "`{other}` cannot be updated; use {}",
-                    PROPOSAL_UPDATABLE.join(", ")
-                ),
-            ),
-        }
-    }
+    overlay(&mut merged, &changes, &paths, &mut FieldViolations::new());
     let content = ProposalContent::parse(&merged, &job_budget(&job)?, &mut violations);
     let content = violations
         .finish(content)?
@@ -212,6 +209,30 @@ pub async fn update(
     Ok(pb::UpdateProposalResponse {
         proposal: Some(answer(inner, &row).await?),
     })
+}
+
+/// `proposal` with the fields `paths` name taken from `changes`.
+fn overlay(
+    proposal: &mut pb::Proposal,
+    changes: &pb::Proposal,
+    paths: &[String],
+    violations: &mut FieldViolations,
+) {
+    for path in paths {
+        match path.as_str() {
+            "cover_letter" => proposal.cover_letter = changes.cover_letter.clone(),
+            "bid" => proposal.bid = changes.bid.clone(),
+            "estimated_days" => proposal.estimated_days = changes.estimated_days,
+            "milestones" => proposal.milestones = changes.milestones.clone(),
+            other => violations.add(
+                "update_mask.paths",
+                format!(
+                    "`{other}` cannot be updated; use {}",
+                    PROPOSAL_UPDATABLE.join(", ")
+                ),
+            ),
+        }
+    }
 }
 
 /// Applies `action` to a proposal inside one transaction with its event.

@@ -162,40 +162,42 @@ fn parse_portfolio(items: &[pb::PortfolioItem], v: &mut FieldViolations) -> Vec<
         .iter()
         .enumerate()
         .filter_map(|(i, item)| {
+            // Every field is checked, so one answer names all that is wrong.
             let title = bounded(
                 &format!("profile.portfolio[{i}].title"),
                 &item.title,
                 1,
                 100,
                 v,
-            )?;
+            );
             let description = bounded(
                 &format!("profile.portfolio[{i}].description"),
                 &item.description,
                 0,
                 2000,
                 v,
-            )?;
-            let link = url(&format!("profile.portfolio[{i}].link"), &item.link, v)?;
-            if item.media_ids.len() > 10 {
-                v.add(
-                    format!("profile.portfolio[{i}].media_ids"),
-                    "must be at most 10",
-                );
-                return None;
-            }
-            let media_ids = item
-                .media_ids
-                .iter()
-                .enumerate()
-                .filter_map(|(j, id)| {
-                    frevix_platform::ids::parse_uuid(
-                        &format!("profile.portfolio[{i}].media_ids[{j}]"),
-                        id,
-                        v,
-                    )
-                })
-                .collect();
+            );
+            let link = url(&format!("profile.portfolio[{i}].link"), &item.link, v);
+            let media_ids: Vec<Uuid> = if v.check_len(
+                &format!("profile.portfolio[{i}].media_ids"),
+                item.media_ids.len(),
+                10,
+            ) {
+                item.media_ids
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, id)| {
+                        frevix_platform::ids::parse_uuid(
+                            &format!("profile.portfolio[{i}].media_ids[{j}]"),
+                            id,
+                            v,
+                        )
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let (title, description, link) = (title?, description?, link?);
             Some(PortfolioItem {
                 title,
                 description,

@@ -21,8 +21,11 @@ use crate::hub::Live;
 use crate::store::{self, MessageRow};
 
 /// Parses the conversation and sequence of a message request.
-fn target(conversation_id: &str, sequence: i64) -> Result<(ConversationId, i64)> {
-    let mut violations = FieldViolations::new();
+fn target(
+    conversation_id: &str,
+    sequence: i64,
+    mut violations: FieldViolations,
+) -> Result<(ConversationId, i64)> {
     let conversation =
         ConversationId::parse_field("conversation_id", conversation_id, &mut violations);
     if sequence < 1 {
@@ -106,11 +109,14 @@ pub async fn edit(
 ) -> Result<pb::EditMessageResponse> {
     let me = caller(&request)?;
     let req = request.into_inner();
-    let (conversation, seq) = target(&req.conversation_id, req.sequence)?;
     let text = req.text.trim();
-    if text.is_empty() || !send::text_fits(text) {
-        return Err(FieldViolations::single("text", "must be 1 to 5,000 characters").into());
-    }
+    let mut violations = FieldViolations::new();
+    violations.check(
+        !text.is_empty() && send::text_fits(text),
+        "text",
+        "must be 1 to 5,000 characters",
+    );
+    let (conversation, seq) = target(&req.conversation_id, req.sequence, violations)?;
     let row = own(inner, me, conversation, seq).await?;
     let now = Utc::now();
     if now - row.created_at > inner.edit_window {
@@ -162,7 +168,7 @@ pub async fn delete(
 ) -> Result<pb::DeleteMessageResponse> {
     let me = caller(&request)?;
     let req = request.into_inner();
-    let (conversation, seq) = target(&req.conversation_id, req.sequence)?;
+    let (conversation, seq) = target(&req.conversation_id, req.sequence, FieldViolations::new())?;
     let row = match own(inner, me, conversation, seq).await {
         // Deleting again answers the deleted message.
         Err(MessagingError::Api(ApiError::FailedPrecondition {
@@ -215,7 +221,7 @@ pub async fn list_edits(
 ) -> Result<pb::ListMessageEditsResponse> {
     let me = caller(&request)?;
     let req = request.into_inner();
-    let (conversation, seq) = target(&req.conversation_id, req.sequence)?;
+    let (conversation, seq) = target(&req.conversation_id, req.sequence, FieldViolations::new())?;
     let row = find(inner, me, conversation, seq).await?;
     let edits = store::edits_of(&inner.db, row.typed_id()).await?;
     Ok(pb::ListMessageEditsResponse {

@@ -11,28 +11,34 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::conversations::view;
-use super::{caller, membership, parse_id};
+use super::{caller, membership, parse_two};
 use crate::Inner;
 use crate::domain::{ConversationId, ConversationKind};
 use crate::error::Result;
 use crate::hub::Live;
 use crate::store::{self, ConversationRow, MemberRow, NewConversation};
+use frevix_platform::ids::parse_uuid;
 
 /// Members a group may have, its creator included.
 const MAX_MEMBERS: usize = 100;
 
-fn parse_accounts(field: &str, ids: &[String], me: Uuid, max: usize) -> Result<Vec<Uuid>> {
-    let mut violations = FieldViolations::new();
+/// The accounts of `ids`, each once; what is wrong joins `violations`.
+fn parse_accounts(
+    field: &str,
+    ids: &[String],
+    me: Uuid,
+    max: usize,
+    violations: &mut FieldViolations,
+) -> Vec<Uuid> {
+    let mut accounts = Vec::new();
     if ids.is_empty() || ids.len() > max {
         // Refused whole: the entries of an oversized list are not read.
-        return Err(
-            FieldViolations::single(field, format!("must list 1 to {max} accounts")).into(),
-        );
+        violations.add(field, format!("must list 1 to {max} accounts"));
+        return accounts;
     }
-    let mut accounts = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let field = format!("{field}[{i}]");
-        if let Some(account) = frevix_platform::ids::parse_uuid(&field, id, &mut violations) {
+        if let Some(account) = frevix_platform::ids::parse_uuid(&field, id, violations) {
             if account == me {
                 violations.add(&field, "you are in the group already");
             } else if !accounts.contains(&account) {
@@ -40,7 +46,7 @@ fn parse_accounts(field: &str, ids: &[String], me: Uuid, max: usize) -> Result<V
             }
         }
     }
-    Ok(violations.finish(accounts)?)
+    accounts
 }
 
 /// FAILED_PRECONDITION when one of `accounts` blocked `me`, or has not
@@ -149,8 +155,14 @@ pub async fn create(
     } else if let Some(problem) = frevix_platform::text::label_problem(title) {
         violations.add("title", problem);
     }
+    let others = parse_accounts(
+        "member_ids",
+        &req.member_ids,
+        me,
+        MAX_MEMBERS - 1,
+        &mut violations,
+    );
     violations.finish(())?;
-    let others = parse_accounts("member_ids", &req.member_ids, me, MAX_MEMBERS - 1)?;
     check_may_add(inner, me, &others).await?;
     // Counted once the group would be made (refused requests cost nothing).
     inner
@@ -187,8 +199,20 @@ pub async fn add(
 ) -> Result<pb::AddMembersResponse> {
     let me = caller(&request)?;
     let req = request.into_inner();
-    let conversation = parse_id("conversation_id", &req.conversation_id)?;
-    let accounts = parse_accounts("account_ids", &req.account_ids, me, MAX_MEMBERS - 1)?;
+    let mut violations = FieldViolations::new();
+    let conversation = parse_uuid("conversation_id", &req.conversation_id, &mut violations);
+    let accounts = parse_accounts(
+        "account_ids",
+        &req.account_ids,
+        me,
+        MAX_MEMBERS - 1,
+        &mut violations,
+    );
+    let conversation = ConversationId::from(
+        violations
+            .finish(conversation)?
+            .ok_or(ApiError::NotFound("conversation"))?,
+    );
     let (row, _) = administered(inner, conversation, me).await?;
     let current: Vec<Uuid> = store::member_ids(&inner.db, conversation).await?;
     let new: Vec<Uuid> = accounts
@@ -228,8 +252,10 @@ pub async fn remove(
 ) -> Result<pb::RemoveMemberResponse> {
     let me = caller(&request)?;
     let req = request.into_inner();
-    let conversation = parse_id("conversation_id", &req.conversation_id)?;
-    let account = parse_id("account_id", &req.account_id)?;
+    let (conversation, account) = parse_two(
+        ("conversation_id", &req.conversation_id),
+        ("account_id", &req.account_id),
+    )?;
     if account != me {
         administered(inner, conversation, me).await?;
     } else {
@@ -276,8 +302,10 @@ pub async fn set_admin(
 ) -> Result<pb::SetAdminResponse> {
     let me = caller(&request)?;
     let req = request.into_inner();
-    let conversation = parse_id("conversation_id", &req.conversation_id)?;
-    let account = parse_id("account_id", &req.account_id)?;
+    let (conversation, account) = parse_two(
+        ("conversation_id", &req.conversation_id),
+        ("account_id", &req.account_id),
+    )?;
     administered(inner, conversation, me).await?;
     let members = store::members_of(&inner.db, vec![conversation]).await?;
     if !members.iter().any(|m| m.account_id == account) {

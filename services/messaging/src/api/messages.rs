@@ -8,7 +8,7 @@ use frevix_proto::messaging::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{caller, membership, parse_id};
+use super::{caller, membership};
 use crate::Inner;
 use crate::convert;
 use crate::domain::send::{self, Draft};
@@ -214,8 +214,9 @@ pub async fn get(
 ) -> Result<pb::GetMessagesResponse> {
     let me = caller(&request)?;
     let req = request.into_inner();
-    let conversation = parse_id("conversation_id", &req.conversation_id)?;
     let mut violations = FieldViolations::new();
+    let conversation =
+        ConversationId::parse_field("conversation_id", &req.conversation_id, &mut violations);
     let limit = match req.limit {
         0 => 50,
         n if (1..=200).contains(&n) => u64::try_from(n).unwrap_or(50),
@@ -224,10 +225,19 @@ pub async fn get(
             50
         }
     };
-    if req.after_sequence < 0 || req.before_sequence < 0 {
-        violations.add("after_sequence", "sequences are not negative");
-    }
-    violations.finish(())?;
+    violations.check(
+        req.after_sequence >= 0,
+        "after_sequence",
+        "must not be negative",
+    );
+    violations.check(
+        req.before_sequence >= 0,
+        "before_sequence",
+        "must not be negative",
+    );
+    let conversation = violations
+        .finish(conversation)?
+        .ok_or(ApiError::NotFound("conversation"))?;
     membership(inner, conversation, me).await?;
     let backward = req.before_sequence > 0;
     let before = backward.then_some(req.before_sequence);
@@ -259,9 +269,19 @@ pub async fn mark_read(
 
 /// Moves `me`'s read position and sends the receipt to the members' feeds.
 pub(crate) async fn mark_read_as(inner: &Inner, me: Uuid, req: &pb::MarkReadRequest) -> Result<()> {
-    let conversation = parse_id("conversation_id", &req.conversation_id)?;
+    let mut violations = FieldViolations::new();
+    let conversation =
+        ConversationId::parse_field("conversation_id", &req.conversation_id, &mut violations);
+    violations.check(
+        req.up_to_sequence >= 0,
+        "up_to_sequence",
+        "must not be negative",
+    );
+    let conversation = violations
+        .finish(conversation)?
+        .ok_or(ApiError::NotFound("conversation"))?;
     let (row, _) = membership(inner, conversation, me).await?;
-    if req.up_to_sequence < 0 || req.up_to_sequence > row.last_seq {
+    if req.up_to_sequence > row.last_seq {
         return Err(FieldViolations::single(
             "up_to_sequence",
             format!(

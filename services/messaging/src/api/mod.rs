@@ -16,7 +16,7 @@ mod subscribe;
 
 use std::sync::Arc;
 
-use frevix_platform::error::ApiError;
+use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_proto::messaging::v1::{
     self as pb, media_service_server::MediaService, messaging_service_server::MessagingService,
     notification_service_server::NotificationService,
@@ -133,6 +133,20 @@ fn caller<T>(request: &Request<T>) -> Result<Uuid> {
 /// `MediaId`, or an account's `Uuid`).
 fn parse_id<I: From<Uuid>>(field: &str, text: &str) -> Result<I> {
     Ok(frevix_platform::request::parse_id(field, text)?)
+}
+
+/// The ids two fields name, or one answer listing each that is bad.
+fn parse_two<A: From<Uuid>, B: From<Uuid>>(
+    (first_field, first): (&str, &str),
+    (second_field, second): (&str, &str),
+) -> Result<(A, B)> {
+    let mut violations = FieldViolations::new();
+    let first = frevix_platform::ids::parse_uuid(first_field, first, &mut violations);
+    let second = frevix_platform::ids::parse_uuid(second_field, second, &mut violations);
+    match violations.finish((first, second))? {
+        (Some(first), Some(second)) => Ok((first.into(), second.into())),
+        _ => Err(ApiError::NotFound("conversation").into()),
+    }
 }
 
 /// The conversation and the caller's membership, or NOT_FOUND.

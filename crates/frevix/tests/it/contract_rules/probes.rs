@@ -10,6 +10,8 @@ use prost_reflect::{
 /// `google.api.FieldBehavior` numbers.
 const REQUIRED: i32 = 2;
 const OUTPUT_ONLY: i32 = 3;
+const IMMUTABLE: i32 = 5;
+const IDENTIFIER: i32 = 8;
 /// `buf.validate.Ignore.IGNORE_IF_ZERO_VALUE`.
 const IGNORE_IF_ZERO_VALUE: i32 = 1;
 /// A well-formed id that names nothing.
@@ -133,6 +135,22 @@ impl Walk<'_> {
                 continue;
             }
             let resource_field = self.update && steps.len() > 1;
+            if resource_field && behaviors.contains(&IDENTIFIER) {
+                // An update names its resource: required there, never masked.
+                self.probes.push(Probe {
+                    rpc: self.rpc.to_owned(),
+                    steps: steps.clone(),
+                    rule: "field_behavior = IDENTIFIER".into(),
+                    breaking: None,
+                    meeting: None,
+                    mask: None,
+                });
+                continue;
+            }
+            if resource_field && behaviors.contains(&IMMUTABLE) {
+                // Fixed at creation: an update does not read it.
+                continue;
+            }
             if behaviors.contains(&REQUIRED) && !resource_field {
                 self.push(&steps, "field_behavior = REQUIRED".into(), None, None);
             }
@@ -158,7 +176,17 @@ impl Walk<'_> {
         breaking: Option<Value>,
         meeting: Option<Value>,
     ) {
-        let mask = (self.update && steps.len() > 1).then(|| steps[1].name().to_owned());
+        // The mask names the resource's field, or the oneof it is part of
+        // (`budget` for `fixed_price`).
+        let mask = (self.update && steps.len() > 1).then(|| {
+            steps[1]
+                .containing_oneof()
+                .filter(|oneof| !oneof.is_synthetic())
+                .map_or_else(
+                    || steps[1].name().to_owned(),
+                    |oneof| oneof.name().to_owned(),
+                )
+        });
         self.probes.push(Probe {
             rpc: self.rpc.to_owned(),
             steps: steps.to_vec(),
@@ -207,14 +235,14 @@ impl Walk<'_> {
                 ("max_items", Some(n)) => self.push(
                     steps,
                     format!("repeated.max_items = {n}"),
-                    Some(Value::List(vec![item.clone(); n + 1])),
-                    Some(Value::List(vec![item.clone(); n])),
+                    Some(items(&item, n + 1)),
+                    Some(items(&item, n)),
                 ),
                 ("min_items", Some(n)) if n > 0 => self.push(
                     steps,
                     format!("repeated.min_items = {n}"),
-                    Some(Value::List(vec![item.clone(); n - 1])),
-                    Some(Value::List(vec![item.clone(); n])),
+                    Some(items(&item, n - 1)),
+                    Some(items(&item, n)),
                 ),
                 ("items", _) => {
                     let Some(items) = value.as_message() else {
@@ -243,6 +271,20 @@ impl Walk<'_> {
             }
         }
     }
+}
+
+/// `n` elements like `item`; ids are made distinct (a list naming one
+/// thing twice is refused for that, not for its length).
+fn items(item: &Value, n: usize) -> Value {
+    let distinct = matches!(item, Value::String(s) if uuid::Uuid::parse_str(s).is_ok());
+    Value::List(
+        (0..n)
+            .map(|_| match distinct {
+                true => Value::String(uuid::Uuid::new_v4().to_string()),
+                false => item.clone(),
+            })
+            .collect(),
+    )
 }
 
 /// A list element that meets the list's item rules.

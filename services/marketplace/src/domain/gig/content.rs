@@ -66,6 +66,21 @@ pub const UPDATABLE: &[&str] = &[
 ];
 
 impl GigContent {
+    /// A gig holding nothing yet: an update's named fields are checked
+    /// against it before the gig itself is looked up.
+    pub fn blank() -> Self {
+        GigContent {
+            title: String::new(),
+            description: String::new(),
+            category_id: CategoryId(Uuid::nil()),
+            tags: Vec::new(),
+            packages: Vec::new(),
+            extras: Vec::new(),
+            requirements: Vec::new(),
+            gallery: Vec::new(),
+        }
+    }
+
     /// Parses every field of `gig` (a create).
     pub fn parse(gig: &pb::Gig, violations: &mut FieldViolations) -> Option<GigContent> {
         let content = GigContent {
