@@ -18,6 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from openapi_rules import behaviors, keywords  # noqa: E402
 from render import PUBLIC_METHODS, REST_SERVICES  # noqa: E402
 
 OUT = HERE.parent / "docs" / "openapi.json"
@@ -130,14 +131,25 @@ def field_schema(model, message_name, field, wanted):
         schema = ref(type_name)
     else:
         schema = dict(SCALARS[field["type"]])
+    value, items = keywords(field)
+    if field["type"] != "TYPE_ENUM":
+        schema.update(value)
     if field.get("label") == "LABEL_REPEATED":
-        schema = {"type": "array", "items": schema}
+        schema = {"type": "array", "items": schema, **items}
+    if "OUTPUT_ONLY" in behaviors(field):
+        schema["readOnly"] = True
     return schema
 
 
-def message_schema(model, name, wanted):
+def message_schema(model, name, wanted, requests=()):
+    """A message's schema; an RPC's request lists its REQUIRED fields."""
     message = model.messages[name]
     properties = {}
+    required = [
+        field.get("jsonName", field["name"])
+        for field in message.get("field", [])
+        if name in requests and "REQUIRED" in behaviors(field)
+    ]
     for field in message.get("field", []):
         schema = field_schema(model, name, field, wanted)
         comment = clean(model.comments.get(f"{name}#{field['name']}"))
@@ -145,6 +157,8 @@ def message_schema(model, name, wanted):
             schema = {**schema, "description": comment} if "$ref" not in schema else {"allOf": [schema], "description": comment}
         properties[field.get("jsonName", field["name"])] = schema
     out = {"type": "object", "properties": properties}
+    if required:
+        out["required"] = required
     if clean(model.comments.get(name)):
         out["description"] = clean(model.comments[name])
     return out
@@ -191,6 +205,7 @@ def query_parameters(model, name, skip, wanted, prefix=""):
 def document():
     model = Model(descriptor_set())
     wanted = {".google.rpc.Status"}
+    requests = set()
     paths = {}
     for f in model.files:
         for service in f.get("service", []):
@@ -206,6 +221,7 @@ def document():
                 variables = [part.split("}")[0] for part in template.split("{")[1:]]
                 request, response = method["inputType"], method["outputType"]
                 wanted.update([request, response])
+                requests.add(request)
                 rpc = f"{full}/{method['name']}"
                 operation = {
                     "operationId": f"{service['name']}_{method['name']}",
@@ -251,7 +267,7 @@ def document():
         if name in model.enums:
             schemas[name.lstrip(".")] = enum_schema(model, name)
         elif name in model.messages:
-            schemas[name.lstrip(".")] = message_schema(model, name, wanted)
+            schemas[name.lstrip(".")] = message_schema(model, name, wanted, requests)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from openapi import VERBS, Model, clean, descriptor_set, http_rule  # noqa: E402
+from openapi_rules import summary  # noqa: E402
 from render import PUBLIC_METHODS  # noqa: E402
 
 STYLE = """
@@ -23,7 +24,7 @@ h2 { border-bottom: 1px solid #ddd; margin-top: 3rem }
 h3 { margin-bottom: 0.2rem }
 table { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1.5rem }
 td, th { border-top: 1px solid #eee; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top }
-.rest { color: #555 } .public { color: #070 } nav li { margin: 0.1rem 0 }
+.rules { font-size: 0.85em; color: #555 } .rest { color: #555 } .public { color: #070 } nav li { margin: 0.1rem 0 }
 """
 
 
@@ -96,11 +97,12 @@ def page():
         out.append(f"<p>{text(model.comments.get(name))}</p>")
         fields = message.get("field", [])
         if fields:
-            out.append("<table><tr><th>field</th><th>type</th><th>JSON</th><th></th></tr>")
+            out.append("<table><tr><th>field</th><th>type</th><th>JSON</th><th>rules</th><th></th></tr>")
             for field in fields:
                 out.append(
                     f"<tr><td><code>{html.escape(field['name'])}</code> = {field['number']}</td>"
                     f"<td>{type_link(model, field)}</td><td><code>{html.escape(field.get('jsonName', ''))}</code></td>"
+                    f"<td class=rules>{html.escape(summary(field))}</td>"
                     f"<td>{text(model.comments.get(name + '#' + field['name']))}</td></tr>"
                 )
             out.append("</table>")

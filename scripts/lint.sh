@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Formatting, clippy with warnings as errors, and the protobuf contracts:
 # buf lint always; buf breaking against main when main has a proto module to
-# compare with (it guards every client and event consumer). Then the gateway
+# compare with, and against the newest release tag (`v*`) once there is one
+# (they guard every client and event consumer). Then the gateway
 # configurations, the Kubernetes manifests and Dockerfile (offline), and the
 # dependency graph (cargo deny: licenses, bans and duplicates, sources).
 set -euo pipefail
@@ -26,4 +27,8 @@ scripts/k8s-validate.sh
 scripts/deny.sh
 if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto/buf.yaml 2>/dev/null; then
   "$buf" breaking proto --against ".git#branch=main,subdir=proto"
+fi
+release="$(git describe --tags --abbrev=0 --match 'v*' 2>/dev/null || true)"
+if [[ -n "$release" ]] && git cat-file -e "$release:proto/buf.yaml" 2>/dev/null; then
+  "$buf" breaking proto --against ".git#tag=$release,subdir=proto"
 fi
