@@ -65,16 +65,19 @@ macro_rules! typed_id {
     };
 }
 
-/// Parses `text` as a UUID for `field`; an empty or malformed value is a violation.
+/// Parses `text` as a UUID for `field`; an empty or malformed value is a
+/// violation. Only the hyphenated form (8-4-4-4-12 hex digits, either case)
+/// is an id: the form the contract's `buf.validate` `uuid` rule accepts, so
+/// a client checking that rule and the server agree on every value.
 pub fn parse_uuid(field: &str, text: &str, violations: &mut FieldViolations) -> Option<Uuid> {
     if text.is_empty() {
         violations.add(field, "is required");
         return None;
     }
     match Uuid::parse_str(text) {
-        Ok(id) => Some(id),
-        Err(_) => {
-            violations.add(field, "must be a UUID");
+        Ok(id) if text.len() == 36 => Some(id),
+        _ => {
+            violations.add(field, "must be a UUID (8-4-4-4-12 hex digits)");
             None
         }
     }

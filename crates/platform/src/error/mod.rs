@@ -93,6 +93,17 @@ impl FieldViolations {
             .map(|(field, description)| (field.as_str(), description.as_str()))
     }
 
+    /// Adds `other`'s violations on fields not named yet: checks made once
+    /// a resource is found join those made before, each field once.
+    pub fn absorb(&mut self, other: FieldViolations) {
+        for (field, description) in other.violations {
+            if !self.violations.iter().any(|(named, _)| *named == field) {
+                self.add(field, description);
+            }
+        }
+        self.unlisted += other.unlisted;
+    }
+
     /// `Ok(value)` when nothing was recorded, the violations otherwise.
     pub fn finish<T>(self, value: T) -> Result<T, FieldViolations> {
         if self.violations.is_empty() {
@@ -255,6 +266,20 @@ mod tests {
             status.details().len() < 8 * 1024,
             "{}",
             status.details().len()
+        );
+    }
+
+    #[test]
+    fn absorbing_later_checks_names_each_field_once() {
+        let mut early = FieldViolations::new();
+        early.add("quantity", "must be 1 to 10");
+        let mut late = FieldViolations::new();
+        late.add("quantity", "makes the order too expensive");
+        late.add("extra_ids[0]", "is not an extra of this gig");
+        early.absorb(late);
+        assert_eq!(
+            early.to_string(),
+            "quantity: must be 1 to 10; extra_ids[0]: is not an extra of this gig"
         );
     }
 

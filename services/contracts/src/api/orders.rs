@@ -71,8 +71,10 @@ pub async fn place(
             }
         }
     }
-    let (Some(gig_id), Some(tier)) = violations.finish((gig_id, tier))? else {
-        return Err(ApiError::NotFound("gig").into());
+    // Without a gig and a package there is nothing to look up: what is
+    // wrong so far is the answer. Otherwise the gig's own rules join it.
+    let (Some(gig_id), Some(tier)) = (gig_id, tier) else {
+        return Err(ApiError::from(violations).into());
     };
     let keyed = Keyed::new(format!("{SCOPE}:{}", caller.account_id), key, &req);
     if let Some(answer) = keyed.replay(&inner.db).await? {
@@ -89,11 +91,13 @@ pub async fn place(
     }
     let gig = marketplace::Gig::decode(row.body.as_slice())
         .map_err(|error| ApiError::internal(format!("stored gig {gig_id}: {error}")))?;
-    let package = gig
-        .packages
-        .iter()
-        .find(|p| p.tier == tier)
-        .ok_or_else(|| FieldViolations::single("package_tier", "this gig has no such package"))?;
+    let Some(package) = gig.packages.iter().find(|p| p.tier == tier) else {
+        violations.absorb(FieldViolations::single(
+            "package_tier",
+            "this gig has no such package",
+        ));
+        return Err(ApiError::from(violations).into());
+    };
     let terms = PackageTerms {
         tier,
         price: stored_money(package.price.as_ref())?,
@@ -112,7 +116,13 @@ pub async fn place(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let quote = quote(&terms, &offered, &extras, req.quantity)?;
+    let quote = match quote(&terms, &offered, &extras, req.quantity) {
+        Ok(quote) => violations.finish(quote)?,
+        Err(priced) => {
+            violations.absorb(priced);
+            return Err(ApiError::from(violations).into());
+        }
+    };
     let once = match keyed.begin(&inner.db).await? {
         Start::Replay(answer) => return Ok(answer),
         Start::Run(once) => once,

@@ -68,9 +68,11 @@ pub async fn submit(
             }
         }
     }
-    let id = violations
-        .finish(id)?
-        .ok_or(ApiError::NotFound("contract"))?;
+    let Some(id) = id else {
+        return Err(ApiError::from(violations).into());
+    };
+    // Whose review it is decides which aspects it rates: those checks join
+    // the ones above, once the contract is found.
     let change = begin(inner, &caller, id).await?;
     let side = party_of(&change.contract, &caller)?;
     let sub: Vec<(Option<Aspect>, i32)> = req
@@ -78,20 +80,21 @@ pub async fn submit(
         .iter()
         .map(|s| (aspect(s.aspect), s.rating))
         .collect();
-    let mut violations = FieldViolations::new();
+    let mut ratings = FieldViolations::new();
     for problem in check_ratings(side, req.rating, &sub) {
         match problem {
-            RatingProblem::Overall => violations.add("rating", "must be 1 to 5"),
-            RatingProblem::Aspect(i) => violations.add(
+            RatingProblem::Overall => ratings.add("rating", "must be 1 to 5"),
+            RatingProblem::Aspect(i) => ratings.add(
                 format!("sub_ratings[{i}].aspect"),
                 "is not an aspect this side rates, or is rated twice",
             ),
             RatingProblem::Stars(i) => {
-                violations.add(format!("sub_ratings[{i}].rating"), "must be 1 to 5");
+                ratings.add(format!("sub_ratings[{i}].rating"), "must be 1 to 5");
             }
         }
     }
-    violations.finish(())?;
+    violations.absorb(ratings);
+    let comment = violations.finish(comment)?;
     let now = inner.clock.now();
     match change.contract.reviews_close_at {
         None => {

@@ -125,7 +125,10 @@ pub async fn update_gig(
     let mut alone = FieldViolations::new();
     GigContent::blank().patch(gig, &paths, &mut alone);
     on_masked(&alone, "gig", &paths, &mut violations);
-    let id = violations.finish(id)?.ok_or(ApiError::NotFound("gig"))?;
+    let Some(id) = id else {
+        return Err(ApiError::from(violations).into());
+    };
+    // Who may change it is answered first; then every field at once.
     let row = owned_gig(inner, &caller, id).await?;
     let status = status_of(&row);
     if status == GigStatus::Archived {
@@ -133,8 +136,9 @@ pub async fn update_gig(
             ApiError::precondition("GIG_ARCHIVED", "gig", "an archived gig cannot change").into(),
         );
     }
-    let mut violations = FieldViolations::new();
-    let content = content_of(&row).patch(gig, &paths, &mut violations);
+    let mut whole = FieldViolations::new();
+    let content = content_of(&row).patch(gig, &paths, &mut whole);
+    violations.absorb(whole);
     let content = violations
         .finish(content)?
         .ok_or(ApiError::NotFound("gig"))?;

@@ -210,19 +210,23 @@ pub async fn update_job(
         masked.extend(["fixed_price".to_owned(), "hourly".to_owned()]);
     }
     on_masked(&alone, "job", &masked, &mut violations);
-    let id = violations.finish(id)?.ok_or(ApiError::NotFound("job"))?;
+    let Some(id) = id else {
+        return Err(ApiError::from(violations).into());
+    };
+    // Who may change it is answered first; then every field at once.
     let job = owned_job(inner, &caller, id).await?;
     if job_status(&job) != JobStatus::Open {
         return Err(job_not_open());
     }
     // Overlay the named fields on the stored job, then check it whole.
     let mut merged = convert::job(&job);
-    let mut violations = FieldViolations::new();
     overlay(&mut merged, &changes, &paths, &mut FieldViolations::new());
-    let content = JobContent::parse(&merged, &mut violations);
+    let mut whole = FieldViolations::new();
+    let content = JobContent::parse(&merged, &mut whole);
     if let Some(content) = &content {
-        check_catalog(inner, content, &mut violations).await?;
+        check_catalog(inner, content, &mut whole).await?;
     }
+    violations.absorb(whole);
     let content = violations
         .finish(content)?
         .ok_or(ApiError::NotFound("job"))?;

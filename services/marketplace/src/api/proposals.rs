@@ -85,9 +85,9 @@ pub async fn submit(
     });
     let job_id = JobId::parse_field("proposal.job_id", &proposal.job_id, &mut violations);
     ProposalContent::check_shape(proposal, &mut violations);
-    let job_id = violations
-        .finish(job_id)?
-        .ok_or(ApiError::NotFound("job"))?;
+    let Some(job_id) = job_id else {
+        return Err(ApiError::from(violations).into());
+    };
     let job = jobs::find_job(&inner.db, job_id)
         .await?
         .ok_or(ApiError::NotFound("job"))?;
@@ -105,8 +105,10 @@ pub async fn submit(
     if job_status(&job) != JobStatus::Open {
         return Err(job_not_open());
     }
-    let mut violations = FieldViolations::new();
-    let content = ProposalContent::parse(proposal, &job_budget(&job)?, &mut violations);
+    // The job's own rules (its currency, fixed or hourly) join the rest.
+    let mut whole = FieldViolations::new();
+    let content = ProposalContent::parse(proposal, &job_budget(&job)?, &mut whole);
+    violations.absorb(whole);
     let content = violations
         .finish(content)?
         .ok_or(ApiError::NotFound("proposal"))?;
@@ -182,9 +184,10 @@ pub async fn update(
     let mut alone = FieldViolations::new();
     ProposalContent::check_shape(&blank, &mut alone);
     on_masked(&alone, "proposal", &paths, &mut violations);
-    let id = violations
-        .finish(id)?
-        .ok_or(ApiError::NotFound("proposal"))?;
+    let Some(id) = id else {
+        return Err(ApiError::from(violations).into());
+    };
+    // Who may change it is answered first; then every field at once.
     let (row, job) = editable(inner, &caller, id).await?;
     if !proposal_status(&row).is_active() {
         return Err(ApiError::precondition(
@@ -196,9 +199,10 @@ pub async fn update(
     }
     // Overlay the named fields on the stored proposal, then check it whole.
     let mut merged = convert::proposal(&row, "");
-    let mut violations = FieldViolations::new();
     overlay(&mut merged, &changes, &paths, &mut FieldViolations::new());
-    let content = ProposalContent::parse(&merged, &job_budget(&job)?, &mut violations);
+    let mut whole = FieldViolations::new();
+    let content = ProposalContent::parse(&merged, &job_budget(&job)?, &mut whole);
+    violations.absorb(whole);
     let content = violations
         .finish(content)?
         .ok_or(ApiError::NotFound("proposal"))?;

@@ -215,11 +215,7 @@ impl JobContent {
         let title = bounded("job.title", &job.title, 10, 100, v);
         let description = bounded("job.description", &job.description, 50, 10_000, v);
         let category_id = CategoryId::parse_field("job.category_id", &job.category_id, v);
-        if job.skills.len() > 15 {
-            v.add("job.skills", "must be at most 15");
-        }
-        let mut skills: Vec<String> = job.skills.iter().map(|s| s.trim().to_lowercase()).collect();
-        skills.dedup();
+        let skills = super::text::skills("job.skills", &job.skills, v);
         let budget = match &job.budget {
             None => {
                 v.add("job.budget", "is required: fixed_price or hourly");

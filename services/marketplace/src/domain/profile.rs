@@ -69,18 +69,7 @@ impl FreelancerFields {
                 "bio" => {
                     next.bio = bounded("profile.bio", &profile.bio, 0, 5000, v).unwrap_or_default()
                 }
-                "skills" => {
-                    if profile.skills.len() > 15 {
-                        v.add("profile.skills", "must be at most 15");
-                    }
-                    let mut skills: Vec<String> = profile
-                        .skills
-                        .iter()
-                        .map(|s| s.trim().to_lowercase())
-                        .collect();
-                    skills.dedup();
-                    next.skills = skills;
-                }
+                "skills" => next.skills = super::text::skills("profile.skills", &profile.skills, v),
                 "hourly_rate" => {
                     next.hourly_rate = match &profile.hourly_rate {
                         None => None,

@@ -55,7 +55,7 @@ pub fn url(field: &str, text: &str, violations: &mut FieldViolations) -> Option<
 
 /// An upper-case ISO 3166-1 alpha-2 country code, or empty.
 pub fn country(field: &str, text: &str, violations: &mut FieldViolations) -> Option<String> {
-    let upper = text.trim().to_uppercase();
+    let upper = text.trim().to_ascii_uppercase();
     if upper.is_empty() || (upper.len() == 2 && upper.bytes().all(|b| b.is_ascii_uppercase())) {
         Some(upper)
     } else {
@@ -64,9 +64,25 @@ pub fn country(field: &str, text: &str, violations: &mut FieldViolations) -> Opt
     }
 }
 
+/// Skill slugs as given (trimmed, lower-cased), each once in the order first
+/// named; a list longer than 15 is refused whole, unread.
+pub fn skills(field: &str, given: &[String], violations: &mut FieldViolations) -> Vec<String> {
+    let mut skills: Vec<String> = Vec::new();
+    if !violations.check_len(field, given.len(), 15) {
+        return skills;
+    }
+    for skill in given {
+        let skill = skill.trim().to_lowercase();
+        if !skills.contains(&skill) {
+            skills.push(skill);
+        }
+    }
+    skills
+}
+
 /// A lower-case ISO 639-1 language code.
 pub fn language(field: &str, text: &str, violations: &mut FieldViolations) -> Option<String> {
-    let lower = text.trim().to_lowercase();
+    let lower = text.trim().to_ascii_lowercase();
     if lower.len() == 2 && lower.bytes().all(|b| b.is_ascii_lowercase()) {
         Some(lower)
     } else {
@@ -100,5 +116,31 @@ mod tests {
         assert!(country("c", "Germany", &mut violations).is_none());
         assert_eq!(language("l", "EN", &mut violations).as_deref(), Some("en"));
         assert_eq!(violations.iter().count(), 2);
+    }
+
+    #[test]
+    fn only_ascii_letters_make_a_code() {
+        // "ß" upper-cases to "SS" and the Kelvin sign lower-cases to "k":
+        // neither is a code someone typed.
+        let mut violations = FieldViolations::new();
+        assert!(country("c", "ß", &mut violations).is_none());
+        assert!(language("l", "\u{212A}o", &mut violations).is_none());
+        assert_eq!(violations.iter().count(), 2);
+    }
+
+    #[test]
+    fn skills_are_kept_once_in_order_and_an_oversized_list_is_refused() {
+        let mut violations = FieldViolations::new();
+        let given: Vec<String> = ["Rust", "go", " rust ", "Go", "sql"]
+            .map(String::from)
+            .into();
+        assert_eq!(skills("s", &given, &mut violations), ["rust", "go", "sql"]);
+        assert!(violations.is_empty());
+        let many = vec!["x".to_owned(); 16];
+        assert!(skills("s", &many, &mut violations).is_empty());
+        assert_eq!(
+            violations.to_string(),
+            "s: must have at most 15 entries (has 16)"
+        );
     }
 }

@@ -119,6 +119,8 @@ const QUEUE: usize = 32;
 
 /// The longest `frame_id` a client may give a frame.
 const MAX_FRAME_ID: usize = 64;
+/// The longest Ping nonce, in bytes: it is echoed, so it is bounded.
+const MAX_NONCE: usize = 64;
 
 /// A frame admitted to the stream's queue; sends hold their turn (and
 /// their frame id).
@@ -148,8 +150,15 @@ async fn admit(
     let send = match frame {
         Some(Frame::Send(send)) => send,
         Some(Frame::Ping(ping)) => {
-            let pong = pb::chat_response::Event::Pong(pb::Pong { nonce: ping.nonce });
-            let _ = out.send(event(pong)).await;
+            let answer = if ping.nonce.len() > MAX_NONCE {
+                tracing::info!("chat frame refused: ping nonce too long");
+                let mut violations = FieldViolations::new();
+                violations.check_len("ping.nonce", ping.nonce.len(), MAX_NONCE);
+                frame_failed(frame_id, ApiError::from(violations).into())
+            } else {
+                pb::chat_response::Event::Pong(pb::Pong { nonce: ping.nonce })
+            };
+            let _ = out.send(event(answer)).await;
             return;
         }
         frame => {

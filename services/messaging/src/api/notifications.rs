@@ -104,8 +104,14 @@ pub async fn update_preferences(
     if req.preferences.is_empty() {
         violations.add("preferences", "list at least one kind");
     }
+    // One entry per kind at most: a longer list is refused unread.
+    let listed = if violations.check_len("preferences", req.preferences.len(), KINDS.len()) {
+        req.preferences.as_slice()
+    } else {
+        &[]
+    };
     let mut rows = Vec::new();
-    for (i, preference) in req.preferences.iter().enumerate() {
+    for (i, preference) in listed.iter().enumerate() {
         match pb::NotificationKind::try_from(preference.kind) {
             Ok(kind) if KINDS.contains(&kind) => rows.push(PreferenceRow {
                 account_id: me,

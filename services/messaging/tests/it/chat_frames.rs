@@ -169,6 +169,16 @@ async fn a_refused_frame_names_itself_and_says_what_the_rpc_would(backend: Backe
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert_eq!(violated_fields(&refused), vec!["frame_id"]);
 
+    // A ping's nonce is echoed, so it is bounded: 64 bytes.
+    let loud = Frame::Ping(pb::Ping {
+        nonce: "n".repeat(65),
+    });
+    frames.send(frame("p-1", loud)).await.unwrap();
+    let (frame_id, refused) = next_refusal(&mut stream).await;
+    assert_eq!(frame_id, "p-1");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&refused), vec!["ping.nonce"]);
+
     // Through all of it the stream goes on.
     frames.send(frame(&"x".repeat(64), ping)).await.unwrap();
     let Event::Pong(pong) = next(&mut stream).await else {

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use frevix_platform::error::FieldViolations;
+use frevix_platform::ids::parse_uuid;
 use frevix_platform::paging::{PageLimits, fingerprint, finish_page, parse_page};
 use frevix_platform::request::caller;
 use frevix_proto::payments::v1 as pb;
@@ -33,9 +34,7 @@ pub async fn list(
     let contract = if request.contract_id.is_empty() {
         None
     } else {
-        let parsed = Uuid::parse_str(&request.contract_id).ok();
-        violations.check(parsed.is_some(), "contract_id", "must be a UUID");
-        parsed
+        parse_uuid("contract_id", &request.contract_id, &mut violations)
     };
     let since = time(request.since.as_ref(), "since", &mut violations);
     let until = time(request.until.as_ref(), "until", &mut violations);

@@ -3,6 +3,7 @@
 
 use frevix_platform::auth::Principal;
 use frevix_platform::error::{ApiError, FieldViolations};
+use frevix_platform::ids::parse_uuid;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
@@ -12,12 +13,10 @@ use crate::store::terms::{self, ContractRow, MilestoneRow};
 /// Parses a contract id and a milestone id, naming every bad field.
 pub fn parse_ids(contract: &str, milestone: &str) -> Result<(Uuid, Uuid)> {
     let mut violations = FieldViolations::new();
-    let contract = Uuid::parse_str(contract);
-    violations.check(contract.is_ok(), "contract_id", "must be a UUID");
-    let milestone = Uuid::parse_str(milestone);
-    violations.check(milestone.is_ok(), "milestone_id", "must be a UUID");
+    let contract = parse_uuid("contract_id", contract, &mut violations);
+    let milestone = parse_uuid("milestone_id", milestone, &mut violations);
     match (contract, milestone) {
-        (Ok(contract), Ok(milestone)) => Ok((contract, milestone)),
+        (Some(contract), Some(milestone)) => Ok((contract, milestone)),
         _ => Err(ApiError::from(violations).into()),
     }
 }

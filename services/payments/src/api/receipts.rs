@@ -3,6 +3,7 @@
 
 use frevix_platform::auth::Principal;
 use frevix_platform::error::{ApiError, FieldViolations};
+use frevix_platform::ids::parse_uuid;
 use frevix_platform::request::caller;
 use frevix_proto::payments::v1 as pb;
 use tonic::Request;
@@ -22,20 +23,22 @@ use crate::store::{self, terms, views};
 /// and an invoice.
 fn subject(contract: &str, milestone: &str, invoice: &str) -> Result<(Uuid, Held)> {
     let mut violations = FieldViolations::new();
-    let contract = Uuid::parse_str(contract);
-    violations.check(contract.is_ok(), "contract_id", "must be a UUID");
+    let contract = parse_uuid("contract_id", contract, &mut violations);
     let held = match (milestone.is_empty(), invoice.is_empty()) {
-        (false, true) => Uuid::parse_str(milestone).ok().map(Held::Milestone),
-        (true, false) => Uuid::parse_str(invoice).ok().map(Held::Invoice),
-        _ => None,
+        (false, true) => {
+            parse_uuid("milestone_id", milestone, &mut violations).map(Held::Milestone)
+        }
+        (true, false) => parse_uuid("invoice_id", invoice, &mut violations).map(Held::Invoice),
+        _ => {
+            violations.add(
+                "milestone_id",
+                "give exactly one of milestone_id and invoice_id",
+            );
+            None
+        }
     };
-    violations.check(
-        held.is_some(),
-        "milestone_id",
-        "give exactly one of milestone_id and invoice_id, as a UUID",
-    );
     match (contract, held) {
-        (Ok(contract), Some(held)) => Ok((contract, held)),
+        (Some(contract), Some(held)) => Ok((contract, held)),
         _ => Err(ApiError::from(violations).into()),
     }
 }
