@@ -10,14 +10,12 @@ Usage: gateway-envoy/openapi.py [--check]   (--check: fail if the file differs)
 """
 
 import json
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from buf_build import buf_build  # noqa: E402
 from openapi_rules import behaviors, keywords  # noqa: E402
 from render import PUBLIC_METHODS, REST_SERVICES  # noqa: E402
 
@@ -58,15 +56,7 @@ WELL_KNOWN = {
 
 
 def descriptor_set():
-    buf = os.environ.get("FREVIX_BUF", str(HERE.parent / ".venv/bin/buf"))
-    with tempfile.TemporaryDirectory() as cache:
-        built = subprocess.run(
-            [buf, "build", str(HERE.parent / "proto"), "-o", "-#format=json"],
-            check=True,
-            capture_output=True,
-            env={**os.environ, "BUF_CACHE_DIR": cache},
-        )
-    return json.loads(built.stdout)
+    return json.loads(buf_build("json"))
 
 
 def clean(comment):

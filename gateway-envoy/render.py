@@ -24,11 +24,11 @@ Env:   FREVIX_GATEWAY_ORIGINS  comma-separated allowed browser origins
 import base64
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from functools import cache
 from pathlib import Path
+
+from buf_build import buf_build
 
 HERE = Path(__file__).resolve().parent
 
@@ -265,17 +265,7 @@ def jwt_authn(shape):
 def descriptor_set():
     """proto/ as a descriptor set with its imports and no source info
     (comments are not needed to transcode), base64 for the config."""
-    buf = os.environ.get("FREVIX_BUF", str(HERE.parent / ".venv/bin/buf"))
-    # buf keeps a cache under $HOME, or in the working directory when there
-    # is none (k8s/render-envoy.sh renders with an empty environment).
-    with tempfile.TemporaryDirectory() as cache:
-        built = subprocess.run(
-            [buf, "build", str(HERE.parent / "proto"), "--exclude-source-info", "-o", "-#format=binpb"],
-            check=True,
-            capture_output=True,
-            env={**os.environ, "BUF_CACHE_DIR": cache},
-        )
-    return base64.b64encode(built.stdout).decode()
+    return base64.b64encode(buf_build("binpb", source_info=False)).decode()
 
 
 def transcoder():

@@ -12,6 +12,8 @@ buf=.venv/bin/buf
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 "$buf" lint proto
+# Field behaviour on every request field, and no rule the server cannot keep.
+python3 scripts/proto-conventions.py
 # The gateway: rendered files up to date, and both accepted by Envoy itself.
 python3 gateway-envoy/render.py --check
 for config in gateway-envoy/envoy-mesh.yaml gateway-envoy/envoy-all-in-one.yaml; do
