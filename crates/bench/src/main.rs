@@ -4,6 +4,8 @@
 //! - Login throughput as a ratio to raw argon2id hashes/s (a login is one
 //!   verification, so 1.0 would mean everything else is free).
 //! - Authenticated GetMe requests/s with latency percentiles.
+//! - Reads (GetMe with a token, ListCategories) as ratios to Health/Check
+//!   in the same run, on SQLite and PostgreSQL (see [`reads`]).
 //!
 //! - Event relay throughput and commit → consumer latency (see [`events`]).
 //! - SearchGigs over 100,000 gigs on PostgreSQL and SQLite (see [`search`]).
@@ -35,6 +37,7 @@ mod ledger;
 mod overload;
 mod overload_chat;
 mod pgbench;
+mod reads;
 mod release;
 mod search;
 mod webhooks;
@@ -88,6 +91,10 @@ async fn main() {
             overload_chat::run().await;
             return;
         }
+        Ok("reads") => {
+            reads::run().await;
+            return;
+        }
         Ok("gateway-idle") => {
             gateway::idle_subscription().await;
             return;
@@ -130,6 +137,9 @@ async fn main() {
         p99.as_secs_f64() * 1000.0
     );
     app.stop().await;
+
+    println!();
+    reads::run().await;
 
     println!();
     events::run().await;

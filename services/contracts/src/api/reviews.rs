@@ -117,11 +117,12 @@ pub async fn submit(
     }
     let written = store::reviews_of(&change.txn, id).await?;
     if written.iter().any(|r| r.reviewer_id == caller.account_id.0) {
-        return Err(ApiError::precondition(
-            "ALREADY_REVIEWED",
-            id.to_string(),
-            "you have reviewed this contract; a review is written once",
-        )
+        // ALREADY_EXISTS, as for anything created twice: a retry whose
+        // first answer was lost learns its review is there.
+        return Err(ApiError::AlreadyExists {
+            reason: "ALREADY_REVIEWED",
+            message: "you have reviewed this contract; a review is written once".to_owned(),
+        }
         .into());
     }
     let contract = &change.contract;

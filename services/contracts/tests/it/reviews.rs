@@ -11,6 +11,7 @@ use frevix_proto::marketplace::v1 as marketplace;
 use frevix_proto::payments::v1 as payments;
 use frevix_testkit::status::{reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, TestClock, TestUser, authed, on_both_backends};
+use tonic::Code;
 
 use crate::shop::*;
 use crate::support::*;
@@ -181,7 +182,10 @@ async fn reviews_stay_hidden_until_both_sides_have_written(backend: Backend) {
             .is_empty()
     );
     let twice = review(&app, buyer, &done.contract, 1).await.unwrap_err();
-    assert_eq!(reason(&twice), "ALREADY_REVIEWED");
+    assert_eq!(
+        (twice.code(), reason(&twice).as_str()),
+        (Code::AlreadyExists, "ALREADY_REVIEWED")
+    );
 
     let both = review(&app, seller, &done.contract, 4).await.unwrap();
     assert_eq!(both.reviews.len(), 2);
