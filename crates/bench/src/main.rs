@@ -47,6 +47,11 @@ use std::time::{Duration, Instant};
 use frevix_proto::identity::v1 as pb;
 use frevix_testkit::{Backend, TestApp, authed};
 
+/// The server binary's allocator, so the servers measured in this process
+/// allocate as `frevix` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SECONDS: u64 = 5;
 
 #[tokio::main]

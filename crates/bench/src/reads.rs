@@ -8,7 +8,9 @@
 //! - GetMe with a token (token check, deny list, one-row read);
 //! - ListCategories with no token (the catalog, the same rows every time).
 //!
-//! `FREVIX_BENCH_ONLY=reads`; `FREVIX_BENCH_READS_SECONDS` (default 5).
+//! `FREVIX_BENCH_ONLY=reads`; `FREVIX_BENCH_READS_SECONDS` (default 5);
+//! `FREVIX_BENCH_READS_BACKEND=sqlite|postgres` and
+//! `FREVIX_BENCH_READS_CALLS=GetMe,…` narrow it (for a profiler).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -49,9 +51,18 @@ impl Figures {
 }
 
 pub async fn run() {
+    let only: String = env_or("FREVIX_BENCH_READS_BACKEND", String::new());
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        one(backend).await;
+        if only.is_empty() || format!("{backend:?}").eq_ignore_ascii_case(&only) {
+            one(backend).await;
+        }
     }
+}
+
+/// Whether `name` is among the calls asked for (all when none are named).
+fn wanted(name: &str) -> bool {
+    let calls: String = env_or("FREVIX_BENCH_READS_CALLS", String::new());
+    calls.is_empty() || calls.split(',').any(|call| call == name)
 }
 
 async fn one(backend: Backend) {
@@ -86,25 +97,29 @@ async fn one(backend: Backend) {
     .await;
     health.show("Health/Check", None);
     let token = user.access_token.clone();
-    let get_me = closed_loop(&channels, move |channel| {
-        let request = authed(&token, GetMeRequest {});
-        async move {
-            IdentityServiceClient::new(channel)
-                .get_me(request)
+    if wanted("GetMe") {
+        let get_me = closed_loop(&channels, move |channel| {
+            let request = authed(&token, GetMeRequest {});
+            async move {
+                IdentityServiceClient::new(channel)
+                    .get_me(request)
+                    .await
+                    .unwrap();
+            }
+        })
+        .await;
+        get_me.show("GetMe", Some(health.rate));
+    }
+    if wanted("ListCategories") {
+        let categories = closed_loop(&channels, |channel| async move {
+            MarketplaceServiceClient::new(channel)
+                .list_categories(ListCategoriesRequest {})
                 .await
                 .unwrap();
-        }
-    })
-    .await;
-    get_me.show("GetMe", Some(health.rate));
-    let categories = closed_loop(&channels, |channel| async move {
-        MarketplaceServiceClient::new(channel)
-            .list_categories(ListCategoriesRequest {})
-            .await
-            .unwrap();
-    })
-    .await;
-    categories.show("ListCategories", Some(health.rate));
+        })
+        .await;
+        categories.show("ListCategories", Some(health.rate));
+    }
     app.stop().await;
 }
 

@@ -18,6 +18,12 @@ use frevix_platform::events::Outbox;
 use frevix_platform::telemetry;
 use secrecy::ExposeSecret;
 
+/// mimalloc rather than glibc's malloc: a call allocates and frees many
+/// small buffers on whichever thread runs it (`make bench`'s reads step
+/// measures the difference).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "frevix",

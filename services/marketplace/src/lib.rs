@@ -41,6 +41,8 @@ pub const PUBLIC_METHODS: &[&str] = &[
 pub(crate) struct Inner {
     pub db: DatabaseConnection,
     pub outbox: Outbox,
+    /// ListCategories' answer, kept in memory.
+    pub categories: api::category_tree::CategoryTree,
 }
 
 /// The marketplace service, ready to be served.
@@ -62,6 +64,7 @@ impl Service for Marketplace {
             inner: Arc::new(Inner {
                 db: context.db,
                 outbox: context.outbox,
+                categories: Default::default(),
             }),
         })
     }

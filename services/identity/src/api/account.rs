@@ -18,8 +18,7 @@ pub async fn get_me(
     inner: &Inner,
     request: Request<pb::GetMeRequest>,
 ) -> Result<pb::GetMeResponse> {
-    let (principal, account) = inner.live_caller(&request).await?;
-    let two_factor = crate::store::two_factor::is_enabled(&inner.db, principal.account_id).await?;
+    let (account, two_factor) = inner.live_caller_and_factor(&request).await?;
     Ok(pb::GetMeResponse {
         account: Some(convert::own_account(&account, two_factor)),
     })

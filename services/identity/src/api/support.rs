@@ -23,7 +23,8 @@ use crate::domain::{password, tokens};
 use crate::error::{IdentityError, Result};
 use crate::events;
 use crate::store::accounts::{
-    AccountRow, find_account_by_email, find_account_by_id, roles_of, status_of,
+    AccountRow, find_account_by_email, find_live_account, find_live_account_and_factor, roles_of,
+    status_of,
 };
 use crate::store::{codes as code_store, sessions};
 use frevix_platform::error::{ApiError, FieldViolations};
@@ -60,18 +61,36 @@ impl Inner {
         request: &tonic::Request<T>,
     ) -> Result<(Principal, AccountRow)> {
         let principal = principal(request).map_err(|_| IdentityError::SessionRevoked)?;
-        let now = Utc::now();
-        let session = sessions::find_session(&self.db, principal.session_id).await?;
-        let live = session
-            .is_some_and(|s| s.account_id == principal.account_id.0 && sessions::is_live(&s, now));
-        if !live {
-            return Err(IdentityError::SessionRevoked);
-        }
-        let account = find_account_by_id(&self.db, principal.account_id)
-            .await?
-            .ok_or(IdentityError::SessionRevoked)?;
+        // One statement: the account, if this session of it is live.
+        let account = find_live_account(
+            &self.db,
+            principal.account_id,
+            principal.session_id,
+            Utc::now(),
+        )
+        .await?
+        .ok_or(IdentityError::SessionRevoked)?;
         login_allowed(&account)?;
         Ok((principal, account))
+    }
+
+    /// [`Inner::live_caller`]'s account, and whether it signs in with a
+    /// second factor, in one read (GetMe).
+    pub async fn live_caller_and_factor<T>(
+        &self,
+        request: &tonic::Request<T>,
+    ) -> Result<(AccountRow, bool)> {
+        let principal = principal(request).map_err(|_| IdentityError::SessionRevoked)?;
+        let (account, two_factor) = find_live_account_and_factor(
+            &self.db,
+            principal.account_id,
+            principal.session_id,
+            Utc::now(),
+        )
+        .await?
+        .ok_or(IdentityError::SessionRevoked)?;
+        login_allowed(&account)?;
+        Ok((account, two_factor))
     }
 
     /// Ends one session of `account` in `txn` and tells every service

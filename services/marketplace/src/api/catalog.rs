@@ -1,4 +1,5 @@
-//! ListCategories, CreateCategory, SearchSkills.
+//! ListCategories (from the in-memory tree, [`super::category_tree`]),
+//! CreateCategory, SearchSkills.
 
 use frevix_platform::auth::Role;
 use frevix_platform::db::is_unique_violation;
@@ -19,20 +20,7 @@ pub async fn list_categories(
     inner: &Inner,
     _request: Request<pb::ListCategoriesRequest>,
 ) -> Result<pb::ListCategoriesResponse> {
-    let rows = catalog::list_categories(&inner.db).await?;
-    let mut tops: Vec<pb::Category> = rows
-        .iter()
-        .filter(|r| r.parent_id.is_none())
-        .map(convert::category)
-        .collect();
-    for top in &mut tops {
-        top.children = rows
-            .iter()
-            .filter(|r| r.parent_id.map(|p| p.to_string()).as_deref() == Some(top.id.as_str()))
-            .map(convert::category)
-            .collect();
-    }
-    Ok(pb::ListCategoriesResponse { categories: tops })
+    Ok(inner.categories.get(&inner.db).await?.as_ref().clone())
 }
 
 pub async fn create_category(
@@ -81,7 +69,9 @@ pub async fn create_category(
         slug,
         position: i32::try_from(position).unwrap_or(i32::MAX),
     };
-    match catalog::insert_category(&inner.db, row).await {
+    let inserted = catalog::insert_category(&inner.db, row).await;
+    inner.categories.clear();
+    match inserted {
         Ok(row) => Ok(pb::CreateCategoryResponse {
             category: Some(convert::category(&row)),
         }),

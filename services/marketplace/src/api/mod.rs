@@ -4,6 +4,7 @@
 
 mod accept;
 mod catalog;
+pub(crate) mod category_tree;
 mod gigs;
 mod jobs;
 mod profiles;

@@ -101,6 +101,18 @@ async fn the_seeded_catalog_is_a_two_level_tree(backend: Backend) {
         .category
         .unwrap();
     assert_eq!(created.slug, "game-development");
+    // The tree is served from memory; adding a category renews it at once.
+    let tree = marketplace
+        .list_categories(pb::ListCategoriesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .categories;
+    let under_tech = &tree.iter().find(|c| c.id == tech.id).unwrap().children;
+    assert!(
+        under_tech.iter().any(|c| c.slug == "game-development"),
+        "{under_tech:?}"
+    );
     let third_level = marketplace
         .create_category(authed(
             &admin.access_token,
