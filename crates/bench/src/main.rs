@@ -96,6 +96,10 @@ async fn main() {
             overload_chat::run().await;
             return;
         }
+        Ok("events") => {
+            events::run().await;
+            return;
+        }
         Ok("reads") => {
             reads::run().await;
             return;

@@ -22,7 +22,7 @@ use tokio_stream::StreamExt as _;
 
 use super::consumer::{ConsumerSpec, EventHandler, Outcome, apply_batch, apply_with_retries};
 use super::envelope::ReceivedEvent;
-use super::outbox::RelayError;
+use super::relay::RelayError;
 use super::schema::outbox;
 use super::{Background, BusError, EventsConfig, stopped};
 
@@ -37,6 +37,31 @@ pub struct JetStreamBus {
 
 fn nats(error: impl std::fmt::Display) -> BusError {
     BusError::Nats(error.to_string())
+}
+
+fn published(error: &dyn std::fmt::Display) -> RelayError {
+    RelayError::Publish(error.to_string())
+}
+
+/// Events sent to JetStream whose acks may still be on their way.
+pub(crate) struct SentBatch {
+    acks: Vec<jetstream::context::PublishAckFuture>,
+}
+
+impl SentBatch {
+    /// Waits until JetStream has stored every event of the batch.
+    pub(crate) async fn confirmed(self) -> Result<(), RelayError> {
+        for ack in self.acks {
+            let ack = ack.await.map_err(|e| published(&e))?;
+            if ack.duplicate {
+                tracing::debug!(
+                    sequence = ack.sequence,
+                    "jetstream dropped a re-published event"
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 impl JetStreamBus {
@@ -125,9 +150,8 @@ impl JetStreamBus {
         Ok(())
     }
 
-    /// Publishes rows in order and waits for every ack.
-    pub(crate) async fn publish_batch(&self, rows: &[outbox::Model]) -> Result<(), RelayError> {
-        let failed = |e: &dyn std::fmt::Display| RelayError::Publish(e.to_string());
+    /// Sends rows in order; [`SentBatch::confirmed`] waits for their acks.
+    pub(crate) async fn send_batch(&self, rows: &[outbox::Model]) -> Result<SentBatch, RelayError> {
         // The stream may not exist yet if NATS was down when the service started.
         let producer = rows.first().and_then(|row| row.subject.split('.').nth(1));
         if let Some(producer) = producer
@@ -136,7 +160,9 @@ impl JetStreamBus {
                 .lock()
                 .is_ok_and(|ready| ready.contains(producer))
         {
-            self.ensure_stream(producer).await.map_err(|e| failed(&e))?;
+            self.ensure_stream(producer)
+                .await
+                .map_err(|e| published(&e))?;
         }
         let mut acks = Vec::with_capacity(rows.len());
         for row in rows {
@@ -156,19 +182,10 @@ impl JetStreamBus {
                     Bytes::from(row.envelope.clone()),
                 )
                 .await
-                .map_err(|e| failed(&e))?;
+                .map_err(|e| published(&e))?;
             acks.push(ack);
         }
-        for ack in acks {
-            let ack = ack.await.map_err(|e| failed(&e))?;
-            if ack.duplicate {
-                tracing::debug!(
-                    sequence = ack.sequence,
-                    "jetstream dropped a re-published event"
-                );
-            }
-        }
-        Ok(())
+        Ok(SentBatch { acks })
     }
 
     pub(crate) async fn consume(

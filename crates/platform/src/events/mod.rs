@@ -12,6 +12,7 @@ mod handlers;
 mod in_process;
 mod jetstream;
 mod outbox;
+mod relay;
 mod retention;
 pub mod schema;
 mod tail;
@@ -29,7 +30,8 @@ pub use envelope::{EnvelopeError, ReceivedEvent, consume_span, seal, subject};
 pub use handlers::{AfterCommit, Handlers, On};
 pub use in_process::InProcessBus;
 pub use jetstream::JetStreamBus;
-pub use outbox::{Outbox, Relay, RelayError};
+pub use outbox::Outbox;
+pub use relay::{Relay, RelayError};
 pub use retention::{Pruned, Retention};
 pub use tail::{Tail, event_json};
 

@@ -86,6 +86,35 @@ async fn a_relay_that_dies_after_publishing_republishes_and_the_consumer_applies
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_publishes_batch_after_batch_in_order_and_marks_them_together() {
+    let streams = TestStreams::new();
+    let (_p, _c, db, consumer_db) = databases().await;
+    let bus = EventBus::connect(&EventsConfig {
+        relay_batch: 7,
+        ..config(&streams)
+    })
+    .await
+    .unwrap();
+    let (outbox, relay) = bus.producer("identity", db.clone()).await.unwrap();
+    write_events(&db, &outbox, "a", &numbered("v", 0..100)).await;
+
+    // Eight batches of seven at most in one pass, then the rest.
+    assert_eq!(relay.pass().await.unwrap(), 56);
+    assert_eq!(relay.depth().await.unwrap(), 44);
+    assert_eq!(relay.pass().await.unwrap(), 44);
+    assert_eq!(relay.depth().await.unwrap(), 0);
+    assert_eq!(relay.pass().await.unwrap(), 0);
+    assert_eq!(stream_messages(&bus, "identity").await, 100);
+
+    let consumer = bus
+        .consume(spec(), consumer_db.clone(), Arc::new(Recorder::default()))
+        .await
+        .unwrap();
+    assert_applied_once_in_order(&consumer_db, "a", &numbered("v", 0..100)).await;
+    consumer.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_go_on_while_nats_is_down_and_drain_in_order_when_it_returns() {
     let mut nats = OwnNats::start().await;
     let streams = TestStreams::at(nats.url());
