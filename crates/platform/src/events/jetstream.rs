@@ -15,7 +15,6 @@ use async_nats::jetstream::message::AckKind;
 use async_nats::jetstream::stream::{self, StorageType};
 use async_nats::jetstream::{self, Context};
 use bytes::Bytes;
-use frevix_proto::common::v1::EventEnvelope;
 use prost::Message as _;
 use sea_orm::DatabaseConnection;
 use tokio_stream::StreamExt as _;
@@ -41,6 +40,15 @@ fn nats(error: impl std::fmt::Display) -> BusError {
 
 fn published(error: &dyn std::fmt::Display) -> RelayError {
     RelayError::Publish(error.to_string())
+}
+
+/// An envelope's trace context alone: decoding it skips the other fields
+/// (ids, names, the payload) instead of copying them, per event relayed.
+#[derive(Clone, PartialEq, prost::Message)]
+struct TraceContext {
+    /// `EventEnvelope.trace_context`'s tag.
+    #[prost(map = "string, string", tag = "7")]
+    trace_context: std::collections::HashMap<String, String>,
 }
 
 /// Events sent to JetStream whose acks may still be on their way.
@@ -151,7 +159,12 @@ impl JetStreamBus {
     }
 
     /// Sends rows in order; [`SentBatch::confirmed`] waits for their acks.
-    pub(crate) async fn send_batch(&self, rows: &[outbox::Model]) -> Result<SentBatch, RelayError> {
+    /// The rows are consumed: their envelopes become the messages' bodies
+    /// without a copy.
+    pub(crate) async fn send_batch(
+        &self,
+        rows: Vec<outbox::Model>,
+    ) -> Result<SentBatch, RelayError> {
         // The stream may not exist yet if NATS was down when the service started.
         let producer = rows.first().and_then(|row| row.subject.split('.').nth(1));
         if let Some(producer) = producer
@@ -167,20 +180,20 @@ impl JetStreamBus {
         let mut acks = Vec::with_capacity(rows.len());
         for row in rows {
             let mut headers = HeaderMap::new();
-            headers.insert("Nats-Msg-Id", row.event_id.to_string().as_str());
+            let mut id = uuid::Uuid::encode_buffer();
+            headers.insert(
+                "Nats-Msg-Id",
+                &*row.event_id.hyphenated().encode_lower(&mut id),
+            );
             headers.insert("Frevix-Event-Type", row.event_type.as_str());
-            if let Ok(envelope) = EventEnvelope::decode(row.envelope.as_slice()) {
-                for (key, value) in &envelope.trace_context {
+            if let Ok(trace) = TraceContext::decode(row.envelope.as_slice()) {
+                for (key, value) in &trace.trace_context {
                     headers.insert(key.as_str(), value.as_str());
                 }
             }
             let ack = self
                 .js
-                .publish_with_headers(
-                    row.subject.clone(),
-                    headers,
-                    Bytes::from(row.envelope.clone()),
-                )
+                .publish_with_headers(row.subject, headers, Bytes::from(row.envelope))
                 .await
                 .map_err(|e| published(&e))?;
             acks.push(ack);
@@ -388,4 +401,27 @@ fn consumer_lag_gauge() -> opentelemetry::metrics::Gauge<u64> {
         .u64_gauge("frevix.consumer.lag")
         .with_description("events in the stream not yet handled by the consumer")
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use frevix_proto::common::v1::EventEnvelope;
+
+    #[test]
+    fn the_trace_context_is_read_from_a_whole_envelope() {
+        let envelope = EventEnvelope {
+            id: "e1".into(),
+            r#type: "frevix.identity.v1.AccountUpdated".into(),
+            producer: "identity".into(),
+            trace_context: [("traceparent".to_owned(), "00-abc-def-01".to_owned())].into(),
+            payload: Some(prost_types::Any {
+                type_url: "type.googleapis.com/x".into(),
+                value: vec![1, 2, 3],
+            }),
+            ..Default::default()
+        };
+        let trace = TraceContext::decode(envelope.encode_to_vec().as_slice()).unwrap();
+        assert_eq!(trace.trace_context, envelope.trace_context);
+    }
 }

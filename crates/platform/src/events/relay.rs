@@ -174,8 +174,9 @@ impl Relay {
         let now = Utc::now();
         let count = match &self.bus {
             EventBus::JetStream(bus) if !mark => {
-                bus.send_batch(&batch).await?.confirmed().await?;
-                return Ok(batch.len());
+                let count = batch.len();
+                bus.send_batch(batch).await?.confirmed().await?;
+                return Ok(count);
             }
             EventBus::JetStream(bus) => self.publish_pipelined(bus, &txn, batch, now).await?,
             EventBus::InProcess(_) => {
@@ -226,19 +227,19 @@ impl Relay {
         let mut published = 0;
         let mut unmarked: Vec<i64> = Vec::new();
         for round in 1..=BATCHES_PER_PASS {
-            let sent = bus.send_batch(&batch).await?;
+            let seqs: Vec<i64> = batch.iter().map(|row| row.seq).collect();
+            let more = batch.len() as u64 == full && round < BATCHES_PER_PASS;
+            let sent = bus.send_batch(batch).await?;
             if !unmarked.is_empty() {
                 mark_published(txn, std::mem::take(&mut unmarked), now).await?;
             }
-            let last = batch.last().map(|row| row.seq);
-            let next = if batch.len() as u64 == full && round < BATCHES_PER_PASS {
-                self.batch_after(txn, last).await?
-            } else {
-                Vec::new()
+            let next = match seqs.last() {
+                Some(last) if more => self.batch_after(txn, Some(*last)).await?,
+                _ => Vec::new(),
             };
             sent.confirmed().await?;
-            published += batch.len();
-            unmarked = batch.iter().map(|row| row.seq).collect();
+            published += seqs.len();
+            unmarked = seqs;
             if next.is_empty() {
                 break;
             }

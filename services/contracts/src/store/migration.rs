@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(lifecycle::Reviews),
             Box::new(lifecycle::Hourly),
             Box::new(lifecycle::MilestoneProposals),
+            Box::new(frevix_platform::events::schema::OutboxStreamSeqIndex),
         ]
     }
 }

@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(super::migration_login_failures::LoginFailures),
             Box::new(super::migration_account_security::AccountSecurity),
             Box::new(frevix_platform::mail::schema::MailOutboxTable),
+            Box::new(frevix_platform::events::schema::OutboxStreamSeqIndex),
         ]
     }
 }

@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(FullText),
             Box::new(frevix_platform::events::schema::OutboxPendingIndex),
             Box::new(frevix_platform::auth::deny_feed::AccessDenialsTable),
+            Box::new(frevix_platform::events::schema::OutboxStreamSeqIndex),
         ]
     }
 }

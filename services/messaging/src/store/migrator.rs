@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(frevix_platform::auth::deny_feed::AccessDenialsTable),
             Box::new(super::migration_thumbnails::MediaThumbnails),
             Box::new(frevix_platform::mail::schema::MailOutboxTable),
+            Box::new(frevix_platform::events::schema::OutboxStreamSeqIndex),
         ]
     }
 }

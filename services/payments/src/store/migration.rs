@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(super::payout_schema::Payouts),
             Box::new(super::methods_schema::PaymentMethods),
             Box::new(super::chargeback_schema::Chargebacks),
+            Box::new(frevix_platform::events::schema::OutboxStreamSeqIndex),
         ]
     }
 }

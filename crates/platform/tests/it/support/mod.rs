@@ -25,6 +25,7 @@ impl MigratorTrait for TestMigrator {
             Box::new(frevix_platform::events::schema::ConsumerTables),
             Box::new(AppliedTable),
             Box::new(frevix_platform::events::schema::OutboxPendingIndex),
+            Box::new(frevix_platform::events::schema::OutboxStreamSeqIndex),
         ]
     }
 }
