@@ -167,7 +167,7 @@ impl Relay {
             txn.execute_unprepared("SET LOCAL synchronous_commit = off")
                 .await?;
         }
-        let batch = self.batch_after(&txn, None).await?;
+        let batch = self.batch_after(&txn, 0).await?;
         if batch.is_empty() {
             return Ok(0);
         }
@@ -212,9 +212,11 @@ impl Relay {
     /// Publishes `batch` and, while the outbox has more, the batches after
     /// it, up to [`BATCHES_PER_PASS`]. One batch's acks are in flight while
     /// the previous batch is marked and the next one read, so the database
-    /// and the broker work at the same time instead of in turn (the
-    /// broker's acks were a third of a pass; the reading and marking the
-    /// rest). A failure anywhere rolls the marks back: those events are
+    /// and the broker work at the same time instead of in turn. On
+    /// PostgreSQL the next batch is read on another connection while this
+    /// one marks (the relay lock is this transaction's, and rows this pass
+    /// has sent are skipped by sequence): reading, marking and the acks all
+    /// overlap. A failure anywhere rolls the marks back: those events are
     /// published again, and dropped by JetStream as duplicates.
     async fn publish_pipelined(
         &self,
@@ -224,18 +226,36 @@ impl Relay {
         now: chrono::DateTime<Utc>,
     ) -> Result<usize, RelayError> {
         let full = self.bus.config().relay_batch;
+        let read_beside = txn.get_database_backend() == DatabaseBackend::Postgres;
         let mut published = 0;
         let mut unmarked: Vec<i64> = Vec::new();
         for round in 1..=BATCHES_PER_PASS {
             let seqs: Vec<i64> = batch.iter().map(|row| row.seq).collect();
-            let more = batch.len() as u64 == full && round < BATCHES_PER_PASS;
+            let after = seqs
+                .last()
+                .copied()
+                .filter(|_| batch.len() as u64 == full && round < BATCHES_PER_PASS);
             let sent = bus.send_batch(batch).await?;
-            if !unmarked.is_empty() {
-                mark_published(txn, std::mem::take(&mut unmarked), now).await?;
-            }
-            let next = match seqs.last() {
-                Some(last) if more => self.batch_after(txn, Some(*last)).await?,
-                _ => Vec::new(),
+            let marking = async {
+                match std::mem::take(&mut unmarked) {
+                    seqs if seqs.is_empty() => Ok(()),
+                    seqs => mark_published(txn, seqs, now).await,
+                }
+            };
+            let next = match after {
+                None => {
+                    marking.await?;
+                    Vec::new()
+                }
+                Some(after) if read_beside => {
+                    let (marked, next) = tokio::join!(marking, self.batch_after(&self.db, after));
+                    marked?;
+                    next?
+                }
+                Some(after) => {
+                    marking.await?;
+                    self.batch_after(txn, after).await?
+                }
             };
             sent.confirmed().await?;
             published += seqs.len();
@@ -249,21 +269,19 @@ impl Relay {
         Ok(published)
     }
 
-    /// The next unpublished rows in order, after sequence `after` when
-    /// given (rows this pass sent but has not marked yet).
+    /// The next unpublished rows in order, after sequence `after` (rows
+    /// this pass sent but has not marked yet).
     async fn batch_after(
         &self,
-        txn: &DatabaseTransaction,
-        after: Option<i64>,
+        db: &impl ConnectionTrait,
+        after: i64,
     ) -> Result<Vec<outbox::Model>, DbErr> {
-        let mut query = outbox::Entity::find().filter(outbox::Column::PublishedAt.is_null());
-        if let Some(after) = after {
-            query = query.filter(outbox::Column::Seq.gt(after));
-        }
-        query
+        outbox::Entity::find()
+            .filter(outbox::Column::PublishedAt.is_null())
+            .filter(outbox::Column::Seq.gt(after))
             .order_by_asc(outbox::Column::Seq)
             .limit(self.bus.config().relay_batch)
-            .all(txn)
+            .all(db)
             .await
     }
 
