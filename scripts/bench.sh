@@ -2,9 +2,11 @@
 # Benchmarks need the same PostgreSQL and NATS as the tests, and the release
 # `frevix` binary (the chat benchmark runs messaging as its own process).
 # FREVIX_BENCH_ONLY=reads|events|search|chat|contracts|ledger|gateway runs one part; gateway-idle (11 minutes:
-# a Subscribe through Envoy left idle) runs only when asked for. For the chat
-# part, FREVIX_BENCH_CHAT_RATES=2000,2000 picks steps, FREVIX_BENCH_CHAT_SECONDS
-# sets their length and FREVIX_BENCH_CHAT_TAIL=1 shows when the slowest were sent.
+# a Subscribe through Envoy left idle) runs only when asked for. The chat part
+# offers half pgbench's rate for 30 s, then 1.5 times it for 10 s;
+# FREVIX_BENCH_CHAT_RATES=2000,2000 picks fixed steps instead,
+# FREVIX_BENCH_CHAT_SECONDS sets their length and FREVIX_BENCH_CHAT_TAIL=1
+# shows when the slowest were sent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/test-services.sh)"
