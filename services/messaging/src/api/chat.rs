@@ -12,7 +12,6 @@ use frevix_platform::malformed::inbound_status;
 use frevix_proto::messaging::v1 as pb;
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt as _;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status, Streaming};
 use uuid::Uuid;
 
@@ -20,13 +19,13 @@ use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::shed::Permit;
 
 use super::admission::Holds;
-use super::{caller, live, messages, subscribe};
+use super::{caller, live, messages, slots, subscribe};
 use crate::Inner;
 use crate::error::{MessagingError, Result};
 
-pub type Stream = Guarded<ReceiverStream<std::result::Result<pb::ChatResponse, Status>>>;
+pub type Stream = Guarded<slots::Receiver<std::result::Result<pb::ChatResponse, Status>>>;
 
-type Out = mpsc::Sender<std::result::Result<pb::ChatResponse, Status>>;
+type Out = slots::Sender<std::result::Result<pb::ChatResponse, Status>>;
 
 fn event(event: pb::chat_response::Event) -> std::result::Result<pb::ChatResponse, Status> {
     Ok(pb::ChatResponse { event: Some(event) })
@@ -37,9 +36,8 @@ pub async fn chat(
     request: Request<Streaming<pb::ChatRequest>>,
 ) -> Result<Stream> {
     let me = caller(&request)?;
-    let (out, stream) = mpsc::channel(256);
-    let (stream, renewal) =
-        guard(&request, ReceiverStream::new(stream)).map_err(MessagingError::Stream)?;
+    let (out, stream) = slots::channel(256);
+    let (stream, renewal) = guard(&request, stream).map_err(MessagingError::Stream)?;
     let mut inbound = request.into_inner();
     tokio::spawn(async move {
         // A Hello, if the client starts with one, says where it stands; a
@@ -237,10 +235,7 @@ async fn reauthenticate(renewal: &Renewal, token: &str, out: &Out) -> bool {
 }
 
 /// Copies the feed into the Connect stream.
-async fn forward(
-    mut feed: mpsc::Receiver<std::result::Result<pb::SubscribeResponse, Status>>,
-    out: Out,
-) {
+async fn forward(mut feed: subscribe::FeedReceiver, out: Out) {
     use pb::chat_response::Event as C;
     use pb::subscribe_response::Event as S;
     while let Some(item) = feed.recv().await {

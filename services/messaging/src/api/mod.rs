@@ -12,6 +12,7 @@ mod media;
 mod messages;
 mod notifications;
 mod search;
+mod slots;
 mod subscribe;
 
 use std::sync::Arc;

@@ -11,12 +11,11 @@ use std::sync::Arc;
 use frevix_platform::auth::{Guarded, guard};
 use frevix_platform::error::FieldViolations;
 use frevix_proto::messaging::v1 as pb;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status};
 use uuid::Uuid;
 
 use super::caller;
+use super::slots;
 use crate::Inner;
 use crate::convert;
 use crate::domain::ConversationId;
@@ -24,16 +23,19 @@ use crate::error::{MessagingError, Result};
 use crate::hub::{Live, Registration};
 use crate::store;
 
-pub type Feed = Guarded<ReceiverStream<std::result::Result<pb::SubscribeResponse, Status>>>;
+pub type Feed = Guarded<FeedReceiver>;
 
-type Sink = mpsc::Sender<std::result::Result<pb::SubscribeResponse, Status>>;
+/// What a feed sends: its events, or the status it ends with.
+pub(crate) type FeedReceiver = slots::Receiver<std::result::Result<pb::SubscribeResponse, Status>>;
+
+type Sink = slots::Sender<std::result::Result<pb::SubscribeResponse, Status>>;
 
 pub async fn subscribe(inner: Arc<Inner>, request: Request<pb::SubscribeRequest>) -> Result<Feed> {
     let me = caller(&request)?;
     let positions = parse_positions(&request.get_ref().positions)?;
     // Browsers cannot send on this stream: it ends when the token expires,
     // and the client comes back with a fresh one and its positions.
-    let feed = ReceiverStream::new(start(inner, me, positions).await);
+    let feed = start(inner, me, positions).await;
     let (feed, _renewal) = guard(&request, feed).map_err(MessagingError::Stream)?;
     Ok(feed)
 }
@@ -93,8 +95,8 @@ pub(crate) async fn start(
     inner: Arc<Inner>,
     me: Uuid,
     positions: HashMap<Uuid, Stand>,
-) -> mpsc::Receiver<std::result::Result<pb::SubscribeResponse, Status>> {
-    let (sink, feed) = mpsc::channel(256);
+) -> FeedReceiver {
+    let (sink, feed) = slots::channel(256);
     let live = inner.hub.register(me).await;
     tokio::spawn(async move {
         if let Err(error) = run(&inner, me, positions, live, &sink).await {
