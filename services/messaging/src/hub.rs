@@ -23,10 +23,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::slots;
 use frevix_platform::live::Fanout;
 use frevix_proto::messaging::v1 as pb;
 use prost::Message as _;
-use tokio::sync::mpsc;
 use tokio_stream::StreamExt as _;
 use uuid::Uuid;
 
@@ -35,7 +35,7 @@ pub type Live = pb::subscribe_response::Event;
 
 /// One registered stream: its id, its channel, and whether it was closed
 /// for a newer stream of the account.
-type Stream = (u64, mpsc::Sender<Live>, Arc<AtomicBool>);
+type Stream = (u64, slots::Sender<Live>, Arc<AtomicBool>);
 
 struct Registered {
     streams: Vec<Stream>,
@@ -63,7 +63,7 @@ pub struct Registration {
     hub: Arc<Hub>,
     account: Uuid,
     id: u64,
-    pub receiver: mpsc::Receiver<Live>,
+    pub receiver: slots::Receiver<Live>,
     superseded: Arc<AtomicBool>,
 }
 
@@ -112,7 +112,7 @@ impl Hub {
     /// is listened to, so nothing published after this returns can be
     /// missed.
     pub async fn register(self: &Arc<Self>, account: Uuid) -> Registration {
-        let (sender, receiver) = mpsc::channel(self.buffer);
+        let (sender, receiver) = slots::channel(self.buffer);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let superseded = Arc::new(AtomicBool::new(false));
         let first = {

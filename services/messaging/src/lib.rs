@@ -17,6 +17,7 @@ mod hub;
 mod lookups;
 mod notify;
 mod presence;
+mod slots;
 pub mod store;
 mod writer;
 

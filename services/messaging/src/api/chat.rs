@@ -19,9 +19,10 @@ use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::shed::Permit;
 
 use super::admission::Holds;
-use super::{caller, live, messages, slots, subscribe};
+use super::{caller, live, messages, subscribe};
 use crate::Inner;
 use crate::error::{MessagingError, Result};
+use crate::slots;
 
 pub type Stream = Guarded<slots::Receiver<std::result::Result<pb::ChatResponse, Status>>>;
 
@@ -121,10 +122,11 @@ const MAX_FRAME_ID: usize = 64;
 const MAX_NONCE: usize = 64;
 
 /// A frame admitted to the stream's queue; sends hold their turn (and
-/// their frame id).
+/// their frame id). Boxed, so the queue's empty slots are small (see
+/// [`crate::slots`]).
 enum Work {
-    Send(pb::SendMessageRequest, String, Permit),
-    Other(pb::ChatRequest),
+    Send(Box<(pb::SendMessageRequest, String, Permit)>),
+    Other(Box<pb::ChatRequest>),
 }
 
 /// Admits `frame` to the stream's queue, or refuses a send at once.
@@ -161,7 +163,7 @@ async fn admit(
         }
         frame => {
             let _ = queue
-                .send(Work::Other(pb::ChatRequest { frame_id, frame }))
+                .send(Work::Other(Box::new(pb::ChatRequest { frame_id, frame })))
                 .await;
             return;
         }
@@ -172,9 +174,10 @@ async fn admit(
         MessagingError::from(ApiError::OverCapacity)
     } else {
         match messages::turn(inner).await {
-            Ok(turn) => match queue.try_send(Work::Send(send, frame_id, turn)) {
+            Ok(turn) => match queue.try_send(Work::Send(Box::new((send, frame_id, turn)))) {
                 Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(Work::Send(send, frame_id, _))) => {
+                Err(mpsc::error::TrySendError::Full(Work::Send(admitted))) => {
+                    let (send, frame_id, _) = *admitted;
                     // The stream's own queue is full.
                     messages::REFUSED.note();
                     holds.refused(&send);
@@ -196,7 +199,8 @@ async fn admit(
 async fn work_through(inner: Arc<Inner>, me: Uuid, mut work: mpsc::Receiver<Work>, out: Out) {
     while let Some(item) = work.recv().await {
         match item {
-            Work::Send(send, frame_id, turn) => {
+            Work::Send(admitted) => {
+                let (send, frame_id, turn) = *admitted;
                 let reply = match messages::send_admitted(&inner, me, &send, turn).await {
                     Ok(message) => pb::chat_response::Event::Ack(pb::SendAck {
                         client_message_id: send.client_message_id,
@@ -208,7 +212,7 @@ async fn work_through(inner: Arc<Inner>, me: Uuid, mut work: mpsc::Receiver<Work
                     return;
                 }
             }
-            Work::Other(frame) => handle(&inner, me, frame, &out).await,
+            Work::Other(frame) => handle(&inner, me, *frame, &out).await,
         }
     }
 }

@@ -12,7 +12,6 @@ mod media;
 mod messages;
 mod notifications;
 mod search;
-mod slots;
 mod subscribe;
 
 use std::sync::Arc;

@@ -15,12 +15,12 @@ use tonic::{Request, Status};
 use uuid::Uuid;
 
 use super::caller;
-use super::slots;
 use crate::Inner;
 use crate::convert;
 use crate::domain::ConversationId;
 use crate::error::{MessagingError, Result};
 use crate::hub::{Live, Registration};
+use crate::slots;
 use crate::store;
 
 pub type Feed = Guarded<FeedReceiver>;

@@ -2,9 +2,9 @@
 //! boxed slots. tokio's bounded channel allocates its slots 32 at a time,
 //! the first block when the channel is made; a slot of a `ChatResponse`
 //! result is 432 bytes, so each channel of an open stream held 13.5 KiB of
-//! empty slots before anything was sent, and a Chat stream has two (its
-//! feed and its answers). Boxed, a slot is 8 bytes, and a message's box
-//! lives only while it waits.
+//! empty slots before anything was sent, and a Chat stream has three (the
+//! hub's live events, its feed, its answers). Boxed, a slot is 8 bytes, and
+//! a message's box lives only while it waits.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -27,7 +27,8 @@ impl<T> Clone for Sender<T> {
     }
 }
 
-/// The receiver is gone; the item was not sent.
+/// The item was not sent: the receiver is gone (or, for `try_send`, the
+/// channel is full).
 #[derive(Debug)]
 pub struct Closed;
 
@@ -35,6 +36,11 @@ impl<T> Sender<T> {
     /// Waits for room, then queues `item`.
     pub async fn send(&self, item: T) -> Result<(), Closed> {
         self.0.send(Box::new(item)).await.map_err(|_| Closed)
+    }
+
+    /// Queues `item` if there is room now (full or closed: not sent).
+    pub fn try_send(&self, item: T) -> Result<(), Closed> {
+        self.0.try_send(Box::new(item)).map_err(|_| Closed)
     }
 
     /// Resolves once the receiver is dropped.
