@@ -508,7 +508,6 @@ impl sea_orm_migration::MigratorTrait for FakeProducer {
         vec![
             Box::new(frevix_platform::events::schema::OutboxTable),
             Box::new(frevix_platform::events::schema::OutboxPendingIndex),
-            Box::new(frevix_platform::events::schema::OutboxStreamSeqIndex),
         ]
     }
 }
