@@ -30,6 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Media chunks pass through without copies.
     config.bytes([".frevix.messaging.v1"]);
     tonic_prost_build::configure()
+        // Smaller per-call buffers (src/codec.rs).
+        .codec_path("crate::codec::SmallBuffers")
         .build_client(true)
         .build_server(true)
         .compile_fds_with_config(fds, config)?;

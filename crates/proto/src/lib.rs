@@ -5,6 +5,8 @@
 // Generated code: its shape is prost's and tonic's, not ours.
 #![allow(clippy::all, clippy::pedantic, missing_docs)]
 
+pub mod codec;
+
 /// The Frevix packages, nested as their protobuf names are (`frevix.*.v1`)
 /// so generated code finds `google.rpc` beside them; re-exported below at
 /// the crate root (`frevix_proto::messaging::v1`).
