@@ -47,6 +47,8 @@ pub const PUBLIC_METHODS: &[&str] = &[
 /// What the handlers share.
 pub(crate) struct Inner {
     pub db: DatabaseConnection,
+    /// Where the live-caller check reads (every authenticated call).
+    pub reads: DatabaseConnection,
     pub config: IdentityConfig,
     pub auth: AuthConfig,
     pub keys: keys::KeyRing,
@@ -122,6 +124,7 @@ impl Service for Identity {
         Ok(Self {
             inner: Arc::new(Inner {
                 db: context.db,
+                reads: context.reads,
                 hashing: Semaphore::new(config.max_concurrent_hashes),
                 config,
                 auth: context.auth,

@@ -136,6 +136,33 @@ pub async fn connect_pool(
     Database::connect(options).await
 }
 
+/// The connections a service's hot reads go through. On PostgreSQL that is
+/// `writer` itself: its pool already reads in parallel. On SQLite, whose one
+/// read-write connection also carries every write, the relay and the
+/// consumers, it is a pool of `readers` read-only connections on the same
+/// file: in WAL mode they read the last committed state beside the writer
+/// without waiting for it, and a read cannot turn into a write by mistake.
+pub async fn connect_readers(
+    url: &str,
+    writer: &DatabaseConnection,
+    readers: u32,
+) -> Result<DatabaseConnection, DbErr> {
+    if Engine::of(url) != Some(Engine::Sqlite) {
+        return Ok(writer.clone());
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(readers.max(1))
+        .min_connections(readers.max(1))
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .idle_timeout(None::<Duration>)
+        .max_lifetime(None::<Duration>)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|sqlite| sqlite.read_only(true));
+    Database::connect(options).await
+}
+
 fn ensure_sqlite_dir(url: &str) -> Result<(), DbErr> {
     let path = url
         .trim_start_matches("sqlite://")

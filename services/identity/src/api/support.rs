@@ -63,7 +63,7 @@ impl Inner {
         let principal = principal(request).map_err(|_| IdentityError::SessionRevoked)?;
         // One statement: the account, if this session of it is live.
         let account = find_live_account(
-            &self.db,
+            &self.reads,
             principal.account_id,
             principal.session_id,
             Utc::now(),
@@ -82,7 +82,7 @@ impl Inner {
     ) -> Result<(AccountRow, bool)> {
         let principal = principal(request).map_err(|_| IdentityError::SessionRevoked)?;
         let (account, two_factor) = find_live_account_and_factor(
-            &self.db,
+            &self.reads,
             principal.account_id,
             principal.session_id,
             Utc::now(),
