@@ -19,6 +19,7 @@ use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::shed::Permit;
 
 use super::admission::Holds;
+use super::feed_sink::FeedSink;
 use super::{caller, live, messages, subscribe};
 use crate::Inner;
 use crate::error::{MessagingError, Result};
@@ -40,44 +41,19 @@ pub async fn chat(
     let (out, stream) = slots::channel(256);
     let (stream, renewal) = guard(&request, stream).map_err(MessagingError::Stream)?;
     let mut inbound = request.into_inner();
-    tokio::spawn(async move {
-        // A Hello, if the client starts with one, says where it stands; a
-        // client that sends nothing still gets its feed (from its read
-        // positions), so a listen-only stream sees heartbeats and messages.
-        let first = match tokio::time::timeout(HELLO_WAIT, inbound.next()).await {
-            Ok(first) => first,
-            Err(_) => Some(Ok(pb::ChatRequest::default())),
+    let task = async move {
+        // Boxed: the start's futures (the Hello wait, the feed's start)
+        // are not kept in the stream's task for its whole life.
+        let Some((feed, pending)) = Box::pin(begin(&inner, me, &mut inbound, &out)).await else {
+            return;
         };
-        let (positions, pending) = match first {
-            Some(Ok(pb::ChatRequest { frame: None, .. })) => (Default::default(), None),
-            Some(Ok(pb::ChatRequest {
-                frame: Some(pb::chat_request::Frame::Hello(hello)),
-                frame_id,
-            })) => match subscribe::usable_positions(&hello.positions) {
-                Ok((positions, None)) => (positions, None),
-                // The usable positions are used; the client learns which
-                // were not.
-                Ok((positions, Some(refused))) => {
-                    let _ = out.send(event(frame_failed(frame_id, refused))).await;
-                    (positions, None)
-                }
-                Err(error) => {
-                    let _ = out.send(Err(tonic::Status::from(error))).await;
-                    return;
-                }
-            },
-            Some(Ok(frame)) => (Default::default(), Some(frame)),
-            _ => return,
-        };
-        let feed = subscribe::start(inner.clone(), me, positions).await;
-        let forwarding = tokio::spawn(forward(feed, out.clone()));
         // Admitted frames are worked through in order by their own task,
         // so a frame arriving meanwhile is admitted or refused at once.
         let (queue, work) = mpsc::channel(QUEUE);
         tokio::spawn(work_through(inner.clone(), me, work, out.clone()));
         let mut holds = Holds::default();
         if let Some(frame) = pending {
-            admit(&inner, frame, &queue, &mut holds, &out).await;
+            Box::pin(admit(&inner, frame, &queue, &mut holds, &out)).await;
         }
         while let Some(frame) = inbound.next().await {
             match frame {
@@ -85,18 +61,18 @@ pub async fn chat(
                     frame: Some(pb::chat_request::Frame::Reauthenticate(fresh)),
                     ..
                 }) => {
-                    if !reauthenticate(&renewal, &fresh.access_token, &out).await {
+                    if !Box::pin(reauthenticate(&renewal, &fresh.access_token, &out)).await {
                         return;
                     }
                 }
-                Ok(frame) => admit(&inner, frame, &queue, &mut holds, &out).await,
+                Ok(frame) => Box::pin(admit(&inner, frame, &queue, &mut holds, &out)).await,
                 Err(status) => {
                     // The client reset the stream or sent something
                     // unreadable: the stream ends with the reason, and its
                     // feed (and the presence it holds) ends now, not at the
                     // next write.
                     let _ = out.send(Err(inbound_status(status))).await;
-                    forwarding.abort();
+                    feed.abort();
                     return;
                 }
             }
@@ -104,8 +80,51 @@ pub async fn chat(
         // A half-close: the client sends no more frames but may still
         // listen (grpcurl does this), so the feed goes on until the
         // response is dropped.
-    });
+    };
+    tokio::spawn(task);
     Ok(stream)
+}
+
+/// Reads the stream's first frame and starts its feed: the feed's handle,
+/// and the first frame when it was not a Hello (to be taken as any other);
+/// None when the stream ended.
+async fn begin(
+    inner: &Arc<Inner>,
+    me: Uuid,
+    inbound: &mut Streaming<pb::ChatRequest>,
+    out: &Out,
+) -> Option<(tokio::task::AbortHandle, Option<pb::ChatRequest>)> {
+    // A Hello, if the client starts with one, says where it stands; a
+    // client that sends nothing still gets its feed (from its read
+    // positions), so a listen-only stream sees heartbeats and messages.
+    let first = match tokio::time::timeout(HELLO_WAIT, inbound.next()).await {
+        Ok(first) => first,
+        Err(_) => Some(Ok(pb::ChatRequest::default())),
+    };
+    let (positions, pending) = match first {
+        Some(Ok(pb::ChatRequest { frame: None, .. })) => (Default::default(), None),
+        Some(Ok(pb::ChatRequest {
+            frame: Some(pb::chat_request::Frame::Hello(hello)),
+            frame_id,
+        })) => match subscribe::usable_positions(&hello.positions) {
+            Ok((positions, None)) => (positions, None),
+            // The usable positions are used; the client learns which were
+            // not.
+            Ok((positions, Some(refused))) => {
+                let _ = out.send(event(frame_failed(frame_id, refused))).await;
+                (positions, None)
+            }
+            Err(error) => {
+                let _ = out.send(Err(tonic::Status::from(error))).await;
+                return None;
+            }
+        },
+        Some(Ok(frame)) => (Default::default(), Some(frame)),
+        _ => return None,
+    };
+    let sink = FeedSink::Chat(out.clone());
+    let feed = subscribe::start(inner.clone(), me, positions, sink).await;
+    Some((feed, pending))
 }
 
 /// How long a stream waits for a first frame (a Hello) before starting
@@ -201,7 +220,7 @@ async fn work_through(inner: Arc<Inner>, me: Uuid, mut work: mpsc::Receiver<Work
         match item {
             Work::Send(admitted) => {
                 let (send, frame_id, turn) = *admitted;
-                let reply = match messages::send_admitted(&inner, me, &send, turn).await {
+                let reply = match Box::pin(messages::send_admitted(&inner, me, &send, turn)).await {
                     Ok(message) => pb::chat_response::Event::Ack(pb::SendAck {
                         client_message_id: send.client_message_id,
                         message: Some(message),
@@ -212,7 +231,7 @@ async fn work_through(inner: Arc<Inner>, me: Uuid, mut work: mpsc::Receiver<Work
                     return;
                 }
             }
-            Work::Other(frame) => handle(&inner, me, *frame, &out).await,
+            Work::Other(frame) => Box::pin(handle(&inner, me, *frame, &out)).await,
         }
     }
 }
@@ -234,33 +253,6 @@ async fn reauthenticate(renewal: &Renewal, token: &str, out: &Out) -> bool {
             tracing::info!(reason = error.reason(), "stream reauthentication refused");
             let _ = out.send(Err(error.into_status())).await;
             false
-        }
-    }
-}
-
-/// Copies the feed into the Connect stream.
-async fn forward(mut feed: subscribe::FeedReceiver, out: Out) {
-    use pb::chat_response::Event as C;
-    use pb::subscribe_response::Event as S;
-    while let Some(item) = feed.recv().await {
-        let mapped = match item {
-            Err(status) => Err(status),
-            Ok(pb::SubscribeResponse { event: None }) => continue,
-            Ok(pb::SubscribeResponse { event: Some(e) }) => event(match e {
-                S::Message(m) => C::Message(m),
-                S::Read(r) => C::Read(r),
-                S::Resync(r) => C::Resync(r),
-                S::Heartbeat(h) => C::Heartbeat(h),
-                S::Changed(c) => C::Changed(c),
-                S::Delivered(d) => C::Delivered(d),
-                S::Typing(t) => C::Typing(t),
-                S::Presence(p) => C::Presence(p),
-                S::Conversation(c) => C::Conversation(c),
-                S::Notification(n) => C::Notification(n),
-            }),
-        };
-        if out.send(mapped).await.is_err() {
-            return;
         }
     }
 }

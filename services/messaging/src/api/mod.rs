@@ -6,6 +6,7 @@ mod blocking;
 mod chat;
 mod conversations;
 mod edits;
+mod feed_sink;
 mod groups;
 mod live;
 mod media;

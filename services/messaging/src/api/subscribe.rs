@@ -15,6 +15,7 @@ use tonic::{Request, Status};
 use uuid::Uuid;
 
 use super::caller;
+use super::feed_sink::FeedSink;
 use crate::Inner;
 use crate::convert;
 use crate::domain::ConversationId;
@@ -28,14 +29,15 @@ pub type Feed = Guarded<FeedReceiver>;
 /// What a feed sends: its events, or the status it ends with.
 pub(crate) type FeedReceiver = slots::Receiver<std::result::Result<pb::SubscribeResponse, Status>>;
 
-type Sink = slots::Sender<std::result::Result<pb::SubscribeResponse, Status>>;
+type Sink = FeedSink;
 
 pub async fn subscribe(inner: Arc<Inner>, request: Request<pb::SubscribeRequest>) -> Result<Feed> {
     let me = caller(&request)?;
     let positions = parse_positions(&request.get_ref().positions)?;
     // Browsers cannot send on this stream: it ends when the token expires,
     // and the client comes back with a fresh one and its positions.
-    let feed = start(inner, me, positions).await;
+    let (sink, feed) = slots::channel(256);
+    start(inner, me, positions, FeedSink::Subscribe(sink)).await;
     let (feed, _renewal) = guard(&request, feed).map_err(MessagingError::Stream)?;
     Ok(feed)
 }
@@ -88,17 +90,18 @@ pub(crate) fn usable_positions(
     Ok((parsed, refused))
 }
 
-/// Starts `me`'s feed from `positions`; it ends when the receiver is
-/// dropped. The feed is registered for live events before this returns, so
+/// Starts `me`'s feed from `positions` into `sink`; it ends when the
+/// sink's receiving end is dropped, or when the handle returned aborts it.
+/// The feed is registered for live events before this returns, so
 /// nothing that happens after the call is answered is missed.
 pub(crate) async fn start(
     inner: Arc<Inner>,
     me: Uuid,
     positions: HashMap<Uuid, Stand>,
-) -> FeedReceiver {
-    let (sink, feed) = slots::channel(256);
+    sink: FeedSink,
+) -> tokio::task::AbortHandle {
     let live = inner.hub.register(me).await;
-    tokio::spawn(async move {
+    let task = async move {
         if let Err(error) = run(&inner, me, positions, live, &sink).await {
             tracing::warn!(account_id = %me, %error, "feed ended with an error");
             let _ = sink
@@ -107,8 +110,8 @@ pub(crate) async fn start(
                 )))
                 .await;
         }
-    });
-    feed
+    };
+    tokio::spawn(task).abort_handle()
 }
 
 fn event(
@@ -234,19 +237,15 @@ fn too_many_streams() -> Status {
 /// How often delivered receipts are sent.
 const DELIVERED_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
-async fn run(
+/// Sends `me` what it lacks since `positions`; false if the client went
+/// away meanwhile.
+async fn catch_up(
     inner: &Inner,
-    me: Uuid,
     positions: HashMap<Uuid, Stand>,
-    mut live: Registration,
+    feed: &mut Cursor,
     sink: &Sink,
-) -> Result<()> {
-    let mut feed = Cursor {
-        me,
-        last: HashMap::new(),
-        delivered: HashMap::new(),
-        receipts_due: None,
-    };
+) -> Result<bool> {
+    let me = feed.me;
     // Only what the client lacks costs a query: a conversation it is up to
     // date in is just noted.
     for start in store::feed::feed_starts(&inner.db, me).await? {
@@ -270,14 +269,35 @@ async fn run(
                     .await
                     .is_err()
                 {
-                    return Ok(());
+                    return Ok(false);
                 }
             }
         }
         feed.last.insert(conversation, from);
         if start.last_seq > from && !feed.replay(inner, sink, conversation, from).await? {
-            return Ok(());
+            return Ok(false);
         }
+    }
+    Ok(true)
+}
+
+async fn run(
+    inner: &Inner,
+    me: Uuid,
+    positions: HashMap<Uuid, Stand>,
+    mut live: Registration,
+    sink: &Sink,
+) -> Result<()> {
+    let mut feed = Cursor {
+        me,
+        last: HashMap::new(),
+        delivered: HashMap::new(),
+        receipts_due: None,
+    };
+    // Boxed: the catch-up's queries are large futures, and an idle feed
+    // should not carry their space for its whole life.
+    if !Box::pin(catch_up(inner, positions, &mut feed, sink)).await? {
+        return Ok(());
     }
     let mut heartbeat = heartbeats(inner.heartbeat);
     loop {
@@ -299,7 +319,7 @@ async fn run(
                     let Ok(conversation) = Uuid::parse_str(&message.conversation_id) else { continue };
                     let have = match feed.last.get(&conversation) {
                         Some(have) => *have,
-                        None => match feed.start_of(inner, conversation).await? {
+                        None => match Box::pin(feed.start_of(inner, conversation)).await? {
                             Some(start) => start.min(message.sequence - 1),
                             None => continue,
                         },
@@ -310,7 +330,7 @@ async fn run(
                     let sent = if message.sequence == have + 1 {
                         feed.send(sink, message, conversation).await
                     } else {
-                        feed.replay(inner, sink, conversation, have).await?
+                        Box::pin(feed.replay(inner, sink, conversation, have)).await?
                     };
                     if !sent {
                         return Ok(());
@@ -337,7 +357,7 @@ async fn run(
             },
             () = tokio::time::sleep_until(receipts_due.unwrap_or_else(tokio::time::Instant::now)),
                 if receipts_due.is_some() => {
-                feed.flush_delivered(inner).await;
+                Box::pin(feed.flush_delivered(inner)).await;
             }
             _ = heartbeat.tick() => {
                 let beat = pb::Heartbeat { time: Some(convert::timestamp(chrono::Utc::now())) };
