@@ -1,8 +1,9 @@
 //! Chat figures against one messaging process (the release `frevix serve
 //! messaging` binary) on PostgreSQL and NATS, with identity in this
 //! process for tokens:
-//! - resident memory per idle Chat stream at 10,000 streams, each on its
-//!   own connection as phones would hold them;
+//! - resident memory per idle Chat stream ([`chat_idle`]: 100,000 streams,
+//!   100 per connection, in a process of their own; then 10,000, each on
+//!   its own connection, beside the latency steps);
 //! - at a steady rate of persisted messages between random pairs of online
 //!   users, send → recipient delivery latency p50/p99 and messages/s, as a
 //!   ratio to pgbench running a transaction of the same shape (take the
@@ -14,18 +15,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use frevix_proto::messaging::v1::{self as pb, messaging_service_client::MessagingServiceClient};
+use frevix_proto::messaging::v1 as pb;
 use frevix_testkit::{Backend, TestApp, TestUser, authed};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use secrecy::ExposeSecret;
-use tokio::sync::mpsc;
 use tokio_stream::StreamExt as _;
-use tonic::transport::Channel;
 
-/// Idle streams: this many users with this many devices each.
-const IDLE_USERS: usize = 245;
-const DEVICES: usize = 40;
+use crate::chat_idle::{self, connect, open_device};
+use crate::overload::env_or;
+
+/// Accounts the idle streams belong to (each holds up to
+/// [`chat_idle::STREAMS_PER_ACCOUNT`]).
+const IDLE_USERS: usize = 100;
 /// Users who talk, one stream each.
 const ACTIVE_USERS: usize = 200;
 /// The latency steps, from pgbench's tps measured in the same run: half of
@@ -53,52 +55,6 @@ fn steps(pgbench_tps: f64) -> Vec<(u64, u64)> {
     let half = (pgbench_tps / 2.0).round().max(1.0) as u64;
     let over = (pgbench_tps * 1.5).round().max(1.0) as u64;
     vec![(half, 30), (over, 10)]
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-        .unwrap_or(0)
-}
-
-/// A new connection to the (running) messaging process, as each phone has.
-async fn connect(port: u16) -> Channel {
-    Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
-/// A Chat stream: the frames it sends and the events it receives.
-struct Device {
-    frames: mpsc::Sender<pb::ChatRequest>,
-    events: tonic::Streaming<pb::ChatResponse>,
-}
-
-async fn open_device(port: u16, token: &str) -> Device {
-    let (frames, inbound) = mpsc::channel(64);
-    frames
-        .send(pb::ChatRequest {
-            frame_id: String::new(),
-            frame: Some(pb::chat_request::Frame::Hello(pb::Hello::default())),
-        })
-        .await
-        .unwrap();
-    let mut client = MessagingServiceClient::new(connect(port).await);
-    let events = client
-        .chat(authed(
-            token,
-            tokio_stream::wrappers::ReceiverStream::new(inbound),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    Device { frames, events }
 }
 
 async fn register_many(app: &Arc<TestApp>, n: usize) -> Vec<TestUser> {
@@ -161,53 +117,35 @@ pub async fn run() {
         })
         .await,
     );
+    let idle = register_many(&app, IDLE_USERS).await;
+    let active = register_many(&app, ACTIVE_USERS).await;
     let media = format!("file://{}", app.config.data_dir.join("media").display());
+    let per_account = chat_idle::STREAMS_PER_ACCOUNT.to_string();
+    let env = [
+        ("FREVIX_MESSAGING__MEDIA__STORE_URL", media.as_str()),
+        ("FREVIX_MESSAGING__DATABASE__MAX_CONNECTIONS", "16"),
+        ("FREVIX_MESSAGING__SENDS_PER_MINUTE", "1000000"),
+        (
+            "FREVIX_MESSAGING__MAX_STREAMS_PER_ACCOUNT",
+            per_account.as_str(),
+        ),
+        ("FREVIX_SERVER__MAX_CONCURRENT_STREAMS", "1024"),
+    ];
+    chat_idle::multiplexed(&app, &binary, &idle, &env).await;
+
     let replica = app
-        .spawn_process(
-            "messaging",
-            std::path::Path::new(&binary),
-            &[
-                ("FREVIX_MESSAGING__MEDIA__STORE_URL", &media),
-                ("FREVIX_MESSAGING__DATABASE__MAX_CONNECTIONS", "16"),
-                ("FREVIX_MESSAGING__SENDS_PER_MINUTE", "1000000"),
-                ("FREVIX_SERVER__MAX_CONCURRENT_STREAMS", "1024"),
-            ],
-        )
+        .spawn_process("messaging", std::path::Path::new(&binary), &env)
         .await;
     let (mut child, port) = (replica.child, replica.port);
     let pid = child.id().unwrap();
     let config = &app.config;
-
-    let idle = register_many(&app, IDLE_USERS).await;
-    let active = register_many(&app, ACTIVE_USERS).await;
-    let before = rss_kib(pid);
-
-    // Every idle user on DEVICES streams, one connection each.
-    let mut devices = Vec::with_capacity(IDLE_USERS * DEVICES + ACTIVE_USERS);
-    for user in &idle {
-        let opened: Vec<_> = (0..DEVICES)
-            .map(|_| {
-                let token = user.access_token.clone();
-                tokio::spawn(async move { open_device(port, &token).await })
-            })
-            .collect();
-        for task in opened {
-            devices.push(task.await.unwrap());
-        }
-    }
+    // The latency steps run beside the direct shape's idle streams.
+    let direct: usize = env_or("FREVIX_BENCH_CHAT_DIRECT", 10_000);
+    let devices = chat_idle::measure(port, pid, &idle, direct, 1).await;
     let mut talkers = Vec::with_capacity(ACTIVE_USERS);
     for user in &active {
-        talkers.push(open_device(port, &user.access_token).await);
+        talkers.push(open_device(connect(port).await, &user.access_token).await);
     }
-    let streams = devices.len() + talkers.len();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = rss_kib(pid);
-    println!(
-        "chat      {streams} idle Chat streams: messaging resident {:.0} MiB (from {:.0} MiB), {:.1} KiB per stream",
-        after as f64 / 1024.0,
-        before as f64 / 1024.0,
-        (after.saturating_sub(before)) as f64 / streams as f64
-    );
 
     // Random pairs of active users, each pair with its conversation.
     let mut messaging = app.messaging.clone();

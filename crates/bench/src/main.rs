@@ -30,6 +30,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chat;
+mod chat_idle;
 mod contracts;
 mod events;
 mod gateway;
