@@ -60,6 +60,19 @@ fn transient(status: &Status) -> bool {
     )
 }
 
+/// The code a status counts under. A stream the gateway reset (its
+/// upstream was killed after the answer's headers, before its trailers)
+/// reaches the client as an HTTP/2 error that tonic reports as INTERNAL;
+/// no server answered INTERNAL, the connection broke mid-call, so it
+/// counts with the unavailable answers.
+fn answered(status: &Status) -> Code {
+    if status.code() == Code::Internal && status.message().starts_with("h2 protocol error") {
+        Code::Unavailable
+    } else {
+        status.code()
+    }
+}
+
 /// How long a retry waits: the server's `RetryInfo` when it gave one.
 fn pause(status: &Status, attempt: u32) -> Duration {
     use tonic_types::StatusExt as _;
@@ -103,7 +116,7 @@ impl Api {
             match attempt(self.channel.clone()).await {
                 Ok(answer) => return Ok(answer.into_inner()),
                 Err(status) => {
-                    self.seen.saw(rpc, status.code());
+                    self.seen.saw(rpc, answered(&status));
                     let again = transient(&status) || also.contains(&status.code());
                     if !again || Instant::now() >= deadline {
                         return Err(status);
