@@ -18,9 +18,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use frevix_proto::messaging::v1::{self as pb, messaging_service_client::MessagingServiceClient};
-use frevix_testkit::{TestApp, TestUser, authed};
-use tokio::sync::mpsc;
+use frevix_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
+use frevix_testkit::{TestApp, TestUser};
 use tonic::transport::Channel;
 
 use crate::overload::env_or;
@@ -28,11 +27,8 @@ use crate::overload::env_or;
 /// Streams each idle account holds: the server is told to allow that many.
 pub const STREAMS_PER_ACCOUNT: usize = 1000;
 
-/// A Chat stream: the frames it sends and the events it receives.
-pub struct Device {
-    pub frames: mpsc::Sender<pb::ChatRequest>,
-    pub events: tonic::Streaming<pb::ChatResponse>,
-}
+/// An open Chat stream (its frames and its answers).
+pub use frevix_testkit::ChatDevice as Device;
 
 /// A new connection to the (running) messaging process.
 pub async fn connect(port: u16) -> Channel {
@@ -45,23 +41,7 @@ pub async fn connect(port: u16) -> Channel {
 
 /// Opens a Chat stream on `channel` and says Hello.
 pub async fn open_device(channel: Channel, token: &str) -> Device {
-    let (frames, inbound) = mpsc::channel(64);
-    frames
-        .send(pb::ChatRequest {
-            frame_id: String::new(),
-            frame: Some(pb::chat_request::Frame::Hello(pb::Hello::default())),
-        })
-        .await
-        .unwrap();
-    let events = MessagingServiceClient::new(channel)
-        .chat(authed(
-            token,
-            tokio_stream::wrappers::ReceiverStream::new(inbound),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    Device { frames, events }
+    Device::open(MessagingServiceClient::new(channel), token).await
 }
 
 /// `streams` Chat streams of `users` (round robin), `per_connection` on each

@@ -21,11 +21,6 @@ use frevix_platform::server::Server;
 use frevix_platform::service::{Context, Routes, Service, ServiceConfig};
 use secrecy::ExposeSecret as _;
 
-/// Read-only connections a service's SQLite file gets beside its writer
-/// (at most its `max_connections`): one per core of this kind of host is
-/// enough, since each runs its statements on a thread of its own.
-const SQLITE_READERS: u32 = 2;
-
 /// Where `S`'s section sits in the configuration (written by the registry).
 pub trait Section<S: Service> {
     const KEY: &'static str;
@@ -186,13 +181,6 @@ where
         )
         .await
         .with_context(|| format!("{name} database"))?;
-        let reads = frevix_platform::db::connect_readers(
-            database.url.expose_secret(),
-            &db,
-            database.max_connections.min(SQLITE_READERS),
-        )
-        .await
-        .with_context(|| format!("{name} database readers"))?;
         let (outbox, relay) = shared
             .bus
             .producer(S::NAME, db.clone())
@@ -209,7 +197,6 @@ where
         let service = S::build(Context {
             config: Section::<S>::section(config).clone(),
             db: db.clone(),
-            reads,
             outbox,
             bus: shared.bus.clone(),
             mailer: shared.mailer.clone(),

@@ -3,6 +3,7 @@
 //! event transport), so services are written once.
 
 pub mod auth;
+pub mod batch;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -26,5 +27,6 @@ pub mod telemetry;
 pub mod text;
 pub mod timers;
 
+pub use rusqlite;
 pub use sea_orm;
 pub use sea_orm_migration;

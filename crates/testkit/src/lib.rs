@@ -12,6 +12,7 @@
 
 mod accounts;
 mod app;
+mod chat;
 mod clock;
 mod events;
 mod gateway;
@@ -21,6 +22,7 @@ mod process;
 pub mod status;
 
 pub use app::{Backend, TestApp, TestUser, authed, unique_email};
+pub use chat::ChatDevice;
 pub use clock::TestClock;
 pub use events::{TestStreams, nats_url};
 pub use frevix::config::{FrevixConfig, Shape};

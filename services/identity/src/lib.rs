@@ -24,11 +24,13 @@ use frevix_platform::rate_limit::KeyedLimiter;
 use frevix_platform::service::{Context, Routes, Service, StartError};
 use frevix_proto::identity::v1::identity_service_server::IdentityServiceServer;
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret as _;
 use tokio::sync::Semaphore;
 
 pub use api::IdentityApi;
 pub use config::IdentityConfig;
 pub use store::Migrator;
+use store::live_caller::LiveCallers;
 
 /// The name identity publishes its events under (`frevix.identity.>`).
 pub const PRODUCER: &str = <Identity as Service>::NAME;
@@ -48,7 +50,7 @@ pub const PUBLIC_METHODS: &[&str] = &[
 pub(crate) struct Inner {
     pub db: DatabaseConnection,
     /// Where the live-caller check reads (every authenticated call).
-    pub reads: DatabaseConnection,
+    pub live_callers: LiveCallers,
     pub config: IdentityConfig,
     pub auth: AuthConfig,
     pub keys: keys::KeyRing,
@@ -102,6 +104,11 @@ impl Service for Identity {
             secrets.clone(),
         );
         ring.refresh(&context.db).await?;
+        let live_callers = LiveCallers::open(
+            config.database.url.expose_secret(),
+            config.database.max_connections,
+        )
+        .await?;
         let r = &config.rate_limits;
         let limits = Limiters {
             login_per_address: KeyedLimiter::per_minute(
@@ -124,7 +131,7 @@ impl Service for Identity {
         Ok(Self {
             inner: Arc::new(Inner {
                 db: context.db,
-                reads: context.reads,
+                live_callers,
                 hashing: Semaphore::new(config.max_concurrent_hashes),
                 config,
                 auth: context.auth,

@@ -7,7 +7,6 @@
 //! service's events.
 
 mod api;
-mod batch;
 pub mod config;
 mod convert;
 pub mod domain;
@@ -76,9 +75,11 @@ async fn send_pool(
     if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
         return Ok(db.clone());
     }
+    let connections = u32::try_from(connections).unwrap_or(10);
     frevix_platform::db::connect_pool(
         config.database.url.expose_secret(),
-        u32::try_from(connections).unwrap_or(10),
+        connections,
+        connections,
         &[("plan_cache_mode", "force_generic_plan")],
     )
     .await

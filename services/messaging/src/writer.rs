@@ -23,7 +23,6 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::batch;
 use crate::domain::MediaId;
 use crate::error::Result;
 use crate::store::{self, MessageRow};
@@ -88,7 +87,7 @@ async fn run(
     receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
 ) {
     // None: messaging is shutting down.
-    while let Some(batch) = batch::next(&receiver, MAX_BATCH).await {
+    while let Some(batch) = frevix_platform::batch::next(&receiver, MAX_BATCH).await {
         write_batch(&db, &outbox, batch).await;
     }
 }

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use frevix_proto::messaging::v1::{self as pb, messaging_service_client::MessagingServiceClient};
-use frevix_testkit::{Backend, TestApp, authed};
+use frevix_testkit::{Backend, ChatDevice, TestApp, authed};
 use tokio_stream::StreamExt as _;
 use tonic::transport::Channel;
 
@@ -91,22 +91,10 @@ async fn two_replicas_share_messages_and_presence() {
         .await
         .unwrap()
         .into_inner();
-    let (frames, inbound) = tokio::sync::mpsc::channel(16);
-    frames
-        .send(pb::ChatRequest {
-            frame_id: String::new(),
-            frame: Some(pb::chat_request::Frame::Hello(pb::Hello::default())),
-        })
-        .await
-        .unwrap();
-    let mut bob_stream = replica_client
-        .chat(authed(
-            &bob.access_token,
-            tokio_stream::wrappers::ReceiverStream::new(inbound),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let ChatDevice {
+        frames,
+        events: mut bob_stream,
+    } = ChatDevice::open(replica_client.clone(), &bob.access_token).await;
 
     let online = next(&mut ada_feed, |e| match e {
         pb::subscribe_response::Event::Presence(p) if p.account_id == bob.account_id => Some(p),

@@ -3,9 +3,11 @@
 //! migrations applied at start-up.
 
 pub mod idempotency;
+mod reads;
 pub mod schema;
 mod txn;
 
+pub use reads::{Reads, SqliteReaders, SqliteTime, SqliteUuid};
 pub use txn::Txn;
 
 use std::path::Path;
@@ -115,19 +117,20 @@ const PING_IF_IDLE: Duration = Duration::from_secs(30);
 /// already prepared, whose connections start with `settings` (session
 /// parameters). For a hot path with its own statements: the messaging send
 /// path runs only key lookups with array parameters, for which PostgreSQL
-/// otherwise planned every execution anew (`plan_cache_mode`).
+/// otherwise planned every execution anew (`plan_cache_mode`). It keeps
+/// `min_connections` open (opened up front, a hot path's first requests
+/// after start-up do not each wait for a connection: TLS, authentication).
 pub async fn connect_pool(
     url: &str,
     max_connections: u32,
+    min_connections: u32,
     settings: &[(&'static str, &'static str)],
 ) -> Result<DatabaseConnection, DbErr> {
     let settings = settings.to_vec();
     let mut options = ConnectOptions::new(url.to_owned());
-    // All opened up front: a hot path's first requests after start-up
-    // should not each wait for a connection (TLS, authentication).
     options
         .max_connections(max_connections)
-        .min_connections(max_connections)
+        .min_connections(min_connections.min(max_connections))
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .test_before_acquire_if_idle_for(PING_IF_IDLE)
@@ -136,41 +139,17 @@ pub async fn connect_pool(
     Database::connect(options).await
 }
 
-/// The connections a service's hot reads go through. On PostgreSQL that is
-/// `writer` itself: its pool already reads in parallel. On SQLite, whose one
-/// read-write connection also carries every write, the relay and the
-/// consumers, it is a pool of `readers` read-only connections on the same
-/// file: in WAL mode they read the last committed state beside the writer
-/// without waiting for it, and a read cannot turn into a write by mistake.
-pub async fn connect_readers(
-    url: &str,
-    writer: &DatabaseConnection,
-    readers: u32,
-) -> Result<DatabaseConnection, DbErr> {
-    if Engine::of(url) != Some(Engine::Sqlite) {
-        return Ok(writer.clone());
-    }
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .max_connections(readers.max(1))
-        .min_connections(readers.max(1))
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
-        .idle_timeout(None::<Duration>)
-        .max_lifetime(None::<Duration>)
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|sqlite| sqlite.read_only(true));
-    Database::connect(options).await
-}
-
-fn ensure_sqlite_dir(url: &str) -> Result<(), DbErr> {
-    let path = url
-        .trim_start_matches("sqlite://")
+/// The file an SQLite URL names.
+fn sqlite_path(url: &str) -> &str {
+    url.trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
         .split('?')
         .next()
-        .unwrap_or_default();
-    if let Some(parent) = Path::new(path).parent()
+        .unwrap_or_default()
+}
+
+fn ensure_sqlite_dir(url: &str) -> Result<(), DbErr> {
+    if let Some(parent) = Path::new(sqlite_path(url)).parent()
         && !parent.as_os_str().is_empty()
     {
         std::fs::create_dir_all(parent)

@@ -22,9 +22,6 @@ pub struct Context<C> {
     pub config: C,
     /// Its own database, migrated.
     pub db: DatabaseConnection,
-    /// Where its hot reads go: `db` on PostgreSQL, read-only connections
-    /// beside the one writer on SQLite ([`crate::db::connect_readers`]).
-    pub reads: DatabaseConnection,
     /// Where its events go, in the transaction of the change.
     pub outbox: Outbox,
     /// The event transport (for live fan-out beside the durable events).

@@ -11,6 +11,7 @@ mod events_jetstream;
 mod live;
 mod mail_relays;
 mod retention;
+mod sqlite_reads;
 mod support;
 mod timers;
 mod txn;

@@ -22,10 +22,7 @@ use crate::domain::ids::CodeId;
 use crate::domain::{password, tokens};
 use crate::error::{IdentityError, Result};
 use crate::events;
-use crate::store::accounts::{
-    AccountRow, find_account_by_email, find_live_account, find_live_account_and_factor, roles_of,
-    status_of,
-};
+use crate::store::accounts::{AccountRow, find_account_by_email, roles_of, status_of};
 use crate::store::{codes as code_store, sessions};
 use frevix_platform::error::{ApiError, FieldViolations};
 
@@ -62,14 +59,11 @@ impl Inner {
     ) -> Result<(Principal, AccountRow)> {
         let principal = principal(request).map_err(|_| IdentityError::SessionRevoked)?;
         // One statement: the account, if this session of it is live.
-        let account = find_live_account(
-            &self.reads,
-            principal.account_id,
-            principal.session_id,
-            Utc::now(),
-        )
-        .await?
-        .ok_or(IdentityError::SessionRevoked)?;
+        let (account, _) = self
+            .live_callers
+            .find(principal.account_id, principal.session_id, Utc::now())
+            .await?
+            .ok_or(IdentityError::SessionRevoked)?;
         login_allowed(&account)?;
         Ok((principal, account))
     }
@@ -81,14 +75,11 @@ impl Inner {
         request: &tonic::Request<T>,
     ) -> Result<(AccountRow, bool)> {
         let principal = principal(request).map_err(|_| IdentityError::SessionRevoked)?;
-        let (account, two_factor) = find_live_account_and_factor(
-            &self.reads,
-            principal.account_id,
-            principal.session_id,
-            Utc::now(),
-        )
-        .await?
-        .ok_or(IdentityError::SessionRevoked)?;
+        let (account, two_factor) = self
+            .live_callers
+            .find(principal.account_id, principal.session_id, Utc::now())
+            .await?
+            .ok_or(IdentityError::SessionRevoked)?;
         login_allowed(&account)?;
         Ok((account, two_factor))
     }

@@ -2,15 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use frevix_platform::auth::{Role, Roles};
-use frevix_platform::ids::{AccountId, SessionId};
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use frevix_platform::ids::AccountId;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationDef, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::accounts::{self, Entity as Accounts};
-use super::entities::{sessions, two_factor};
 use crate::domain::account::AccountStatus;
 
 pub use accounts::Model as AccountRow;
@@ -65,52 +64,6 @@ pub async fn find_account_by_id(
     id: AccountId,
 ) -> Result<Option<AccountRow>, DbErr> {
     Accounts::find_by_id(id.0).one(db).await
-}
-
-/// The account, if `session` is one of its sessions and still live at
-/// `now` (not revoked, not expired): what identity checks on every
-/// authenticated call, in one statement rather than two.
-pub async fn find_live_account(
-    db: &impl ConnectionTrait,
-    account: AccountId,
-    session: SessionId,
-    now: DateTime<Utc>,
-) -> Result<Option<AccountRow>, DbErr> {
-    live_account(account, session, now).one(db).await
-}
-
-/// [`find_live_account`], and whether the account signs in with a
-/// confirmed second factor (GetMe tells it), still in one statement.
-pub async fn find_live_account_and_factor(
-    db: &impl ConnectionTrait,
-    account: AccountId,
-    session: SessionId,
-    now: DateTime<Utc>,
-) -> Result<Option<(AccountRow, bool)>, DbErr> {
-    let factor_of_account: RelationDef = two_factor::Entity::belongs_to(Accounts)
-        .from(two_factor::Column::AccountId)
-        .to(accounts::Column::Id)
-        .into();
-    let found = live_account(account, session, now)
-        .join_rev(JoinType::LeftJoin, factor_of_account)
-        .select_also(two_factor::Entity)
-        .one(db)
-        .await?;
-    Ok(found.map(|(account, factor)| {
-        let confirmed = factor.is_some_and(|f| f.confirmed_at.is_some());
-        (account, confirmed)
-    }))
-}
-
-fn live_account(account: AccountId, session: SessionId, now: DateTime<Utc>) -> Select<Accounts> {
-    let live_session = Query::select()
-        .column(sessions::Column::AccountId)
-        .from(sessions::Entity)
-        .and_where(sessions::Column::Id.eq(session.0))
-        .and_where(sessions::Column::RevokedAt.is_null())
-        .and_where(sessions::Column::ExpiresAt.gt(now))
-        .to_owned();
-    Accounts::find_by_id(account.0).filter(accounts::Column::Id.in_subquery(live_session))
 }
 
 pub async fn update_account_status(

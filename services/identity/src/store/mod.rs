@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod codes;
 pub mod entities;
 pub mod keys;
+pub mod live_caller;
 pub mod login_attempts;
 pub mod migration;
 mod migration_account_security;

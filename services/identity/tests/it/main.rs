@@ -10,5 +10,6 @@ mod admin;
 mod bad_input;
 mod credentials;
 mod events;
+mod live_callers;
 mod sign_up_and_sessions;
 mod tokens;

@@ -11,6 +11,10 @@ use crate::slots::{self, Closed};
 
 type Item<T> = std::result::Result<T, Status>;
 
+/// A send under way ([`FeedSink::send`]).
+pub(crate) type Sending<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Closed>> + Send + 'a>>;
+
 #[derive(Clone)]
 pub(crate) enum FeedSink {
     Subscribe(slots::Sender<Item<pb::SubscribeResponse>>),
@@ -19,18 +23,24 @@ pub(crate) enum FeedSink {
 
 impl FeedSink {
     /// Waits for room, then queues `item`; `Closed` once the stream is gone.
-    pub async fn send(&self, item: Item<pb::SubscribeResponse>) -> Result<(), Closed> {
-        match self {
-            Self::Subscribe(sender) => sender.send(item).await,
-            Self::Chat(sender) => match item {
-                Ok(pb::SubscribeResponse { event: None }) => Ok(()),
-                Ok(pb::SubscribeResponse { event: Some(event) }) => {
-                    let event = Some(chat_event(event));
-                    sender.send(Ok(pb::ChatResponse { event })).await
-                }
-                Err(status) => sender.send(Err(status)).await,
-            },
-        }
+    ///
+    /// Boxed: a send holds its item (a message and its envelope) while it
+    /// waits, and a feed awaits sends in several places; unboxed, every
+    /// idle feed's task would keep room for the largest of them.
+    pub fn send(&self, item: Item<pb::SubscribeResponse>) -> Sending<'_> {
+        Box::pin(async move {
+            match self {
+                Self::Subscribe(sender) => sender.send(item).await,
+                Self::Chat(sender) => match item {
+                    Ok(pb::SubscribeResponse { event: None }) => Ok(()),
+                    Ok(pb::SubscribeResponse { event: Some(event) }) => {
+                        let event = Some(chat_event(event));
+                        sender.send(Ok(pb::ChatResponse { event })).await
+                    }
+                    Err(status) => sender.send(Err(status)).await,
+                },
+            }
+        })
     }
 
     /// Resolves once the stream's receiving end is dropped.
