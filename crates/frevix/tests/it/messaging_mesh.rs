@@ -49,7 +49,7 @@ async fn two_replicas_share_messages_and_presence() {
             ],
         )
         .await;
-    let mut replica_client = MessagingServiceClient::new(replica.channel.clone());
+    let replica_client = MessagingServiceClient::new(replica.channel.clone());
     let ada = app.register().await;
     let bob = app.register().await;
     let chat = app
@@ -94,7 +94,7 @@ async fn two_replicas_share_messages_and_presence() {
     let ChatDevice {
         frames,
         events: mut bob_stream,
-    } = ChatDevice::open(replica_client.clone(), &bob.access_token).await;
+    } = ChatDevice::open(replica_client, &bob.access_token).await;
 
     let online = next(&mut ada_feed, |e| match e {
         pb::subscribe_response::Event::Presence(p) if p.account_id == bob.account_id => Some(p),

@@ -48,13 +48,16 @@ pub enum LiveCallers {
 
 impl LiveCallers {
     /// Opens the reads of the (migrated) database at `url`, with up to
-    /// `connections` connections.
+    /// `connections` connections (fewer: see below).
     pub async fn open(url: &str, connections: u32) -> Result<Self, DbErr> {
-        Ok(match Reads::open(url, connections).await? {
+        // One statement in flight per core (at least 2, so one batch is
+        // gathered while another runs), each on a connection of its own.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let askers = cores.clamp(2, usize::try_from(connections).unwrap_or(2).max(2));
+        let pool = u32::try_from(askers).unwrap_or(2);
+        Ok(match Reads::open(url, pool).await? {
             Reads::Sqlite(readers) => Self::Sqlite(readers),
             Reads::Postgres(db) => {
-                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-                let askers = cores.clamp(2, usize::try_from(connections).unwrap_or(2).max(2));
                 let (asked, _askers) = AskedTogether::start(askers, MAX_BATCH, move |checks| {
                     let db = db.clone();
                     async move { answer(&db, checks).await }
