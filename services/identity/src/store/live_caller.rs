@@ -100,8 +100,9 @@ async fn answer(db: &DatabaseConnection, checks: Vec<Check>) -> Vec<Answer> {
 
 /// `checks` answered by one statement: $1 accounts, $2 sessions, $3 times,
 /// row `i` (from 1) answering the i-th check. The `= ANY` conditions keep
-/// the generic plan, which guesses ten rows for `unnest`, on both primary
-/// keys.
+/// the generic plan, which guesses ten rows for `unnest`, on indexes
+/// (checked on 100,000 accounts: accounts by primary key, sessions by
+/// account) rather than hashing `unnest` against a scan.
 const BATCH_SQL: &str = "\
 SELECT q.i, a.id, a.email, a.display_name, a.password_hash, a.status, a.is_client, \
        a.is_freelancer, a.is_admin, a.failed_logins, a.last_failed_login_at, \
