@@ -19,7 +19,8 @@ use frevix_testkit::{TestDatabase, TestStreams};
 use sea_orm_migration::prelude::*;
 
 const EVENTS: usize = 20_000;
-const ROUNDS: usize = 3;
+/// Rounds of raw publishing and of relaying, alternating.
+const ROUNDS: usize = 5;
 
 struct BenchMigrator;
 
@@ -53,29 +54,35 @@ pub async fn run() {
     };
 
     // Baseline: raw publishing, same stream settings, same acks in flight.
-    // Each figure is the median of three rounds: one round is a fraction of
-    // a second, and the broker's pace varies that much between rounds.
+    // Raw and relay rounds alternate, and the ratio is the median of each
+    // pair's: one round is a fraction of a second, and the host's pace
+    // (the broker's fsyncs, the CPU the other processes take) varies that
+    // much from one second to the next, so a ratio of figures taken
+    // seconds apart would measure the host as much as the relay.
     js.ensure_stream("raw").await.unwrap();
-    let mut raw_rounds = Vec::new();
-    for round in 0..ROUNDS {
-        raw_rounds.push(raw_publish(js, &config.subject_prefix, round).await);
-    }
-    let raw = median(raw_rounds);
-    println!("baseline  raw async-nats publish (256 acks in flight) msgs/s: {raw:.0}");
-
-    // Relay: the same number of events committed first, then drained.
     let (outbox, relay) = bus.producer("bench", db.clone()).await.unwrap();
-    let mut relay_rounds = Vec::new();
+    let (mut raw_rounds, mut relay_rounds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
+        let raw = raw_publish(js, &config.subject_prefix, round).await;
+        // The relay's events committed first, then drained.
         write_backlog(&db, &outbox, round).await;
         let started = Instant::now();
         relay.drain().await.unwrap();
-        relay_rounds.push(EVENTS as f64 / started.elapsed().as_secs_f64());
+        let relayed = EVENTS as f64 / started.elapsed().as_secs_f64();
+        ratios.push(relayed / raw);
+        raw_rounds.push(raw);
+        relay_rounds.push(relayed);
     }
-    let relayed = median(relay_rounds);
+    let spread: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
     println!(
-        "relay     outbox → JetStream ack events/s: {relayed:.0}   ratio to raw publish: {:.2}   (medians of {ROUNDS} rounds of {EVENTS})",
-        relayed / raw
+        "baseline  raw async-nats publish (256 acks in flight) msgs/s: {:.0}",
+        median(raw_rounds)
+    );
+    println!(
+        "relay     outbox → JetStream ack events/s: {:.0}   ratio to raw publish: {:.2}   (median of {ROUNDS} alternating rounds of {EVENTS}: {})",
+        median(relay_rounds),
+        median(ratios),
+        spread.join(" ")
     );
 
     // Latency at a steady 1,000 events/s through relay and consumer.

@@ -1,8 +1,15 @@
 //! The relay: publishes a producer's outbox in commit order. It holds a
 //! transaction-scoped advisory lock while it publishes (PostgreSQL), so with
 //! several replicas exactly one publishes at a time and order per aggregate
-//! holds; a crash between publishing and marking re-publishes those events,
-//! which JetStream drops as duplicates by `Nats-Msg-Id`.
+//! holds; a crash between publishing and committing re-publishes those
+//! events, which JetStream drops as duplicates by `Nats-Msg-Id`.
+//!
+//! Behind JetStream a published row is deleted, in the transaction that
+//! publishes it: the stream is the log, and nothing reads a published row
+//! again. Marking it instead was an update (a new row version, an entry in
+//! each unique index) that cost the database about three times a delete,
+//! and the row was deleted by retention soon after anyway. Where the outbox
+//! is the log (the in-process bus) rows are numbered and kept.
 
 use std::time::Duration;
 
@@ -11,7 +18,6 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
-    Value,
 };
 
 use super::jetstream::JetStreamBus;
@@ -23,28 +29,14 @@ use super::{Background, EventBus, stopped};
 /// pass holds the relay lock, so it should not run for long.
 const BATCHES_PER_PASS: usize = 8;
 
-/// Marks exactly the rows just published (never a range: a row with a
-/// lower sequence may commit after the pass read the table). On PostgreSQL
-/// the sequences go as one array, so the statement text never changes.
-async fn mark_published(
-    txn: &impl ConnectionTrait,
-    seqs: Vec<i64>,
-    now: chrono::DateTime<Utc>,
-) -> Result<(), DbErr> {
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "UPDATE outbox SET published_at = $1 WHERE seq = ANY($2)",
-            [now.into(), Value::from(seqs)],
-        ))
+/// Removes exactly the rows just published (never a range: a row with a
+/// lower sequence may commit after the pass read the table). SQLite's way;
+/// PostgreSQL removes rows as it reads them ([`Relay::take_batch`]).
+async fn remove_published(txn: &impl ConnectionTrait, seqs: Vec<i64>) -> Result<(), DbErr> {
+    outbox::Entity::delete_many()
+        .filter(outbox::Column::Seq.is_in(seqs))
+        .exec(txn)
         .await?;
-    } else {
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::PublishedAt, Expr::value(Some(now)))
-            .filter(outbox::Column::Seq.is_in(seqs))
-            .exec(txn)
-            .await?;
-    }
     Ok(())
 }
 
@@ -159,26 +151,35 @@ impl Relay {
             if !locked {
                 return Ok(0);
             }
-            // Marking rows published need not wait for the WAL flush: a
-            // mark lost in a crash only publishes those events again, which
+            // Removing published rows need not wait for the WAL flush: a
+            // removal lost in a crash only publishes those events again, which
             // JetStream drops as duplicates (Nats-Msg-Id = event id) and
             // consumers' inboxes would ignore anyway. The flush wait was a
             // third of the commits on the path of every sent message.
             txn.execute_unprepared("SET LOCAL synchronous_commit = off")
                 .await?;
         }
-        let batch = self.batch_after(&txn, 0).await?;
+        // Behind JetStream on PostgreSQL a batch is read and deleted by one
+        // statement ([`Self::take_batch`]).
+        let taking = matches!(self.bus, EventBus::JetStream(_))
+            && txn.get_database_backend() == DatabaseBackend::Postgres;
+        let batch = if taking {
+            self.take_batch(&txn).await?
+        } else {
+            self.batch_after(&txn, 0).await?
+        };
         if batch.is_empty() {
             return Ok(0);
         }
-        let now = Utc::now();
         let count = match &self.bus {
             EventBus::JetStream(bus) if !mark => {
+                // Rolled back with the transaction when taken.
                 let count = batch.len();
                 bus.send_batch(batch).await?.confirmed().await?;
                 return Ok(count);
             }
-            EventBus::JetStream(bus) => self.publish_pipelined(bus, &txn, batch, now).await?,
+            EventBus::JetStream(bus) if taking => self.publish_taken(bus, &txn, batch).await?,
+            EventBus::JetStream(bus) => self.publish_pipelined(bus, &txn, batch).await?,
             EventBus::InProcess(_) => {
                 // The outbox is the log: publishing is numbering rows in order.
                 let last: Option<i64> = outbox::Entity::find()
@@ -189,6 +190,7 @@ impl Relay {
                     .await?
                     .flatten();
                 let mut next = last.unwrap_or(0);
+                let now = Utc::now();
                 for row in &batch {
                     next += 1;
                     outbox::Entity::update_many()
@@ -209,26 +211,78 @@ impl Relay {
         Ok(count)
     }
 
+    /// Publishes `batch` (taken: already deleted in `txn`) and, while the
+    /// outbox has more, the batches after it, up to [`BATCHES_PER_PASS`].
+    /// The next batch is taken while this one's acks are in flight, so the
+    /// database and the broker work at the same time instead of in turn.
+    /// The deletes commit with the pass once every ack is in; a failure
+    /// anywhere rolls them back, and those events are published again and
+    /// dropped by JetStream as duplicates.
+    async fn publish_taken(
+        &self,
+        bus: &JetStreamBus,
+        txn: &DatabaseTransaction,
+        mut batch: Vec<outbox::Model>,
+    ) -> Result<usize, RelayError> {
+        let full = self.bus.config().relay_batch;
+        let mut published = 0;
+        for round in 1..=BATCHES_PER_PASS {
+            let (count, more) = (batch.len(), batch.len() as u64 == full);
+            let sent = bus.send_batch(batch).await?;
+            let next = if more && round < BATCHES_PER_PASS {
+                self.take_batch(txn).await?
+            } else {
+                Vec::new()
+            };
+            sent.confirmed().await?;
+            published += count;
+            if next.is_empty() {
+                break;
+            }
+            batch = next;
+        }
+        Ok(published)
+    }
+
+    /// PostgreSQL: the next unpublished rows in order, deleted in `txn` by
+    /// the statement that reads them (found once, through the pending
+    /// index; `= ANY(ARRAY(…))` keeps the plan on the primary key, where
+    /// `IN (…)` hashes the subquery against a scan of the table). The
+    /// deletes hold only if the pass commits, which it does once the
+    /// batch's acks are in; until then no other relay can run (the relay
+    /// lock).
+    async fn take_batch(&self, txn: &DatabaseTransaction) -> Result<Vec<outbox::Model>, DbErr> {
+        let limit = i64::try_from(self.bus.config().relay_batch).unwrap_or(i64::MAX);
+        let mut rows = outbox::Entity::find()
+            .from_raw_sql(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "DELETE FROM outbox WHERE seq = ANY(ARRAY( \
+                 SELECT seq FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1)) \
+                 RETURNING *",
+                [limit.into()],
+            ))
+            .all(txn)
+            .await?;
+        // RETURNING keeps no order.
+        rows.sort_unstable_by_key(|row| row.seq);
+        Ok(rows)
+    }
+
     /// Publishes `batch` and, while the outbox has more, the batches after
-    /// it, up to [`BATCHES_PER_PASS`]. One batch's acks are in flight while
-    /// the previous batch is marked and the next one read, so the database
-    /// and the broker work at the same time instead of in turn. On
-    /// PostgreSQL the next batch is read on another connection while this
-    /// one marks (the relay lock is this transaction's, and rows this pass
-    /// has sent are skipped by sequence): reading, marking and the acks all
-    /// overlap. A failure anywhere rolls the marks back: those events are
-    /// published again, and dropped by JetStream as duplicates.
+    /// it, up to [`BATCHES_PER_PASS`] (SQLite, where a batch is read and
+    /// then removed by sequence). One batch's acks are in flight while the
+    /// previous batch is removed and the next one read. A failure anywhere
+    /// rolls the removals back: those events are published again, and
+    /// dropped by JetStream as duplicates.
     async fn publish_pipelined(
         &self,
         bus: &JetStreamBus,
         txn: &DatabaseTransaction,
         mut batch: Vec<outbox::Model>,
-        now: chrono::DateTime<Utc>,
     ) -> Result<usize, RelayError> {
         let full = self.bus.config().relay_batch;
-        let read_beside = txn.get_database_backend() == DatabaseBackend::Postgres;
         let mut published = 0;
-        let mut unmarked: Vec<i64> = Vec::new();
+        let mut unremoved: Vec<i64> = Vec::new();
         for round in 1..=BATCHES_PER_PASS {
             let seqs: Vec<i64> = batch.iter().map(|row| row.seq).collect();
             let after = seqs
@@ -236,36 +290,23 @@ impl Relay {
                 .copied()
                 .filter(|_| batch.len() as u64 == full && round < BATCHES_PER_PASS);
             let sent = bus.send_batch(batch).await?;
-            let marking = async {
-                match std::mem::take(&mut unmarked) {
-                    seqs if seqs.is_empty() => Ok(()),
-                    seqs => mark_published(txn, seqs, now).await,
-                }
-            };
+            match std::mem::take(&mut unremoved) {
+                seqs if seqs.is_empty() => {}
+                seqs => remove_published(txn, seqs).await?,
+            }
             let next = match after {
-                None => {
-                    marking.await?;
-                    Vec::new()
-                }
-                Some(after) if read_beside => {
-                    let (marked, next) = tokio::join!(marking, self.batch_after(&self.db, after));
-                    marked?;
-                    next?
-                }
-                Some(after) => {
-                    marking.await?;
-                    self.batch_after(txn, after).await?
-                }
+                Some(after) => self.batch_after(txn, after).await?,
+                None => Vec::new(),
             };
             sent.confirmed().await?;
             published += seqs.len();
-            unmarked = seqs;
+            unremoved = seqs;
             if next.is_empty() {
                 break;
             }
             batch = next;
         }
-        mark_published(txn, unmarked, now).await?;
+        remove_published(txn, unremoved).await?;
         Ok(published)
     }
 

@@ -1,8 +1,9 @@
 //! Keeps the event tables from growing forever. In each service database:
 //!
-//! - published `outbox` rows go once they are older than what JetStream
-//!   still deduplicates (`duplicate_window_secs`): nothing re-publishes them.
-//!   In the all-in-one shape the outbox is the log itself, so a row also
+//! - behind JetStream the relay deletes `outbox` rows as it publishes
+//!   them; rows marked published instead (by versions before that) go once
+//!   they are older than what JetStream still deduplicates
+//!   (`duplicate_window_secs`). In the all-in-one shape the outbox is the log itself, so a row also
 //!   stays until every consumer of it has read past it, and at least as
 //!   long as a JetStream stream would keep it (`max_age_days`);
 //! - `inbox` rows go once they are older than the stream keeps events
