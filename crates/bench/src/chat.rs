@@ -23,6 +23,7 @@ use secrecy::ExposeSecret;
 use tokio_stream::StreamExt as _;
 
 use crate::chat_idle::{self, connect, open_device};
+use crate::chat_outbox;
 use crate::overload::env_or;
 
 /// Accounts the idle streams belong to (each holds up to
@@ -180,63 +181,34 @@ pub async fn run() {
     let latencies: Arc<Mutex<Vec<(Instant, Duration)>>> = Arc::default();
     // The same for the senders' acknowledgements (stored and answered).
     let acks: Arc<Mutex<Vec<(Instant, Duration)>>> = Arc::default();
-    // Sends refused for capacity (`SendFailed` UNAVAILABLE) are sent again
-    // when the refusal's RetryInfo says, backing off, as the protocol asks
-    // of clients: until then the server refuses that conversation's later
-    // sends on the stream. Their latency counts from the first attempt.
-    // Client id → (conversation, refusals so far).
-    let conversation_of: Arc<Mutex<HashMap<String, (String, u32)>>> = Arc::default();
+    // Each talker sends as an app's outbox does (`chat_outbox`): a send
+    // refused for capacity holds its conversation's later ones in the app
+    // and is sent again when the refusal says. Latency counts from a
+    // message's first attempt.
     let refusals = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut senders = Vec::new();
     for (device, user) in talkers.into_iter().zip(&active) {
-        senders.push(device.frames.clone());
-        let frames = device.frames;
-        let mut events = device.events;
         let (sent_at, latencies, acks) = (sent_at.clone(), latencies.clone(), acks.clone());
-        let (conversation_of, refusals) = (conversation_of.clone(), refusals.clone());
         let me = user.account_id.clone();
-        tokio::spawn(async move {
-            while let Some(Ok(event)) = events.next().await {
-                match event.event {
-                    Some(pb::chat_response::Event::Failed(failed)) => {
-                        refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let pause = retry_delay(&failed.details);
-                        let id = failed.client_message_id;
-                        let Some((conversation, tries)) =
-                            lock(&conversation_of)
-                                .get_mut(&id)
-                                .map(|(conversation, tries)| {
-                                    *tries += 1;
-                                    (conversation.clone(), *tries)
-                                })
-                        else {
-                            continue;
-                        };
-                        // The server's advice, doubled for each refusal of
-                        // the same message (at most 4 s), with jitter.
-                        let backoff = pause * 2u32.pow(tries.min(5) - 1);
-                        let jitter = rand::thread_rng().gen_range(0.5..1.5);
-                        let wait = backoff.min(Duration::from_secs(4)).mul_f64(jitter);
-                        let frames = frames.clone();
-                        tokio::spawn(async move {
-                            tokio::time::sleep(wait).await;
-                            let _ = frames.send(send_frame(conversation, id)).await;
-                        });
-                    }
-                    Some(pb::chat_response::Event::Message(message)) if message.sender_id != me => {
-                        if let Some(at) = lock(&sent_at).get(&message.client_message_id) {
-                            lock(&latencies).push((*at, at.elapsed()));
-                        }
-                    }
-                    Some(pb::chat_response::Event::Ack(ack)) => {
-                        if let Some(at) = lock(&sent_at).get(&ack.client_message_id) {
-                            lock(&acks).push((*at, at.elapsed()));
-                        }
-                    }
-                    _ => {}
+        let seen = move |event: &pb::chat_response::Event| match event {
+            pb::chat_response::Event::Message(message) if message.sender_id != me => {
+                if let Some(at) = lock(&sent_at).get(&message.client_message_id) {
+                    lock(&latencies).push((*at, at.elapsed()));
                 }
             }
-        });
+            pb::chat_response::Event::Ack(ack) => {
+                if let Some(at) = lock(&sent_at).get(&ack.client_message_id) {
+                    lock(&acks).push((*at, at.elapsed()));
+                }
+            }
+            _ => {}
+        };
+        senders.push(chat_outbox::spawn(
+            device.frames,
+            device.events,
+            refusals.clone(),
+            seen,
+        ));
     }
     // Idle devices drain their streams (heartbeats) without counting.
     let idle_readers: Vec<_> = devices
@@ -280,10 +252,7 @@ pub async fn run() {
                 .lock()
                 .unwrap()
                 .insert(client_id.clone(), Instant::now());
-            lock(&conversation_of).insert(client_id.clone(), (conversation.clone(), 0));
-            let _ = senders[*sender]
-                .send(send_frame(conversation.clone(), client_id))
-                .await;
+            let _ = senders[*sender].send((conversation.clone(), client_id));
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         while (lock(&latencies).len() as u64) < total && Instant::now() < deadline {
@@ -325,32 +294,6 @@ pub async fn run() {
     }
     child.start_kill().unwrap();
     let _ = child.wait().await;
-}
-
-/// The pause a refusal's `RetryInfo` asks for (250 ms if it has none).
-fn retry_delay(details: &[prost_types::Any]) -> Duration {
-    details
-        .iter()
-        .filter(|any| any.type_url.ends_with("google.rpc.RetryInfo"))
-        .find_map(|any| {
-            <tonic_types::pb::RetryInfo as prost::Message>::decode(any.value.as_slice()).ok()
-        })
-        .and_then(|info| info.retry_delay)
-        .and_then(|delay| Duration::try_from(delay).ok())
-        .unwrap_or(Duration::from_millis(250))
-}
-
-/// The frame sending `client_id` in `conversation`.
-fn send_frame(conversation: String, client_id: String) -> pb::ChatRequest {
-    pb::ChatRequest {
-        frame_id: String::new(),
-        frame: Some(pb::chat_request::Frame::Send(pb::SendMessageRequest {
-            conversation_id: conversation,
-            text: "hello there, how is the logo going?".into(),
-            client_message_id: client_id,
-            ..Default::default()
-        })),
-    }
 }
 
 /// A mutex shared with the readers, taken even if a reader task panicked

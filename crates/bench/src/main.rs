@@ -31,6 +31,7 @@
 
 mod chat;
 mod chat_idle;
+mod chat_outbox;
 mod contracts;
 mod events;
 mod gateway;

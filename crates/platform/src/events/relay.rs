@@ -138,10 +138,17 @@ impl Relay {
     async fn pass_with(&self, mark: bool) -> Result<usize, RelayError> {
         let txn = self.db.begin().await?;
         if txn.get_database_backend() == DatabaseBackend::Postgres {
+            // Removing published rows need not wait for the WAL flush: a
+            // removal lost in a crash only publishes those events again,
+            // which JetStream drops as duplicates (Nats-Msg-Id = event id)
+            // and consumers' inboxes would ignore anyway. The flush wait
+            // was a third of the commits on the path of every sent
+            // message. Set with the lock, in the same round trip.
             let locked = txn
                 .query_one_raw(Statement::from_sql_and_values(
                     DatabaseBackend::Postgres,
-                    "SELECT pg_try_advisory_xact_lock($1) AS locked",
+                    "SELECT pg_try_advisory_xact_lock($1) AS locked, \
+                     set_config('synchronous_commit', 'off', true) AS relaxed",
                     [lock_key(self.producer).into()],
                 ))
                 .await?
@@ -151,13 +158,6 @@ impl Relay {
             if !locked {
                 return Ok(0);
             }
-            // Removing published rows need not wait for the WAL flush: a
-            // removal lost in a crash only publishes those events again, which
-            // JetStream drops as duplicates (Nats-Msg-Id = event id) and
-            // consumers' inboxes would ignore anyway. The flush wait was a
-            // third of the commits on the path of every sent message.
-            txn.execute_unprepared("SET LOCAL synchronous_commit = off")
-                .await?;
         }
         // Behind JetStream on PostgreSQL a batch is read and deleted by one
         // statement ([`Self::take_batch`]).

@@ -187,31 +187,49 @@ async fn admit(
             return;
         }
     };
-    let refusal = if holds.blocks(&send) {
+    if holds.blocks(&send) {
         // Held behind an earlier refusal, which was counted.
         tracing::debug!("send refused: an earlier one of its conversation was");
-        MessagingError::from(ApiError::OverCapacity)
-    } else {
-        match messages::turn(inner).await {
-            Ok(turn) => match queue.try_send(Work::Send(Box::new((send, frame_id, turn)))) {
-                Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(Work::Send(admitted))) => {
-                    let (send, frame_id, _) = *admitted;
-                    // The stream's own queue is full.
-                    messages::REFUSED.note();
-                    holds.refused(&send);
-                    let refused = send_failed(send, frame_id, ApiError::OverCapacity.into());
-                    let _ = out.send(event(refused)).await;
-                    return;
-                }
-                // The worker is gone: the stream is ending.
-                Err(_) => return,
-            },
-            Err(error) => error,
+    } else if let Some(turn) = messages::turn(inner).await {
+        match queue.try_send(Work::Send(Box::new((send, frame_id, turn)))) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(Work::Send(admitted))) => {
+                // The stream's own queue is full.
+                let (send, frame_id, _) = *admitted;
+                messages::REFUSED.note();
+                holds.refused(&send);
+                let _ = out.send(event(over_capacity(send, frame_id))).await;
+                return;
+            }
+            // The worker is gone: the stream is ending.
+            Err(_) => return,
         }
-    };
+    }
     holds.refused(&send);
-    let _ = out.send(event(send_failed(send, frame_id, refusal))).await;
+    let _ = out.send(event(over_capacity(send, frame_id))).await;
+}
+
+/// A send refused for capacity. Past capacity these come by the thousand
+/// a second, each one's CPU taken from the sends served: the answer's
+/// code, message and details are built once.
+fn over_capacity(send: pb::SendMessageRequest, frame_id: String) -> pb::chat_response::Event {
+    static REFUSAL: std::sync::LazyLock<(i32, String, Vec<prost_types::Any>)> =
+        std::sync::LazyLock::new(|| {
+            let status = Status::from(MessagingError::from(ApiError::OverCapacity));
+            (
+                status.code() as i32,
+                status.message().to_owned(),
+                frevix_platform::error::details_of(&status),
+            )
+        });
+    let (code, message, details) = &*REFUSAL;
+    pb::chat_response::Event::Failed(pb::SendFailed {
+        client_message_id: send.client_message_id,
+        code: *code,
+        message: message.clone(),
+        details: details.clone(),
+        frame_id,
+    })
 }
 
 /// Works through the stream's admitted frames in order.

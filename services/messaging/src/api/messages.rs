@@ -38,23 +38,21 @@ pub(crate) async fn send_as(
     me: Uuid,
     req: &pb::SendMessageRequest,
 ) -> Result<pb::Message> {
-    let turn = turn(inner).await?;
+    let turn = turn(inner).await.ok_or(ApiError::OverCapacity)?;
     send_admitted(inner, me, req, turn).await
 }
 
 /// Sends refused for capacity (logged as a rate).
 pub(crate) static REFUSED: Refusals = Refusals::new("chat sends");
 
-/// A turn of the send path, waiting at most `messaging.send_wait_ms`.
-pub(crate) async fn turn(inner: &Inner) -> Result<Permit> {
-    inner
-        .send_turns
-        .acquire(inner.send_wait)
-        .await
-        .ok_or_else(|| {
-            REFUSED.note();
-            ApiError::OverCapacity.into()
-        })
+/// A turn of the send path, waiting at most `messaging.send_wait_ms`;
+/// None (the refusal counted) when none came.
+pub(crate) async fn turn(inner: &Inner) -> Option<Permit> {
+    let turn = inner.send_turns.acquire(inner.send_wait).await;
+    if turn.is_none() {
+        REFUSED.note();
+    }
+    turn
 }
 
 /// [`send_as`] for a send that already holds its turn.

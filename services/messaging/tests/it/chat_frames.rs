@@ -13,7 +13,6 @@ use frevix_proto::messaging::v1 as pb;
 use frevix_testkit::status::{from_parts, reason, violated_fields};
 use frevix_testkit::{Backend, TestApp, TestUser, authed, on_both_backends};
 use tokio::sync::mpsc;
-use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Status};
 
@@ -53,12 +52,7 @@ async fn chat(
 /// The next event other than heartbeats and presence, within 10 s.
 async fn next(stream: &mut tonic::Streaming<pb::ChatResponse>) -> Event {
     loop {
-        let item = tokio::time::timeout(Duration::from_secs(10), stream.next())
-            .await
-            .expect("the stream went quiet")
-            .expect("the stream ended")
-            .unwrap();
-        match item.event {
+        match crate::support::next_chat_item(stream).await.event {
             Some(Event::Heartbeat(_) | Event::Presence(_)) | None => continue,
             Some(event) => return event,
         }

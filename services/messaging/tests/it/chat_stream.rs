@@ -19,12 +19,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 async fn next_event(stream: &mut tonic::Streaming<pb::ChatResponse>) -> pb::chat_response::Event {
     loop {
-        let item = tokio::time::timeout(Duration::from_secs(10), stream.next())
-            .await
-            .expect("the stream went quiet")
-            .expect("the stream ended")
-            .unwrap();
-        match item.event {
+        match support::next_chat_item(stream).await.event {
             Some(pb::chat_response::Event::Heartbeat(_)) | None => continue,
             Some(event) => return event,
         }

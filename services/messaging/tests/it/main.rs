@@ -7,6 +7,7 @@
 
 mod chat;
 mod chat_frames;
+mod chat_order;
 mod chat_stream;
 mod conversations;
 mod group_commit;

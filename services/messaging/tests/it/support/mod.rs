@@ -162,3 +162,34 @@ pub async fn conversations(app: &TestApp, me: &TestUser, archived: bool) -> Vec<
         .into_inner()
         .conversations
 }
+
+/// A Chat stream of `me`'s: where its frames go, and what it answers.
+pub async fn chat_stream(
+    app: &TestApp,
+    me: &TestUser,
+) -> (
+    tokio::sync::mpsc::Sender<pb::ChatRequest>,
+    tonic::Streaming<pb::ChatResponse>,
+) {
+    let (frames, outgoing) = tokio::sync::mpsc::channel(64);
+    let stream = app
+        .messaging
+        .clone()
+        .chat(authed(
+            &me.access_token,
+            tokio_stream::wrappers::ReceiverStream::new(outgoing),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    (frames, stream)
+}
+
+/// The next item of a Chat stream, within 10 s.
+pub async fn next_chat_item(stream: &mut tonic::Streaming<pb::ChatResponse>) -> pb::ChatResponse {
+    tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("the stream went quiet")
+        .expect("the stream ended")
+        .unwrap()
+}
