@@ -29,8 +29,8 @@ use super::{Background, EventBus, stopped};
 /// pass holds the relay lock, so it should not run for long.
 const BATCHES_PER_PASS: usize = 8;
 
-/// Removes exactly the rows just published (never a range: a row with a
-/// lower sequence may commit after the pass read the table). SQLite's way;
+/// Removes exactly the rows just read (never a range: a row with a lower
+/// sequence may commit after the pass read the table). SQLite's way;
 /// PostgreSQL removes rows as it reads them ([`Relay::take_batch`]).
 async fn remove_published(txn: &impl ConnectionTrait, seqs: Vec<i64>) -> Result<(), DbErr> {
     outbox::Entity::delete_many()
@@ -159,14 +159,11 @@ impl Relay {
                 return Ok(0);
             }
         }
-        // Behind JetStream on PostgreSQL a batch is read and deleted by one
-        // statement ([`Self::take_batch`]).
-        let taking = matches!(self.bus, EventBus::JetStream(_))
-            && txn.get_database_backend() == DatabaseBackend::Postgres;
-        let batch = if taking {
-            self.take_batch(&txn).await?
-        } else {
-            self.batch_after(&txn, 0).await?
+        // Behind JetStream a batch is deleted as it is read
+        // ([`Self::take_batch`]).
+        let batch = match &self.bus {
+            EventBus::JetStream(_) => self.take_batch(&txn).await?,
+            EventBus::InProcess(_) => self.batch_after(&txn, 0).await?,
         };
         if batch.is_empty() {
             return Ok(0);
@@ -178,8 +175,7 @@ impl Relay {
                 bus.send_batch(batch).await?.confirmed().await?;
                 return Ok(count);
             }
-            EventBus::JetStream(bus) if taking => self.publish_taken(bus, &txn, batch).await?,
-            EventBus::JetStream(bus) => self.publish_pipelined(bus, &txn, batch).await?,
+            EventBus::JetStream(bus) => self.publish_taken(bus, &txn, batch).await?,
             EventBus::InProcess(_) => {
                 // The outbox is the log: publishing is numbering rows in order.
                 let last: Option<i64> = outbox::Entity::find()
@@ -244,14 +240,21 @@ impl Relay {
         Ok(published)
     }
 
-    /// PostgreSQL: the next unpublished rows in order, deleted in `txn` by
-    /// the statement that reads them (found once, through the pending
+    /// The next unpublished rows in order, deleted in `txn`. On PostgreSQL
+    /// by the statement that reads them (found once, through the pending
     /// index; `= ANY(ARRAY(…))` keeps the plan on the primary key, where
-    /// `IN (…)` hashes the subquery against a scan of the table). The
-    /// deletes hold only if the pass commits, which it does once the
-    /// batch's acks are in; until then no other relay can run (the relay
-    /// lock).
+    /// `IN (…)` hashes the subquery against a scan of the table); on
+    /// SQLite read, then removed by sequence. The deletes hold only if the
+    /// pass commits, which it does once the batch's acks are in; until
+    /// then no other relay can run (the relay lock, or SQLite's one writer).
     async fn take_batch(&self, txn: &DatabaseTransaction) -> Result<Vec<outbox::Model>, DbErr> {
+        if txn.get_database_backend() != DatabaseBackend::Postgres {
+            let rows = self.batch_after(txn, 0).await?;
+            if !rows.is_empty() {
+                remove_published(txn, rows.iter().map(|row| row.seq).collect()).await?;
+            }
+            return Ok(rows);
+        }
         let limit = i64::try_from(self.bus.config().relay_batch).unwrap_or(i64::MAX);
         let mut rows = outbox::Entity::find()
             .from_raw_sql(Statement::from_sql_and_values(
@@ -266,48 +269,6 @@ impl Relay {
         // RETURNING keeps no order.
         rows.sort_unstable_by_key(|row| row.seq);
         Ok(rows)
-    }
-
-    /// Publishes `batch` and, while the outbox has more, the batches after
-    /// it, up to [`BATCHES_PER_PASS`] (SQLite, where a batch is read and
-    /// then removed by sequence). One batch's acks are in flight while the
-    /// previous batch is removed and the next one read. A failure anywhere
-    /// rolls the removals back: those events are published again, and
-    /// dropped by JetStream as duplicates.
-    async fn publish_pipelined(
-        &self,
-        bus: &JetStreamBus,
-        txn: &DatabaseTransaction,
-        mut batch: Vec<outbox::Model>,
-    ) -> Result<usize, RelayError> {
-        let full = self.bus.config().relay_batch;
-        let mut published = 0;
-        let mut unremoved: Vec<i64> = Vec::new();
-        for round in 1..=BATCHES_PER_PASS {
-            let seqs: Vec<i64> = batch.iter().map(|row| row.seq).collect();
-            let after = seqs
-                .last()
-                .copied()
-                .filter(|_| batch.len() as u64 == full && round < BATCHES_PER_PASS);
-            let sent = bus.send_batch(batch).await?;
-            match std::mem::take(&mut unremoved) {
-                seqs if seqs.is_empty() => {}
-                seqs => remove_published(txn, seqs).await?,
-            }
-            let next = match after {
-                Some(after) => self.batch_after(txn, after).await?,
-                None => Vec::new(),
-            };
-            sent.confirmed().await?;
-            published += seqs.len();
-            unremoved = seqs;
-            if next.is_empty() {
-                break;
-            }
-            batch = next;
-        }
-        remove_published(txn, unremoved).await?;
-        Ok(published)
     }
 
     /// The next unpublished rows in order, after sequence `after` (rows

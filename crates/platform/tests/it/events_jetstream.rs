@@ -87,8 +87,24 @@ async fn a_relay_that_dies_after_publishing_republishes_and_the_consumer_applies
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pass_publishes_batch_after_batch_in_order_and_marks_them_together() {
-    let streams = TestStreams::new();
     let (_p, _c, db, consumer_db) = databases().await;
+    batch_after_batch(db, consumer_db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_producer_behind_jetstream_publishes_batch_after_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_p, _c, _, consumer_db) = databases().await;
+    batch_after_batch(sqlite(dir.path(), "producer").await, consumer_db).await;
+}
+
+/// 100 events with batches of 7: a pass publishes eight batches and
+/// removes them together, the next one the rest; consumed once, in order.
+async fn batch_after_batch(
+    db: sea_orm::DatabaseConnection,
+    consumer_db: sea_orm::DatabaseConnection,
+) {
+    let streams = TestStreams::new();
     let bus = EventBus::connect(&EventsConfig {
         relay_batch: 7,
         ..config(&streams)
