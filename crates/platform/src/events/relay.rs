@@ -29,6 +29,15 @@ use super::{Background, EventBus, stopped};
 /// pass holds the relay lock, so it should not run for long.
 const BATCHES_PER_PASS: usize = 8;
 
+/// How a pass ends once its batch is published.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// Commits what the pass took (deleted or numbered).
+    Commit,
+    /// Returns before committing, as a relay killed then would.
+    Crash,
+}
+
 /// Removes exactly the rows just read (never a range: a row with a lower
 /// sequence may commit after the pass read the table). SQLite's way;
 /// PostgreSQL removes rows as it reads them ([`Relay::take_batch`]).
@@ -123,19 +132,19 @@ impl Relay {
         Ok(())
     }
 
-    /// One transaction: lock, read a batch in order, publish, mark.
+    /// One transaction: lock, take a batch in order, publish, commit.
     pub async fn pass(&self) -> Result<usize, RelayError> {
-        self.pass_with(true).await
+        self.pass_with(Ending::Commit).await
     }
 
     /// Publishes a batch and stops before marking it, exactly as a relay
     /// killed at that moment would leave things. For crash tests.
     #[doc(hidden)]
     pub async fn pass_then_crash(&self) -> Result<usize, RelayError> {
-        self.pass_with(false).await
+        self.pass_with(Ending::Crash).await
     }
 
-    async fn pass_with(&self, mark: bool) -> Result<usize, RelayError> {
+    async fn pass_with(&self, ending: Ending) -> Result<usize, RelayError> {
         let txn = self.db.begin().await?;
         if txn.get_database_backend() == DatabaseBackend::Postgres {
             // Removing published rows need not wait for the WAL flush: a
@@ -163,13 +172,13 @@ impl Relay {
         // ([`Self::take_batch`]).
         let batch = match &self.bus {
             EventBus::JetStream(_) => self.take_batch(&txn).await?,
-            EventBus::InProcess(_) => self.batch_after(&txn, 0).await?,
+            EventBus::InProcess(_) => self.next_batch(&txn).await?,
         };
         if batch.is_empty() {
             return Ok(0);
         }
         let count = match &self.bus {
-            EventBus::JetStream(bus) if !mark => {
+            EventBus::JetStream(bus) if ending == Ending::Crash => {
                 // Rolled back with the transaction when taken.
                 let count = batch.len();
                 bus.send_batch(batch).await?.confirmed().await?;
@@ -249,7 +258,7 @@ impl Relay {
     /// then no other relay can run (the relay lock, or SQLite's one writer).
     async fn take_batch(&self, txn: &DatabaseTransaction) -> Result<Vec<outbox::Model>, DbErr> {
         if txn.get_database_backend() != DatabaseBackend::Postgres {
-            let rows = self.batch_after(txn, 0).await?;
+            let rows = self.next_batch(txn).await?;
             if !rows.is_empty() {
                 remove_published(txn, rows.iter().map(|row| row.seq).collect()).await?;
             }
@@ -271,16 +280,10 @@ impl Relay {
         Ok(rows)
     }
 
-    /// The next unpublished rows in order, after sequence `after` (rows
-    /// this pass sent but has not marked yet).
-    async fn batch_after(
-        &self,
-        db: &impl ConnectionTrait,
-        after: i64,
-    ) -> Result<Vec<outbox::Model>, DbErr> {
+    /// The next unpublished rows in order.
+    async fn next_batch(&self, db: &impl ConnectionTrait) -> Result<Vec<outbox::Model>, DbErr> {
         outbox::Entity::find()
             .filter(outbox::Column::PublishedAt.is_null())
-            .filter(outbox::Column::Seq.gt(after))
             .order_by_asc(outbox::Column::Seq)
             .limit(self.bus.config().relay_batch)
             .all(db)
