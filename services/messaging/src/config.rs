@@ -38,6 +38,11 @@ pub struct MessagingConfig {
     /// the latency of the sends served (off by default; `make bench`
     /// compares both).
     pub adaptive_sends: bool,
+    /// How long a replica keeps a conversation's members and blocks to
+    /// check sends against without reading them again. A change is heard
+    /// at once from the replica that made it; this bounds how long one is
+    /// missed should that word be lost (the live fan-out is at most once).
+    pub send_facts_ttl_ms: u64,
     /// Where links in notification mail point (the web app).
     pub app_url: String,
     pub media: MediaConfig,
@@ -94,6 +99,7 @@ impl Default for MessagingConfig {
             max_concurrent_sends: 256,
             send_wait_ms: 200,
             adaptive_sends: false,
+            send_facts_ttl_ms: 5_000,
             app_url: "http://localhost:5173".to_owned(),
             media: MediaConfig::default(),
         }
@@ -146,6 +152,11 @@ impl ServiceConfig for MessagingConfig {
                 "messaging.send_wait_ms",
                 self.send_wait_ms <= 60_000,
                 "must be at most 60000",
+            ),
+            (
+                "messaging.send_facts_ttl_ms",
+                self.send_facts_ttl_ms <= 60_000,
+                "must be at most 60000 (0 reads them for every send)",
             ),
             (
                 "messaging.stream_buffer",

@@ -12,8 +12,8 @@ mod convert;
 pub mod domain;
 pub mod error;
 mod events;
+mod facts;
 mod hub;
-mod lookups;
 mod notify;
 mod presence;
 mod slots;
@@ -57,8 +57,8 @@ pub(crate) struct Inner {
     pub media_config: config::MediaConfig,
     /// Group commit of sent messages.
     pub writer: writer::Writer,
-    /// The checks before each send, asked in bulk.
-    pub lookups: lookups::Lookups,
+    /// What sends are checked against, kept in memory.
+    pub facts: Arc<facts::Facts>,
 }
 
 /// The connections of the send path (lookups and group commit). On
@@ -142,19 +142,26 @@ impl Service for Messaging {
         let hub = hub::Hub::new(
             config.stream_buffer,
             config.max_streams_per_account,
-            live.fanout,
+            live.fanout.clone(),
         );
         let presence = presence::Presence::new(db.clone(), &hub, live.leases, ttl);
+        let fanout = live.fanout.clone();
         let notifier = notify::Notifier::new(db.clone(), mailer, config.app_url.clone());
-        // The send path's pool has two more connections for the lookups
-        // before each send.
+        // The send path's pool has two more connections for loading what
+        // sends are checked against.
         let writers = match config.send_writers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             n => usize::try_from(n).unwrap_or(2),
         };
         let send_db = send_pool(&db, config, writers + 2).await?;
         let (writer, mut workers) = writer::Writer::start(send_db.clone(), outbox.clone(), writers);
-        let (lookups, askers) = lookups::Lookups::start(send_db, 2);
+        let (facts, askers) = facts::Facts::start(
+            send_db,
+            2,
+            Duration::from_millis(config.send_facts_ttl_ms),
+            fanout,
+        )
+        .await;
         workers.extend(askers);
         Ok(Self {
             workers: Arc::new(std::sync::Mutex::new(workers)),
@@ -185,7 +192,7 @@ impl Service for Messaging {
                 media,
                 media_config: config.media.clone(),
                 writer,
-                lookups,
+                facts,
             }),
         })
     }
@@ -225,7 +232,7 @@ impl Service for Messaging {
         }));
         let notifier = self.inner.notifier.clone();
         background.push(Background::spawn(move |stop| notifier.mail_loop(stop)));
-        // The send path's writers and lookups end when the server has
+        // The send path's writers and loaders end when the server has
         // drained and the last handler let go of them.
         let workers = self
             .workers

@@ -5,13 +5,17 @@
 //! bounded sends at a few hundred a second is shared by the whole batch, and
 //! a lone send is written at once (nothing waits to fill a batch).
 //!
-//! A batch is all or nothing. When one fails (say, a resend racing its
-//! original into the unique client-id index) its sends are written again one
-//! per transaction, so each gets its own answer and none is lost or doubled.
+//! A batch is all or nothing. When one fails (a resend of a stored message,
+//! found by the unique client-id index, fails the whole batch), each send's
+//! original is looked for: a resend is answered with it, and the others are
+//! written again together, then, should that fail too, one per transaction,
+//! so each gets its own answer and none is lost or doubled. A crowd of apps
+//! resending after a lost connection thus costs a batch one retry, not a
+//! transaction per message.
 //! Writers take conversations' rows in id order, so two batches never wait on
 //! each other in a cycle.
 
-use frevix_platform::db::Txn;
+use frevix_platform::db::{Txn, is_unique_violation};
 use frevix_platform::error::ApiError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,7 +28,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::domain::MediaId;
-use crate::error::Result;
+use crate::error::{MessagingError, Result};
 use crate::store::{self, MessageRow};
 
 /// Sends written by one transaction at most.
@@ -42,9 +46,16 @@ pub struct NewMessage {
     pub attachments: Vec<MediaId>,
 }
 
+/// A stored message, as the writer answers a send.
+pub struct Written {
+    pub row: MessageRow,
+    /// The send was a resend: `row` is its original, stored before.
+    pub resend: bool,
+}
+
 struct Pending {
     message: NewMessage,
-    reply: oneshot::Sender<Result<MessageRow>>,
+    reply: oneshot::Sender<Result<Written>>,
 }
 
 /// Hands sends to the writers and waits for their commit.
@@ -70,8 +81,9 @@ impl Writer {
     }
 
     /// Stores `message` (with its sequence and outbox event) and answers the
-    /// stored row once its transaction has committed.
-    pub async fn write(&self, message: NewMessage) -> Result<MessageRow> {
+    /// stored row once its transaction has committed, or, for a resend, its
+    /// original.
+    pub async fn write(&self, message: NewMessage) -> Result<Written> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Pending { message, reply })
@@ -94,27 +106,80 @@ async fn run(
 
 async fn write_batch(db: &DatabaseConnection, outbox: &Outbox, mut batch: Vec<Pending>) {
     batch.sort_by_key(|p| p.message.row.conversation_id);
-    let messages: Vec<&NewMessage> = batch.iter().map(|p| &p.message).collect();
-    match store_all(db, outbox, &messages, Utc::now()).await {
-        Ok(rows) => {
-            for (pending, row) in batch.into_iter().zip(rows) {
-                let _ = pending.reply.send(Ok(row));
+    if store_together(db, outbox, &mut batch).await {
+        return;
+    }
+    // Resends are answered with their originals; the others go again.
+    let mut rest = Vec::with_capacity(batch.len());
+    for pending in batch {
+        match original(db, &pending.message).await {
+            Ok(Some(row)) => {
+                let _ = pending.reply.send(Ok(Written { row, resend: true }));
             }
-        }
-        Err(error) if batch.len() == 1 => {
-            if let Some(pending) = batch.pop() {
+            Ok(None) => rest.push(pending),
+            Err(error) => {
                 let _ = pending.reply.send(Err(error));
             }
         }
-        Err(_) => {
-            for pending in batch {
-                let stored = store_all(db, outbox, &[&pending.message], Utc::now()).await;
-                let _ = pending.reply.send(
-                    stored.and_then(|mut rows| rows.pop().ok_or(ApiError::ShuttingDown.into())),
-                );
-            }
-        }
     }
+    if rest.len() > 1 && store_together(db, outbox, &mut rest).await {
+        return;
+    }
+    for pending in rest {
+        let answer = store_one(db, outbox, &pending.message).await;
+        let _ = pending.reply.send(answer);
+    }
+}
+
+/// Stores `batch` in one transaction and answers every send; false (and
+/// nothing answered) when the transaction failed.
+async fn store_together(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    batch: &mut Vec<Pending>,
+) -> bool {
+    let messages: Vec<&NewMessage> = batch.iter().map(|p| &p.message).collect();
+    let Ok(rows) = store_all(db, outbox, &messages, Utc::now()).await else {
+        return false;
+    };
+    for (pending, row) in batch.drain(..).zip(rows) {
+        let _ = pending.reply.send(Ok(Written { row, resend: false }));
+    }
+    true
+}
+
+/// Stores one message on its own; a resend racing its original into the
+/// unique client-id index is answered with the original.
+async fn store_one(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    message: &NewMessage,
+) -> Result<Written> {
+    match store_all(db, outbox, &[message], Utc::now()).await {
+        Ok(mut rows) => rows
+            .pop()
+            .map(|row| Written { row, resend: false })
+            .ok_or_else(|| ApiError::ShuttingDown.into()),
+        Err(MessagingError::Api(error)) if error.db_error().is_some_and(is_unique_violation) => {
+            original(db, message)
+                .await?
+                .map(|row| Written { row, resend: true })
+                .ok_or_else(|| ApiError::NotFound("conversation").into())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The message this send's sender already stored with its client id.
+async fn original(db: &DatabaseConnection, message: &NewMessage) -> Result<Option<MessageRow>> {
+    let row = &message.row;
+    Ok(store::find_by_client_id(
+        db,
+        row.conversation(),
+        row.sender_id,
+        &row.client_message_id,
+    )
+    .await?)
 }
 
 /// One transaction: sequences, messages, un-archiving, media links and the

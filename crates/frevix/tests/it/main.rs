@@ -14,6 +14,7 @@ mod gateway;
 mod gateway_rest;
 mod mail_outbox;
 mod messaging_mesh;
+mod messaging_mesh_facts;
 mod migrate;
 mod overload;
 mod ownership;

@@ -35,6 +35,7 @@ pub async fn block(
         .into());
     }
     store::safety::block(&inner.db, me, other, Utc::now()).await?;
+    inner.facts.forget_account(me).await;
     Ok(pb::BlockAccountResponse {})
 }
 
@@ -45,6 +46,7 @@ pub async fn unblock(
     let me = caller(&request)?;
     let other = parse_id("account_id", &request.get_ref().account_id)?;
     store::safety::unblock(&inner.db, me, other).await?;
+    inner.facts.forget_account(me).await;
     Ok(pb::UnblockAccountResponse {})
 }
 

@@ -144,6 +144,9 @@ pub async fn update_settings(
     let id = parse_id("conversation_id", &req.conversation_id)?;
     membership(inner, id, me).await?;
     store::set_settings(&inner.db, id, me, req.archived, req.muted).await?;
+    if req.archived.is_some() {
+        inner.facts.forget(id).await;
+    }
     let (row, _) = membership(inner, id, me).await?;
     let mut views = view(inner, &[row], me).await?;
     Ok(pb::UpdateConversationSettingsResponse {

@@ -104,6 +104,8 @@ async fn administered(
 
 /// Tells every member the group's new state, and `removed` that they left.
 async fn announce(inner: &Inner, conversation: ConversationId, removed: &[Uuid]) -> Result<()> {
+    // Sends are checked against the members from now on.
+    inner.facts.forget(conversation).await;
     let Some(row) = store::find_conversation(&inner.db, conversation).await? else {
         return Ok(());
     };

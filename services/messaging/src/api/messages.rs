@@ -1,7 +1,6 @@
 //! SendMessage, GetMessages, MarkRead.
 
 use chrono::Utc;
-use frevix_platform::db::is_unique_violation;
 use frevix_platform::error::{ApiError, FieldViolations};
 use frevix_platform::shed::{Permit, Refusals};
 use frevix_proto::messaging::v1 as pb;
@@ -13,8 +12,9 @@ use crate::Inner;
 use crate::convert;
 use crate::domain::send::{self, Draft};
 use crate::domain::{ConversationId, MediaId, MessageId, MessageKind, mask};
-use crate::error::{MessagingError, Result};
+use crate::error::Result;
 use crate::hub::Live;
+use crate::store::sending::SendFacts;
 use crate::store::{self, MessageRow};
 use crate::writer::NewMessage;
 
@@ -78,32 +78,24 @@ async fn store_and_tell(
     let draft = Draft::parse(req)?;
     let conversation = draft.conversation;
     let client_id = draft.client_message_id;
-    let lookup = store::sending::Lookup {
-        conversation,
-        sender: me,
-        client_message_id: client_id.to_owned(),
-    };
-    let context = inner
-        .lookups
-        .context(lookup)
+    let facts = inner
+        .facts
+        .of(conversation)
         .await?
-        .filter(|c| send::is_member(&c.members, me))
+        .filter(|facts| send::is_member(&facts.members, me))
         .ok_or(ApiError::NotFound("conversation"))?;
-    if context.existing.is_some()
-        && let Some(stored) =
+    if let Err(refusal) = check(inner, me, &draft, &facts).await {
+        // A resend of a stored message is answered whatever would refuse
+        // a new one (a limit reached since, a block): the app must learn
+        // its message is in.
+        if let Some(stored) =
             store::find_by_client_id(&inner.db, conversation, me, client_id).await?
-    {
-        return Ok(convert::message(&stored));
+        {
+            return Ok(convert::message(&stored));
+        }
+        return Err(refusal);
     }
-    send::check_reply(draft.reply_to, context.last_seq)?;
-    check_attachments(inner, me, conversation, &draft.attachments).await?;
-    send::check_not_blocked(context.kind, &context.members)?;
-    // Only new messages count against the limit; resends are free.
-    inner
-        .sends
-        .check(&me.to_string())
-        .map_err(ApiError::RateLimited)?;
-    let others = send::recipients(&context.members, me);
+    let others = send::recipients(&facts.members, me);
     let (shown, original) = masked_text(inner, me, &others, draft.text).await?;
     let new = NewMessage {
         row: MessageRow {
@@ -131,26 +123,46 @@ async fn store_and_tell(
             changed_seq: 0,
         },
         recipients: others,
-        unarchive: context.members.iter().any(|m| m.archived),
+        unarchive: facts.members.iter().any(|m| m.archived),
         attachments: draft.attachments,
     };
-    let row = match inner.writer.write(new).await {
-        Ok(row) => row,
-        // A racing resend with the same client id won: answer its message.
-        Err(MessagingError::Api(error)) if error.db_error().is_some_and(is_unique_violation) => {
-            store::find_by_client_id(&inner.db, conversation, me, client_id)
-                .await?
-                .ok_or(ApiError::NotFound("conversation"))?
-        }
-        Err(error) => return Err(error),
-    };
-    let message = convert::message(&row);
-    let members: Vec<Uuid> = context.members.iter().map(|m| m.account).collect();
+    let written = inner.writer.write(new).await?;
+    let message = convert::message(&written.row);
+    // A resend's original was delivered when it was stored.
+    if written.resend {
+        return Ok(message);
+    }
+    inner.facts.stored(conversation, written.row.seq);
+    let members: Vec<Uuid> = facts.members.iter().map(|m| m.account).collect();
     inner
         .hub
         .publish(&members, Live::Message(message.clone()))
         .await;
     Ok(message)
+}
+
+/// Whether `me` may send `draft` now: a reply names a message that exists,
+/// attachments are the sender's, no block stands between direct members,
+/// and the sender is within their rate. Only new messages count against the
+/// rate; a refused resend is answered by the caller.
+async fn check(inner: &Inner, me: Uuid, draft: &Draft<'_>, facts: &SendFacts) -> Result<()> {
+    let mut last_seq = facts.last_seq;
+    if draft.reply_to > last_seq {
+        // A message this replica has not seen stored: ask the database.
+        last_seq = inner
+            .facts
+            .load(draft.conversation)
+            .await?
+            .map_or(last_seq, |fresh| fresh.last_seq);
+    }
+    send::check_reply(draft.reply_to, last_seq)?;
+    check_attachments(inner, me, draft.conversation, &draft.attachments).await?;
+    send::check_not_blocked(facts.kind, &facts.members, me)?;
+    inner
+        .sends
+        .check(&me.to_string())
+        .map_err(ApiError::RateLimited)?;
+    Ok(())
 }
 
 /// INVALID_ARGUMENT unless every attachment is a medium `me` uploaded, or

@@ -79,15 +79,14 @@ pub fn text_fits(text: &str) -> bool {
     text.chars().count() <= MAX_TEXT
 }
 
-/// A member of the conversation, as seen from the sender.
+/// A member of the conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub account: Uuid,
     pub archived: bool,
-    /// The sender blocked this member.
-    pub blocked_by_sender: bool,
-    /// This member blocked the sender.
-    pub blocks_sender: bool,
+    /// In a direct conversation, this member blocked the other one (false
+    /// elsewhere: blocks do not silence groups and contracts).
+    pub blocks_other: bool,
 }
 
 /// Whether `me` is among `members` (anyone else is told the conversation
@@ -116,21 +115,27 @@ pub fn check_reply(reply_to: i64, last_seq: i64) -> Result<(), FieldViolations> 
     Ok(())
 }
 
-/// FAILED_PRECONDITION when, in a direct conversation, the sender blocked
-/// the other member or was blocked by them. Groups and contracts are not
-/// silenced by a block (a contract's parties must be able to talk).
-pub fn check_not_blocked(kind: ConversationKind, members: &[Member]) -> Result<(), ApiError> {
+/// FAILED_PRECONDITION when, in a direct conversation, the sender `me`
+/// blocked the other member or was blocked by them. Groups and contracts are
+/// not silenced by a block (a contract's parties must be able to talk).
+pub fn check_not_blocked(
+    kind: ConversationKind,
+    members: &[Member],
+    me: Uuid,
+) -> Result<(), ApiError> {
     if kind != ConversationKind::Direct {
         return Ok(());
     }
-    if let Some(other) = members.iter().find(|m| m.blocked_by_sender) {
+    let mut others = members.iter().filter(|m| m.account != me);
+    let i_block = members.iter().any(|m| m.account == me && m.blocks_other);
+    if i_block && let Some(other) = others.clone().next() {
         return Err(ApiError::precondition(
             "YOU_BLOCKED_ACCOUNT",
             other.account.to_string(),
             "you blocked this account; unblock it to write to it",
         ));
     }
-    if members.iter().any(|m| m.blocks_sender) {
+    if others.any(|m| m.blocks_other) {
         return Err(ApiError::precondition(
             "BLOCKED",
             "conversation",
@@ -206,19 +211,20 @@ mod tests {
         assert!(Draft::parse(&req).is_ok());
     }
 
-    fn member(blocked_by_sender: bool, blocks_sender: bool) -> Member {
+    fn member(blocks_other: bool) -> Member {
         Member {
             account: Uuid::now_v7(),
             archived: false,
-            blocked_by_sender,
-            blocks_sender,
+            blocks_other,
         }
     }
 
     #[test]
     fn a_block_silences_direct_conversations_only() {
-        let blocked = [member(false, false), member(false, true)];
-        let error = check_not_blocked(ConversationKind::Direct, &blocked).unwrap_err();
+        // The sender is the first member.
+        let blocked = [member(false), member(true)];
+        let me = blocked[0].account;
+        let error = check_not_blocked(ConversationKind::Direct, &blocked, me).unwrap_err();
         assert!(
             matches!(
                 error,
@@ -229,8 +235,9 @@ mod tests {
             ),
             "{error:?}"
         );
-        let blocking = [member(true, false)];
-        let error = check_not_blocked(ConversationKind::Direct, &blocking).unwrap_err();
+        let blocking = [member(true), member(false)];
+        let error = check_not_blocked(ConversationKind::Direct, &blocking, blocking[0].account)
+            .unwrap_err();
         assert!(
             matches!(
                 error,
@@ -241,8 +248,20 @@ mod tests {
             ),
             "{error:?}"
         );
-        assert!(check_not_blocked(ConversationKind::Group, &blocked).is_ok());
-        assert!(check_not_blocked(ConversationKind::Contract, &blocking).is_ok());
+        // The message names whom the sender blocked.
+        assert!(format!("{error:?}").contains(&blocking[1].account.to_string()));
+        assert!(
+            check_not_blocked(
+                ConversationKind::Direct,
+                &[member(false), member(false)],
+                me
+            )
+            .is_ok()
+        );
+        assert!(check_not_blocked(ConversationKind::Group, &blocked, me).is_ok());
+        assert!(
+            check_not_blocked(ConversationKind::Contract, &blocking, blocking[0].account).is_ok()
+        );
     }
 
     #[test]
@@ -254,7 +273,7 @@ mod tests {
 
     #[test]
     fn recipients_are_everyone_but_the_sender() {
-        let members = [member(false, false), member(false, false)];
+        let members = [member(false), member(false)];
         let me = members[0].account;
         assert!(is_member(&members, me));
         assert!(!is_member(&members, Uuid::now_v7()));

@@ -1,104 +1,71 @@
-//! What a send needs to know before it is written, in one round trip: the
-//! conversation's kind and last sequence, its members (who may write, who
-//! archived it, blocks between them and the sender), and whether this sender
-//! already stored this client id (a resend). Five lookups on the path of
-//! every message became one; on PostgreSQL, `send_contexts` answers many
-//! sends' lookups with one statement (see `crate::lookups`).
+//! What a send needs to know of its conversation, in one round trip: its
+//! kind and last sequence, its members (who may write, who archived it) and,
+//! in a direct conversation, whether either member blocked the other. These
+//! facts are kept in memory (`crate::facts`) and loaded here when missing;
+//! on PostgreSQL one statement loads many conversations' facts.
+
+use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult, Statement, Value};
-use uuid::Uuid;
 
 use crate::domain::send::Member;
 use crate::domain::{ConversationId, ConversationKind};
 
-pub struct SendContext {
+/// A conversation's facts as a send checks them.
+#[derive(Debug, Clone)]
+pub struct SendFacts {
     pub kind: ConversationKind,
     pub last_seq: i64,
-    pub members: Vec<Member>,
-    /// The message this sender already stored with this client id.
-    pub existing: Option<Uuid>,
+    pub members: Arc<[Member]>,
 }
 
-/// None when the conversation does not exist.
-pub async fn send_context(
+/// Each conversation's facts, in the order asked; None for one that does
+/// not exist. On PostgreSQL one statement answers them all (the ids go as
+/// an array); SQLite has one connection and asks one by one.
+pub async fn send_facts(
     db: &impl ConnectionTrait,
-    conversation: ConversationId,
-    sender: Uuid,
-    client_message_id: &str,
-) -> Result<Option<SendContext>, DbErr> {
+    conversations: &[ConversationId],
+) -> Result<Vec<Option<SendFacts>>, DbErr> {
     let backend = db.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Sqlite => SQL.replace('$', "?"),
-        _ => SQL.to_owned(),
-    };
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [
-                conversation.0.into(),
-                sender.into(),
-                client_message_id.into(),
-            ],
-        ))
-        .await?;
-    context(&rows)
-}
-
-/// What one send asks before it is written.
-#[derive(Clone)]
-pub struct Lookup {
-    pub conversation: ConversationId,
-    pub sender: Uuid,
-    pub client_message_id: String,
-}
-
-/// `send_context` for many sends, answered in their order. On PostgreSQL
-/// one statement answers them all (the lookups go as arrays), so the
-/// statement's planning and round trip are paid once per batch instead of
-/// once per message; SQLite has one connection and asks one by one.
-pub async fn send_contexts(
-    db: &impl ConnectionTrait,
-    lookups: &[Lookup],
-) -> Result<Vec<Option<SendContext>>, DbErr> {
-    if db.get_database_backend() != DatabaseBackend::Postgres {
-        let mut contexts = Vec::with_capacity(lookups.len());
-        for l in lookups {
-            contexts.push(send_context(db, l.conversation, l.sender, &l.client_message_id).await?);
+    if backend != DatabaseBackend::Postgres {
+        let mut found = Vec::with_capacity(conversations.len());
+        for conversation in conversations {
+            let rows = db
+                .query_all_raw(Statement::from_sql_and_values(
+                    backend,
+                    SQL,
+                    [conversation.0.into()],
+                ))
+                .await?;
+            found.push(facts(&rows)?);
         }
-        return Ok(contexts);
+        return Ok(found);
     }
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
             BATCH_SQL,
-            [
-                Value::from(lookups.iter().map(|l| l.conversation.0).collect::<Vec<_>>()),
-                Value::from(lookups.iter().map(|l| l.sender).collect::<Vec<_>>()),
-                Value::from(
-                    lookups
-                        .iter()
-                        .map(|l| l.client_message_id.clone())
-                        .collect::<Vec<_>>(),
-                ),
-            ],
+            [Value::from(
+                conversations.iter().map(|c| c.0).collect::<Vec<_>>(),
+            )],
         ))
         .await?;
-    let mut per_lookup: Vec<Vec<QueryResult>> = lookups.iter().map(|_| Vec::new()).collect();
+    let mut per_conversation: Vec<Vec<QueryResult>> =
+        conversations.iter().map(|_| Vec::new()).collect();
     for row in rows {
         let i: i64 = row.try_get("", "i")?;
         if let Some(slot) = usize::try_from(i - 1)
             .ok()
-            .and_then(|i| per_lookup.get_mut(i))
+            .and_then(|i| per_conversation.get_mut(i))
         {
             slot.push(row);
         }
     }
-    per_lookup.iter().map(|rows| context(rows)).collect()
+    per_conversation.iter().map(|rows| facts(rows)).collect()
 }
 
-/// The context in a lookup's rows (one per member); None without rows.
-fn context(rows: &[QueryResult]) -> Result<Option<SendContext>, DbErr> {
+/// The facts in a conversation's rows (one per member); None without rows.
+fn facts(rows: &[QueryResult]) -> Result<Option<SendFacts>, DbErr> {
     let Some(first) = rows.first() else {
         return Ok(None);
     };
@@ -107,44 +74,37 @@ fn context(rows: &[QueryResult]) -> Result<Option<SendContext>, DbErr> {
         members.push(Member {
             account: row.try_get("", "account_id")?,
             archived: row.try_get("", "archived")?,
-            blocked_by_sender: row.try_get("", "blocked_by_sender")?,
-            blocks_sender: row.try_get("", "blocks_sender")?,
+            blocks_other: row.try_get("", "blocks_other")?,
         });
     }
-    Ok(Some(SendContext {
+    Ok(Some(SendFacts {
         kind: ConversationKind::parse(&first.try_get::<String>("", "kind")?),
         last_seq: first.try_get("", "last_seq")?,
-        members,
-        existing: first.try_get("", "existing")?,
+        members: members.into(),
     }))
 }
 
-/// `SQL` for many lookups: $1 conversations, $2 senders, $3 client message
-/// ids, row `i` (from 1) answering the i-th lookup. The send path's pool
-/// plans it once for any array (a generic plan), which guesses ten rows for
-/// `unnest` and would hash-join them against a scan of every conversation
-/// (every send updates its conversation's row, so the table is mostly dead
-/// versions between vacuums); `c.id = ANY($1)` keeps it on the primary key.
+/// `SQL` for many conversations: $1 their ids, row `i` (from 1) answering
+/// the i-th. The send path's pool plans it once for any array (a generic
+/// plan), which guesses ten rows for `unnest` and would hash-join them
+/// against a scan of every conversation (every send updates its
+/// conversation's row, so the table is mostly dead versions between
+/// vacuums); `c.id = ANY($1)` keeps it on the primary key.
 const BATCH_SQL: &str = "SELECT q.i, c.kind, c.last_seq, m.account_id, m.archived, \
-     (SELECT x.id FROM messages x WHERE x.conversation_id = c.id \
-        AND x.sender_id = q.sender AND x.client_message_id = q.client) AS existing, \
-     EXISTS (SELECT 1 FROM blocks b \
-        WHERE b.blocker_id = q.sender AND b.blocked_id = m.account_id) AS blocked_by_sender, \
-     EXISTS (SELECT 1 FROM blocks b \
-        WHERE b.blocker_id = m.account_id AND b.blocked_id = q.sender) AS blocks_sender \
-     FROM unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS q(conversation, sender, client, i) \
+     CASE WHEN c.kind = 'DIRECT' THEN EXISTS (SELECT 1 FROM blocks b \
+        JOIN members o ON o.conversation_id = c.id AND o.account_id = b.blocked_id \
+        WHERE b.blocker_id = m.account_id) ELSE false END AS blocks_other \
+     FROM unnest($1::uuid[]) WITH ORDINALITY AS q(conversation, i) \
      JOIN conversations c ON c.id = q.conversation \
      JOIN members m ON m.conversation_id = c.id \
      WHERE c.id = ANY($1)";
 
-/// One row per member ($1 conversation, $2 sender, $3 client message id;
-/// SQLite reads the same numbers as ?1, ?2, ?3).
+/// One row per member of conversation ?1 (SQLite). In a direct
+/// conversation `blocks_other` says the member blocked the other one;
+/// blocks do not silence groups and contracts, so it is false there.
 const SQL: &str = "SELECT c.kind, c.last_seq, m.account_id, m.archived, \
-     (SELECT x.id FROM messages x WHERE x.conversation_id = c.id \
-        AND x.sender_id = $2 AND x.client_message_id = $3) AS existing, \
-     EXISTS (SELECT 1 FROM blocks b \
-        WHERE b.blocker_id = $2 AND b.blocked_id = m.account_id) AS blocked_by_sender, \
-     EXISTS (SELECT 1 FROM blocks b \
-        WHERE b.blocker_id = m.account_id AND b.blocked_id = $2) AS blocks_sender \
+     CASE WHEN c.kind = 'DIRECT' THEN EXISTS (SELECT 1 FROM blocks b \
+        JOIN members o ON o.conversation_id = c.id AND o.account_id = b.blocked_id \
+        WHERE b.blocker_id = m.account_id) ELSE false END AS blocks_other \
      FROM conversations c JOIN members m ON m.conversation_id = c.id \
-     WHERE c.id = $1";
+     WHERE c.id = ?1";

@@ -57,6 +57,9 @@ async fn admins_manage_groups_and_blocked_people_stay_out(backend: Backend) {
     })
     .await;
     assert_eq!(change.conversation.unwrap().member_ids.len(), 4);
+    // Sends are checked against the members as they are now (the group's
+    // members were kept for the first message).
+    send(&app, &dee, &team.id, "hello all", "d-1").await;
 
     // Someone who blocked Ada cannot be added by her.
     app.messaging
@@ -97,6 +100,18 @@ async fn admins_manage_groups_and_blocked_people_stay_out(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(gone.code(), Code::NotFound);
+    let cy_writes = pb::SendMessageRequest {
+        conversation_id: team.id.clone(),
+        text: "still here?".into(),
+        client_message_id: "c-1".into(),
+        ..Default::default()
+    };
+    let refused = try_send(&app, &cy, cy_writes).await.unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Code::NotFound,
+        "a removed member still sent"
+    );
 
     // The last admin leaves: someone else takes over.
     app.messaging
