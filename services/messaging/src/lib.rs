@@ -61,7 +61,7 @@ pub(crate) struct Inner {
     pub facts: Arc<facts::Facts>,
 }
 
-/// The connections of the send path (lookups and group commit). On
+/// The connections of the send path (loading facts, group commit). On
 /// PostgreSQL a pool of its own whose statements always run a generic plan:
 /// they are key lookups taking arrays, and PostgreSQL, left to choose,
 /// planned each execution anew for about as long as it took to run. The
