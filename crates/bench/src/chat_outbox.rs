@@ -4,8 +4,9 @@
 //! conversation's later sends in the app (the server would refuse them
 //! too, until the refused one is sent again), is sent again when the
 //! refusal's `RetryInfo` says (doubled for each refusal in a row, at most
-//! 4 s, with jitter), and once it is stored the held ones follow, each
-//! once the one before is stored. Other conversations go on meanwhile.
+//! 4 s, with jitter), and once it is stored the held ones follow at once,
+//! in order (should one be refused again, the server refuses those after
+//! it too, so none lands before it). Other conversations go on meanwhile.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -61,12 +62,12 @@ pub fn spawn(
         let mut in_flight: HashMap<String, String> = HashMap::new();
         let mut open = true;
         loop {
-            let mut to_send: Option<Fresh> = None;
+            let mut to_send: Vec<Fresh> = Vec::new();
             tokio::select! {
                 written = fresh.recv(), if open => match written {
                     Some((conversation, id)) => match held.get_mut(&conversation) {
                         Some(waiting) => waiting.waiting.push_back(id),
-                        None => to_send = Some((conversation, id)),
+                        None => to_send.push((conversation, id)),
                     },
                     None => open = false,
                 },
@@ -105,12 +106,10 @@ pub fn spawn(
                             if entry.probe.as_ref() != Some(&id) {
                                 continue;
                             }
-                            entry.tries = 0;
-                            entry.probe = entry.next();
-                            match entry.probe.clone() {
-                                Some(next) => to_send = Some((conversation, next)),
-                                None => {
-                                    held.remove(&conversation);
+                            if let Some(entry) = held.remove(&conversation) {
+                                let Held { refused, waiting, .. } = entry;
+                                for id in refused.into_iter().chain(waiting) {
+                                    to_send.push((conversation.clone(), id));
                                 }
                             }
                         }
@@ -122,12 +121,12 @@ pub fn spawn(
                         entry.scheduled = false;
                         if entry.probe.is_none() {
                             entry.probe = entry.next();
-                            to_send = entry.probe.clone().map(|id| (conversation, id));
+                            to_send.extend(entry.probe.clone().map(|id| (conversation, id)));
                         }
                     }
                 }
             }
-            if let Some((conversation, id)) = to_send {
+            for (conversation, id) in to_send {
                 in_flight.insert(id.clone(), conversation.clone());
                 let _ = frames.send(send_frame(conversation, id)).await;
             }

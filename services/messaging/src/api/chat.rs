@@ -5,12 +5,14 @@
 //! acknowledgement (or a failure) on the stream, read marks move the read
 //! position, and pings get pongs.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use frevix_platform::auth::{Guarded, Renewal, guard};
 use frevix_platform::malformed::inbound_status;
 use frevix_proto::messaging::v1 as pb;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_stream::StreamExt as _;
 use tonic::{Request, Status, Streaming};
 use uuid::Uuid;
@@ -232,24 +234,100 @@ fn over_capacity(send: pb::SendMessageRequest, frame_id: String) -> pb::chat_res
     })
 }
 
-/// Works through the stream's admitted frames in order.
+/// Sends of one stream in progress at once, each to another conversation.
+/// One at a time, a stream's throughput was one send per round through the
+/// writer, and under load the turns its queued frames held sat idle.
+const IN_FLIGHT: usize = 4;
+
+/// Works through the stream's admitted frames: sends to different
+/// conversations side by side (up to [`IN_FLIGHT`]), each conversation's in
+/// the order sent; any other frame once everything before it is done, and
+/// before anything after it.
 async fn work_through(inner: Arc<Inner>, me: Uuid, mut work: mpsc::Receiver<Work>, out: Out) {
-    while let Some(item) = work.recv().await {
-        match item {
-            Work::Send(admitted) => {
-                let (send, frame_id, turn) = *admitted;
-                let reply = match Box::pin(messages::send_admitted(&inner, me, &send, turn)).await {
+    let mut sends = Running::default();
+    let mut waiting: VecDeque<Work> = VecDeque::new();
+    let mut open = true;
+    loop {
+        sends.start_ready(&inner, me, &mut waiting);
+        if !open && waiting.is_empty() && sends.tasks.is_empty() {
+            return;
+        }
+        // A frame other than a send runs alone, once all before it ended.
+        if sends.tasks.is_empty()
+            && let Some(Work::Other(_)) = waiting.front()
+            && let Some(Work::Other(frame)) = waiting.pop_front()
+        {
+            Box::pin(handle(&inner, me, *frame, &out)).await;
+            continue;
+        }
+        tokio::select! {
+            Some(done) = sends.tasks.join_next_with_id(), if !sends.tasks.is_empty() => {
+                let reply = match done {
+                    Ok((id, reply)) => {
+                        sends.conversations.remove(&id);
+                        reply
+                    }
+                    Err(error) => {
+                        sends.conversations.remove(&error.id());
+                        continue;
+                    }
+                };
+                if out.send(event(reply)).await.is_err() {
+                    // The stream is gone; sends under way still finish
+                    // (their members are told).
+                    sends.tasks.detach_all();
+                    return;
+                }
+            }
+            item = work.recv(), if open && waiting.len() < QUEUE => match item {
+                Some(item) => waiting.push_back(item),
+                None => open = false,
+            },
+        }
+    }
+}
+
+/// A stream's sends under way, and the conversation of each.
+#[derive(Default)]
+struct Running {
+    tasks: JoinSet<pb::chat_response::Event>,
+    conversations: HashMap<tokio::task::Id, String>,
+}
+
+impl Running {
+    /// Starts the waiting sends that may start now, in order: up to
+    /// [`IN_FLIGHT`] at once, none to a conversation with an earlier send
+    /// still running or waiting, none past a frame other than a send.
+    fn start_ready(&mut self, inner: &Arc<Inner>, me: Uuid, waiting: &mut VecDeque<Work>) {
+        let mut held: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < waiting.len() && self.tasks.len() < IN_FLIGHT {
+            let conversation = match &waiting[i] {
+                Work::Other(_) => return,
+                Work::Send(admitted) => &admitted.0.conversation_id,
+            };
+            if held.contains(conversation) || self.conversations.values().any(|c| c == conversation)
+            {
+                held.push(conversation.clone());
+                i += 1;
+                continue;
+            }
+            let Some(Work::Send(admitted)) = waiting.remove(i) else {
+                return;
+            };
+            let (send, frame_id, turn) = *admitted;
+            let conversation = send.conversation_id.clone();
+            let inner = inner.clone();
+            let task = self.tasks.spawn(async move {
+                match Box::pin(messages::send_admitted(&inner, me, &send, turn)).await {
                     Ok(message) => pb::chat_response::Event::Ack(pb::SendAck {
                         client_message_id: send.client_message_id,
                         message: Some(message),
                     }),
                     Err(error) => send_failed(send, frame_id, error),
-                };
-                if out.send(event(reply)).await.is_err() {
-                    return;
                 }
-            }
-            Work::Other(frame) => Box::pin(handle(&inner, me, *frame, &out)).await,
+            });
+            self.conversations.insert(task.id(), conversation);
         }
     }
 }
