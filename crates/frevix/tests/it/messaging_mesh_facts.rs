@@ -75,6 +75,48 @@ fn refused_with(answer: &Result<pb::Message, tonic::Status>, code: Code, why: &s
         .is_err_and(|status| status.code() == code && (why.is_empty() || reason(status) == why))
 }
 
+/// The direct conversation of `a` and `b`, opened by `a`.
+async fn direct(client: &MessagingServiceClient<Channel>, a: &TestUser, b: &TestUser) -> String {
+    client
+        .clone()
+        .open_direct_conversation(authed(
+            &a.access_token,
+            pb::OpenDirectConversationRequest {
+                account_id: b.account_id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .conversation
+        .unwrap()
+        .id
+}
+
+/// `who` blocks `whom` (or lifts the block) through `client`.
+async fn set_block(
+    client: &MessagingServiceClient<Channel>,
+    who: &TestUser,
+    whom: &TestUser,
+    blocked: bool,
+) {
+    let mut client = client.clone();
+    let account_id = whom.account_id.clone();
+    if blocked {
+        let request = pb::BlockAccountRequest { account_id };
+        client
+            .block_account(authed(&who.access_token, request))
+            .await
+            .unwrap();
+    } else {
+        let request = pb::UnblockAccountRequest { account_id };
+        client
+            .unblock_account(authed(&who.access_token, request))
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_made_on_one_replica_holds_for_sends_on_the_other() {
     // Polling sends must not meet the rate limit.
@@ -99,32 +141,11 @@ async fn a_change_made_on_one_replica_holds_for_sends_on_the_other() {
     let ada = app.register().await;
     let bob = app.register().await;
     let cy = app.register().await;
-    let direct = |a: &TestUser, b: &TestUser| {
-        let (mut client, request) = (
-            here.clone(),
-            authed(
-                &a.access_token,
-                pb::OpenDirectConversationRequest {
-                    account_id: b.account_id.clone(),
-                },
-            ),
-        );
-        async move {
-            client
-                .open_direct_conversation(request)
-                .await
-                .unwrap()
-                .into_inner()
-                .conversation
-                .unwrap()
-                .id
-        }
-    };
-    let chat = direct(&ada, &bob).await;
+    let chat = direct(&here, &ada, &bob).await;
     // Both have written: Bob may be put in Ada's group.
     try_send(&here, &ada, &chat, "a-1", 0).await.unwrap();
     try_send(&there, &bob, &chat, "b-1", 0).await.unwrap();
-    let with_cy = direct(&ada, &cy).await;
+    let with_cy = direct(&here, &ada, &cy).await;
     try_send(&here, &ada, &with_cy, "a-2", 0).await.unwrap();
     try_send(&there, &cy, &with_cy, "c-1", 0).await.unwrap();
 
@@ -141,28 +162,12 @@ async fn a_change_made_on_one_replica_holds_for_sends_on_the_other() {
     assert_eq!(beyond.code(), Code::InvalidArgument);
 
     // A block on this replica silences Bob on the other, both ways.
-    here.clone()
-        .block_account(authed(
-            &ada.access_token,
-            pb::BlockAccountRequest {
-                account_id: bob.account_id.clone(),
-            },
-        ))
-        .await
-        .unwrap();
+    set_block(&here, &ada, &bob, true).await;
     until(&there, &bob, &chat, HEARD_WITHIN, |answer| {
         refused_with(answer, Code::FailedPrecondition, "BLOCKED")
     })
     .await;
-    here.clone()
-        .unblock_account(authed(
-            &ada.access_token,
-            pb::UnblockAccountRequest {
-                account_id: bob.account_id.clone(),
-            },
-        ))
-        .await
-        .unwrap();
+    set_block(&here, &ada, &bob, false).await;
     until(&there, &bob, &chat, HEARD_WITHIN, Result::is_ok).await;
 
     // Archived here, brought back by a message sent there.
@@ -249,27 +254,14 @@ async fn a_change_made_on_one_replica_holds_for_sends_on_the_other() {
 async fn a_change_nobody_announced_holds_once_the_kept_facts_lapse() {
     let ttl = Duration::from_millis(1500);
     let app = TestApp::spawn_with(Backend::Postgres, |config| {
-        config.messaging.send_facts_ttl_ms = 1500;
+        config.messaging.send_facts_ttl_ms = u64::try_from(ttl.as_millis()).unwrap();
         config.messaging.sends_per_minute = 100_000;
     })
     .await;
     let here = app.messaging.clone();
     let ada = app.register().await;
     let bob = app.register().await;
-    let chat = here
-        .clone()
-        .open_direct_conversation(authed(
-            &ada.access_token,
-            pb::OpenDirectConversationRequest {
-                account_id: bob.account_id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .conversation
-        .unwrap()
-        .id;
+    let chat = direct(&here, &ada, &bob).await;
     try_send(&here, &ada, &chat, "a-1", 0).await.unwrap();
     try_send(&here, &bob, &chat, "b-1", 0).await.unwrap();
     // Bob blocks Ada in the database, as through another replica whose
