@@ -163,16 +163,19 @@ impl Facts {
                 if entries.len() >= CAPACITY {
                     entries.retain(|_, entry| entry.loaded.elapsed() < self.ttl);
                 }
-                if entries.len() < CAPACITY {
-                    let loaded = Instant::now();
-                    entries.insert(
-                        conversation,
-                        Entry {
-                            facts: facts.clone(),
-                            loaded,
-                        },
-                    );
+                // Every one still fresh: start over rather than scan the
+                // full map again on each load that follows.
+                if entries.len() >= CAPACITY {
+                    entries.clear();
                 }
+                let loaded = Instant::now();
+                entries.insert(
+                    conversation,
+                    Entry {
+                        facts: facts.clone(),
+                        loaded,
+                    },
+                );
             }
         }
         Ok(facts)

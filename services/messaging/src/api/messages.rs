@@ -143,8 +143,8 @@ async fn store_and_tell(
 
 /// Whether `me` may send `draft` now: a reply names a message that exists,
 /// attachments are the sender's, no block stands between direct members,
-/// and the sender is within their rate. Only new messages count against the
-/// rate; a refused resend is answered by the caller.
+/// and the sender is within their rate. A resend that any of these would
+/// refuse is answered with its stored original by the caller.
 async fn check(inner: &Inner, me: Uuid, draft: &Draft<'_>, facts: &SendFacts) -> Result<()> {
     let mut last_seq = facts.last_seq;
     if draft.reply_to > last_seq {
