@@ -17,6 +17,7 @@ mod ending;
 pub mod error;
 mod events;
 mod hourly;
+mod placing;
 mod reviewing;
 mod steps;
 pub mod store;
@@ -39,6 +40,8 @@ pub use store::Migrator;
 pub(crate) struct Inner {
     pub db: DatabaseConnection,
     pub outbox: Outbox,
+    /// Writes new gig orders, many in one transaction under load.
+    pub placer: placing::Placer,
     pub clock: Clock,
     pub timers: Timers,
     pub default_weekly_limit_minutes: i32,
@@ -77,6 +80,7 @@ impl Service for Contracts {
     async fn build(context: Context<ContractsConfig>) -> Result<Self, StartError> {
         Ok(Self {
             inner: Arc::new(Inner {
+                placer: placing::start(context.db.clone(), context.outbox.clone()),
                 db: context.db,
                 outbox: context.outbox,
                 clock: context.clock,

@@ -213,6 +213,82 @@ impl Keyed {
     }
 }
 
+impl Keyed {
+    /// The key's claim with `response` as its answer, for a change written
+    /// together with others ([`claim_together`]); `None` without a key.
+    pub fn claim_answering(&self, response: &impl Message) -> Option<Claim> {
+        self.key.as_ref().map(|key| Claim {
+            scope: self.scope.clone(),
+            key: key.0.clone(),
+            request_hash: self.request_hash.clone(),
+            response: response.encode_to_vec(),
+        })
+    }
+}
+
+/// A key claimed with its answer already known: a change whose answer is
+/// what it writes (a new order) needs no second statement to record it.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub scope: String,
+    pub key: String,
+    request_hash: String,
+    response: Vec<u8>,
+}
+
+/// Claims every key of `claims` in one statement of `txn`, each with its
+/// answer; which ones were won, in the order given. A key held by another
+/// open transaction waits for its end (PostgreSQL), as [`Keyed::begin`]
+/// does; the keys are inserted in key order, so two transactions claiming
+/// overlapping keys never wait on each other in a cycle. Each key must
+/// appear once.
+pub async fn claim_together(txn: &Txn, claims: &[&Claim]) -> Result<Vec<bool>, DbErr> {
+    if claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sorted: Vec<&Claim> = claims.to_vec();
+    sorted.sort_by(|a, b| (&a.scope, &a.key).cmp(&(&b.scope, &b.key)));
+    let now = chrono::Utc::now();
+    let mut statement = Query::insert();
+    statement
+        .into_table(Alias::new("idempotency_keys"))
+        .columns([
+            Alias::new("scope"),
+            Alias::new("key"),
+            Alias::new("request_hash"),
+            Alias::new("response"),
+            Alias::new("created_at"),
+        ]);
+    for claim in &sorted {
+        statement.values_panic([
+            claim.scope.clone().into(),
+            claim.key.clone().into(),
+            claim.request_hash.clone().into(),
+            claim.response.clone().into(),
+            now.into(),
+        ]);
+    }
+    statement
+        .on_conflict(
+            OnConflict::columns([Alias::new("scope"), Alias::new("key")])
+                .do_nothing()
+                .to_owned(),
+        )
+        .returning(Query::returning().columns([Alias::new("scope"), Alias::new("key")]));
+    let backend = txn.get_database_backend();
+    let rows = txn.query_all_raw(backend.build(&statement)).await?;
+    let mut won = std::collections::HashSet::new();
+    for row in rows {
+        let scope: String = row.try_get("", "scope")?;
+        let key: String = row.try_get("", "key")?;
+        won.insert((scope, key));
+    }
+    Ok(claims
+        .iter()
+        .map(|claim| won.contains(&(claim.scope.clone(), claim.key.clone())))
+        .collect())
+}
+
 fn decode<R: Message + Default>(bytes: &[u8]) -> Result<R, IdempotencyError> {
     R::decode(bytes).map_err(|error| IdempotencyError::Stored(error.to_string()))
 }

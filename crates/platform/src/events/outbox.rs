@@ -84,6 +84,27 @@ impl Outbox {
         }
     }
 
+    /// [`Outbox::publish`] for many events of one type: one insert of all
+    /// their rows, sent with the transaction's other writes (a change that
+    /// writes many things at once, such as orders placed together).
+    pub fn publish_together<E: Name>(
+        &self,
+        db: &Txn,
+        aggregate_type: &str,
+        events: &[(String, E)],
+    ) -> Vec<Uuid> {
+        if events.is_empty() {
+            return Vec::new();
+        }
+        db.wake_on_commit(&self.wake);
+        let now = Utc::now();
+        let ids: Vec<Uuid> = events.iter().map(|_| Uuid::now_v7()).collect();
+        db.defer(&outbox::Entity::insert_many(ids.iter().zip(events).map(
+            |(id, (aggregate_id, event))| self.row(*id, aggregate_type, aggregate_id, event, now),
+        )));
+        ids
+    }
+
     /// `publish` for many events of one type in one statement, each with
     /// its aggregate id.
     pub async fn publish_many<E: Name>(

@@ -5,9 +5,8 @@
 
 use frevix_platform::auth::Role;
 use frevix_platform::db::Txn;
-use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Start};
+use frevix_platform::db::idempotency::{IdempotencyKey, Keyed};
 use frevix_platform::error::{ApiError, FieldViolations};
-use frevix_platform::ids::AccountId;
 use frevix_platform::money::Money;
 use frevix_platform::request::{caller, caller_with};
 use frevix_proto::contracts::v1 as pb;
@@ -25,9 +24,9 @@ use crate::domain::{
     ContractId, ContractKind, ContractStatus, MilestoneId, MilestoneStatus, Refusal,
 };
 use crate::error::Result;
-use crate::events::publish;
+use crate::placing::{NewOrder, Placed};
 use crate::steps;
-use crate::store::{self, ContractRow, MilestoneRow, OrderRow};
+use crate::store::{self, ContractRow, MilestoneRow, OrderRow, PlacedRows, TimelineRow};
 
 const SCOPE: &str = "contracts.PlaceOrder";
 
@@ -123,11 +122,9 @@ pub async fn place(
             return Err(ApiError::from(violations).into());
         }
     };
-    let once = match keyed.begin(&inner.db).await? {
-        Start::Replay(answer) => return Ok(answer),
-        Start::Run(once) => once,
-    };
-    let now = inner.clock.now();
+    // Stored as the database keeps them (microseconds): the answer is what
+    // a later read finds.
+    let now = store::stored_time(inner.clock.now());
     let contract_id = ContractId::generate();
     let milestone = MilestoneRow {
         id: MilestoneId::generate().0,
@@ -163,7 +160,6 @@ pub async fn place(
         created_at: now,
         updated_at: now,
     };
-    let contract = store::insert_contract(&once, contract, vec![milestone.clone()]).await?;
     let order = OrderRow {
         contract_id: contract_id.0,
         gig_id,
@@ -187,40 +183,51 @@ pub async fn place(
         extension_reason: String::new(),
         extension_requested_at: None,
     };
-    store::insert_order(&once, order.clone()).await?;
-    let placed = store::add_timeline(
-        &once,
-        contract_id,
-        now,
-        Some(AccountId(caller.account_id.0)),
-        "ORDER_PLACED",
-        None,
-        format!(
+    let placed = TimelineRow {
+        id: Uuid::now_v7(),
+        contract_id: contract_id.0,
+        at: now,
+        actor_id: Some(caller.account_id.0),
+        action: "ORDER_PLACED".to_owned(),
+        milestone_id: None,
+        details: format!(
             "Ordered {} × {} for {}",
             req.quantity, package.name, quote.total
         ),
-    )
-    .await?;
-    publish::contract_created(
-        &inner.outbox,
-        &once,
-        &contract,
-        std::slice::from_ref(&milestone),
-    )
-    .await?;
-    // Everything the answer shows was just written: nothing to read back.
+    };
+    // Everything the answer shows is what is about to be written: nothing
+    // to read back.
     let parts = Parts {
-        milestones: vec![milestone],
-        timeline: vec![placed],
-        order: Some(order),
+        milestones: vec![milestone.clone()],
+        timeline: vec![placed.clone()],
+        order: Some(order.clone()),
         ..Parts::default()
     };
     let response = pb::PlaceOrderResponse {
         contract: Some(assemble(inner, &contract, &parts, &caller)),
     };
-    once.finish(&response).await?;
-    tracing::info!(contract_id = %contract_id, gig_id = %gig_id, "gig ordered");
-    Ok(response)
+    let new = NewOrder {
+        claim: keyed.claim_answering(&response),
+        rows: PlacedRows {
+            contract,
+            milestone,
+            order,
+            placed,
+        },
+    };
+    match inner.placer.ask(new).await {
+        Some(Ok(Placed::Written)) => {
+            tracing::info!(contract_id = %contract_id, gig_id = %gig_id, "gig ordered");
+            Ok(response)
+        }
+        // A call with the same key got there first: its answer is ours.
+        Some(Ok(Placed::KeyTaken)) => keyed.replay(&inner.db).await?.ok_or_else(|| {
+            ApiError::internal("the idempotency key was claimed and then vanished").into()
+        }),
+        Some(Err(error)) => Err(error),
+        // The writer's task ended without an answer (it panicked).
+        None => Err(ApiError::internal("the order was not answered by its writer").into()),
+    }
 }
 
 fn stored_money(money: Option<&frevix_proto::common::v1::Money>) -> Result<Money> {

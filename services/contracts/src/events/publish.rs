@@ -15,8 +15,32 @@ pub async fn contract_created(
     row: &ContractRow,
     milestones: &[MilestoneRow],
 ) -> Result<(), DbErr> {
+    let event = created(row, milestones);
+    outbox
+        .publish(txn, "contract", &event.contract_id, &event)
+        .await?;
+    Ok(())
+}
+
+/// [`contract_created`] for contracts written together: one outbox insert.
+pub fn contracts_created(
+    outbox: &Outbox,
+    txn: &Txn,
+    contracts: &[(&ContractRow, &[MilestoneRow])],
+) {
+    let events: Vec<(String, pb::ContractCreated)> = contracts
+        .iter()
+        .map(|(row, milestones)| {
+            let event = created(row, milestones);
+            (event.contract_id.clone(), event)
+        })
+        .collect();
+    outbox.publish_together(txn, "contract", &events);
+}
+
+fn created(row: &ContractRow, milestones: &[MilestoneRow]) -> pb::ContractCreated {
     let contract = convert::contract(row, milestones, &[]);
-    let event = pb::ContractCreated {
+    pb::ContractCreated {
         contract_id: contract.id.clone(),
         client_id: contract.client_id,
         freelancer_id: contract.freelancer_id,
@@ -27,9 +51,5 @@ pub async fn contract_created(
         milestones: contract.milestones,
         hourly: contract.hourly,
         job_id: contract.job_id,
-    };
-    outbox
-        .publish(txn, "contract", &contract.id, &event)
-        .await?;
-    Ok(())
+    }
 }

@@ -10,6 +10,7 @@ mod hourly;
 mod lifecycle_schema;
 mod migration;
 mod milestones;
+mod placed;
 mod reviews;
 
 pub use contracts::*;
@@ -32,4 +33,5 @@ pub use gigs::*;
 pub use hourly::*;
 pub use migration::Migrator;
 pub use milestones::*;
+pub use placed::*;
 pub use reviews::*;
