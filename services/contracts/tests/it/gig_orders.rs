@@ -1,7 +1,8 @@
 //! Gig orders on both backends: priced from contracts' copy of the gig as
 //! marketplace published it, refused for one's own gig, a paused or
 //! archived one, a package or extra it does not have; one order for 30
-//! racing retries with one idempotency key.
+//! racing retries with one idempotency key; forty orders at once, written
+//! together, each once.
 
 use std::time::{Duration, Instant};
 
@@ -232,8 +233,92 @@ async fn thirty_retries_with_one_key_make_one_order(backend: Backend) {
     assert_eq!(other.code(), tonic::Code::AlreadyExists);
 }
 
+/// Forty orders at once from four buyers, the writers' batches mixing
+/// orders without a key and five keys each sent three times: every order
+/// written once, each key's three calls answered with one order, and one
+/// ContractCreated for each.
+async fn forty_orders_at_once_are_each_written_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let shop = open_shop(&app).await;
+    let mut buyers = Vec::new();
+    for _ in 0..4 {
+        buyers.push(app.register().await);
+    }
+    let mut racers = Vec::new();
+    for i in 0..40 {
+        // Calls 25..40 carry keys: five keys, three calls each, each key
+        // always from the same buyer (keys are the caller's own).
+        let key = (i >= 25).then(|| (i - 25) % 5);
+        let buyer = buyers[key.unwrap_or(i) % buyers.len()].clone();
+        let key = key.map(|k| format!("crowd-{k}"));
+        let app_contracts = app.contracts.clone();
+        let request = order(&shop, marketplace::PackageTier::Basic, 1);
+        racers.push(tokio::spawn(async move {
+            let mut request = authed(&buyer.access_token, request);
+            if let Some(key) = &key {
+                request
+                    .metadata_mut()
+                    .insert("idempotency-key", key.parse().unwrap());
+            }
+            let answer = app_contracts.clone().place_order(request).await;
+            (buyer.account_id, key, answer)
+        }));
+    }
+    let mut unkeyed = Vec::new();
+    let mut keyed: std::collections::HashMap<(String, String), Vec<String>> =
+        std::collections::HashMap::new();
+    for racer in racers {
+        let (buyer, key, answer) = racer.await.unwrap();
+        let id = answer.unwrap().into_inner().contract.unwrap().id;
+        match key {
+            None => unkeyed.push(id),
+            Some(key) => keyed.entry((buyer, key)).or_default().push(id),
+        }
+    }
+    let mut distinct: Vec<String> = unkeyed.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 25, "each order without a key is its own");
+    assert_eq!(keyed.len(), 5);
+    for ((_, key), ids) in &keyed {
+        assert_eq!(ids.len(), 3);
+        assert!(
+            ids.iter().all(|id| id == &ids[0]),
+            "{key}: one order, {ids:?}"
+        );
+        distinct.push(ids[0].clone());
+    }
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 30);
+    let mut listed = 0;
+    for buyer in &buyers {
+        // Ten orders each at most: one page.
+        let request = pb::ListContractsRequest::default();
+        listed += list(&app, buyer, request).await.contracts.len();
+    }
+    assert_eq!(listed, 30, "as many orders stored as answered");
+    // Each as its buyer reads it: its milestone and its first step.
+    for (i, id) in distinct.iter().enumerate() {
+        let mut read = None;
+        for buyer in &buyers {
+            if let Ok(contract) = get(&app, buyer, id).await {
+                read = Some(contract);
+            }
+        }
+        let contract = read.unwrap_or_else(|| panic!("order {i} unreadable"));
+        assert_eq!(contract.milestones.len(), 1);
+        assert_eq!(contract.timeline[0].action, "ORDER_PLACED");
+    }
+    let created = published::<pb::ContractCreated>(&app, 30).await;
+    let mut announced: Vec<String> = created.into_iter().map(|e| e.contract_id).collect();
+    announced.sort();
+    assert_eq!(announced, distinct, "one ContractCreated for each order");
+}
+
 on_both_backends!(
     a_buyer_orders_a_gig_at_its_published_price,
     what_cannot_be_ordered_is_refused,
     thirty_retries_with_one_key_make_one_order,
+    forty_orders_at_once_are_each_written_once,
 );
