@@ -5,6 +5,9 @@
 //!   running each one's own statements on the real tables ([`baselines`]),
 //!   and against GetMe through the same server (what any authenticated call
 //!   costs at least);
+//! - the same two steps with contracts alone, as the mesh runs it (its own
+//!   process; the services that react to its events elsewhere), when
+//!   `FREVIX_BENCH_FREVIX_BIN` names the binary (`make bench` does);
 //! - durable timers: 100,000 due timers fired by two replicas (their own
 //!   pools and runners), the time it took, and that none fired twice.
 
@@ -75,7 +78,11 @@ pub async fn run() {
         approvals / same,
         waiting.len()
     );
-    app.stop().await;
+    if let Ok(binary) = std::env::var("FREVIX_BENCH_FREVIX_BIN") {
+        alone(app, &binary, &url, baseline, &seller, &buyers, &gig).await;
+    } else {
+        app.stop().await;
+    }
 
     let (elapsed, doubled) = timers().await;
     println!(
@@ -83,6 +90,56 @@ pub async fn run() {
         elapsed.as_secs_f64(),
         TIMERS as f64 / elapsed.as_secs_f64()
     );
+}
+
+/// The same two steps with contracts as the mesh runs it: its own `frevix
+/// serve contracts` process, the services that react to its events
+/// (messaging's conversation per order, payments' terms) elsewhere. In
+/// the all-in-one above they share these two cores with it, and under
+/// load they take more of them than contracts does.
+async fn alone(
+    mut app: TestApp,
+    binary: &str,
+    url: &str,
+    baseline: f64,
+    seller: &TestUser,
+    buyers: &[TestUser],
+    gig: &marketplace::Gig,
+) {
+    let process = app
+        .spawn_process(
+            "contracts",
+            std::path::Path::new(binary),
+            &[("FREVIX_CONTRACTS__DATABASE__MAX_CONNECTIONS", "10")],
+        )
+        .await;
+    let mut channels = Vec::new();
+    for _ in 0..4 {
+        let channel = Channel::from_shared(format!("http://127.0.0.1:{}", process.port))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        channels.push(ContractServiceClient::new(channel));
+    }
+    // It answers (and holds identity's keys) before the rest stops.
+    place(&channels[0], &buyers[0], gig).await.unwrap();
+    app.halt().await;
+    let (orders, placed) = place_orders(&channels, buyers, gig).await;
+    println!(
+        "contracts alone PlaceOrder tx/s: {orders:.0}   ratio to pgbench: {:.2}",
+        orders / baseline
+    );
+    let waiting = deliver(&app, &channels[0], seller, buyers, &placed, 1_000).await;
+    let approvals = approve(&channels, buyers, &waiting).await;
+    let same = baselines::approve(url).await;
+    println!(
+        "contracts alone ApproveMilestone tx/s: {approvals:.0}   ratio to pgbench: {:.2}   to pgbench of its own statements ({same:.0} tps): {:.2}",
+        approvals / baseline,
+        approvals / same
+    );
+    drop(process);
+    app.stop().await;
 }
 
 fn usd(minor_units: i64) -> Option<Money> {

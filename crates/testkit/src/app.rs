@@ -351,6 +351,14 @@ impl TestApp {
 
     /// Stops serving and waits for the drain.
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    /// Stops serving, and the work its services do in the background
+    /// (relays, consumers, timers), keeping its databases and streams: a
+    /// service process started beside it ([`Self::spawn_process`]) goes on
+    /// alone on them.
+    pub async fn halt(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
