@@ -17,6 +17,7 @@ mod clock;
 mod events;
 mod gateway;
 mod mail;
+mod migrated;
 mod postgres;
 mod process;
 pub mod status;
@@ -29,6 +30,7 @@ pub use frevix::config::{FrevixConfig, Shape};
 pub use frevix::registry::SERVICES;
 pub use gateway::{Gateway, repo};
 pub use mail::{CapturedMail, SmtpSink, code_in, read_mail};
+pub use migrated::MigratedDb;
 pub use postgres::TestDatabase;
 pub use process::ServiceProcess;
 

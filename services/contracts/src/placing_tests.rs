@@ -5,49 +5,17 @@
 #![allow(clippy::unwrap_used)]
 
 use frevix_platform::db::idempotency::{IdempotencyKey, Keyed, Prior, find_prior};
-use frevix_platform::db::{connect_and_migrate, sqlite_url};
 use frevix_platform::error::FieldViolations;
 use frevix_platform::events::Outbox;
 use frevix_proto::contracts::v1 as pb;
-use frevix_testkit::{Backend, TestDatabase};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use frevix_testkit::{Backend, MigratedDb};
 use uuid::Uuid;
 
 use super::*;
 use crate::store::{ContractRow, MilestoneRow, OrderRow, TimelineRow};
 
-struct Books {
-    db: DatabaseConnection,
-    _postgres: Option<TestDatabase>,
-    _sqlite: Option<tempfile::TempDir>,
-}
-
-async fn open(backend: Backend) -> Books {
-    match backend {
-        Backend::Postgres => {
-            let database = TestDatabase::create::<crate::Migrator>("contracts").await;
-            let db = connect_and_migrate::<crate::Migrator>(&database.url, 4)
-                .await
-                .unwrap();
-            Books {
-                db,
-                _postgres: Some(database),
-                _sqlite: None,
-            }
-        }
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().unwrap();
-            let url = sqlite_url(&dir.path().join("contracts.db"));
-            let db = connect_and_migrate::<crate::Migrator>(&url, 1)
-                .await
-                .unwrap();
-            Books {
-                db,
-                _postgres: None,
-                _sqlite: Some(dir),
-            }
-        }
-    }
+async fn open(backend: Backend) -> MigratedDb {
+    MigratedDb::open::<crate::Migrator>(backend, "contracts", 4).await
 }
 
 fn key(text: &str) -> Option<IdempotencyKey> {
@@ -143,15 +111,6 @@ fn order(id: Uuid, with_key: Option<&str>) -> NewOrder {
     }
 }
 
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap()
-}
-
 fn outbox() -> Outbox {
     Outbox::new("contracts", "test".into())
 }
@@ -174,11 +133,11 @@ async fn keys_once_per_batch_and_across_batches(backend: Backend) {
     // A later batch finds the key taken, and writes nothing for it.
     let later = answered(write(&books.db, &outbox(), vec![order(Uuid::now_v7(), Some("k"))]).await);
     assert_eq!(later, [Some(KeyTaken)]);
-    assert_eq!(count(&books.db, "SELECT COUNT(*) FROM contracts").await, 2);
-    assert_eq!(count(&books.db, "SELECT COUNT(*) FROM milestones").await, 2);
-    assert_eq!(count(&books.db, "SELECT COUNT(*) FROM orders").await, 2);
-    assert_eq!(count(&books.db, "SELECT COUNT(*) FROM timeline").await, 2);
-    assert_eq!(count(&books.db, "SELECT COUNT(*) FROM outbox").await, 2);
+    assert_eq!(books.count("SELECT COUNT(*) FROM contracts").await, 2);
+    assert_eq!(books.count("SELECT COUNT(*) FROM milestones").await, 2);
+    assert_eq!(books.count("SELECT COUNT(*) FROM orders").await, 2);
+    assert_eq!(books.count("SELECT COUNT(*) FROM timeline").await, 2);
+    assert_eq!(books.count("SELECT COUNT(*) FROM outbox").await, 2);
     // The key's answer is the first order's, recorded with it.
     let request = pb::PlaceOrderRequest {
         gig_id: "a gig".into(),
@@ -214,32 +173,17 @@ async fn a_failing_order_leaves_the_others_of_its_batch_written(backend: Backend
     assert_eq!(answers[0].as_ref().ok(), Some(&Placed::Written));
     assert!(answers[1].is_err(), "the clashing order is refused");
     assert_eq!(answers[2].as_ref().ok(), Some(&Placed::Written));
-    assert_eq!(count(&books.db, "SELECT COUNT(*) FROM contracts").await, 2);
-    assert_eq!(count(&books.db, "SELECT COUNT(*) FROM milestones").await, 2);
-    assert_eq!(count(&books.db, "SELECT COUNT(*) FROM outbox").await, 2);
+    assert_eq!(books.count("SELECT COUNT(*) FROM contracts").await, 2);
+    assert_eq!(books.count("SELECT COUNT(*) FROM milestones").await, 2);
+    assert_eq!(books.count("SELECT COUNT(*) FROM outbox").await, 2);
     assert_eq!(
-        count(&books.db, "SELECT COUNT(*) FROM idempotency_keys").await,
+        books.count("SELECT COUNT(*) FROM idempotency_keys").await,
         2,
         "the failed batch's claims went with it; each order claimed again alone"
     );
 }
 
-#[tokio::test]
-async fn keys_once_per_batch_and_across_batches_on_postgres() {
-    keys_once_per_batch_and_across_batches(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn keys_once_per_batch_and_across_batches_on_sqlite() {
-    keys_once_per_batch_and_across_batches(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_failing_order_leaves_the_others_of_its_batch_written_on_postgres() {
-    a_failing_order_leaves_the_others_of_its_batch_written(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn a_failing_order_leaves_the_others_of_its_batch_written_on_sqlite() {
-    a_failing_order_leaves_the_others_of_its_batch_written(Backend::Sqlite).await;
-}
+frevix_testkit::on_both_backends!(
+    keys_once_per_batch_and_across_batches,
+    a_failing_order_leaves_the_others_of_its_batch_written,
+);

@@ -252,13 +252,7 @@ pub async fn claim_together(txn: &Txn, claims: &[&Claim]) -> Result<Vec<bool>, D
     let mut statement = Query::insert();
     statement
         .into_table(Alias::new("idempotency_keys"))
-        .columns([
-            Alias::new("scope"),
-            Alias::new("key"),
-            Alias::new("request_hash"),
-            Alias::new("response"),
-            Alias::new("created_at"),
-        ]);
+        .columns(COLUMNS.map(Alias::new));
     for claim in &sorted {
         statement.values_panic([
             claim.scope.clone().into(),
@@ -269,11 +263,7 @@ pub async fn claim_together(txn: &Txn, claims: &[&Claim]) -> Result<Vec<bool>, D
         ]);
     }
     statement
-        .on_conflict(
-            OnConflict::columns([Alias::new("scope"), Alias::new("key")])
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(unless_claimed())
         .returning(Query::returning().columns([Alias::new("scope"), Alias::new("key")]));
     let backend = txn.get_database_backend();
     let rows = txn.query_all_raw(backend.build(&statement)).await?;
@@ -305,13 +295,7 @@ async fn claim(
     let table = Alias::new("idempotency_keys");
     let statement = Query::insert()
         .into_table(table)
-        .columns([
-            Alias::new("scope"),
-            Alias::new("key"),
-            Alias::new("request_hash"),
-            Alias::new("response"),
-            Alias::new("created_at"),
-        ])
+        .columns(COLUMNS.map(Alias::new))
         .values_panic([
             scope.into(),
             key.0.clone().into(),
@@ -319,13 +303,20 @@ async fn claim(
             Vec::<u8>::new().into(),
             chrono::Utc::now().into(),
         ])
-        .on_conflict(
-            OnConflict::columns([Alias::new("scope"), Alias::new("key")])
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(unless_claimed())
         .to_owned();
     Ok(txn.execute(&statement).await?.rows_affected() == 1)
+}
+
+/// The columns a claim writes, in the order its values come.
+const COLUMNS: [&str; 5] = ["scope", "key", "request_hash", "response", "created_at"];
+
+/// A key already claimed is left as it is (and, on PostgreSQL, one another
+/// open transaction claimed is waited for).
+fn unless_claimed() -> OnConflict {
+    OnConflict::columns([Alias::new("scope"), Alias::new("key")])
+        .do_nothing()
+        .to_owned()
 }
 
 /// A stable hash of an encoded request.

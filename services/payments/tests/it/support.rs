@@ -2,43 +2,24 @@
 
 use frevix_payments::Migrator;
 use frevix_payments::ledger::Escrow;
-use frevix_platform::db::{Txn, connect_and_migrate, sqlite_url};
+use frevix_platform::db::Txn;
 use frevix_platform::money::{Currency, Money};
-use frevix_testkit::{Backend, TestDatabase};
+use frevix_testkit::{Backend, MigratedDb};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 /// A migrated payments database; dropped with the test.
 pub struct Books {
     pub db: DatabaseConnection,
-    _postgres: Option<TestDatabase>,
-    _sqlite: Option<tempfile::TempDir>,
+    _database: MigratedDb,
 }
 
 impl Books {
     pub async fn open(backend: Backend) -> Books {
-        match backend {
-            Backend::Postgres => {
-                let database = TestDatabase::create::<Migrator>("payments").await;
-                let db = connect_and_migrate::<Migrator>(&database.url, 8)
-                    .await
-                    .unwrap();
-                Books {
-                    db,
-                    _postgres: Some(database),
-                    _sqlite: None,
-                }
-            }
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = sqlite_url(&dir.path().join("payments.db"));
-                let db = connect_and_migrate::<Migrator>(&url, 1).await.unwrap();
-                Books {
-                    db,
-                    _postgres: None,
-                    _sqlite: Some(dir),
-                }
-            }
+        let database = MigratedDb::open::<Migrator>(backend, "payments", 8).await;
+        Books {
+            db: database.db.clone(),
+            _database: database,
         }
     }
 
