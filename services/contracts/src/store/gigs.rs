@@ -2,7 +2,6 @@
 //! terms of each gig order.
 
 use chrono::{DateTime, Utc};
-use frevix_platform::db::Txn;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -42,12 +41,6 @@ pub async fn archive_gig(
 
 pub async fn find_gig(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<GigRow>, DbErr> {
     gigs::Entity::find_by_id(id).one(db).await
-}
-
-/// Writes a new order with the transaction's other writes.
-pub async fn insert_order(txn: &Txn, row: OrderRow) -> Result<(), DbErr> {
-    txn.defer(&orders::Entity::insert(orders::ActiveModel::from(row)));
-    Ok(())
 }
 
 pub async fn find_order(
